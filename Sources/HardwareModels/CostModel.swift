@@ -1,0 +1,126 @@
+/// How long one iteration (forward pass) of a batch takes for a model on a
+/// parallel layout of accelerators.
+///
+/// Each operator is a roofline: the slower of its compute time at the achieved
+/// FLOP rate and its memory time at the achieved bandwidth. Tensor parallelism
+/// divides weights and heads by `tp` and adds two all-reduces per layer;
+/// pipeline parallelism runs the stages one after another for a batch (no
+/// micro-batch overlap yet) and adds a hand-off between stages.
+public struct CostModel: Sendable {
+    public let model: ModelArchitecture
+    public let accelerator: Accelerator
+    public let layout: ParallelLayout
+    public let efficiency: EfficiencyFactors
+
+    private let flops: Double
+    private let bandwidth: Double
+    private let linkBandwidth: Double
+
+    public init(model: ModelArchitecture, accelerator: Accelerator, layout: ParallelLayout,
+                efficiency: EfficiencyFactors = .init()) {
+        self.model = model
+        self.accelerator = accelerator
+        self.layout = layout
+        self.efficiency = efficiency
+        flops = accelerator.fp16Flops * efficiency.gemmCompute
+        bandwidth = accelerator.memoryBandwidth * efficiency.memoryBandwidth
+        linkBandwidth = accelerator.intraNodeLinkBandwidth * efficiency.linkBandwidth
+    }
+
+    /// Seconds for one iteration of `batch`, including the fixed step overhead.
+    public func iterationTime(_ batch: BatchShape) -> Double {
+        guard !batch.isEmpty else { return 0 }
+        return breakdown(batch).total
+    }
+
+    /// Per-operator seconds of one iteration, summed over all layers.
+    public struct Breakdown: Sendable {
+        public var gemm = 0.0
+        public var attention = 0.0
+        public var elementwise = 0.0
+        public var allReduce = 0.0
+        public var pipelineHandoff = 0.0
+        public var outputProjection = 0.0
+        public var overhead = 0.0
+        public var total: Double {
+            gemm + attention + elementwise + allReduce + pipelineHandoff + outputProjection + overhead
+        }
+    }
+
+    public func breakdown(_ batch: BatchShape) -> Breakdown {
+        let tp = Double(layout.tp)
+        let bpp = model.bytesPerParameter
+        let h = Double(model.hidden)
+        let t = Double(batch.totalTokens)
+        let layers = Double(model.layers)
+        var b = Breakdown()
+
+        // GEMMs of one layer: QKV, O, MLP in (up and gate), MLP out (down).
+        let qkvOut = h + 2 * Double(model.kvWidth)
+        let ffn = Double(model.ffn)
+        let mlpIn = (model.gatedMLP ? 2 : 1) * ffn
+        var perLayer = gemm(tokens: t, inputs: h, outputs: qkvOut, tp: tp)
+        perLayer += gemm(tokens: t, inputs: h, outputs: h, tp: tp)
+        if model.experts == 1 {
+            perLayer += gemm(tokens: t, inputs: h, outputs: mlpIn, tp: tp)
+            perLayer += gemm(tokens: t, inputs: ffn, outputs: h, tp: tp)
+        } else {
+            // Each token visits k experts; the weights read are those of the
+            // experts touched, at most all of them.
+            let routed = t * Double(model.expertsPerToken)
+            let touched = min(Double(model.experts), routed)
+            perLayer += touched * gemm(tokens: routed / touched, inputs: h, outputs: mlpIn, tp: tp)
+            perLayer += touched * gemm(tokens: routed / touched, inputs: ffn, outputs: h, tp: tp)
+        }
+        b.gemm = layers * perLayer
+
+        b.attention = layers * (prefillAttention(batch, tp: tp) + decodeAttention(batch, tp: tp))
+
+        // Norms, residual adds and the MLP activation: pure memory traffic.
+        let activeFFN = ffn * Double(model.expertsPerToken)
+        let elementBytes = t * (8 * h + 3 * activeFFN / tp) * bpp
+        b.elementwise = layers * elementBytes / bandwidth
+
+        if layout.tp > 1 {
+            let message = t * h * bpp
+            let ring = 2 * (tp - 1) / tp * message / linkBandwidth
+            b.allReduce = layers * 2 * (ring + efficiency.collectiveLatency)
+        }
+        if layout.pp > 1 {
+            let message = t * h * bpp
+            b.pipelineHandoff = Double(layout.pp - 1) * (message / linkBandwidth + efficiency.collectiveLatency)
+        }
+        b.outputProjection = gemm(tokens: Double(batch.sampledSequences), inputs: h,
+                                  outputs: Double(model.vocabulary), tp: tp)
+        b.overhead = efficiency.stepOverhead
+        return b
+    }
+
+    /// One GEMM of `tokens`×`inputs` by `inputs`×`outputs`, weights split over `tp` GPUs.
+    private func gemm(tokens: Double, inputs: Double, outputs: Double, tp: Double) -> Double {
+        guard tokens > 0 else { return 0 }
+        let bpp = model.bytesPerParameter
+        let work = 2 * tokens * inputs * outputs / tp
+        let bytes = (inputs * outputs / tp + tokens * inputs + tokens * outputs / tp) * bpp
+        return max(work / flops, bytes / bandwidth)
+    }
+
+    private func prefillAttention(_ batch: BatchShape, tp: Double) -> Double {
+        guard batch.prefillTokens > 0 else { return 0 }
+        let headsPerGPU = Double(model.heads) / tp
+        let work = 4 * Double(model.headDim) * headsPerGPU * batch.prefillAttentionPairs
+        let kvWidth = Double(model.kvWidth) / tp
+        let bytes = (Double(batch.prefillTokens) * (2 * Double(model.hidden) / tp + 2 * kvWidth)
+                     + Double(batch.prefillCachedTokens) * 2 * kvWidth) * model.bytesPerParameter
+        return max(work / (accelerator.fp16Flops * efficiency.attentionCompute), bytes / bandwidth)
+    }
+
+    private func decodeAttention(_ batch: BatchShape, tp: Double) -> Double {
+        guard batch.decodeTokens > 0 else { return 0 }
+        let headsPerGPU = Double(model.heads) / tp
+        let work = 4 * Double(model.headDim) * headsPerGPU * Double(batch.decodeContextTokens)
+        let bytes = (Double(batch.decodeContextTokens) * 2 * Double(model.kvWidth) / tp
+                     + Double(batch.decodeTokens) * 2 * Double(model.hidden) / tp) * model.bytesPerParameter
+        return max(work / (accelerator.fp16Flops * efficiency.attentionCompute), bytes / bandwidth)
+    }
+}

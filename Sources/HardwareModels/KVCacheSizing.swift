@@ -1,0 +1,52 @@
+/// How many KV-cache blocks an instance has: HBM × utilisation − weights −
+/// activation reserve, over every GPU of the instance, in blocks of `blockTokens`.
+public struct KVCacheSizing: Sendable, Equatable {
+    public let blockTokens: Int
+    public let blocks: Int
+    public let weightBytesPerGPU: Double
+    public let activationReserveBytesPerGPU: Double
+    public let usableBytesPerGPU: Double
+
+    public var tokens: Int { blocks * blockTokens }
+
+    /// - Parameters:
+    ///   - memoryUtilization: the share of device memory the server may use
+    ///     (vLLM's `gpu_memory_utilization`, default 0.9).
+    ///   - maxBatchedTokens, maxSequences: the scheduler's caps, which bound the
+    ///     activations of one forward pass.
+    public init(model: ModelArchitecture, accelerator: Accelerator, layout: ParallelLayout,
+                blockTokens: Int, memoryUtilization: Double, maxBatchedTokens: Int, maxSequences: Int) throws {
+        self.blockTokens = blockTokens
+        let gpus = Double(layout.gpus)
+        let tp = Double(layout.tp)
+        weightBytesPerGPU = model.weightBytes / gpus
+        // The peak of one layer's live tensors (input, QKV, MLP intermediate) at
+        // the token cap, plus FP32 logits for every sampled sequence.
+        let h = Double(model.hidden)
+        let mlp = Double((model.gatedMLP ? 2 : 1) * model.ffn * model.expertsPerToken)
+        activationReserveBytesPerGPU = Double(maxBatchedTokens) * (4 * h + mlp) / tp * model.bytesPerParameter
+            + Double(maxSequences) * Double(model.vocabulary) / tp * 4
+        usableBytesPerGPU = accelerator.memoryBytes * memoryUtilization
+        let free = usableBytesPerGPU - weightBytesPerGPU - activationReserveBytesPerGPU
+        let blockBytes = Double(blockTokens) * model.kvBytesPerToken
+        guard free > 0, free * gpus >= blockBytes else {
+            throw KVCacheSizingError.doesNotFit(model: model.name, accelerator: accelerator.name, layout: layout,
+                                                needGiB: (weightBytesPerGPU + activationReserveBytesPerGPU) / 1_073_741_824,
+                                                haveGiB: usableBytesPerGPU / 1_073_741_824)
+        }
+        blocks = Int(free * gpus / blockBytes)
+    }
+}
+
+public enum KVCacheSizingError: Error, CustomStringConvertible, Equatable {
+    case doesNotFit(model: String, accelerator: String, layout: ParallelLayout, needGiB: Double, haveGiB: Double)
+
+    public var description: String {
+        switch self {
+        case let .doesNotFit(model, accelerator, layout, need, have):
+            let n = (need * 10).rounded() / 10, h = (have * 10).rounded() / 10
+            return "\(model) does not fit on \(accelerator) at \(layout): needs \(n) GiB per GPU for weights and "
+                + "activations (before any KV cache), but \(h) GiB is usable; raise tp/pp or pick a larger GPU"
+        }
+    }
+}

@@ -1,0 +1,53 @@
+import Serving
+
+/// vLLM-style continuous batching, first come first served, with aggressive
+/// admission (admit while KV blocks are free).
+///
+/// Each iteration:
+/// 1. Running requests, oldest first, get their next tokens (one for a decode,
+///    a prompt chunk for a prefill) within the batched-token budget. When a
+///    request needs a block and none is free, the newest running request is
+///    preempted, repeatedly, until it fits or is itself the victim.
+/// 2. Only if nothing was preempted: swapped requests come back first, then
+///    waiting requests are admitted in arrival order while the sequence cap,
+///    the token budget and the free blocks (above the watermark) allow. A
+///    request that can never fit is dropped; the head of the queue blocks the
+///    rest (strict FCFS).
+public struct FCFSScheduler: BatchScheduler {
+    public init() {}
+
+    public mutating func formBatch(on instance: Instance) {
+        let chunked = instance.limits.chunkedPrefill
+        var preempted = false
+        var i = 0
+        while i < instance.running.count {
+            let r = instance.running[i]
+            let budget = instance.tokenBudget
+            guard budget > 0 else { break }
+            var tokens = min(r.pendingTokens, budget)
+            if !chunked && tokens < r.pendingTokens { i += 1; continue }
+            tokens = max(tokens, 1)
+            while !instance.scheduleRunning(r, tokens: tokens) {
+                preempted = true
+                if instance.preemptNewestRunning() === r { break }
+            }
+            if r.phase == .running && r.scheduledTokens > 0 { i += 1 }
+        }
+        guard !preempted else { return }
+
+        while !instance.swapped.isEmpty, instance.running.count < instance.limits.maxSequences,
+              instance.tokenBudget > 0, instance.swapInNextSwapped() {}
+        guard instance.swapped.isEmpty else { return }
+
+        while let r = instance.waiting.first, instance.running.count < instance.limits.maxSequences {
+            guard instance.canEverRun(r) else {
+                instance.dropNextWaiting(.exceedsCapacity)
+                continue
+            }
+            let budget = instance.tokenBudget
+            guard budget > 0 else { break }
+            if !chunked && r.pendingTokens > budget { break }
+            guard instance.admitNextWaiting(tokens: min(r.pendingTokens, budget)) else { break }
+        }
+    }
+}

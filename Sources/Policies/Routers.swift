@@ -1,0 +1,35 @@
+import Serving
+
+/// Sends requests to the accepting instances in turn.
+public struct RoundRobinRouter: Router {
+    private var next = 0
+
+    public init() {}
+
+    public mutating func route(_ request: ServingRequest, among instances: [Instance]) -> Int? {
+        for step in 0..<instances.count {
+            let i = (next + step) % instances.count
+            if instances[i].acceptsNewRequests {
+                next = i + 1
+                return i
+            }
+        }
+        return nil
+    }
+}
+
+/// Sends each request to the accepting instance with the fewest outstanding
+/// tokens (prompt plus generated tokens of the requests it holds); ties go to
+/// the lowest index. It never looks at output lengths, which a real router
+/// cannot know.
+public struct LeastOutstandingTokensRouter: Router {
+    public init() {}
+
+    public mutating func route(_ request: ServingRequest, among instances: [Instance]) -> Int? {
+        var best: Int?
+        for (i, inst) in instances.enumerated() where inst.acceptsNewRequests {
+            if best == nil || inst.outstandingTokens < instances[best!].outstandingTokens { best = i }
+        }
+        return best
+    }
+}

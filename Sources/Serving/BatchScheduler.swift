@@ -1,0 +1,30 @@
+/// Decides which requests run in an instance's next iteration.
+///
+/// A scheduler only decides: it calls the instance's mechanism operations
+/// (`scheduleRunning`, `admitNextWaiting`, `swapInNextSwapped`,
+/// `preemptNewestRunning`, ...) and never advances time. Each instance owns its
+/// scheduler, so instances of one cluster may run different ones.
+public protocol BatchScheduler {
+    mutating func formBatch(on instance: Instance)
+}
+
+/// Chooses an instance for each new request, and a decode instance for each
+/// request whose prefill ran on a prefill-only instance.
+public protocol Router {
+    /// The index (in `instances`) of the instance to queue a new request on, or
+    /// nil when none can take it. Candidates are instances whose
+    /// `acceptsNewRequests` is true.
+    mutating func route(_ request: ServingRequest, among instances: [Instance]) -> Int?
+
+    /// Where a prefilled request continues decoding. The default picks the
+    /// decode instance with the fewest outstanding tokens.
+    mutating func placeDecode(_ request: ServingRequest, among instances: [Instance]) -> Int?
+}
+
+extension Router {
+    public mutating func placeDecode(_ request: ServingRequest, among instances: [Instance]) -> Int? {
+        instances.indices
+            .filter { instances[$0].acceptsDecodeHandoff && instances[$0].canReserve(blocks: request.kvBlocks) }
+            .min { instances[$0].outstandingTokens < instances[$1].outstandingTokens }
+    }
+}

@@ -1,0 +1,261 @@
+import SimCore
+import Workloads
+
+/// The events that drive a cluster.
+public enum ClusterEvent: Sendable {
+    /// The next request from the workload arrives.
+    case arrival
+    /// An instance's forward pass ends.
+    case iterationDone(instance: Int)
+    /// A request's KV cache has reached its new instance.
+    case transferDone(id: Int)
+    /// Time to record every instance's state.
+    case sample
+}
+
+/// Makes a fresh batch scheduler for each instance.
+public typealias SchedulerFactory = (InstanceSpec) -> any BatchScheduler
+
+/// A serving cluster: instances, a router, a workload, and the event loop that
+/// runs them. The cluster is mechanism: it moves requests between queues and
+/// instances and keeps time; routers and schedulers make the decisions.
+public final class Cluster {
+    public let loop = EventLoop<ClusterEvent>()
+    public private(set) var instances: [Instance] = []
+    public var router: any Router
+    public let metrics = MetricsRecorder()
+    public let sampleInterval: SimTime?
+
+    private let source: RequestSource
+    private let makeScheduler: SchedulerFactory
+    private var nextRequest: Request?
+    private var sourceExhausted = false
+    public private(set) var arrived = 0
+    public private(set) var ended = 0
+    public private(set) var totalPreemptions = 0
+    public private(set) var migrations = 0
+
+    private struct Transfer {
+        let request: ServingRequest
+        let from: Int
+        let to: Int
+        let blocks: Int
+    }
+    private var transfers: [Int: Transfer] = [:]
+    private var nextTransferID = 0
+    private var kvUsage: [TimeWeightedMean] = []
+
+    /// Invariant violations found while `checkInvariants` is on.
+    public private(set) var violations: [String] = []
+    public var checkInvariants = false
+
+    public init(instances specs: [InstanceSpec], router: any Router, source: RequestSource,
+                sampleInterval: SimTime?, makeScheduler: @escaping SchedulerFactory) throws {
+        self.router = router
+        self.source = source
+        self.sampleInterval = sampleInterval
+        self.makeScheduler = makeScheduler
+        for spec in specs { _ = try addInstance(spec) }
+    }
+
+    // MARK: Running
+
+    /// Runs until every request has ended or a stop condition holds.
+    public func run(_ stop: StopConditions = .init(), progress: ((Cluster) -> Void)? = nil) throws -> StopReason {
+        try pullNextArrival()
+        if let sampleInterval { loop.schedule(.sample, at: .zero + sampleInterval) }
+        var failure: Error?
+        var sinceProgress = 0
+        let reason = loop.run(stop) { event in
+            do { try handle(event) } catch {
+                failure = error
+                loop.requestStop()
+            }
+            if let progress {
+                sinceProgress += 1
+                if sinceProgress >= 200_000 { sinceProgress = 0; progress(self) }
+            }
+        }
+        if let failure { throw failure }
+        let now = loop.now
+        for i in instances.indices { kvUsage[i].set(Double(instances[i].gpuBlocks.used), at: now) }
+        return reason
+    }
+
+    /// Whether every request the workload produced has ended.
+    public var allRequestsEnded: Bool { sourceExhausted && nextRequest == nil && ended == arrived }
+
+    private func handle(_ event: ClusterEvent) throws {
+        switch event {
+        case .arrival:
+            arrive()
+            try pullNextArrival()
+        case .iterationDone(let i):
+            finishIteration(on: instances[i])
+            retryHandoffs()
+        case .transferDone(let id):
+            completeTransfer(id)
+        case .sample:
+            recordSamples()
+            if !allRequestsEnded, let sampleInterval { loop.schedule(.sample, after: sampleInterval) }
+        }
+        if allRequestsEnded { loop.requestStop() }
+    }
+
+    private func pullNextArrival() throws {
+        guard !sourceExhausted else { return }
+        if let r = try source.next() {
+            nextRequest = r
+            loop.schedule(.arrival, at: max(r.arrival, loop.now))
+        } else {
+            nextRequest = nil
+            sourceExhausted = true
+        }
+    }
+
+    private func arrive() {
+        guard let spec = nextRequest else { return }
+        nextRequest = nil
+        arrived += 1
+        let r = ServingRequest(spec, instance: -1)
+        guard let target = router.route(r, among: instances), instances[target].acceptsNewRequests else {
+            end(r, reason: .noInstance)
+            return
+        }
+        instances[target].enqueue(r)
+        startIterationIfIdle(instances[target])
+    }
+
+    private func startIterationIfIdle(_ inst: Instance) {
+        guard !inst.busy, inst.state != .removed else { return }
+        let duration = inst.formBatch()
+        for (r, reason) in inst.dropped { end(r, reason: reason) }
+        inst.dropped.removeAll()
+        kvUsage[inst.index].set(Double(inst.gpuBlocks.used), at: loop.now)
+        guard let duration else {
+            retireIfDrained(inst)
+            return
+        }
+        let now = loop.now
+        for r in inst.batch where r.firstScheduled == nil { r.firstScheduled = now }
+        loop.schedule(.iterationDone(instance: inst.index), after: .seconds(duration))
+    }
+
+    private func finishIteration(on inst: Instance) {
+        let now = loop.now
+        let before = inst.preemptionCount
+        let finished = inst.completeIteration { r in metrics.tokenSampled(r, at: now) }
+        for r in finished { end(r, reason: nil) }
+        totalPreemptions += inst.preemptionCount - before
+        if checkInvariants, let problem = inst.accountingProblem() { violations.append("t=\(now.seconds)s: \(problem)") }
+        startIterationIfIdle(inst)
+    }
+
+    private func end(_ r: ServingRequest, reason: DropReason?) {
+        ended += 1
+        metrics.ended(r, at: loop.now, reason: reason)
+    }
+
+    private func recordSamples() {
+        for inst in instances where inst.state != .removed {
+            metrics.sample(InstanceSample(
+                time: loop.now, instance: inst.index, waiting: inst.waiting.count, running: inst.running.count,
+                swapped: inst.swapped.count, gpuBlocksUsed: inst.gpuBlocks.used,
+                gpuBlocksTotal: inst.gpuBlocks.capacity, hostBlocksUsed: inst.hostBlocks.used))
+        }
+    }
+
+    /// Time-weighted mean share of each instance's GPU KV blocks in use.
+    public func kvUtilization() -> [Double] {
+        instances.indices.map { i in
+            let cap = Double(instances[i].gpuBlocks.capacity)
+            return cap > 0 ? kvUsage[i].mean(until: loop.now) / cap : 0
+        }
+    }
+
+    // MARK: Mechanisms for policies: scaling, hand-off, migration
+
+    /// Adds an instance while the simulation runs; it takes requests at once.
+    @discardableResult
+    public func addInstance(_ spec: InstanceSpec) throws -> Instance {
+        let inst = try Instance(index: instances.count, spec: spec, scheduler: makeScheduler(spec))
+        instances.append(inst)
+        kvUsage.append(TimeWeightedMean(start: loop.now))
+        return inst
+    }
+
+    /// Stops routing new requests to an instance; it is removed once it holds none.
+    public func drain(_ index: Int) {
+        guard instances[index].state == .active else { return }
+        instances[index].state = .draining
+        retireIfDrained(instances[index])
+    }
+
+    private func retireIfDrained(_ inst: Instance) {
+        if inst.state == .draining, inst.isIdle, inst.reservedBlocks == 0 { inst.state = .removed }
+    }
+
+    /// Moves a running request, with its KV cache, to another instance. The
+    /// destination reserves the blocks first; the copy takes the bytes over the
+    /// slower of the two instances' GPU links. Returns false when the request
+    /// is in the iteration now running or the destination has no room.
+    @discardableResult
+    public func migrate(_ r: ServingRequest, to destination: Int) -> Bool {
+        let src = instances[r.instance], dst = instances[destination]
+        guard destination != r.instance, dst.state == .active, dst.canReserve(blocks: r.kvBlocks),
+              r.phase == .running || r.phase == .waiting && r.kvBlocks > 0 || src.awaitingHandoff.contains(where: { $0 === r }),
+              !(src.busy && src.batch.contains { $0 === r })
+        else { return false }
+        src.detachForMigration(r)
+        dst.reserve(blocks: r.kvBlocks)
+        let bytes = Double(r.computedTokens) * src.spec.model.kvBytesPerToken
+        let link = min(src.spec.accelerator.intraNodeLinkBandwidth, dst.spec.accelerator.intraNodeLinkBandwidth)
+            * src.spec.efficiency.linkBandwidth
+        let id = nextTransferID
+        nextTransferID += 1
+        transfers[id] = Transfer(request: r, from: src.index, to: dst.index, blocks: r.kvBlocks)
+        loop.schedule(.transferDone(id: id),
+                      after: .seconds(bytes / link + src.spec.efficiency.collectiveLatency))
+        return true
+    }
+
+    private func completeTransfer(_ id: Int) {
+        guard let t = transfers.removeValue(forKey: id) else { return }
+        let src = instances[t.from], dst = instances[t.to]
+        src.release(t.request)
+        dst.acceptMigrated(t.request, blocks: t.blocks)
+        migrations += 1
+        retireIfDrained(src)
+        startIterationIfIdle(src)
+        startIterationIfIdle(dst)
+    }
+
+    /// Requests that finished prefill on prefill-only instances move to decode instances.
+    private func retryHandoffs() {
+        for inst in instances where !inst.awaitingHandoff.isEmpty {
+            for r in inst.awaitingHandoff {
+                guard let target = router.placeDecode(r, among: instances) else { return }
+                migrate(r, to: target)
+            }
+        }
+    }
+
+    // MARK: Conservation
+
+    /// Checks that every arrived request ended exactly once and that no
+    /// instance's KV accounting is off. Returns the problems found.
+    public func conservationProblems() -> [String] {
+        var problems = violations
+        var seen = [Bool](repeating: false, count: arrived)
+        for rec in metrics.records {
+            if rec.id < 0 || rec.id >= arrived { problems.append("request \(rec.id) ended but never arrived"); continue }
+            if seen[rec.id] { problems.append("request \(rec.id) ended twice") }
+            seen[rec.id] = true
+        }
+        if allRequestsEnded, let missing = seen.firstIndex(of: false) {
+            problems.append("request \(missing) arrived but never ended")
+        }
+        for inst in instances { if let p = inst.accountingProblem() { problems.append(p) } }
+        return problems
+    }
+}

@@ -1,0 +1,12 @@
+/// Why a request ended without finishing. Every drop is counted by reason.
+public enum DropReason: String, Sendable, CaseIterable, Comparable {
+    /// Its context can never fit in the instance's KV cache (or, without chunked
+    /// prefill, its prompt exceeds the batched-token cap).
+    case exceedsCapacity = "exceeds_capacity"
+    /// Preempted more than `max_preemptions` times.
+    case tooManyPreemptions = "too_many_preemptions"
+    /// No instance could accept it.
+    case noInstance = "no_instance"
+
+    public static func < (a: DropReason, b: DropReason) -> Bool { a.rawValue < b.rawValue }
+}

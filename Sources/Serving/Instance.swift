@@ -1,0 +1,333 @@
+import DequeModule
+import HardwareModels
+import SimCore
+
+/// What part of serving an instance does.
+public enum InstanceRole: String, Sendable, CaseIterable {
+    /// Prefill and decode on the same GPUs (continuous batching).
+    case colocated
+    /// Prefill only; each request moves to a decode instance after its first token.
+    case prefill
+    /// Decode only; requests arrive with their KV cache from a prefill instance.
+    case decode
+}
+
+/// The static description of one instance: a model replica on TP×PP GPUs.
+public struct InstanceSpec: Sendable {
+    public var model: ModelArchitecture
+    public var accelerator: Accelerator
+    public var layout: ParallelLayout
+    public var role: InstanceRole
+    public var limits: SchedulerLimits
+    public var efficiency: EfficiencyFactors
+
+    public init(model: ModelArchitecture, accelerator: Accelerator, layout: ParallelLayout = .init(),
+                role: InstanceRole = .colocated, limits: SchedulerLimits = .init(),
+                efficiency: EfficiencyFactors = .init()) {
+        self.model = model
+        self.accelerator = accelerator
+        self.layout = layout
+        self.role = role
+        self.limits = limits
+        self.efficiency = efficiency
+    }
+
+    /// The KV cache this spec leaves room for; throws when the model does not fit.
+    public func kvSizing() throws -> KVCacheSizing {
+        try KVCacheSizing(model: model, accelerator: accelerator, layout: layout,
+                          blockTokens: limits.blockTokens, memoryUtilization: limits.memoryUtilization,
+                          maxBatchedTokens: limits.maxBatchedTokens, maxSequences: limits.maxSequences)
+    }
+}
+
+/// One model replica running continuous batching, iteration by iteration.
+///
+/// The instance is mechanism: queues, KV blocks in GPU and host memory, the
+/// batch of the iteration in flight. Its `scheduler` is the policy that fills
+/// each batch through the operations below.
+public final class Instance {
+    public let index: Int
+    public let spec: InstanceSpec
+    public let costModel: CostModel
+    public var scheduler: any BatchScheduler
+    public var limits: SchedulerLimits { spec.limits }
+    public var role: InstanceRole { spec.role }
+
+    public enum State: String, Sendable { case active, draining, removed }
+    public internal(set) var state = State.active
+
+    public private(set) var waiting = Deque<ServingRequest>()
+    public private(set) var running: [ServingRequest] = []
+    public private(set) var swapped = Deque<ServingRequest>()
+    public private(set) var gpuBlocks: KVBlockPool
+    public private(set) var hostBlocks: KVBlockPool
+    /// Blocks promised to requests in flight to this instance.
+    public private(set) var reservedBlocks = 0
+
+    /// The batch of the iteration being run (or being formed).
+    public private(set) var batch: [ServingRequest] = []
+    public private(set) var batchShape = BatchShape()
+    var busy = false
+    /// Transfer time (swap in/out over PCIe) charged to the iteration being formed.
+    private(set) var transferSeconds = 0.0
+    /// Requests this iteration's scheduling dropped, for the cluster to record.
+    var dropped: [(ServingRequest, DropReason)] = []
+    /// Requests that finished prefill here and wait for a decode instance.
+    var awaitingHandoff: [ServingRequest] = []
+
+    /// Σ (prompt + generated) over the requests this instance holds: a load
+    /// signal that, unlike remaining output, a real router can know.
+    public private(set) var outstandingTokens = 0
+    public private(set) var preemptionCount = 0
+    private let blockBytesPerGPU: Double
+    private let hostBandwidth: Double
+
+    public init(index: Int, spec: InstanceSpec, scheduler: any BatchScheduler) throws {
+        self.index = index
+        self.spec = spec
+        self.scheduler = scheduler
+        costModel = CostModel(model: spec.model, accelerator: spec.accelerator, layout: spec.layout,
+                              efficiency: spec.efficiency)
+        let sizing = try spec.kvSizing()
+        gpuBlocks = KVBlockPool(capacity: sizing.blocks)
+        let blockBytes = Double(spec.limits.blockTokens) * spec.model.kvBytesPerToken
+        blockBytesPerGPU = blockBytes / Double(spec.layout.gpus)
+        hostBlocks = KVBlockPool(capacity: Int(spec.limits.swapSpaceBytesPerGPU / blockBytesPerGPU))
+        hostBandwidth = spec.accelerator.hostLinkBandwidth * spec.efficiency.linkBandwidth
+    }
+
+    public var acceptsNewRequests: Bool { state == .active && role != .decode }
+    public var acceptsDecodeHandoff: Bool { state == .active && role == .decode }
+    /// Requests queued, running, swapped or waiting for hand-off here.
+    public var requestCount: Int { waiting.count + running.count + swapped.count + awaitingHandoff.count }
+    public var isIdle: Bool { requestCount == 0 && !busy }
+
+    // MARK: Block arithmetic
+
+    public func blocks(forTokens tokens: Int) -> Int {
+        (tokens + limits.blockTokens - 1) / limits.blockTokens
+    }
+
+    /// Extra blocks `request` needs to compute `tokens` more tokens.
+    public func additionalBlocks(_ request: ServingRequest, tokens: Int) -> Int {
+        max(0, blocks(forTokens: request.computedTokens + tokens) - request.kvBlocks)
+    }
+
+    /// Blocks kept free when admitting (the watermark).
+    public var watermarkBlocks: Int { Int(Double(gpuBlocks.capacity) * limits.watermark) }
+
+    /// Free blocks not promised to incoming transfers.
+    public var availableBlocks: Int { gpuBlocks.free - reservedBlocks }
+
+    public func canReserve(blocks n: Int) -> Bool { n <= availableBlocks - watermarkBlocks }
+
+    // MARK: Mechanism operations for schedulers
+
+    /// Tokens left in this iteration's batched-token budget.
+    public var tokenBudget: Int { limits.maxBatchedTokens - batchShape.totalTokens }
+
+    /// Adds a running request to the batch for `tokens` tokens, allocating its
+    /// blocks. Returns false (changing nothing) when the blocks are not free.
+    @discardableResult
+    public func scheduleRunning(_ request: ServingRequest, tokens: Int) -> Bool {
+        precondition(request.phase == .running && request.instance == index && tokens > 0)
+        let extra = additionalBlocks(request, tokens: tokens)
+        guard extra <= availableBlocks else { return false }
+        gpuBlocks.allocate(extra)
+        request.kvBlocks += extra
+        request.scheduledTokens = tokens
+        let samples = request.computedTokens + tokens == request.contextTokens
+        if request.isDecoding {
+            batchShape.addDecode(context: request.computedTokens)
+        } else {
+            batchShape.addPrefill(tokens: tokens, cached: request.computedTokens, samples: samples)
+        }
+        batch.append(request)
+        return true
+    }
+
+    /// Whether the head of the waiting queue could ever run here: its whole
+    /// context must fit in the cache, and without chunked prefill its pending
+    /// tokens must fit in one batch.
+    public func canEverRun(_ request: ServingRequest) -> Bool {
+        blocks(forTokens: request.contextTokens) <= gpuBlocks.capacity - watermarkBlocks
+            && (limits.chunkedPrefill || request.pendingTokens <= limits.maxBatchedTokens)
+    }
+
+    /// Drops the head of the waiting queue.
+    public func dropNextWaiting(_ reason: DropReason) {
+        let r = waiting.removeFirst()
+        outstandingTokens -= r.contextTokens
+        dropped.append((r, reason))
+    }
+
+    /// Moves the head of the waiting queue into the running set and the batch,
+    /// for `tokens` of its pending tokens. Returns false when its blocks (plus
+    /// the watermark) are not free.
+    @discardableResult
+    public func admitNextWaiting(tokens: Int) -> Bool {
+        guard let r = waiting.first, additionalBlocks(r, tokens: tokens) <= availableBlocks - watermarkBlocks
+        else { return false }
+        waiting.removeFirst()
+        r.phase = .running
+        running.append(r)
+        return scheduleRunning(r, tokens: tokens)
+    }
+
+    /// Brings the head of the swap queue back to GPU memory and into the batch,
+    /// charging the PCIe copy. Returns false when its blocks are not free.
+    @discardableResult
+    public func swapInNextSwapped() -> Bool {
+        guard let r = swapped.first, r.kvBlocks + additionalBlocks(r, tokens: 1) <= availableBlocks - watermarkBlocks
+        else { return false }
+        swapped.removeFirst()
+        hostBlocks.release(r.kvBlocks)
+        gpuBlocks.allocate(r.kvBlocks)
+        transferSeconds += Double(r.kvBlocks) * blockBytesPerGPU / hostBandwidth
+        r.phase = .running
+        running.append(r)
+        return scheduleRunning(r, tokens: r.pendingTokens)
+    }
+
+    /// Preempts the most recently admitted running request (the lowest
+    /// priority under FCFS), by recompute or swap as configured. A request
+    /// preempted too often is dropped instead. Returns the victim.
+    @discardableResult
+    public func preemptNewestRunning() -> ServingRequest {
+        let r = running.removeLast()
+        if let i = batch.lastIndex(where: { $0 === r }) {
+            // It was already in this batch: take its tokens back out.
+            batch.remove(at: i)
+            rebuildBatchShape()
+        }
+        r.scheduledTokens = 0
+        r.preemptions += 1
+        preemptionCount += 1
+        if r.preemptions > limits.maxPreemptions {
+            gpuBlocks.release(r.kvBlocks)
+            r.kvBlocks = 0
+            outstandingTokens -= r.contextTokens
+            dropped.append((r, .tooManyPreemptions))
+        } else if limits.preemption == .swap, hostBlocks.canAllocate(r.kvBlocks), r.computedTokens > 0 {
+            gpuBlocks.release(r.kvBlocks)
+            hostBlocks.allocate(r.kvBlocks)
+            transferSeconds += Double(r.kvBlocks) * blockBytesPerGPU / hostBandwidth
+            r.phase = .swapped
+            swapped.append(r)
+        } else {
+            gpuBlocks.release(r.kvBlocks)
+            r.kvBlocks = 0
+            r.computedTokens = 0
+            r.phase = .waiting
+            waiting.prepend(r)
+        }
+        return r
+    }
+
+    private func rebuildBatchShape() {
+        batchShape = BatchShape()
+        for r in batch {
+            if r.isDecoding { batchShape.addDecode(context: r.computedTokens) } else {
+                batchShape.addPrefill(tokens: r.scheduledTokens, cached: r.computedTokens,
+                                      samples: r.computedTokens + r.scheduledTokens == r.contextTokens)
+            }
+        }
+    }
+
+    // MARK: Runtime operations (called by the cluster)
+
+    func enqueue(_ r: ServingRequest) {
+        r.instance = index
+        r.phase = .waiting
+        waiting.append(r)
+        outstandingTokens += r.contextTokens
+    }
+
+    /// Runs the scheduler; returns the iteration's duration in seconds, or nil
+    /// when there is nothing to run.
+    func formBatch() -> Double? {
+        precondition(!busy)
+        batch.removeAll(keepingCapacity: true)
+        batchShape = BatchShape()
+        transferSeconds = 0
+        scheduler.formBatch(on: self)
+        guard !batch.isEmpty else { return nil }
+        busy = true
+        return costModel.iterationTime(batchShape) + transferSeconds
+    }
+
+    /// Applies the iteration's progress. Calls `sampled` for each request that
+    /// produced a token, and returns the requests that finished.
+    func completeIteration(sampled: (ServingRequest) -> Void) -> [ServingRequest] {
+        busy = false
+        var finished: [ServingRequest] = []
+        for r in batch {
+            r.computedTokens += r.scheduledTokens
+            r.scheduledTokens = 0
+            guard r.computedTokens == r.contextTokens else { continue }
+            r.generatedTokens += 1
+            outstandingTokens += 1
+            sampled(r)
+            if r.generatedTokens >= r.outputTokens {
+                finished.append(r)
+            } else if role == .prefill {
+                awaitingHandoff.append(r)
+            }
+        }
+        if !finished.isEmpty || !awaitingHandoff.isEmpty {
+            running.removeAll { r in
+                r.generatedTokens >= r.outputTokens || (role == .prefill && r.generatedTokens > 0)
+            }
+            for r in finished { release(r) }
+        }
+        batch.removeAll(keepingCapacity: true)
+        return finished
+    }
+
+    /// Frees everything `r` holds here and stops counting it as load.
+    func release(_ r: ServingRequest) {
+        gpuBlocks.release(r.kvBlocks)
+        r.kvBlocks = 0
+        outstandingTokens -= r.contextTokens
+    }
+
+    func reserve(blocks n: Int) { reservedBlocks += n }
+
+    /// A migrated request arrives with its KV: the reserved blocks become its own.
+    func acceptMigrated(_ r: ServingRequest, blocks n: Int) {
+        reservedBlocks -= n
+        gpuBlocks.allocate(n)
+        r.kvBlocks = n
+        r.instance = index
+        r.phase = .running
+        running.append(r)
+        outstandingTokens += r.contextTokens
+    }
+
+    /// Takes a request out of this instance for migration (it keeps its blocks
+    /// here until the copy finishes).
+    func detachForMigration(_ r: ServingRequest) {
+        precondition(r.instance == index && !(busy && batch.contains { $0 === r }),
+                     "a request in the running iteration cannot be migrated")
+        if let i = running.firstIndex(where: { $0 === r }) { running.remove(at: i) }
+        if let i = awaitingHandoff.firstIndex(where: { $0 === r }) { awaitingHandoff.remove(at: i) }
+        r.phase = .transferring
+    }
+
+    /// Checks block accounting against the requests held. Returns a problem, or nil.
+    func accountingProblem() -> String? {
+        let held = running.reduce(0) { $0 + $1.kvBlocks } + awaitingHandoff.reduce(0) { $0 + $1.kvBlocks }
+        let transferring = gpuBlocks.used - held
+        if gpuBlocks.used < 0 || gpuBlocks.used > gpuBlocks.capacity {
+            return "instance \(index): \(gpuBlocks.used) GPU blocks used of \(gpuBlocks.capacity)"
+        }
+        if transferring < 0 {
+            return "instance \(index): requests hold \(held) blocks but only \(gpuBlocks.used) are allocated"
+        }
+        let swappedHeld = swapped.reduce(0) { $0 + $1.kvBlocks }
+        if swappedHeld != hostBlocks.used {
+            return "instance \(index): swapped requests hold \(swappedHeld) host blocks, pool says \(hostBlocks.used)"
+        }
+        return nil
+    }
+}

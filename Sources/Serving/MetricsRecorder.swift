@@ -1,0 +1,47 @@
+import SimCore
+
+/// Collects what a run measures: one record per ended request, every
+/// inter-token gap (in a histogram with a 1% relative error bound), and
+/// per-instance samples over time.
+public final class MetricsRecorder {
+    public private(set) var records: [RequestRecord] = []
+    public private(set) var interTokenGaps = LogHistogram(relativeError: 0.01)
+    public private(set) var outputTokens = 0
+    public private(set) var samples: [InstanceSample] = []
+
+    public init() {}
+
+    func tokenSampled(_ r: ServingRequest, at now: SimTime) {
+        outputTokens += 1
+        if r.generatedTokens == 1 {
+            r.firstToken = now
+        } else {
+            let gap = now - r.lastToken
+            interTokenGaps.add(gap.seconds)
+            if gap > r.maxInterTokenGap { r.maxInterTokenGap = gap }
+        }
+        r.lastToken = now
+    }
+
+    func ended(_ r: ServingRequest, at now: SimTime, reason: DropReason?) {
+        r.phase = reason == nil ? .finished : .dropped
+        records.append(RequestRecord(
+            id: r.id, arrival: r.arrival, firstScheduled: r.firstScheduled, firstToken: r.firstToken, end: now,
+            promptTokens: r.promptTokens, outputTokens: r.generatedTokens, instance: r.instance,
+            preemptions: r.preemptions, maxInterTokenGap: r.maxInterTokenGap, dropReason: reason))
+    }
+
+    func sample(_ s: InstanceSample) { samples.append(s) }
+}
+
+/// One instance's state at one sampling time.
+public struct InstanceSample: Sendable, Equatable {
+    public let time: SimTime
+    public let instance: Int
+    public let waiting: Int
+    public let running: Int
+    public let swapped: Int
+    public let gpuBlocksUsed: Int
+    public let gpuBlocksTotal: Int
+    public let hostBlocksUsed: Int
+}

@@ -1,0 +1,30 @@
+import SimCore
+
+/// How a request ended and when things happened to it. Times are absolute
+/// simulated times; derived latencies follow `vllm bench serve` (see Metrics.md).
+public struct RequestRecord: Sendable, Equatable {
+    public let id: Int
+    public let arrival: SimTime
+    public let firstScheduled: SimTime?
+    public let firstToken: SimTime?
+    public let end: SimTime
+    public let promptTokens: Int
+    /// Tokens actually generated (equals the target when finished).
+    public let outputTokens: Int
+    public let instance: Int
+    public let preemptions: Int
+    public let maxInterTokenGap: SimTime
+    /// nil when the request finished.
+    public let dropReason: DropReason?
+
+    public var finished: Bool { dropReason == nil }
+    /// Time to first token, seconds.
+    public var ttft: Double? { firstToken.map { ($0 - arrival).seconds } }
+    /// End-to-end latency, seconds.
+    public var e2el: Double { (end - arrival).seconds }
+    /// Time per output token after the first: (E2EL − TTFT) / (output − 1).
+    public var tpot: Double? {
+        guard finished, outputTokens > 1, let ttft else { return nil }
+        return (e2el - ttft) / Double(outputTokens - 1)
+    }
+}

@@ -1,0 +1,30 @@
+/// How a victim of preemption gives up its KV cache.
+public enum PreemptionMode: String, Sendable, CaseIterable {
+    /// Free the blocks; the request recomputes its whole context when resumed.
+    case recompute
+    /// Copy the blocks to host DRAM over PCIe and back when resumed; falls back
+    /// to recompute when host swap space is full.
+    case swap
+}
+
+/// The knobs of continuous batching on one instance. Defaults follow vLLM's
+/// engine arguments (`max_num_seqs` 256, `max_num_batched_tokens` 8192 with
+/// chunked prefill, `block_size` 16, `gpu_memory_utilization` 0.9,
+/// `swap_space` 4 GiB per GPU, a 1% block watermark for admission).
+public struct SchedulerLimits: Sendable, Equatable {
+    public var maxSequences = 256
+    public var maxBatchedTokens = 8192
+    public var chunkedPrefill = true
+    public var preemption = PreemptionMode.recompute
+    /// Share of blocks kept free when admitting new requests, so running
+    /// requests can grow a little before anything is preempted.
+    public var watermark = 0.01
+    /// A request preempted more often than this is dropped, which bounds the
+    /// work an overloaded instance can waste on preempt/readmit cycles.
+    public var maxPreemptions = 8
+    public var blockTokens = 16
+    public var memoryUtilization = 0.9
+    public var swapSpaceBytesPerGPU = 4 * 1_073_741_824.0
+
+    public init() {}
+}

@@ -1,0 +1,55 @@
+import SimCore
+import Workloads
+
+/// A request's live state inside the serving system. It is a reference type so
+/// that it can move between queues and instances (preemption, hand-off from a
+/// prefill to a decode instance, migration) carrying its KV blocks with it.
+///
+/// Prefill, decode and recomputation after preemption are one mechanism: each
+/// iteration computes KV for some of the `pendingTokens` (tokens known but not
+/// yet in the cache); when none remain, the model samples the next token.
+public final class ServingRequest {
+    public let id: Int
+    public let arrival: SimTime
+    public let promptTokens: Int
+    /// The true output length. Internal to the runtime: schedulers and routers
+    /// live in another module and cannot read it, as a real server cannot.
+    let outputTokens: Int
+
+    public enum Phase: Sendable, Equatable {
+        case waiting, running, swapped, transferring, finished, dropped
+    }
+
+    public internal(set) var phase: Phase = .waiting
+    public internal(set) var instance: Int
+    public internal(set) var generatedTokens = 0
+    /// Tokens whose KV is in the cache.
+    public internal(set) var computedTokens = 0
+    /// KV blocks held on the instance's GPUs (or in host memory while swapped).
+    public internal(set) var kvBlocks = 0
+    public internal(set) var preemptions = 0
+    /// Tokens this request computes in the iteration being run.
+    public internal(set) var scheduledTokens = 0
+
+    var firstScheduled: SimTime?
+    var firstToken: SimTime?
+    var lastToken: SimTime = .zero
+    var maxInterTokenGap: SimTime = .zero
+
+    init(_ request: Request, instance: Int) {
+        id = request.id
+        arrival = request.arrival
+        promptTokens = request.promptTokens
+        outputTokens = request.outputTokens
+        self.instance = instance
+    }
+
+    /// Prompt plus generated tokens: everything the model has seen or produced.
+    public var contextTokens: Int { promptTokens + generatedTokens }
+    /// Tokens the model must still compute before it can sample the next token.
+    public var pendingTokens: Int { contextTokens - computedTokens }
+    /// True when one token is pending on top of a warm cache: an ordinary decode step.
+    public var isDecoding: Bool { computedTokens > 0 && pendingTokens == 1 }
+    /// Tokens whose KV a scheduler must reserve room for: computed plus scheduled.
+    public var outstandingTokens: Int { contextTokens }
+}

@@ -1,0 +1,111 @@
+import CGSL
+import Foundation
+
+/// Exact order statistics over every sample (no sketching).
+public struct SampleSummary: Sendable, Equatable {
+    public let count: Int
+    public let mean: Double
+    public let min: Double
+    public let max: Double
+    let sorted: [Double]
+
+    public init<S: Sequence>(_ samples: S) where S.Element == Double {
+        var s = Array(samples)
+        s.sort()
+        sorted = s
+        count = s.count
+        mean = s.isEmpty ? .nan : s.reduce(0, +) / Double(s.count)
+        min = s.first ?? .nan
+        max = s.last ?? .nan
+    }
+
+    /// The q-quantile (0 ≤ q ≤ 1) with linear interpolation between order
+    /// statistics, as numpy's default and GSL's `gsl_stats_quantile_from_sorted_data`.
+    public func quantile(_ q: Double) -> Double {
+        precondition((0...1).contains(q))
+        guard !sorted.isEmpty else { return .nan }
+        return sorted.withUnsafeBufferPointer {
+            gsl_stats_quantile_from_sorted_data($0.baseAddress, 1, $0.count, q)
+        }
+    }
+
+    /// The p-th percentile (0 ≤ p ≤ 100).
+    public func percentile(_ p: Double) -> Double { quantile(p / 100) }
+}
+
+/// The time-weighted mean of a piecewise-constant signal (a queue length, blocks in use).
+public struct TimeWeightedMean: Sendable {
+    private var area = 0.0
+    private var lastTime: SimTime
+    private var value: Double
+    private let start: SimTime
+
+    public init(start: SimTime = .zero, initialValue: Double = 0) {
+        self.start = start
+        lastTime = start
+        value = initialValue
+    }
+
+    /// The signal takes `newValue` from time `t` on.
+    public mutating func set(_ newValue: Double, at t: SimTime) {
+        precondition(t >= lastTime, "time-weighted samples must arrive in time order")
+        area += value * (t - lastTime).seconds
+        lastTime = t
+        value = newValue
+    }
+
+    /// The mean over [start, t].
+    public func mean(until t: SimTime) -> Double {
+        let span = (t - start).seconds
+        guard span > 0 else { return value }
+        return (area + value * (t - lastTime).seconds) / span
+    }
+}
+
+/// A histogram with logarithmic buckets for positive values, for quantities with
+/// too many samples to keep (every inter-token gap of a million requests).
+///
+/// Bucket i holds values in [base·γ^i, base·γ^(i+1)); a quantile is reported at
+/// the bucket's geometric middle, so its relative error is at most `relativeError`.
+public struct LogHistogram: Sendable {
+    public let relativeError: Double
+    private let logGamma: Double
+    private let base: Double
+    private var counts: [Int] = []
+    private var zeroCount = 0
+    public private(set) var total = 0
+    public private(set) var sum = 0.0
+
+    /// - Parameter relativeError: the bound on a reported quantile's relative error.
+    /// - Parameter smallest: values below this are counted in the lowest bucket.
+    public init(relativeError: Double = 0.01, smallest: Double = 1e-9) {
+        self.relativeError = relativeError
+        let gamma = (1 + relativeError) / (1 - relativeError)
+        logGamma = log(gamma)
+        base = smallest
+    }
+
+    public mutating func add(_ value: Double, count: Int = 1) {
+        guard count > 0 else { return }
+        total += count
+        sum += value * Double(count)
+        guard value > 0 else { zeroCount += count; return }
+        let i = value <= base ? 0 : Int(log(value / base) / logGamma)
+        if i >= counts.count { counts.append(contentsOf: repeatElement(0, count: i - counts.count + 1)) }
+        counts[i] += count
+    }
+
+    public var mean: Double { total == 0 ? .nan : sum / Double(total) }
+
+    public func quantile(_ q: Double) -> Double {
+        guard total > 0 else { return .nan }
+        let rank = Swift.max(1, Int((q * Double(total)).rounded(.up)))
+        var seen = zeroCount
+        if seen >= rank { return 0 }
+        for (i, c) in counts.enumerated() where c > 0 {
+            seen += c
+            if seen >= rank { return base * exp(logGamma * (Double(i) + 0.5)) }
+        }
+        return base * exp(logGamma * Double(counts.count))
+    }
+}

@@ -1,0 +1,22 @@
+import SimCore
+
+/// How far apart generated requests arrive.
+public enum ArrivalProcess: Sendable, Equatable {
+    /// Exponential gaps with the given mean rate (requests/s).
+    case poisson(rate: Double)
+    /// Gamma gaps with the given mean rate and coefficient of variation; cv > 1
+    /// is burstier than Poisson, cv = 1 is Poisson, cv < 1 is more regular.
+    case gamma(rate: Double, cv: Double)
+
+    /// The next inter-arrival gap, in seconds.
+    public func nextGap(_ stream: RandomStream) -> Double {
+        switch self {
+        case .poisson(let rate):
+            return stream.exponential(mean: 1 / rate)
+        case .gamma(let rate, let cv):
+            // Mean k·θ = 1/rate and CV = 1/√k give k = 1/cv², θ = cv²/rate.
+            let shape = 1 / (cv * cv)
+            return stream.gamma(shape: shape, scale: 1 / (rate * shape))
+        }
+    }
+}

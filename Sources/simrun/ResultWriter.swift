@@ -1,0 +1,64 @@
+import Foundation
+import Serving
+import SimCore
+
+/// Writes a run's outputs into a folder all at once: everything goes into a
+/// sibling staging folder that replaces the target only when complete, so a
+/// failed or interrupted run never leaves half-written results.
+enum ResultWriter {
+    static func write(_ summary: RunSummary, cluster: Cluster, plan: SimulationPlan, to dir: String) throws {
+        let fm = FileManager.default
+        let target = URL(fileURLWithPath: dir).standardizedFileURL
+        let staging = target.deletingLastPathComponent()
+            .appendingPathComponent(".\(target.lastPathComponent).partial-\(ProcessInfo.processInfo.processIdentifier)")
+        try? fm.removeItem(at: staging)
+        try fm.createDirectory(at: staging, withIntermediateDirectories: true)
+        do {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try (encoder.encode(summary) + Data("\n".utf8)).write(to: staging.appendingPathComponent("summary.json"))
+            try writeRequests(cluster.metrics.records, slos: plan.slos, to: staging.appendingPathComponent("requests.csv").path)
+            try writeTimeseries(cluster.metrics.samples, to: staging.appendingPathComponent("timeseries.csv").path)
+            if fm.fileExists(atPath: target.path) { try fm.removeItem(at: target) }
+            try fm.moveItem(at: staging, to: target)
+        } catch {
+            try? fm.removeItem(at: staging)
+            throw error
+        }
+    }
+
+    static func writeRequests(_ records: [RequestRecord], slos: SLOs, to path: String) throws {
+        var header = ["id", "arrival_s", "first_scheduled_s", "first_token_s", "finish_s", "ttft_s", "tpot_s", "e2el_s",
+                      "max_itl_s", "prompt_tokens", "output_tokens", "instance", "preemptions", "status"]
+        if slos.ttft != nil { header.append("met_ttft_slo") }
+        if slos.tpot != nil { header.append("met_tpot_slo") }
+        if slos.e2el != nil { header.append("met_e2el_slo") }
+        if !slos.isEmpty { header.append("met_all_slos") }
+        let csv = try CSVWriter(path: path, header: header)
+        func time(_ t: SimTime?) -> String { t?.decimalSeconds ?? "" }
+        func flag(_ b: Bool?) -> [String] { b.map { [$0 ? "1" : "0"] } ?? [] }
+        for r in records.sorted(by: { $0.id < $1.id }) {
+            var row = [String(r.id), time(r.arrival), time(r.firstScheduled), time(r.firstToken),
+                       r.finished ? time(r.end) : "", time(r.firstToken.map { $0 - r.arrival }), r.tpot.map(csvNumber) ?? "",
+                       r.finished ? time(r.end - r.arrival) : "", r.outputTokens > 1 ? time(r.maxInterTokenGap) : "",
+                       String(r.promptTokens), String(r.outputTokens), String(r.instance), String(r.preemptions),
+                       r.dropReason.map { "dropped:" + $0.rawValue } ?? "finished"]
+            if !slos.isEmpty {
+                let v = SLOVerdict(r, slos)
+                row += flag(v.ttft) + flag(v.tpot) + flag(v.e2el) + flag(v.all)
+            }
+            csv.writeRow(row)
+        }
+        try csv.close()
+    }
+
+    static func writeTimeseries(_ samples: [InstanceSample], to path: String) throws {
+        let csv = try CSVWriter(path: path, header: ["time_s", "instance", "waiting", "running", "swapped",
+                                                     "kv_blocks_used", "kv_blocks_total", "host_kv_blocks_used"])
+        for s in samples {
+            csv.writeRow([s.time.decimalSeconds, String(s.instance), String(s.waiting), String(s.running),
+                          String(s.swapped), String(s.gpuBlocksUsed), String(s.gpuBlocksTotal), String(s.hostBlocksUsed)])
+        }
+        try csv.close()
+    }
+}

@@ -1,0 +1,130 @@
+import Serving
+import SimCore
+
+/// Latency statistics in milliseconds, named as `vllm bench serve` names them.
+struct LatencyStats: Encodable {
+    let mean_ms: Double?
+    let median_ms: Double?
+    let p90_ms: Double?
+    let p99_ms: Double?
+
+    init(seconds samples: [Double]) {
+        let s = SampleSummary(samples)
+        func ms(_ x: Double) -> Double? { x.isNaN ? nil : x * 1000 }
+        mean_ms = ms(s.mean); median_ms = ms(s.quantile(0.5)); p90_ms = ms(s.quantile(0.9)); p99_ms = ms(s.quantile(0.99))
+    }
+
+    init(histogram h: LogHistogram) {
+        func ms(_ x: Double) -> Double? { x.isNaN ? nil : x * 1000 }
+        mean_ms = ms(h.mean); median_ms = ms(h.quantile(0.5)); p90_ms = ms(h.quantile(0.9)); p99_ms = ms(h.quantile(0.99))
+    }
+}
+
+/// Whether a request met each SLO that is set (nil where unset).
+struct SLOVerdict {
+    let ttft: Bool?
+    let tpot: Bool?
+    let e2el: Bool?
+    /// Met every SLO that is set; false when the request did not finish.
+    let all: Bool
+
+    init(_ r: RequestRecord, _ slos: SLOs) {
+        func check(_ bound: Double?, _ value: Double?) -> Bool? {
+            bound.map { b in r.finished && (value.map { $0 <= b } ?? true) }
+        }
+        ttft = check(slos.ttft, r.ttft)
+        tpot = check(slos.tpot, r.tpot)
+        e2el = check(slos.e2el, r.e2el)
+        all = r.finished && [ttft, tpot, e2el].allSatisfy { $0 ?? true }
+    }
+}
+
+/// The figures of one run. Everything here is a function of the scenario and
+/// seed only (no wall-clock figures), so summary.json is byte-stable.
+struct RunSummary: Encodable {
+    let scenario: String
+    let seed: UInt64
+    let stop_reason: String
+    let simulated_seconds: Double
+    let events: Int
+    let requests_arrived: Int
+    let requests_completed: Int
+    let requests_dropped: Int
+    let requests_unfinished: Int
+    let dropped_by_reason: [String: Int]
+    let request_throughput: Double
+    let output_throughput: Double
+    let total_token_throughput: Double
+    let ttft: LatencyStats
+    let tpot: LatencyStats
+    let itl: LatencyStats
+    let e2el: LatencyStats
+    let itl_relative_error_bound: Double
+    let slo: SLOReport?
+    let kv_utilization_mean: Double
+    let kv_utilization_per_instance: [Double]
+    let preemptions: Int
+    let migrations: Int
+    let instances: Int
+
+    struct SLOReport: Encodable {
+        let ttft_s: Double?
+        let tpot_s: Double?
+        let e2el_s: Double?
+        let ttft_attainment: Double?
+        let tpot_attainment: Double?
+        let e2el_attainment: Double?
+        /// Share of arrived requests that finished and met every set SLO.
+        let attainment: Double
+        /// Requests/s that met every set SLO (vLLM's request goodput).
+        let request_goodput: Double
+    }
+
+    init(plan: SimulationPlan, cluster: Cluster, stop: StopReason) {
+        let records = cluster.metrics.records
+        let done = records.filter(\.finished)
+        let duration = cluster.loop.now.seconds
+        scenario = plan.name
+        seed = plan.seed
+        stop_reason = stop.rawValue
+        simulated_seconds = duration
+        events = cluster.loop.eventsProcessed
+        requests_arrived = cluster.arrived
+        requests_completed = done.count
+        requests_dropped = records.count - done.count
+        requests_unfinished = cluster.arrived - records.count
+        var byReason: [String: Int] = [:]
+        for r in records { if let d = r.dropReason { byReason[d.rawValue, default: 0] += 1 } }
+        dropped_by_reason = byReason
+        let perSecond = duration > 0 ? 1 / duration : 0
+        let outputTokens = done.reduce(0) { $0 + $1.outputTokens }
+        request_throughput = Double(done.count) * perSecond
+        output_throughput = Double(outputTokens) * perSecond
+        total_token_throughput = Double(outputTokens + done.reduce(0) { $0 + $1.promptTokens }) * perSecond
+        ttft = LatencyStats(seconds: done.compactMap(\.ttft))
+        tpot = LatencyStats(seconds: done.compactMap(\.tpot))
+        itl = LatencyStats(histogram: cluster.metrics.interTokenGaps)
+        itl_relative_error_bound = cluster.metrics.interTokenGaps.relativeError
+        e2el = LatencyStats(seconds: done.map(\.e2el))
+        if plan.slos.isEmpty {
+            slo = nil
+        } else {
+            let verdicts = records.map { SLOVerdict($0, plan.slos) }
+            let n = Double(max(1, cluster.arrived))
+            func share(_ met: (SLOVerdict) -> Bool?) -> Double? {
+                plan.slos.isEmpty ? nil : verdicts.compactMap(met).isEmpty ? nil
+                    : Double(verdicts.filter { met($0) == true }.count) / n
+            }
+            let good = verdicts.filter(\.all).count
+            slo = SLOReport(ttft_s: plan.slos.ttft, tpot_s: plan.slos.tpot, e2el_s: plan.slos.e2el,
+                            ttft_attainment: share(\.ttft), tpot_attainment: share(\.tpot),
+                            e2el_attainment: share(\.e2el), attainment: Double(good) / n,
+                            request_goodput: Double(good) * perSecond)
+        }
+        kv_utilization_per_instance = cluster.kvUtilization()
+        kv_utilization_mean = kv_utilization_per_instance.reduce(0, +) / Double(max(1, kv_utilization_per_instance.count))
+        preemptions = cluster.totalPreemptions
+        migrations = cluster.migrations
+        instances = cluster.instances.count
+    }
+}

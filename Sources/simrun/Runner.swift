@@ -1,0 +1,45 @@
+import Foundation
+import Serving
+import SimCore
+
+/// Runs a plan once and measures the run itself (wall time, events/s, memory).
+struct Runner {
+    struct Outcome {
+        let cluster: Cluster
+        let summary: RunSummary
+        let wallSeconds: Double
+        var eventsPerSecond: Double { Double(summary.events) / max(wallSeconds, 1e-9) }
+        var requestsPerSecond: Double { Double(summary.requests_arrived) / max(wallSeconds, 1e-9) }
+    }
+
+    /// Loads, validates and runs a scenario. Input problems throw InputError.
+    static func run(scenarioPath: String, seed: UInt64? = nil, showProgress: Bool = false) throws -> (SimulationPlan, Outcome) {
+        let plan = try SimulationPlan(ScenarioLoader.load(scenarioPath), file: scenarioPath, seedOverride: seed)
+        return (plan, try run(plan, showProgress: showProgress))
+    }
+
+    static func run(_ plan: SimulationPlan, showProgress: Bool = false) throws -> Outcome {
+        let start = DispatchTime.now().uptimeNanoseconds
+        let cluster = try plan.makeCluster()
+        var lastPrint = start
+        let reason = try cluster.run(plan.stop, progress: showProgress ? { c in
+            let now = DispatchTime.now().uptimeNanoseconds
+            guard now - lastPrint > 500_000_000 else { return }
+            lastPrint = now
+            let msg = "\r  simulated \(Int(c.loop.now.seconds)) s, \(c.ended) of \(c.arrived) requests ended, "
+                + "\(c.loop.eventsProcessed) events   "
+            FileHandle.standardError.write(Data(msg.utf8))
+        } : nil)
+        if showProgress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        let wall = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let summary = RunSummary(plan: plan, cluster: cluster, stop: reason)
+        return Outcome(cluster: cluster, summary: summary, wallSeconds: wall)
+    }
+
+    /// Peak resident memory of this process, bytes.
+    static var peakMemoryBytes: Int {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return usage.ru_maxrss * 1024
+    }
+}

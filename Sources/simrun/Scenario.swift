@@ -1,0 +1,79 @@
+/// A scenario file as written: plain JSON, snake_case keys. Every field and its
+/// default is documented in ScenarioSchema (printed by `simrun schema`).
+struct Scenario: Decodable {
+    var name: String
+    var description: String?
+    var seed: UInt64?
+    var instances: [InstanceGroup]
+    var router: String?
+    var scheduler: SchedulerSection?
+    var workload: WorkloadSection
+    var slo: SLOSection?
+    var run: RunSection?
+
+    struct InstanceGroup: Decodable {
+        var count: Int?
+        var gpu: String
+        var model: String
+        var tp: Int?
+        var pp: Int?
+        var role: String?
+    }
+
+    struct SchedulerSection: Decodable {
+        var policy: String?
+        var max_num_seqs: Int?
+        var max_num_batched_tokens: Int?
+        var chunked_prefill: Bool?
+        var preemption: String?
+        var watermark: Double?
+        var max_preemptions: Int?
+        var block_size: Int?
+        var gpu_memory_utilization: Double?
+        var swap_space_gib: Double?
+    }
+
+    struct WorkloadSection: Decodable {
+        var arrivals: Arrivals
+        var lengths: Lengths?
+        var num_requests: Int?
+    }
+
+    struct Arrivals: Decodable {
+        var process: String
+        var rate: Double?
+        var cv: Double?
+        var path: String?
+        var format: String?
+        var rate_scale: Double?
+    }
+
+    struct Lengths: Decodable {
+        var prompt: Distribution?
+        var output: Distribution?
+        var from_trace: String?
+    }
+
+    struct Distribution: Decodable {
+        var dist: String
+        var value: Int?
+        var min: Int?
+        var max: Int?
+        var mean: Double?
+        var sigma: Double?
+        var path: String?
+    }
+
+    struct SLOSection: Decodable {
+        var ttft_s: Double?
+        var tpot_s: Double?
+        var e2el_s: Double?
+    }
+
+    struct RunSection: Decodable {
+        var horizon_s: Double?
+        var max_events: Int?
+        var sample_interval_s: Double?
+        var check_invariants: Bool?
+    }
+}

@@ -1,0 +1,126 @@
+/// Every scenario field: its path, type, default and meaning. The loader
+/// rejects any key not listed here, and `simrun schema` prints this table, so
+/// the documentation and the accepted input cannot drift apart.
+enum ScenarioSchema {
+    struct Field {
+        let path: String
+        let type: String
+        let defaultValue: String
+        let summary: String
+    }
+
+    static let fields: [Field] = [
+        Field(path: "name", type: "string", defaultValue: "required",
+              summary: "Scenario name; also the default output folder results/<name>/. Letters, digits, '-', '_', '.'."),
+        Field(path: "description", type: "string", defaultValue: "none", summary: "Free text for people."),
+        Field(path: "seed", type: "integer ≥ 0", defaultValue: "1",
+              summary: "Seed of every random stream; `--seed` overrides it."),
+        Field(path: "instances", type: "array", defaultValue: "required",
+              summary: "Groups of identical instances (model replicas)."),
+        Field(path: "instances[].count", type: "integer ≥ 1", defaultValue: "1", summary: "Instances in this group."),
+        Field(path: "instances[].gpu", type: "string", defaultValue: "required",
+              summary: "Accelerator: A100-40GB, A100-80GB, H100-SXM-80GB, H200, L40S, A10."),
+        Field(path: "instances[].model", type: "string", defaultValue: "required",
+              summary: "Model: Llama-2-7B, Llama-2-13B, Llama-2-70B, Llama-3-8B, Llama-3-70B, OPT-13B, OPT-66B, OPT-175B, Mixtral-8x7B."),
+        Field(path: "instances[].tp", type: "integer ≥ 1", defaultValue: "1",
+              summary: "Tensor-parallel degree; must divide the model's attention heads."),
+        Field(path: "instances[].pp", type: "integer ≥ 1", defaultValue: "1", summary: "Pipeline-parallel degree."),
+        Field(path: "instances[].role", type: "string", defaultValue: "colocated",
+              summary: "colocated (prefill and decode), prefill (hands requests to decode instances) or decode."),
+        Field(path: "router", type: "string", defaultValue: "round_robin",
+              summary: "How new requests pick an instance: round_robin or least_outstanding_tokens."),
+        Field(path: "scheduler", type: "object", defaultValue: "all defaults", summary: "Batch scheduler of every instance."),
+        Field(path: "scheduler.policy", type: "string", defaultValue: "fcfs",
+              summary: "fcfs: vLLM continuous batching with aggressive admission."),
+        Field(path: "scheduler.max_num_seqs", type: "integer ≥ 1", defaultValue: "256",
+              summary: "Most requests in one batch (vLLM max_num_seqs)."),
+        Field(path: "scheduler.max_num_batched_tokens", type: "integer ≥ 1", defaultValue: "8192",
+              summary: "Most tokens computed in one iteration (vLLM max_num_batched_tokens)."),
+        Field(path: "scheduler.chunked_prefill", type: "boolean", defaultValue: "true",
+              summary: "Split long prompts across iterations and mix them with decodes."),
+        Field(path: "scheduler.preemption", type: "string", defaultValue: "recompute",
+              summary: "When blocks run out: recompute (free, recompute later) or swap (to host DRAM over PCIe)."),
+        Field(path: "scheduler.watermark", type: "number in [0, 1)", defaultValue: "0.01",
+              summary: "Share of KV blocks kept free when admitting new requests."),
+        Field(path: "scheduler.max_preemptions", type: "integer ≥ 0", defaultValue: "8",
+              summary: "A request preempted more often is dropped (bounds overload work)."),
+        Field(path: "scheduler.block_size", type: "integer ≥ 1", defaultValue: "16", summary: "Tokens per KV block."),
+        Field(path: "scheduler.gpu_memory_utilization", type: "number in (0, 1]", defaultValue: "0.9",
+              summary: "Share of each GPU's memory for weights, activations and KV cache."),
+        Field(path: "scheduler.swap_space_gib", type: "number ≥ 0", defaultValue: "4",
+              summary: "Host DRAM per GPU for swapped KV blocks."),
+        Field(path: "workload", type: "object", defaultValue: "required", summary: "Where requests come from."),
+        Field(path: "workload.arrivals", type: "object", defaultValue: "required", summary: "Arrival process."),
+        Field(path: "workload.arrivals.process", type: "string", defaultValue: "required",
+              summary: "poisson, gamma (bursty when cv > 1) or trace (replay a trace's timestamps and lengths)."),
+        Field(path: "workload.arrivals.rate", type: "number > 0", defaultValue: "required for poisson/gamma",
+              summary: "Mean arrival rate, requests/s."),
+        Field(path: "workload.arrivals.cv", type: "number > 0", defaultValue: "required for gamma",
+              summary: "Coefficient of variation of inter-arrival gaps."),
+        Field(path: "workload.arrivals.path", type: "string", defaultValue: "required for trace",
+              summary: "Trace file, relative to the scenario file."),
+        Field(path: "workload.arrivals.format", type: "string", defaultValue: "detected",
+              summary: "azure, mooncake or arrived_at_csv; detected from the first line when absent."),
+        Field(path: "workload.arrivals.rate_scale", type: "number > 0", defaultValue: "1",
+              summary: "Replay speed: 2 halves every gap (twice the request rate)."),
+        Field(path: "workload.lengths", type: "object", defaultValue: "required unless process is trace",
+              summary: "Prompt and output lengths: prompt + output distributions, or from_trace."),
+        Field(path: "workload.lengths.from_trace", type: "string", defaultValue: "none",
+              summary: "A trace or length-only CSV; (prompt, output) pairs are drawn from its rows together."),
+    ] + distributionFields("prompt") + distributionFields("output") + [
+        Field(path: "workload.num_requests", type: "integer ≥ 1", defaultValue: "required unless process is trace",
+              summary: "Requests to generate; for a trace, the most rows to replay (all by default)."),
+        Field(path: "slo", type: "object", defaultValue: "none",
+              summary: "Service-level objectives; each given bound is checked per request."),
+        Field(path: "slo.ttft_s", type: "number > 0", defaultValue: "none", summary: "Bound on time to first token, s."),
+        Field(path: "slo.tpot_s", type: "number > 0", defaultValue: "none",
+              summary: "Bound on a request's time per output token (excluding the first), s."),
+        Field(path: "slo.e2el_s", type: "number > 0", defaultValue: "none", summary: "Bound on end-to-end latency, s."),
+        Field(path: "run", type: "object", defaultValue: "all defaults", summary: "How the simulation runs."),
+        Field(path: "run.horizon_s", type: "number > 0", defaultValue: "none",
+              summary: "Stop at this simulated time; requests still in flight are reported as unfinished."),
+        Field(path: "run.max_events", type: "integer ≥ 1", defaultValue: "none", summary: "Stop after this many events."),
+        Field(path: "run.sample_interval_s", type: "number ≥ 0", defaultValue: "1",
+              summary: "Simulated seconds between timeseries.csv rows; 0 turns sampling off."),
+        Field(path: "run.check_invariants", type: "boolean", defaultValue: "false",
+              summary: "Check KV accounting after every iteration (slower); violations fail the run."),
+    ]
+
+    private static func distributionFields(_ which: String) -> [Field] {
+        let p = "workload.lengths.\(which)"
+        return [
+            Field(path: p, type: "object", defaultValue: "required without from_trace",
+                  summary: "Distribution of \(which) lengths in tokens (draws are whole numbers ≥ 1)."),
+            Field(path: "\(p).dist", type: "string", defaultValue: "required",
+                  summary: "fixed (value), uniform (min, max), lognormal (mean, sigma, min, max) or empirical (path)."),
+            Field(path: "\(p).value", type: "integer ≥ 1", defaultValue: "required for fixed", summary: "The fixed length."),
+            Field(path: "\(p).min", type: "integer ≥ 1", defaultValue: "required for uniform; 1 for lognormal",
+                  summary: "Smallest length."),
+            Field(path: "\(p).max", type: "integer ≥ min", defaultValue: "required for uniform; 1000000 for lognormal",
+                  summary: "Largest length."),
+            Field(path: "\(p).mean", type: "number > 0", defaultValue: "required for lognormal", summary: "Mean length."),
+            Field(path: "\(p).sigma", type: "number ≥ 0", defaultValue: "required for lognormal",
+                  summary: "Standard deviation of log(length)."),
+            Field(path: "\(p).path", type: "string", defaultValue: "required for empirical",
+                  summary: "A trace or length-only CSV whose \(which) column is sampled."),
+        ]
+    }
+
+    /// The keys allowed in the object at `path` ("" for the top level).
+    static func keys(under path: String) -> [String] {
+        let prefix = path.isEmpty ? "" : path + "."
+        return fields.compactMap { f -> String? in
+            guard f.path.hasPrefix(prefix) else { return nil }
+            let rest = f.path.dropFirst(prefix.count)
+            guard !rest.contains("."), !rest.hasPrefix("[") else { return nil }
+            return rest.hasSuffix("[]") ? String(rest.dropLast(2)) : String(rest)
+        }
+    }
+
+    /// The schema as a Markdown table.
+    static var markdownTable: String {
+        var s = "| field | type | default | meaning |\n|---|---|---|---|\n"
+        for f in fields { s += "| `\(f.path)` | \(f.type) | \(f.defaultValue) | \(f.summary) |\n" }
+        return s
+    }
+}

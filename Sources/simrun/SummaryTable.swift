@@ -1,0 +1,48 @@
+import Foundation
+
+/// The human-readable summary printed after a run.
+enum SummaryTable {
+    static func render(_ o: Runner.Outcome, outputDir: String?) -> String {
+        let s = o.summary
+        var lines: [String] = []
+        func row(_ label: String, _ value: String) { lines.append(label.padding(toLength: 34, withPad: " ", startingAt: 0) + value) }
+        func f(_ x: Double?, _ digits: Int = 2) -> String {
+            guard let x else { return "-" }
+            return String(format: "%.\(digits)f", x)
+        }
+        lines.append("==== \(s.scenario) (seed \(s.seed)) ====")
+        row("Stopped because", s.stop_reason)
+        row("Simulated time (s)", f(s.simulated_seconds, 1))
+        row("Instances", "\(s.instances)")
+        row("Requests arrived", "\(s.requests_arrived)")
+        row("Requests completed", "\(s.requests_completed)")
+        let reasons = s.dropped_by_reason.keys.sorted().map { "\($0): \(s.dropped_by_reason[$0]!)" }.joined(separator: ", ")
+        row("Requests dropped", "\(s.requests_dropped)" + (reasons.isEmpty ? "" : " (\(reasons))"))
+        if s.requests_unfinished > 0 { row("Requests unfinished", "\(s.requests_unfinished)") }
+        row("Request throughput (req/s)", f(s.request_throughput))
+        row("Output token throughput (tok/s)", f(s.output_throughput, 1))
+        row("Total token throughput (tok/s)", f(s.total_token_throughput, 1))
+        lines.append("-- latency (ms) -------------------  mean     p50      p90      p99")
+        for (name, l) in [("TTFT", s.ttft), ("TPOT", s.tpot), ("ITL", s.itl), ("E2EL", s.e2el)] {
+            let cells = [l.mean_ms, l.median_ms, l.p90_ms, l.p99_ms].map { f($0, 1).padding(toLength: 9, withPad: " ", startingAt: 0) }
+            row(name, cells.joined())
+        }
+        if let slo = s.slo {
+            let bounds = [("TTFT", slo.ttft_s, slo.ttft_attainment), ("TPOT", slo.tpot_s, slo.tpot_attainment),
+                          ("E2EL", slo.e2el_s, slo.e2el_attainment)]
+            for (name, bound, att) in bounds where bound != nil {
+                row("SLO \(name) ≤ \(f(bound, 3)) s", f(att.map { $0 * 100 }, 1) + " %")
+            }
+            row("SLO attainment (all)", f(slo.attainment * 100, 1) + " %")
+            row("Request goodput (req/s)", f(slo.request_goodput))
+        }
+        row("KV cache utilisation (mean)", f(s.kv_utilization_mean * 100, 1) + " %")
+        row("Preemptions", "\(s.preemptions)")
+        lines.append("-- simulator --------------------")
+        row("Wall time (s)", f(o.wallSeconds, 2))
+        row("Events", "\(s.events) (\(f(o.eventsPerSecond / 1e6, 2)) M/s)")
+        row("Simulated requests/s", f(o.requestsPerSecond, 0))
+        if let outputDir { row("Results", outputDir) }
+        return lines.joined(separator: "\n")
+    }
+}
