@@ -8,7 +8,8 @@ import Serving
 ///    a prompt chunk for a prefill) within the batched-token budget. When a
 ///    request needs a block and none is free, the newest running request is
 ///    preempted, repeatedly, until it fits or is itself the victim.
-/// 2. Only if nothing was preempted: swapped requests come back first, then
+/// 2. Only if nothing was preempted (or the preemptions emptied the batch, as
+///    when a lone request outgrows the cache): swapped requests come back first, then
 ///    waiting requests are admitted in arrival order while the sequence cap,
 ///    the token budget and the free blocks (above the watermark) allow. A
 ///    request that can never fit is dropped; the head of the queue blocks the
@@ -33,7 +34,7 @@ public struct FCFSScheduler: BatchScheduler {
             }
             if r.phase == .running && r.scheduledTokens > 0 { i += 1 }
         }
-        guard !preempted else { return }
+        guard !preempted || instance.batch.isEmpty else { return }
 
         while !instance.swapped.isEmpty, instance.running.count < instance.limits.maxSequences,
               instance.tokenBudget > 0, instance.swapInNextSwapped() {}

@@ -32,7 +32,8 @@ public final class Cluster {
     private var sourceExhausted = false
     public private(set) var arrived = 0
     public private(set) var ended = 0
-    public private(set) var totalPreemptions = 0
+    public var totalPreemptions: Int { instances.reduce(0) { $0 + $1.preemptionCount } }
+    private var started = false
     public private(set) var migrations = 0
 
     private struct Transfer {
@@ -62,8 +63,11 @@ public final class Cluster {
 
     /// Runs until every request has ended or a stop condition holds.
     public func run(_ stop: StopConditions = .init(), progress: ((Cluster) -> Void)? = nil) throws -> StopReason {
-        try pullNextArrival()
-        if let sampleInterval { loop.schedule(.sample, at: .zero + sampleInterval) }
+        if !started {
+            started = true
+            try pullNextArrival()
+            if let sampleInterval { loop.schedule(.sample, at: .zero + sampleInterval) }
+        }
         var failure: Error?
         var sinceProgress = 0
         let reason = loop.run(stop) { event in
@@ -143,10 +147,14 @@ public final class Cluster {
 
     private func finishIteration(on inst: Instance) {
         let now = loop.now
-        let before = inst.preemptionCount
+        let leaving = inst.batch.filter { $0.migrationTarget != nil }
         let finished = inst.completeIteration { r in metrics.tokenSampled(r, at: now) }
         for r in finished { end(r, reason: nil) }
-        totalPreemptions += inst.preemptionCount - before
+        for r in leaving {
+            let target = r.migrationTarget!
+            r.migrationTarget = nil
+            if r.phase == .running { startTransfer(r, to: target) }
+        }
         if checkInvariants, let problem = inst.accountingProblem() { violations.append("t=\(now.seconds)s: \(problem)") }
         startIterationIfIdle(inst)
     }
@@ -197,15 +205,27 @@ public final class Cluster {
 
     /// Moves a running request, with its KV cache, to another instance. The
     /// destination reserves the blocks first; the copy takes the bytes over the
-    /// slower of the two instances' GPU links. Returns false when the request
-    /// is in the iteration now running or the destination has no room.
+    /// slower of the two instances' GPU links. A request in the iteration now
+    /// running leaves when that iteration ends. Returns false when the
+    /// destination cannot take it.
     @discardableResult
     public func migrate(_ r: ServingRequest, to destination: Int) -> Bool {
         let src = instances[r.instance], dst = instances[destination]
-        guard destination != r.instance, dst.state == .active, dst.canReserve(blocks: r.kvBlocks),
-              r.phase == .running || r.phase == .waiting && r.kvBlocks > 0 || src.awaitingHandoff.contains(where: { $0 === r }),
-              !(src.busy && src.batch.contains { $0 === r })
+        guard destination != r.instance, dst.state == .active, r.migrationTarget == nil,
+              dst.canReserve(blocks: r.kvBlocks + 1),
+              r.phase == .running || src.awaitingHandoff.contains(where: { $0 === r })
         else { return false }
+        if src.busy && src.batch.contains(where: { $0 === r }) {
+            r.migrationTarget = destination
+            return true
+        }
+        return startTransfer(r, to: destination)
+    }
+
+    @discardableResult
+    private func startTransfer(_ r: ServingRequest, to destination: Int) -> Bool {
+        let src = instances[r.instance], dst = instances[destination]
+        guard dst.state == .active, dst.canReserve(blocks: r.kvBlocks) else { return false }
         src.detachForMigration(r)
         dst.reserve(blocks: r.kvBlocks)
         let bytes = Double(r.computedTokens) * src.spec.model.kvBytesPerToken
@@ -255,7 +275,12 @@ public final class Cluster {
         if allRequestsEnded, let missing = seen.firstIndex(of: false) {
             problems.append("request \(missing) arrived but never ended")
         }
-        for inst in instances { if let p = inst.accountingProblem() { problems.append(p) } }
+        for inst in instances {
+            if let p = inst.accountingProblem() { problems.append(p) }
+            if allRequestsEnded == false, loop.pendingEvents == 0, inst.requestCount > 0 {
+                problems.append("instance \(inst.index) stalled holding \(inst.requestCount) requests with nothing scheduled")
+            }
+        }
         return problems
     }
 }

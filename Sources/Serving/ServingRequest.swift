@@ -31,6 +31,8 @@ public final class ServingRequest {
     /// Tokens this request computes in the iteration being run.
     public internal(set) var scheduledTokens = 0
 
+    /// Where the request moves when the iteration it is in ends.
+    var migrationTarget: Int?
     var firstScheduled: SimTime?
     var firstToken: SimTime?
     var lastToken: SimTime = .zero

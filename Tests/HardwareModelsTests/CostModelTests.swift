@@ -1,0 +1,82 @@
+import Foundation
+import Testing
+@testable import HardwareModels
+
+@Suite("Roofline cost model")
+struct CostModelTests {
+    private func model(_ m: String, _ gpu: String, tp: Int = 1, pp: Int = 1) throws -> CostModel {
+        try CostModel(model: #require(ModelCatalog.named(m)), accelerator: #require(AcceleratorCatalog.named(gpu)),
+                      layout: ParallelLayout(tp: tp, pp: pp))
+    }
+
+    private func decode(batch: Int, context: Int) -> BatchShape {
+        var b = BatchShape()
+        for _ in 0..<batch { b.addDecode(context: context) }
+        return b
+    }
+
+    private func prefill(_ tokens: Int) -> BatchShape {
+        var b = BatchShape()
+        b.addPrefill(tokens: tokens, cached: 0, samples: true)
+        return b
+    }
+
+    @Test func smallBatchDecodeIsBoundByStreamingTheWeights() throws {
+        let c = try model("Llama-2-7B", "A100-80GB")
+        let b = c.breakdown(decode(batch: 1, context: 128))
+        let weightsTime = c.model.weightBytes / (c.accelerator.memoryBandwidth * c.efficiency.memoryBandwidth)
+        #expect(abs((b.gemm + b.outputProjection) / weightsTime - 1) < 0.02)
+    }
+
+    @Test func largePrefillIsBoundByCompute() throws {
+        let c = try model("Llama-2-7B", "A100-80GB")
+        let t = c.breakdown(prefill(4096)).gemm
+        let flops = 2 * 4096 * (c.model.parameters - c.model.embeddingParameters)
+        #expect(abs(t / (flops / (c.accelerator.fp16Flops * c.efficiency.gemmCompute)) - 1) < 0.02)
+    }
+
+    @Test func timeGrowsWithBatchContextAndPromptLength() throws {
+        let c = try model("Llama-2-13B", "H100-SXM-80GB")
+        #expect(c.iterationTime(decode(batch: 64, context: 512)) > c.iterationTime(decode(batch: 8, context: 512)))
+        #expect(c.iterationTime(decode(batch: 8, context: 4000)) > c.iterationTime(decode(batch: 8, context: 100)))
+        #expect(c.iterationTime(prefill(2048)) > 1.8 * c.iterationTime(prefill(1024)) - c.efficiency.stepOverhead)
+        #expect(c.iterationTime(BatchShape()) == 0)
+    }
+
+    @Test func tensorParallelismSpeedsUpButPaysForAllReduce() throws {
+        let one = try model("Llama-2-13B", "A100-80GB", tp: 1)
+        let two = try model("Llama-2-13B", "A100-80GB", tp: 2)
+        let p = prefill(2048)
+        #expect(two.iterationTime(p) < one.iterationTime(p))
+        #expect(two.iterationTime(p) > one.iterationTime(p) / 2)
+        #expect(two.breakdown(p).allReduce > 0 && one.breakdown(p).allReduce == 0)
+        let pp = try model("Llama-2-13B", "A100-80GB", pp: 2)
+        #expect(pp.breakdown(p).pipelineHandoff > 0)
+    }
+
+    @Test func mixtureOfExpertsReadsOnlyTouchedExperts() throws {
+        let c = try model("Mixtral-8x7B", "H100-SXM-80GB", tp: 2)
+        // One token touches 2 of 8 experts: far less than streaming all weights.
+        let one = c.breakdown(decode(batch: 1, context: 64)).gemm
+        let many = c.breakdown(decode(batch: 64, context: 64)).gemm
+        #expect(many > 3 * one)
+    }
+
+    /// The step overhead is what DistServe's measured A100 fit has beyond this
+    /// roofline for a batch-1 OPT-13B decode; the two must agree.
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: distServeProfile)))
+    func batchOneDecodeMatchesDistServesA100Fit() throws {
+        let data = try Data(contentsOf: URL(fileURLWithPath: distServeProfile))
+        let json = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let opt = try #require((json["facebook/opt-13b"] as? [String: Any])?["1"] as? [String: Any])
+        let coef = try #require(opt["decoding_smallbs"] as? [Double])
+        let context = 128
+        let measuredMs = coef[0] + coef[1] * Double(context) + coef[2] * 1
+        let predictedMs = try model("OPT-13B", "A100-80GB").iterationTime(decode(batch: 1, context: context)) * 1000
+        #expect(abs(predictedMs / measuredMs - 1) < 0.05, "predicted \(predictedMs) ms, DistServe fit \(measuredMs) ms")
+    }
+}
+
+let distServeProfile = URL(fileURLWithPath: #filePath)
+    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().appendingPathComponent("shared/data/profiles/distserve/profiler-a100-80g.distserve.json").path

@@ -1,0 +1,71 @@
+import Testing
+@testable import SimCore
+
+@Suite("Event queue and loop")
+struct EventEngineTests {
+    @Test func popsInTimeOrderAndFIFOAmongEqualTimes() {
+        var q = EventQueue<Int>()
+        let times: [Int64] = [5, 1, 5, 3, 1, 5, 0]
+        for (i, t) in times.enumerated() { q.push(i, at: SimTime(nanoseconds: t)) }
+        var order: [Int] = []
+        while let (_, p) = q.pop() { order.append(p) }
+        #expect(order == [6, 1, 4, 3, 0, 2, 5])
+    }
+
+    @Test func matchesSortedOrderOnRandomInput() {
+        let stream = RandomStream(name: "test", scenarioSeed: 7)
+        var q = EventQueue<Int>()
+        var expected: [(Int64, Int)] = []
+        for i in 0..<5000 {
+            let t = Int64(stream.uniformInt(0...200))
+            q.push(i, at: SimTime(nanoseconds: t))
+            expected.append((t, i))
+        }
+        expected.sort { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }
+        var got: [(Int64, Int)] = []
+        while let (t, p) = q.pop() { got.append((t.nanoseconds, p)) }
+        #expect(got.map(\.1) == expected.map(\.1))
+    }
+
+    @Test func stopsAtHorizonBudgetRequestAndDrain() {
+        func loop() -> EventLoop<Int> {
+            let l = EventLoop<Int>()
+            for i in 0..<10 { l.schedule(i, at: .seconds(Double(i))) }
+            return l
+        }
+        var seen: [Int] = []
+        let l1 = loop()
+        #expect(l1.run(StopConditions(horizon: .seconds(4.5))) { seen.append($0) } == .horizon)
+        #expect(seen == [0, 1, 2, 3, 4])
+        #expect(l1.now == .seconds(4.5))
+        let l2 = loop()
+        #expect(l2.run(StopConditions(maxEvents: 3)) { _ in } == .eventBudget)
+        #expect(l2.eventsProcessed == 3)
+        let l3 = loop()
+        #expect(l3.run { if $0 == 6 { l3.requestStop() } } == .completed)
+        #expect(l3.now == .seconds(6))
+        let l4 = loop()
+        #expect(l4.run { _ in } == .drained)
+        #expect(l4.eventsProcessed == 10)
+    }
+
+    @Test func handlersCanScheduleFollowUps() {
+        let l = EventLoop<Int>()
+        l.schedule(0, at: .zero)
+        var count = 0
+        _ = l.run { n in
+            count += 1
+            if n < 99 { l.schedule(n + 1, after: .seconds(0.001)) }
+        }
+        #expect(count == 100)
+        #expect(l.now == SimTime(nanoseconds: 99_000_000))
+    }
+
+    @Test func simTimeFormatsExactDecimals() {
+        #expect(SimTime(nanoseconds: 1_500_000_000).decimalSeconds == "1.5")
+        #expect(SimTime(nanoseconds: 12).decimalSeconds == "0.000000012")
+        #expect(SimTime(nanoseconds: 3_000_000_000).decimalSeconds == "3")
+        #expect(SimTime.seconds(0.1).nanoseconds == 100_000_000)
+        #expect(SimTime.seconds(-1) == .zero)
+    }
+}

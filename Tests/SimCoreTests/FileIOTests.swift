@@ -1,0 +1,40 @@
+import Foundation
+import Testing
+@testable import SimCore
+
+@Suite("Files and databases")
+struct FileIOTests {
+    private func temp(_ name: String) -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("simcore-\(UUID().uuidString)-\(name)").path
+    }
+
+    @Test func lineReaderStreamsAcrossChunkBoundaries() throws {
+        let path = temp("lines.txt")
+        let lines = (0..<1000).map { "line \($0) " + String(repeating: "x", count: $0 % 37) }
+        try (lines.joined(separator: "\r\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        let reader = try LineReader(path: path, chunkSize: 64)
+        var got: [String] = []
+        while let l = reader.next() { got.append(l) }
+        #expect(got == lines)
+        #expect(reader.lineNumber == 1000)
+    }
+
+    @Test func csvWriterWritesHeaderAndRows() throws {
+        let path = temp("out.csv")
+        let w = try CSVWriter(path: path, header: ["a", "b"])
+        w.writeRow(["1", csvNumber(0.5)])
+        w.writeRow(["2", csvNumber(.nan)])
+        try w.close()
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == "a,b\n1,0.5\n2,\n")
+    }
+
+    @Test func sqliteRoundTripsRowsInOneTransaction() throws {
+        let db = try SQLiteDatabase(path: temp("t.sqlite"))
+        try db.execute("CREATE TABLE runs (id INTEGER, x REAL, name TEXT)")
+        try db.insert("INSERT INTO runs VALUES (?, ?, ?)",
+                      rows: (0..<100).map { [.integer(Int64($0)), .real(Double($0) / 2), .text("r\($0)")] })
+        #expect(try db.scalar("SELECT SUM(x) FROM runs") == 2475)
+        #expect(try db.scalar("SELECT COUNT(*) FROM runs WHERE name = 'r7'") == 1)
+        #expect(throws: SQLiteError.self) { try db.execute("SELECT * FROM missing") }
+    }
+}
