@@ -38,6 +38,12 @@ enum ScenarioLoader {
                     throw InputError(file: file, location: shown, "unknown field; expected one of: \(known)")
                 }
                 let sub = schemaPath.isEmpty ? key : "\(schemaPath).\(key)"
+                // Foundation's decoder reports a fraction given for an integer without
+                // its path, so whole-number fields are checked here.
+                if ScenarioSchema.field(sub)?.type.hasPrefix("integer") == true, let n = object[key] as? NSNumber,
+                   !(n is Bool), n.doubleValue != n.doubleValue.rounded() {
+                    throw InputError(file: file, location: shown, "expected a whole number, found \(n)")
+                }
                 try rejectUnknownKeys(object[key]!, schemaPath: sub, shownPath: shown, file: file)
             }
         } else if let array = value as? [Any] {

@@ -106,6 +106,8 @@ enum ScenarioSchema {
         ]
     }
 
+    static func field(_ path: String) -> Field? { fields.first { $0.path == path } }
+
     /// The keys allowed in the object at `path` ("" for the top level).
     static func keys(under path: String) -> [String] {
         let prefix = path.isEmpty ? "" : path + "."

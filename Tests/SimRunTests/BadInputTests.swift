@@ -1,0 +1,95 @@
+import Foundation
+import SimCore
+import Testing
+@testable import simrun
+
+@Suite("Bad input gives one clear error")
+struct BadInputTests {
+    /// Each case replaces one piece of the small scenario and names the field the error must point at.
+    static let cases: [(String, String, String, String)] = [
+        ("unknown top-level field", "\"seed\": 7,", "\"seed\": 7, \"horizn\": 5,", "horizn"),
+        ("unknown nested field", "\"cv\": 2", "\"cv\": 2, \"burst\": 1", "workload.arrivals.burst"),
+        ("unknown field in an array element", "\"model\": \"Llama-2-7B\"", "\"model\": \"Llama-2-7B\", \"gpus\": 2",
+         "instances[0].gpus"),
+        ("unknown GPU", "\"A100-80GB\"", "\"A100-80\"", "instances[0].gpu"),
+        ("unknown model", "\"Llama-2-7B\"", "\"Llama-9-7B\"", "instances[0].model"),
+        ("unknown router", "\"least_outstanding_tokens\"", "\"random\"", "router"),
+        ("unknown policy", "\"router\"", "\"scheduler\": {\"policy\": \"sjf\"}, \"router\"", "scheduler.policy"),
+        ("negative rate", "\"rate\": 6", "\"rate\": -6", "workload.arrivals.rate"),
+        ("zero rate", "\"rate\": 6", "\"rate\": 0", "workload.arrivals.rate"),
+        ("zero cv", "\"cv\": 2", "\"cv\": 0", "workload.arrivals.cv"),
+        ("wrong type", "\"num_requests\": 300", "\"num_requests\": \"many\"", "workload.num_requests"),
+        ("fractional count", "\"num_requests\": 300", "\"num_requests\": 2.5", "workload.num_requests"),
+        ("missing required field", "\"gpu\": \"A100-80GB\", ", "", "instances[0].gpu"),
+        ("model does not fit", "\"model\": \"Llama-2-7B\"", "\"model\": \"Llama-2-70B\"", "instances[0]"),
+        ("tp not dividing heads", "\"model\": \"Llama-2-7B\"", "\"model\": \"Llama-2-7B\", \"tp\": 3", "instances[0].tp"),
+        ("uniform max below min", "\"min\": 1, \"max\": 300", "\"min\": 10, \"max\": 3", "workload.lengths.output.max"),
+        ("unknown distribution", "\"dist\": \"uniform\"", "\"dist\": \"normal\"", "workload.lengths.output.dist"),
+        ("bad SLO", "\"ttft_s\": 0.5", "\"ttft_s\": -1", "slo.ttft_s"),
+        ("bad name", "\"name\": \"small\"", "\"name\": \"../x\"", "name"),
+        ("missing trace", "\"process\": \"gamma\", \"rate\": 6, \"cv\": 2",
+         "\"process\": \"trace\", \"path\": \"nowhere.csv\"", ""),
+        ("negative watermark", "\"router\"", "\"scheduler\": {\"watermark\": -0.1}, \"router\"", "scheduler.watermark"),
+    ]
+
+    @Test(arguments: cases)
+    func namesTheFileAndField(label: String, find: String, replace: String, field: String) throws {
+        #expect(smallScenario.contains(find), "test case \(label) does not apply")
+        var text = smallScenario.replacingOccurrences(of: find, with: replace)
+        if label == "missing trace" { text = text.replacingOccurrences(of: #""lengths": {"#, with: #""lengthz": {"#) }
+        let path = try writeScenario(text)
+        do {
+            _ = try SimulationPlan(ScenarioLoader.load(path), file: path)
+            Issue.record("\(label): accepted")
+        } catch let e as InputError {
+            #expect(e.file.hasSuffix("scenario.json") || e.file.hasSuffix("nowhere.csv"), "\(label): \(e)")
+            if !field.isEmpty { #expect(e.location == field, "\(label): \(e)") }
+            #expect(!e.description.contains("\n"))
+        }
+    }
+
+    @Test func malformedJSONAndMissingFiles() throws {
+        let bad = try writeScenario("{ \"name\": \"x\", ")
+        #expect(throws: InputError.self) { try ScenarioLoader.load(bad) }
+        #expect(throws: InputError.self) { try ScenarioLoader.load("/nonexistent/scenario.json") }
+        let array = try writeScenario("[1, 2]")
+        #expect(throws: InputError.self) { try ScenarioLoader.load(array) }
+    }
+
+    /// Through the real executable: exit status 2, one error line, nothing written.
+    @Test(arguments: [
+        ("{ not json", "malformed JSON"),
+        (smallScenario.replacingOccurrences(of: "\"rate\": 6", with: "\"rate\": -1"), "workload.arrivals.rate"),
+        (smallScenario.replacingOccurrences(of: "\"gamma\", \"rate\": 6, \"cv\": 2", with: "\"trace\", \"path\": \"t.csv\"")
+            .replacingOccurrences(of: "\"num_requests\": 300", with: "\"num_requests\": 5")
+            .replacingOccurrences(of: #""lengths": {"#, with: #""lengthz": {"#), "lengthz"),
+    ])
+    func theExecutableExitsWithStatus2AndWritesNothing(text: String, mention: String) throws {
+        let dir = tempDir()
+        let path = try writeScenario(text, in: dir)
+        let result = try runSimrun(["run", path, "--out", dir.appendingPathComponent("out").path], cwd: dir)
+        #expect(result.status == 2)
+        #expect(result.stderr.hasPrefix("error: \(path)"), "\(result.stderr)")
+        #expect(result.stderr.contains(mention))
+        #expect(result.stderr.split(separator: "\n").count == 1)
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("out").path))
+    }
+
+    /// A trace whose 4th data row is broken fails mid-run: still status 2 and no output.
+    @Test func aMalformedTraceRowFailsTheRunCleanly() throws {
+        let dir = tempDir()
+        var rows = "arrived_at,num_prefill_tokens,num_decode_tokens\n"
+        for i in 0..<3 { rows += "\(Double(i) * 0.1),100,10\n" }
+        rows += "0.4,100,ten\n"
+        try rows.write(to: dir.appendingPathComponent("t.csv"), atomically: true, encoding: .utf8)
+        let scenario = """
+        {"name": "t", "instances": [{"gpu": "A100-80GB", "model": "Llama-2-7B"}],
+         "workload": {"arrivals": {"process": "trace", "path": "t.csv"}}}
+        """
+        let path = try writeScenario(scenario, in: dir)
+        let result = try runSimrun([path], cwd: dir)
+        #expect(result.status == 2)
+        #expect(result.stderr == "error: \(dir.appendingPathComponent("t.csv").path): line 5: expected a token count in column output, found 'ten'\n")
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("results").path))
+    }
+}

@@ -1,0 +1,83 @@
+import Foundation
+import SimCore
+import Testing
+@testable import simrun
+
+@Suite("Runs and their outputs")
+struct RunOutputTests {
+    private func run(_ text: String, seed: UInt64? = nil, into dir: URL) throws -> RunSummary {
+        let path = try writeScenario(text)
+        let (plan, outcome) = try Runner.run(scenarioPath: path, seed: seed)
+        #expect(outcome.cluster.conservationProblems() == [])
+        try ResultWriter.write(outcome.summary, cluster: outcome.cluster, plan: plan, to: dir.path)
+        return outcome.summary
+    }
+
+    private func files(_ dir: URL) throws -> [String: Data] {
+        var out: [String: Data] = [:]
+        for name in try FileManager.default.contentsOfDirectory(atPath: dir.path) {
+            out[name] = try Data(contentsOf: dir.appendingPathComponent(name))
+        }
+        return out
+    }
+
+    @Test func sameScenarioAndSeedGiveByteIdenticalFiles() throws {
+        let a = tempDir().appendingPathComponent("a"), b = tempDir().appendingPathComponent("b")
+        _ = try run(smallScenario, into: a)
+        _ = try run(smallScenario, into: b)
+        let fa = try files(a), fb = try files(b)
+        #expect(fa.keys.sorted() == ["requests.csv", "summary.json", "timeseries.csv"])
+        #expect(fa == fb)
+        let c = tempDir().appendingPathComponent("c")
+        _ = try run(smallScenario, seed: 8, into: c)
+        #expect(try files(c)["requests.csv"] != fa["requests.csv"])
+    }
+
+    @Test func requestsCSVHasOneRowPerRequestAndConsistentLatencies() throws {
+        let dir = tempDir().appendingPathComponent("r")
+        let summary = try run(smallScenario, into: dir)
+        let text = try String(contentsOf: dir.appendingPathComponent("requests.csv"), encoding: .utf8)
+        let lines = text.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        let header = lines[0]
+        #expect(header.prefix(8) == ["id", "arrival_s", "first_scheduled_s", "first_token_s", "finish_s", "ttft_s", "tpot_s", "e2el_s"])
+        #expect(header.suffix(3) == ["met_ttft_slo", "met_tpot_slo", "met_all_slos"])
+        #expect(lines.count == 301)
+        let col = Dictionary(uniqueKeysWithValues: header.enumerated().map { ($1, $0) })
+        var met = 0
+        for row in lines.dropFirst() where row[col["status"]!] == "finished" {
+            let arrival = Double(row[col["arrival_s"]!])!, first = Double(row[col["first_token_s"]!])!
+            let finish = Double(row[col["finish_s"]!])!, ttft = Double(row[col["ttft_s"]!])!
+            #expect(abs(first - arrival - ttft) < 1e-9 && finish >= first)
+            if row[col["met_all_slos"]!] == "1" { met += 1 }
+        }
+        #expect(abs(summary.slo!.attainment - Double(met) / 300) < 1e-12)
+        #expect(summary.requests_completed + summary.requests_dropped == 300)
+        let ts = try String(contentsOf: dir.appendingPathComponent("timeseries.csv"), encoding: .utf8)
+        #expect(ts.hasPrefix("time_s,instance,waiting,running,swapped,kv_blocks_used,kv_blocks_total,host_kv_blocks_used\n"))
+    }
+
+    @Test func latencyRisesWithLoad() throws {
+        let light = try run(smallScenario.replacingOccurrences(of: "\"rate\": 6", with: "\"rate\": 1"), into: tempDir())
+        let heavy = try run(smallScenario.replacingOccurrences(of: "\"rate\": 6", with: "\"rate\": 40"), into: tempDir())
+        #expect(heavy.ttft.p90_ms! > light.ttft.p90_ms!)
+        #expect(heavy.tpot.median_ms! > light.tpot.median_ms!)
+    }
+
+    @Test func aHorizonStopsEarlyAndReportsUnfinishedRequests() throws {
+        let text = smallScenario.replacingOccurrences(of: "\"sample_interval_s\": 0.5", with: "\"sample_interval_s\": 0.5, \"horizon_s\": 5")
+        let s = try run(text, into: tempDir())
+        #expect(s.stop_reason == "horizon" && s.simulated_seconds == 5)
+        #expect(s.requests_unfinished > 0)
+    }
+
+    @Test func theShorthandFormRunsAndWritesTheDefaultFolder() throws {
+        let dir = tempDir()
+        let path = try writeScenario(smallScenario, in: dir)
+        let result = try runSimrun([path], cwd: dir)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("TTFT") && result.stdout.contains("SLO attainment"))
+        #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("results/small/summary.json").path))
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("results").path)
+        #expect(leftovers == ["small"])
+    }
+}

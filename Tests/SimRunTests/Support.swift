@@ -1,0 +1,70 @@
+import Foundation
+@testable import simrun
+
+let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent()
+
+func tempDir() -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("simrun-\(UUID().uuidString)")
+    try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
+
+/// Writes a scenario into a fresh folder (next to a copy of the sample data) and returns its path.
+func writeScenario(_ json: String, in dir: URL = tempDir()) throws -> String {
+    let path = dir.appendingPathComponent("scenario.json").path
+    try json.write(toFile: path, atomically: true, encoding: .utf8)
+    return path
+}
+
+/// A small, valid scenario to mutate.
+let smallScenario = """
+{
+  "name": "small",
+  "seed": 7,
+  "instances": [{ "count": 2, "gpu": "A100-80GB", "model": "Llama-2-7B" }],
+  "router": "least_outstanding_tokens",
+  "workload": {
+    "arrivals": { "process": "gamma", "rate": 6, "cv": 2 },
+    "lengths": {
+      "prompt": { "dist": "lognormal", "mean": 400, "sigma": 1, "min": 4, "max": 4000 },
+      "output": { "dist": "uniform", "min": 1, "max": 300 }
+    },
+    "num_requests": 300
+  },
+  "slo": { "ttft_s": 0.5, "tpot_s": 0.05 },
+  "run": { "sample_interval_s": 0.5, "check_invariants": true }
+}
+"""
+
+/// The simrun executable built beside the test bundle.
+var simrunBinary: URL {
+    let dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    for candidate in [dir, dir.deletingLastPathComponent()] {
+        let url = candidate.appendingPathComponent("simrun")
+        if FileManager.default.isExecutableFile(atPath: url.path) { return url }
+    }
+    return repoRoot.appendingPathComponent(".build/debug/simrun")
+}
+
+struct ProcessResult {
+    let status: Int32
+    let stdout: String
+    let stderr: String
+}
+
+func runSimrun(_ args: [String], cwd: URL) throws -> ProcessResult {
+    let p = Process()
+    p.executableURL = simrunBinary
+    p.arguments = args
+    p.currentDirectoryURL = cwd
+    let out = Pipe(), err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    try p.run()
+    let o = out.fileHandleForReading.readDataToEndOfFile()
+    let e = err.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return ProcessResult(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
+                         stderr: String(decoding: e, as: UTF8.self))
+}
