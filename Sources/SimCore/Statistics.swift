@@ -75,6 +75,10 @@ public struct LogHistogram: Sendable {
     private var zeroCount = 0
     public private(set) var total = 0
     public private(set) var sum = 0.0
+    // Consecutive equal values are common (every decode of one iteration sees
+    // the same gap), so the last bucket is remembered to skip the logarithm.
+    private var lastValue = Double.nan
+    private var lastIndex = 0
 
     /// - Parameter relativeError: the bound on a reported quantile's relative error.
     /// - Parameter smallest: values below this are counted in the lowest bucket.
@@ -90,7 +94,10 @@ public struct LogHistogram: Sendable {
         total += count
         sum += value * Double(count)
         guard value > 0 else { zeroCount += count; return }
+        if value == lastValue { counts[lastIndex] += count; return }
         let i = value <= base ? 0 : Int(log(value / base) / logGamma)
+        lastValue = value
+        lastIndex = i
         if i >= counts.count { counts.append(contentsOf: repeatElement(0, count: i - counts.count + 1)) }
         counts[i] += count
     }
