@@ -96,12 +96,13 @@ public final class Cluster {
             try pullNextArrival()
         case .iterationDone(let i):
             finishIteration(on: instances[i])
-            retryHandoffs()
+            // New hand-offs appear on prefill instances; room for them on decode ones.
+            if instances[i].role != .colocated { retryHandoffs() }
         case .transferDone(let id):
             completeTransfer(id)
         case .sample:
             recordSamples()
-            if !allRequestsEnded, let sampleInterval { loop.schedule(.sample, after: sampleInterval) }
+            if !allRequestsEnded, let sampleInterval { loop.schedule(.sample, at: nextSampleTime(sampleInterval)) }
         }
         if allRequestsEnded { loop.requestStop() }
     }
@@ -162,6 +163,17 @@ public final class Cluster {
     private func end(_ r: ServingRequest, reason: DropReason?) {
         ended += 1
         metrics.ended(r, at: loop.now, reason: reason)
+    }
+
+    /// One interval on, or, while the cluster is idle, the last point of the
+    /// sampling grid before the next arrival: an idle stretch (a long gap in a
+    /// trace) would otherwise fill the time series with identical empty rows.
+    private func nextSampleTime(_ interval: SimTime) -> SimTime {
+        let now = loop.now
+        guard transfers.isEmpty, instances.allSatisfy(\.isIdle), let next = nextRequest?.arrival,
+              next > now + interval
+        else { return now + interval }
+        return now + SimTime(nanoseconds: (next - now).nanoseconds / interval.nanoseconds * interval.nanoseconds)
     }
 
     private func recordSamples() {

@@ -10,10 +10,13 @@ public struct SimTime: Hashable, Comparable, Sendable {
     public static let zero = SimTime(nanoseconds: 0)
     public static let max = SimTime(nanoseconds: .max)
 
-    /// Rounds to the nearest nanosecond. Durations are never negative in the model,
-    /// so a negative input is clamped to zero rather than producing time travel.
+    /// Rounds to the nearest nanosecond. Durations are never negative in the
+    /// model, so a negative (or NaN) input becomes zero rather than time travel,
+    /// and a span beyond ~292 years saturates at `max` rather than overflowing.
     @inlinable public static func seconds(_ s: Double) -> SimTime {
-        SimTime(nanoseconds: s <= 0 ? 0 : Int64((s * 1e9).rounded()))
+        guard s > 0 else { return .zero }
+        let ns = (s * 1e9).rounded()
+        return ns >= 9.2e18 ? .max : SimTime(nanoseconds: Int64(ns))
     }
 
     @inlinable public var seconds: Double { Double(nanoseconds) * 1e-9 }
@@ -32,8 +35,10 @@ public struct SimTime: Hashable, Comparable, Sendable {
     }
 
     @inlinable public static func < (a: SimTime, b: SimTime) -> Bool { a.nanoseconds < b.nanoseconds }
+    /// Saturates at `max`: "never" plus a delay is still never.
     @inlinable public static func + (a: SimTime, b: SimTime) -> SimTime {
-        SimTime(nanoseconds: a.nanoseconds &+ b.nanoseconds)
+        let (sum, overflow) = a.nanoseconds.addingReportingOverflow(b.nanoseconds)
+        return overflow ? .max : SimTime(nanoseconds: sum)
     }
     @inlinable public static func - (a: SimTime, b: SimTime) -> SimTime {
         SimTime(nanoseconds: a.nanoseconds &- b.nanoseconds)

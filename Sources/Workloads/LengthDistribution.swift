@@ -21,7 +21,8 @@ public enum LengthDistribution: Sendable, Equatable {
         case .lognormal(let mean, let sigma, let lo, let hi):
             // E[X] = exp(mu + sigma²/2), so mu = ln(mean) − sigma²/2.
             let x = stream.lognormal(mu: log(mean) - sigma * sigma / 2, sigma: sigma)
-            return Swift.min(hi, Swift.max(lo, Int(x.rounded())))
+            // Clamp before converting: a wide sigma can draw values beyond Int.
+            return Int(Swift.min(Double(hi), Swift.max(Double(lo), x.rounded())))
         case .empirical(let values):
             return values[stream.uniformInt(0...(values.count - 1))]
         }

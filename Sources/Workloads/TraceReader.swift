@@ -32,6 +32,9 @@ public final class TraceReader {
     private var columns: (time: Int?, prompt: Int, output: Int) = (nil, 0, 1)
     private var columnCount = 0
 
+    /// Lines read so far, the header included.
+    public var linesRead: Int { lines.lineNumber }
+
     /// Opens `path`, detecting the format from its first line unless `format` is given.
     public init(path: String, format: TraceFormat? = nil) throws {
         self.path = path

@@ -10,13 +10,20 @@ struct LatencyStats: Encodable {
 
     init(seconds samples: [Double]) {
         let s = SampleSummary(samples)
-        func ms(_ x: Double) -> Double? { x.isNaN ? nil : x * 1000 }
-        mean_ms = ms(s.mean); median_ms = ms(s.quantile(0.5)); p90_ms = ms(s.quantile(0.9)); p99_ms = ms(s.quantile(0.99))
+        self.init(mean: s.mean, quantile: s.quantile)
     }
 
+    /// From a histogram, whose quantiles carry its stated relative error.
     init(histogram h: LogHistogram) {
+        self.init(mean: h.mean, quantile: h.quantile)
+    }
+
+    private init(mean: Double, quantile: (Double) -> Double) {
         func ms(_ x: Double) -> Double? { x.isNaN ? nil : x * 1000 }
-        mean_ms = ms(h.mean); median_ms = ms(h.quantile(0.5)); p90_ms = ms(h.quantile(0.9)); p99_ms = ms(h.quantile(0.99))
+        mean_ms = ms(mean)
+        median_ms = ms(quantile(0.5))
+        p90_ms = ms(quantile(0.9))
+        p99_ms = ms(quantile(0.99))
     }
 }
 

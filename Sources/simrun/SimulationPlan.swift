@@ -43,9 +43,11 @@ struct SimulationPlan {
         // Scheduler limits, shared by every instance.
         let sched = s.scheduler
         var limits = SchedulerLimits()
-        func positive(_ v: Int?, _ field: String, min lower: Int = 1) throws -> Int? {
+        func positive(_ v: Int?, _ field: String, min lower: Int = 1, max upper: Int = 1 << 40) throws -> Int? {
             guard let v else { return nil }
-            guard v >= lower else { throw fail(field, "expected a whole number ≥ \(lower), found \(v)") }
+            guard v >= lower, v <= upper else {
+                throw fail(field, "expected a whole number from \(lower) to \(upper), found \(v)")
+            }
             return v
         }
         func number(_ v: Double?, _ field: String, _ ok: (Double) -> Bool, _ expected: String) throws -> Double? {
@@ -75,7 +77,8 @@ struct SimulationPlan {
         limits.blockTokens = try positive(sched?.block_size, "scheduler.block_size") ?? limits.blockTokens
         limits.memoryUtilization = try number(sched?.gpu_memory_utilization, "scheduler.gpu_memory_utilization",
                                               { $0 > 0 && $0 <= 1 }, "a number in (0, 1]") ?? limits.memoryUtilization
-        if let gib = try number(sched?.swap_space_gib, "scheduler.swap_space_gib", { $0 >= 0 }, "a number ≥ 0") {
+        if let gib = try number(sched?.swap_space_gib, "scheduler.swap_space_gib", { $0 >= 0 && $0 <= 1e6 },
+                                "a number from 0 to 1000000") {
             limits.swapSpaceBytesPerGPU = gib * 1_073_741_824
         }
 
@@ -92,7 +95,7 @@ struct SimulationPlan {
                 throw fail("\(at).model", "unknown model '\(g.model)'; expected one of: "
                            + ModelCatalog.all.map(\.name).joined(separator: ", "))
             }
-            let count = try positive(g.count, "\(at).count") ?? 1
+            let count = try positive(g.count, "\(at).count", max: 100_000) ?? 1
             let tp = try positive(g.tp, "\(at).tp") ?? 1
             let pp = try positive(g.pp, "\(at).pp") ?? 1
             guard model.heads % tp == 0 else {
@@ -132,7 +135,8 @@ struct SimulationPlan {
         let horizon = try number(s.run?.horizon_s, "run.horizon_s", isPositive, "a number > 0")
         let maxEvents = try positive(s.run?.max_events, "run.max_events")
         stop = StopConditions(horizon: horizon.map(SimTime.seconds), maxEvents: maxEvents)
-        let interval = try number(s.run?.sample_interval_s, "run.sample_interval_s", { $0 >= 0 }, "a number ≥ 0") ?? 1
+        let interval = try number(s.run?.sample_interval_s, "run.sample_interval_s", { $0 == 0 || $0 >= 0.001 },
+                                  "0 (off) or at least 0.001") ?? 1
         sampleInterval = interval > 0 ? .seconds(interval) : nil
         checkInvariants = s.run?.check_invariants ?? false
 
@@ -205,16 +209,19 @@ struct SimulationPlan {
             guard let v else { throw fail("\(at).\(field)", "required field is missing for dist '\(d.dist)'") }
             return v
         }
-        func atLeastOne(_ v: Int, _ field: String) throws -> Int {
-            guard v >= 1 else { throw fail("\(at).\(field)", "expected a whole number ≥ 1, found \(v)") }
+        /// Lengths beyond ten million tokens exceed every model's context by far.
+        func length(_ v: Int, _ field: String) throws -> Int {
+            guard v >= 1, v <= 10_000_000 else {
+                throw fail("\(at).\(field)", "expected a token count from 1 to 10000000, found \(v)")
+            }
             return v
         }
         switch d.dist {
         case "fixed":
-            return .fixed(try atLeastOne(required(d.value, "value"), "value"))
+            return .fixed(try length(required(d.value, "value"), "value"))
         case "uniform":
-            let lo = try atLeastOne(required(d.min, "min"), "min")
-            let hi = try required(d.max, "max")
+            let lo = try length(required(d.min, "min"), "min")
+            let hi = try length(required(d.max, "max"), "max")
             guard hi >= lo else { throw fail("\(at).max", "expected a value ≥ min (\(lo)), found \(hi)") }
             return .uniform(min: lo, max: hi)
         case "lognormal":
@@ -222,8 +229,8 @@ struct SimulationPlan {
             guard mean.isFinite, mean > 0 else { throw fail("\(at).mean", "expected a number > 0, found \(mean)") }
             let sigma = try required(d.sigma, "sigma")
             guard sigma.isFinite, sigma >= 0 else { throw fail("\(at).sigma", "expected a number ≥ 0, found \(sigma)") }
-            let lo = try atLeastOne(d.min ?? 1, "min")
-            let hi = d.max ?? 1_000_000
+            let lo = try length(d.min ?? 1, "min")
+            let hi = try length(d.max ?? 1_000_000, "max")
             guard hi >= lo else { throw fail("\(at).max", "expected a value ≥ min (\(lo)), found \(hi)") }
             return .lognormal(mean: mean, sigma: sigma, min: lo, max: hi)
         case "empirical":

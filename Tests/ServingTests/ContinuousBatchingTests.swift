@@ -1,3 +1,4 @@
+import Foundation
 import HardwareModels
 import Policies
 import SimCore
@@ -110,5 +111,24 @@ struct ContinuousBatchingTests {
             return c.metrics.records
         }
         #expect(try run() == run())
+    }
+}
+
+@Suite("Streaming workloads")
+struct StreamingTests {
+    /// A replayed trace is read one request ahead of the simulation, never whole.
+    @Test func aTraceIsReadOnlyAsFarAsTheSimulationHasReached() throws {
+        var text = "arrived_at,num_prefill_tokens,num_decode_tokens\n"
+        for i in 0..<5000 { text += "\(Double(i) * 0.01),50,5\n" }
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("stream-\(UUID().uuidString).csv").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        let reader = try TraceReader(path: path)
+        let c = try cluster([spec()], TraceReplaySource(reader: reader))
+        _ = try c.run(StopConditions(horizon: .seconds(1.005)))
+        // 101 arrivals (t = 0 ... 1.00 s) plus the one pulled ahead, plus the header.
+        #expect(c.arrived == 101)
+        #expect(reader.linesRead == 1 + 102)
+        _ = try c.run()
+        #expect(c.arrived == 5000 && c.conservationProblems() == [])
     }
 }

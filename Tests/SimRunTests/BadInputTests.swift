@@ -29,6 +29,10 @@ struct BadInputTests {
         ("bad name", "\"name\": \"small\"", "\"name\": \"../x\"", "name"),
         ("missing trace", "\"process\": \"gamma\", \"rate\": 6, \"cv\": 2",
          "\"process\": \"trace\", \"path\": \"nowhere.csv\"", ""),
+        ("sampling too fine", "\"sample_interval_s\": 0.5", "\"sample_interval_s\": 1e-9", "run.sample_interval_s"),
+        ("too many instances", "\"count\": 2", "\"count\": 1000000000", "instances[0].count"),
+        ("huge swap space", "\"router\"", "\"scheduler\": {\"swap_space_gib\": 1e300}, \"router\"", "scheduler.swap_space_gib"),
+        ("length beyond any context", "\"min\": 1, \"max\": 300", "\"min\": 1, \"max\": 9000000000000000000", "workload.lengths.output.max"),
         ("negative watermark", "\"router\"", "\"scheduler\": {\"watermark\": -0.1}, \"router\"", "scheduler.watermark"),
     ]
 
@@ -91,5 +95,36 @@ struct BadInputTests {
         #expect(result.status == 2)
         #expect(result.stderr == "error: \(dir.appendingPathComponent("t.csv").path): line 5: expected a token count in column output, found 'ten'\n")
         #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("results").path))
+    }
+}
+
+@Suite("Extreme but valid input ends cleanly")
+struct ExtremeInputTests {
+    @Test(arguments: [
+        ("\"rate\": 6", "\"rate\": 1e-12"),   // first arrival beyond the representable horizon
+        ("\"cv\": 2", "\"cv\": 1e6"),         // gamma shape 1e-12
+        ("\"sigma\": 1", "\"sigma\": 60"),    // lognormal draws overflowing Int
+        ("\"rate\": 6", "\"rate\": 1e9"),     // everything arrives at once
+    ])
+    func runsToAnEnd(find: String, replace: String) throws {
+        let text = smallScenario.replacingOccurrences(of: find, with: replace)
+        let path = try writeScenario(text)
+        let (_, outcome) = try Runner.run(scenarioPath: path)
+        #expect(outcome.cluster.conservationProblems() == [])
+        #expect(outcome.cluster.metrics.samples.count < 100_000)
+    }
+
+    @Test func anIdleGapInATraceIsNotSampledRowByRow() throws {
+        let dir = tempDir()
+        try "arrived_at,num_prefill_tokens,num_decode_tokens\n0,10,2\n1000000,10,2\n"
+            .write(to: dir.appendingPathComponent("gap.csv"), atomically: true, encoding: .utf8)
+        let path = try writeScenario("""
+            {"name": "gap", "instances": [{"gpu": "A100-80GB", "model": "Llama-2-7B"}],
+             "workload": {"arrivals": {"process": "trace", "path": "gap.csv"}}, "run": {"sample_interval_s": 0.5}}
+            """, in: dir)
+        let (_, outcome) = try Runner.run(scenarioPath: path)
+        #expect(outcome.summary.requests_completed == 2)
+        #expect(outcome.cluster.metrics.samples.count < 10)
+        #expect(outcome.cluster.metrics.samples.allSatisfy { $0.time.nanoseconds % 500_000_000 == 0 })
     }
 }
