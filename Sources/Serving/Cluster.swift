@@ -256,6 +256,7 @@ public final class Cluster {
         let src = instances[t.from], dst = instances[t.to]
         src.release(t.request)
         dst.acceptMigrated(t.request, blocks: t.blocks)
+        t.request.migrations += 1
         migrations += 1
         retireIfDrained(src)
         startIterationIfIdle(src)

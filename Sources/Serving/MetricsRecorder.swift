@@ -28,7 +28,7 @@ public final class MetricsRecorder {
         records.append(RequestRecord(
             id: r.id, arrival: r.arrival, firstScheduled: r.firstScheduled, firstToken: r.firstToken, end: now,
             promptTokens: r.promptTokens, outputTokens: r.generatedTokens, instance: r.instance,
-            preemptions: r.preemptions, maxInterTokenGap: r.maxInterTokenGap, dropReason: reason))
+            preemptions: r.preemptions, migrations: r.migrations, maxInterTokenGap: r.maxInterTokenGap, dropReason: reason))
     }
 
     func sample(_ s: InstanceSample) { samples.append(s) }

@@ -13,6 +13,7 @@ public struct RequestRecord: Sendable, Equatable {
     public let outputTokens: Int
     public let instance: Int
     public let preemptions: Int
+    public let migrations: Int
     public let maxInterTokenGap: SimTime
     /// nil when the request finished.
     public let dropReason: DropReason?

@@ -28,6 +28,8 @@ public final class ServingRequest {
     /// KV blocks held on the instance's GPUs (or in host memory while swapped).
     public internal(set) var kvBlocks = 0
     public internal(set) var preemptions = 0
+    /// Times it moved to another instance (hand-off or migration).
+    public internal(set) var migrations = 0
     /// Tokens this request computes in the iteration being run.
     public internal(set) var scheduledTokens = 0
 

@@ -29,7 +29,7 @@ enum ResultWriter {
 
     static func writeRequests(_ records: [RequestRecord], slos: SLOs, to path: String) throws {
         var header = ["id", "arrival_s", "first_scheduled_s", "first_token_s", "finish_s", "ttft_s", "tpot_s", "e2el_s",
-                      "max_itl_s", "prompt_tokens", "output_tokens", "instance", "preemptions", "status"]
+                      "max_itl_s", "prompt_tokens", "output_tokens", "instance", "preemptions", "migrations", "status"]
         if slos.ttft != nil { header.append("met_ttft_slo") }
         if slos.tpot != nil { header.append("met_tpot_slo") }
         if slos.e2el != nil { header.append("met_e2el_slo") }
@@ -41,7 +41,7 @@ enum ResultWriter {
             var row = [String(r.id), time(r.arrival), time(r.firstScheduled), time(r.firstToken),
                        r.finished ? time(r.end) : "", time(r.firstToken.map { $0 - r.arrival }), r.tpot.map(csvNumber) ?? "",
                        r.finished ? time(r.end - r.arrival) : "", r.outputTokens > 1 ? time(r.maxInterTokenGap) : "",
-                       String(r.promptTokens), String(r.outputTokens), String(r.instance), String(r.preemptions),
+                       String(r.promptTokens), String(r.outputTokens), String(r.instance), String(r.preemptions), String(r.migrations),
                        r.dropReason.map { "dropped:" + $0.rawValue } ?? "finished"]
             if !slos.isEmpty {
                 let v = SLOVerdict(r, slos)

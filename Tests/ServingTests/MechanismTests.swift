@@ -15,7 +15,7 @@ struct MechanismTests {
         let records = c.metrics.records
         #expect(records.count == 40 && records.allSatisfy(\.finished))
         #expect(records.allSatisfy { $0.instance == 1 || $0.instance == 2 })
-        #expect(c.migrations == 40)
+        #expect(c.migrations == 40 && records.allSatisfy { $0.migrations == 1 })
         #expect(Set(records.map(\.instance)).count == 2)
         for inst in c.instances { #expect(inst.gpuBlocks.used == 0 && inst.reservedBlocks == 0) }
     }
