@@ -21,19 +21,6 @@ public struct SimTime: Hashable, Comparable, Sendable {
 
     @inlinable public var seconds: Double { Double(nanoseconds) * 1e-9 }
 
-    /// Exact decimal seconds ("1.5", "0.000000012"), without the binary
-    /// rounding noise that printing `seconds` would show.
-    public var decimalSeconds: String {
-        let sign = nanoseconds < 0 ? "-" : ""
-        let ns = nanoseconds.magnitude
-        let whole = ns / 1_000_000_000, frac = ns % 1_000_000_000
-        guard frac > 0 else { return "\(sign)\(whole)" }
-        var digits = String(frac)
-        digits = String(repeating: "0", count: 9 - digits.count) + digits
-        while digits.hasSuffix("0") { digits.removeLast() }
-        return "\(sign)\(whole).\(digits)"
-    }
-
     @inlinable public static func < (a: SimTime, b: SimTime) -> Bool { a.nanoseconds < b.nanoseconds }
     /// Saturates at `max`: "never" plus a delay is still never.
     @inlinable public static func + (a: SimTime, b: SimTime) -> SimTime {

@@ -35,19 +35,29 @@ enum ResultWriter {
         if slos.e2el != nil { header.append("met_e2el_slo") }
         if !slos.isEmpty { header.append("met_all_slos") }
         let csv = try CSVWriter(path: path, header: header)
-        func time(_ t: SimTime?) -> String { t?.decimalSeconds ?? "" }
-        func flag(_ b: Bool?) -> [String] { b.map { [$0 ? "1" : "0"] } ?? [] }
+        func time(_ t: SimTime?) { if let t { csv.field(t) } else { csv.emptyField() } }
+        func flag(_ b: Bool?) { if let b { csv.field(b ? 1 : 0) } }
         for r in records.sorted(by: { $0.id < $1.id }) {
-            var row = [String(r.id), time(r.arrival), time(r.firstScheduled), time(r.firstToken),
-                       r.finished ? time(r.end) : "", time(r.firstToken.map { $0 - r.arrival }), r.tpot.map(csvNumber) ?? "",
-                       r.finished ? time(r.end - r.arrival) : "", r.outputTokens > 1 ? time(r.maxInterTokenGap) : "",
-                       String(r.promptTokens), String(r.outputTokens), String(r.instance), String(r.preemptions), String(r.migrations),
-                       r.dropReason.map { "dropped:" + $0.rawValue } ?? "finished"]
+            csv.field(r.id)
+            time(r.arrival)
+            time(r.firstScheduled)
+            time(r.firstToken)
+            time(r.finished ? r.end : nil)
+            time(r.firstToken.map { $0 - r.arrival })
+            csv.field(r.tpot ?? .nan)
+            time(r.finished ? r.end - r.arrival : nil)
+            time(r.outputTokens > 1 ? r.maxInterTokenGap : nil)
+            csv.field(r.promptTokens)
+            csv.field(r.outputTokens)
+            csv.field(r.instance)
+            csv.field(r.preemptions)
+            csv.field(r.migrations)
+            csv.field(r.dropReason.map { "dropped:" + $0.rawValue } ?? "finished")
             if !slos.isEmpty {
                 let v = SLOVerdict(r, slos)
-                row += flag(v.ttft) + flag(v.tpot) + flag(v.e2el) + flag(v.all)
+                flag(v.ttft); flag(v.tpot); flag(v.e2el); flag(v.all)
             }
-            csv.writeRow(row)
+            csv.endRow()
         }
         try csv.close()
     }
@@ -56,8 +66,11 @@ enum ResultWriter {
         let csv = try CSVWriter(path: path, header: ["time_s", "instance", "waiting", "running", "swapped",
                                                      "kv_blocks_used", "kv_blocks_total", "host_kv_blocks_used"])
         for s in samples {
-            csv.writeRow([s.time.decimalSeconds, String(s.instance), String(s.waiting), String(s.running),
-                          String(s.swapped), String(s.gpuBlocksUsed), String(s.gpuBlocksTotal), String(s.hostBlocksUsed)])
+            csv.field(s.time)
+            for n in [s.instance, s.waiting, s.running, s.swapped, s.gpuBlocksUsed, s.gpuBlocksTotal, s.hostBlocksUsed] {
+                csv.field(n)
+            }
+            csv.endRow()
         }
         try csv.close()
     }

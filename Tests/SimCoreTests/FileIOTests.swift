@@ -22,10 +22,13 @@ struct FileIOTests {
     @Test func csvWriterWritesHeaderAndRows() throws {
         let path = temp("out.csv")
         let w = try CSVWriter(path: path, header: ["a", "b"])
-        w.writeRow(["1", csvNumber(0.5)])
-        w.writeRow(["2", csvNumber(.nan)])
+        w.field(1); w.field(0.5); w.endRow()
+        w.field(-20); w.field(Double.nan); w.endRow()
+        w.field(SimTime(nanoseconds: 1_500_000_000)); w.field(SimTime(nanoseconds: 12)); w.endRow()
+        w.field(SimTime(nanoseconds: 3_000_000_000)); w.emptyField(); w.endRow()
+        w.field(0); w.field("x"); w.endRow()
         try w.close()
-        #expect(try String(contentsOfFile: path, encoding: .utf8) == "a,b\n1,0.5\n2,\n")
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == "a,b\n1,0.5\n-20,\n1.5,0.000000012\n3,\n0,x\n")
     }
 
     @Test func sqliteRoundTripsRowsInOneTransaction() throws {
