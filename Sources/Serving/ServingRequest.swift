@@ -54,6 +54,4 @@ public final class ServingRequest {
     public var pendingTokens: Int { contextTokens - computedTokens }
     /// True when one token is pending on top of a warm cache: an ordinary decode step.
     public var isDecoding: Bool { computedTokens > 0 && pendingTokens == 1 }
-    /// Tokens whose KV a scheduler must reserve room for: computed plus scheduled.
-    public var outstandingTokens: Int { contextTokens }
 }
