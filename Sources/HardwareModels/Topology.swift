@@ -29,9 +29,14 @@ public struct Topology: Sendable {
     /// A cap on nodes, nil for as many as instances need.
     public let maxNodes: Int?
 
-    public init(nodeSpecs: [String: NodeSpec] = [:], maxNodes: Int? = nil) {
+    /// Achieved / peak bandwidth of every link (datasheet figures are peaks).
+    public let linkEfficiency: Double
+
+    public init(nodeSpecs: [String: NodeSpec] = [:], maxNodes: Int? = nil,
+                linkEfficiency: Double = EfficiencyFactors().linkBandwidth) {
         self.nodeSpecs = nodeSpecs
         self.maxNodes = maxNodes
+        self.linkEfficiency = linkEfficiency
     }
 
     /// Reserves `count` GPUs of one accelerator kind for an instance: the first
@@ -77,7 +82,7 @@ public struct Topology: Sendable {
         let s = spec(for: a)
         let n = nodes.count
         func link(_ name: String, _ bandwidth: Double, _ latency: Double) -> Int {
-            network.addLink(Link(name: "node\(n).\(name)", bandwidth: bandwidth, latency: latency))
+            network.addLink(Link(name: "node\(n).\(name)", bandwidth: bandwidth * linkEfficiency, latency: latency))
         }
         // Without NVLink, peer traffic crosses PCIe: the peer port is the PCIe link.
         let peer = a.intraNodeLinkBandwidth

@@ -1,3 +1,4 @@
+import HardwareModels
 import SimCore
 import Workloads
 
@@ -7,8 +8,11 @@ public enum ClusterEvent: Sendable {
     case arrival
     /// An instance's forward pass ends.
     case iterationDone(instance: Int)
-    /// A request's KV cache has reached its new instance.
-    case transferDone(id: Int)
+    /// The flow network's next flow delivers its data (stale when `version`
+    /// is not the network's current one: rates changed since).
+    case flowDelivery(version: Int)
+    /// A group of flows has fully arrived (data plus path latency).
+    case transferDone(group: Int)
     /// Time to record every instance's state.
     case sample
 }
@@ -36,14 +40,25 @@ public final class Cluster {
     private var started = false
     public private(set) var migrations = 0
 
-    private struct Transfer {
-        let request: ServingRequest
-        let from: Int
-        let to: Int
-        let blocks: Int
+    /// The machines, links and flows under the instances.
+    public private(set) var topology: Topology
+    private var flowVersion = 0
+
+    /// Flows that together move one thing, and what their arrival means.
+    private struct TransferGroup {
+        enum Purpose {
+            /// A request's KV cache moving to another instance.
+            case migration(request: ServingRequest, from: Int, to: Int, blocks: Int)
+            /// Swap traffic an iteration waits for before it computes.
+            case swapBeforeIteration(instance: Int, compute: Double)
+        }
+        let purpose: Purpose
+        var flowsLeft: Int
+        var latency: Double = 0
     }
-    private var transfers: [Int: Transfer] = [:]
-    private var nextTransferID = 0
+    private var groups: [Int: TransferGroup] = [:]
+    private var flowGroup: [FlowNetwork.FlowID: Int] = [:]
+    private var nextGroupID = 0
     private var kvUsage: [TimeWeightedMean] = []
 
     /// Invariant violations found while `checkInvariants` is on.
@@ -51,8 +66,10 @@ public final class Cluster {
     public var checkInvariants = false
 
     public init(instances specs: [InstanceSpec], router: any Router, source: RequestSource,
-                sampleInterval: SimTime?, makeScheduler: @escaping SchedulerFactory) throws {
+                sampleInterval: SimTime?, topology: Topology = Topology(),
+                makeScheduler: @escaping SchedulerFactory) throws {
         self.router = router
+        self.topology = topology
         self.source = source
         self.sampleInterval = sampleInterval
         self.makeScheduler = makeScheduler
@@ -98,8 +115,10 @@ public final class Cluster {
             finishIteration(on: instances[i])
             // New hand-offs appear on prefill instances; room for them on decode ones.
             if instances[i].role != .colocated { retryHandoffs() }
-        case .transferDone(let id):
-            completeTransfer(id)
+        case .flowDelivery(let version):
+            if version == flowVersion { deliverFlows() }
+        case .transferDone(let group):
+            completeGroup(group)
         case .sample:
             recordSamples()
             if !allRequestsEnded, let sampleInterval { loop.schedule(.sample, at: nextSampleTime(sampleInterval)) }
@@ -137,13 +156,25 @@ public final class Cluster {
         for (r, reason) in inst.dropped { end(r, reason: reason) }
         inst.dropped.removeAll()
         kvUsage[inst.index].set(Double(inst.gpuBlocks.used), at: loop.now)
-        guard let duration else {
+        guard let compute = duration else {
             retireIfDrained(inst)
             return
         }
         let now = loop.now
         for r in inst.batch where r.firstScheduled == nil { r.firstScheduled = now }
-        loop.schedule(.iterationDone(instance: inst.index), after: .seconds(duration))
+        // Swaps are copied before the forward pass that needs the memory.
+        let out = Double(inst.swapOutBlocks) * inst.blockBytesPerGPU
+        let back = Double(inst.swapInBlocks) * inst.blockBytesPerGPU
+        if out + back > 0 {
+            var paths: [(Double, [Int])] = []
+            for g in inst.gpus {
+                if out > 0 { paths.append((out, topology.pathToHost(from: g))) }
+                if back > 0 { paths.append((back, topology.pathFromHost(to: g))) }
+            }
+            startGroup(.swapBeforeIteration(instance: inst.index, compute: compute), flows: paths)
+        } else {
+            loop.schedule(.iterationDone(instance: inst.index), after: .seconds(compute))
+        }
     }
 
     private func finishIteration(on inst: Instance) {
@@ -170,7 +201,7 @@ public final class Cluster {
     /// trace) would otherwise fill the time series with identical empty rows.
     private func nextSampleTime(_ interval: SimTime) -> SimTime {
         let now = loop.now
-        guard transfers.isEmpty, instances.allSatisfy(\.isIdle), let next = nextRequest?.arrival,
+        guard groups.isEmpty, instances.allSatisfy(\.isIdle), let next = nextRequest?.arrival,
               next > now + interval
         else { return now + interval }
         return now + SimTime(nanoseconds: (next - now).nanoseconds / interval.nanoseconds * interval.nanoseconds)
@@ -198,7 +229,10 @@ public final class Cluster {
     /// Adds an instance while the simulation runs; it takes requests at once.
     @discardableResult
     public func addInstance(_ spec: InstanceSpec) throws -> Instance {
-        let inst = try Instance(index: instances.count, spec: spec, scheduler: makeScheduler(spec))
+        guard let gpus = topology.allocate(spec.layout.gpus, of: spec.accelerator) else {
+            throw ClusterError.noFreeGPUs(accelerator: spec.accelerator.name, needed: spec.layout.gpus)
+        }
+        let inst = try Instance(index: instances.count, spec: spec, scheduler: makeScheduler(spec), gpus: gpus)
         instances.append(inst)
         kvUsage.append(TimeWeightedMean(start: loop.now))
         return inst
@@ -212,7 +246,10 @@ public final class Cluster {
     }
 
     private func retireIfDrained(_ inst: Instance) {
-        if inst.state == .draining, inst.isIdle, inst.reservedBlocks == 0 { inst.state = .removed }
+        if inst.state == .draining, inst.isIdle, inst.reservedBlocks == 0 {
+            inst.state = .removed
+            topology.release(inst.gpus)
+        }
     }
 
     /// Moves a running request, with its KV cache, to another instance. The
@@ -234,33 +271,72 @@ public final class Cluster {
         return startTransfer(r, to: destination)
     }
 
+    /// Starts the copy of a request's KV cache: each GPU of the source sends
+    /// its shard to the matching GPU of the destination, as flows that share
+    /// links with every other transfer.
     @discardableResult
     private func startTransfer(_ r: ServingRequest, to destination: Int) -> Bool {
         let src = instances[r.instance], dst = instances[destination]
         guard dst.state == .active, dst.canReserve(blocks: r.kvBlocks) else { return false }
         src.detachForMigration(r)
         dst.reserve(blocks: r.kvBlocks)
-        let bytes = Double(r.computedTokens) * src.spec.model.kvBytesPerToken
-        let link = min(src.spec.accelerator.intraNodeLinkBandwidth, dst.spec.accelerator.intraNodeLinkBandwidth)
-            * src.spec.efficiency.linkBandwidth
-        let id = nextTransferID
-        nextTransferID += 1
-        transfers[id] = Transfer(request: r, from: src.index, to: dst.index, blocks: r.kvBlocks)
-        loop.schedule(.transferDone(id: id),
-                      after: .seconds(bytes / link + src.spec.efficiency.collectiveLatency))
+        let bytes = Double(r.computedTokens) * src.spec.model.kvBytesPerToken / Double(src.gpus.count)
+        let flows = src.gpus.enumerated().map { i, g in (bytes, topology.path(from: g, to: dst.gpus[i % dst.gpus.count])) }
+        startGroup(.migration(request: r, from: src.index, to: dst.index, blocks: r.kvBlocks), flows: flows)
         return true
     }
 
-    private func completeTransfer(_ id: Int) {
-        guard let t = transfers.removeValue(forKey: id) else { return }
-        let src = instances[t.from], dst = instances[t.to]
-        src.release(t.request)
-        dst.acceptMigrated(t.request, blocks: t.blocks)
-        t.request.migrations += 1
-        migrations += 1
-        retireIfDrained(src)
-        startIterationIfIdle(src)
-        startIterationIfIdle(dst)
+    // MARK: Flows
+
+    private func startGroup(_ purpose: TransferGroup.Purpose, flows: [(bytes: Double, path: [Int])]) {
+        let id = nextGroupID
+        nextGroupID += 1
+        topology.network.advance(to: loop.now.seconds)
+        var group = TransferGroup(purpose: purpose, flowsLeft: flows.count)
+        for f in flows {
+            flowGroup[topology.network.start(bytes: f.bytes, path: f.path)] = id
+            group.latency = max(group.latency, topology.network.latency(of: f.path))
+        }
+        groups[id] = group
+        scheduleNextDelivery()
+    }
+
+    /// Rates changed: the event for the old earliest delivery is now stale.
+    private func scheduleNextDelivery() {
+        flowVersion += 1
+        guard let next = topology.network.nextDelivery else { return }
+        loop.schedule(.flowDelivery(version: flowVersion), at: max(loop.now, .seconds(next.time)))
+    }
+
+    private func deliverFlows() {
+        topology.network.advance(to: loop.now.seconds)
+        // Every flow due by now (within the nanosecond rounding of event times).
+        while let next = topology.network.nextDelivery, next.time <= loop.now.seconds + 1e-9 {
+            topology.network.remove(next.id)
+            let id = flowGroup.removeValue(forKey: next.id)!
+            groups[id]!.flowsLeft -= 1
+            if groups[id]!.flowsLeft == 0 {
+                loop.schedule(.transferDone(group: id), after: .seconds(groups[id]!.latency))
+            }
+        }
+        scheduleNextDelivery()
+    }
+
+    private func completeGroup(_ id: Int) {
+        guard let group = groups.removeValue(forKey: id) else { return }
+        switch group.purpose {
+        case let .migration(r, from, to, blocks):
+            let src = instances[from], dst = instances[to]
+            src.release(r)
+            dst.acceptMigrated(r, blocks: blocks)
+            r.migrations += 1
+            migrations += 1
+            retireIfDrained(src)
+            startIterationIfIdle(src)
+            startIterationIfIdle(dst)
+        case let .swapBeforeIteration(instance, compute):
+            loop.schedule(.iterationDone(instance: instance), after: .seconds(compute))
+        }
     }
 
     /// Requests that finished prefill on prefill-only instances move to decode instances.
@@ -295,5 +371,16 @@ public final class Cluster {
             }
         }
         return problems
+    }
+}
+
+public enum ClusterError: Error, CustomStringConvertible, Equatable {
+    case noFreeGPUs(accelerator: String, needed: Int)
+
+    public var description: String {
+        switch self {
+        case let .noFreeGPUs(accelerator, needed):
+            "no node has \(needed) free \(accelerator) GPUs and the node limit is reached"
+        }
     }
 }

@@ -68,8 +68,11 @@ public final class Instance {
     public private(set) var batch: [ServingRequest] = []
     public private(set) var batchShape = BatchShape()
     var busy = false
-    /// Transfer time (swap in/out over PCIe) charged to the iteration being formed.
-    private(set) var transferSeconds = 0.0
+    /// KV blocks this iteration copies to and from host memory before it computes.
+    public private(set) var swapOutBlocks = 0
+    public private(set) var swapInBlocks = 0
+    /// The GPUs this instance runs on.
+    public let gpus: [GPUAddress]
     /// Requests this iteration's scheduling dropped, for the cluster to record.
     var dropped: [(ServingRequest, DropReason)] = []
     /// Requests that finished prefill here and wait for a decode instance.
@@ -79,10 +82,12 @@ public final class Instance {
     /// signal that, unlike remaining output, a real router can know.
     public private(set) var outstandingTokens = 0
     public private(set) var preemptionCount = 0
-    private let blockBytesPerGPU: Double
-    private let hostBandwidth: Double
+    /// Bytes of one KV block held on each GPU (each holds a shard).
+    public let blockBytesPerGPU: Double
 
-    public init(index: Int, spec: InstanceSpec, scheduler: any BatchScheduler) throws {
+    public init(index: Int, spec: InstanceSpec, scheduler: any BatchScheduler, gpus: [GPUAddress]) throws {
+        precondition(gpus.count == spec.layout.gpus)
+        self.gpus = gpus
         self.index = index
         self.spec = spec
         self.scheduler = scheduler
@@ -93,7 +98,6 @@ public final class Instance {
         let blockBytes = Double(spec.limits.blockTokens) * spec.model.kvBytesPerToken
         blockBytesPerGPU = blockBytes / Double(spec.layout.gpus)
         hostBlocks = KVBlockPool(capacity: Int(spec.limits.swapSpaceBytesPerGPU / blockBytesPerGPU))
-        hostBandwidth = spec.accelerator.hostLinkBandwidth * spec.efficiency.linkBandwidth
     }
 
     public var acceptsNewRequests: Bool { state == .active && role != .decode }
@@ -175,7 +179,7 @@ public final class Instance {
     }
 
     /// Brings the head of the swap queue back to GPU memory and into the batch,
-    /// charging the PCIe copy. Returns false when its blocks are not free.
+    /// with its copy over PCIe. Returns false when its blocks are not free.
     @discardableResult
     public func swapInNextSwapped() -> Bool {
         guard let r = swapped.first, r.kvBlocks + additionalBlocks(r, tokens: 1) <= availableBlocks - watermarkBlocks
@@ -183,7 +187,7 @@ public final class Instance {
         swapped.removeFirst()
         hostBlocks.release(r.kvBlocks)
         gpuBlocks.allocate(r.kvBlocks)
-        transferSeconds += Double(r.kvBlocks) * blockBytesPerGPU / hostBandwidth
+        swapInBlocks += r.kvBlocks
         r.phase = .running
         running.append(r)
         return scheduleRunning(r, tokens: r.pendingTokens)
@@ -211,7 +215,7 @@ public final class Instance {
         } else if limits.preemption == .swap, hostBlocks.canAllocate(r.kvBlocks), r.computedTokens > 0 {
             gpuBlocks.release(r.kvBlocks)
             hostBlocks.allocate(r.kvBlocks)
-            transferSeconds += Double(r.kvBlocks) * blockBytesPerGPU / hostBandwidth
+            swapOutBlocks += r.kvBlocks
             r.phase = .swapped
             swapped.append(r)
         } else {
@@ -243,17 +247,19 @@ public final class Instance {
         outstandingTokens += r.contextTokens
     }
 
-    /// Runs the scheduler; returns the iteration's duration in seconds, or nil
-    /// when there is nothing to run.
+    /// Runs the scheduler; returns the iteration's compute time in seconds, or
+    /// nil when there is nothing to run. Swap traffic (`swapOutBlocks`,
+    /// `swapInBlocks`) comes on top, as flows the cluster runs first.
     func formBatch() -> Double? {
         precondition(!busy)
         batch.removeAll(keepingCapacity: true)
         batchShape = BatchShape()
-        transferSeconds = 0
+        swapOutBlocks = 0
+        swapInBlocks = 0
         scheduler.formBatch(on: self)
         guard !batch.isEmpty else { return nil }
         busy = true
-        return costModel.iterationTime(batchShape) + transferSeconds
+        return costModel.iterationTime(batchShape)
     }
 
     /// Applies the iteration's progress. Calls `sampled` for each request that

@@ -73,6 +73,7 @@ struct RunSummary: Encodable {
     let preemptions: Int
     let migrations: Int
     let instances: Int
+    let nodes: Int
 
     struct SLOReport: Encodable {
         let ttft_s: Double?
@@ -133,5 +134,6 @@ struct RunSummary: Encodable {
         preemptions = cluster.totalPreemptions
         migrations = cluster.migrations
         instances = cluster.instances.count
+        nodes = cluster.topology.nodes.count
     }
 }

@@ -7,6 +7,7 @@ struct Scenario: Decodable {
     var instances: [InstanceGroup]
     var router: String?
     var scheduler: SchedulerSection?
+    var topology: TopologySection?
     var workload: WorkloadSection
     var slo: SLOSection?
     var run: RunSection?
@@ -31,6 +32,16 @@ struct Scenario: Decodable {
         var block_size: Int?
         var gpu_memory_utilization: Double?
         var swap_space_gib: Double?
+    }
+
+    struct TopologySection: Decodable {
+        var gpus_per_node: Int?
+        var max_nodes: Int?
+        var host_memory_gib: Double?
+        var nvme_tib: Double?
+        var nics_per_node: Int?
+        var nic_gbps: Double?
+        var link_efficiency: Double?
     }
 
     struct WorkloadSection: Decodable {

@@ -25,6 +25,7 @@ struct SimulationPlan {
     let stop: StopConditions
     let sampleInterval: SimTime?
     let checkInvariants: Bool
+    let topology: Topology
     private let makeSource: () throws -> RequestSource
 
     init(_ s: Scenario, file: String, seedOverride: UInt64? = nil) throws {
@@ -120,6 +121,7 @@ struct SimulationPlan {
             throw fail("instances", "prefill instances need at least one decode instance to hand requests to")
         }
         self.specs = specs
+        topology = try Self.topology(s.topology, specs: specs, limits: limits, fail: fail)
 
         routerName = s.router ?? "round_robin"
         guard PolicyRegistry.router(named: routerName) != nil else {
@@ -141,6 +143,44 @@ struct SimulationPlan {
         checkInvariants = s.run?.check_invariants ?? false
 
         makeSource = try Self.workload(s.workload, seed: seed, fail: fail, resolve: resolve)
+    }
+
+    private static func topology(_ t: Scenario.TopologySection?, specs: [InstanceSpec], limits: SchedulerLimits,
+                                 fail: (String, String) -> InputError) throws -> Topology {
+        func check<T: Comparable>(_ v: T?, _ field: String, _ range: ClosedRange<T>) throws -> T? {
+            guard let v else { return nil }
+            guard range.contains(v) else { throw fail("topology.\(field)", "expected a value in \(range), found \(v)") }
+            return v
+        }
+        let gpus = try check(t?.gpus_per_node, "gpus_per_node", 1...64)
+        let maxNodes = try check(t?.max_nodes, "max_nodes", 1...1_000_000)
+        let dram = try check(t?.host_memory_gib, "host_memory_gib", 1e-3...1e9)
+        let nvme = try check(t?.nvme_tib, "nvme_tib", 1e-6...1e9)
+        let nics = try check(t?.nics_per_node, "nics_per_node", 1...64)
+        let nic = try check(t?.nic_gbps, "nic_gbps", 1e-3...1e9)
+        let efficiency = try check(t?.link_efficiency, "link_efficiency", 1e-3...1) ?? EfficiencyFactors().linkBandwidth
+        var nodeSpecs: [String: NodeSpec] = [:]
+        for spec in specs where nodeSpecs[spec.accelerator.name] == nil {
+            var n = NodeSpec.defaults(for: spec.accelerator)
+            if let gpus { n.gpus = gpus }
+            if let dram { n.hostMemoryBytes = dram * 1_073_741_824 }
+            if let nvme { n.nvmeBytes = nvme * 1_099_511_627_776 }
+            if let nics { n.nics = nics }
+            if let nic { n.nicBandwidth = nic * 1e9 / 8 }
+            // Every GPU's swap space lives in its server's DRAM.
+            if Double(n.gpus) * limits.swapSpaceBytesPerGPU > n.hostMemoryBytes {
+                throw fail("scheduler.swap_space_gib", "\(n.gpus) GPUs × \(limits.swapSpaceBytesPerGPU / 1_073_741_824) GiB "
+                           + "of swap space exceed a \(spec.accelerator.name) server's \(n.hostMemoryBytes / 1_073_741_824) GiB of host memory")
+            }
+            nodeSpecs[spec.accelerator.name] = n
+        }
+        let topology = Topology(nodeSpecs: nodeSpecs, maxNodes: maxNodes, linkEfficiency: efficiency)
+        var probe = topology
+        for (i, spec) in specs.enumerated() where probe.allocate(spec.layout.gpus, of: spec.accelerator) == nil {
+            throw fail("topology.max_nodes", "instance \(i + 1) of \(specs.count) (\(spec.layout.gpus) × \(spec.accelerator.name)) "
+                       + "does not fit in \(maxNodes ?? 0) servers")
+        }
+        return topology
     }
 
     private static func workload(_ w: Scenario.WorkloadSection, seed: UInt64,
@@ -245,7 +285,7 @@ struct SimulationPlan {
     func makeCluster() throws -> Cluster {
         let schedulerName = schedulerName
         let cluster = try Cluster(instances: specs, router: PolicyRegistry.router(named: routerName)!,
-                                  source: makeSource(), sampleInterval: sampleInterval,
+                                  source: makeSource(), sampleInterval: sampleInterval, topology: topology,
                                   makeScheduler: { _ in PolicyRegistry.scheduler(named: schedulerName)! })
         cluster.checkInvariants = checkInvariants
         return cluster

@@ -13,7 +13,7 @@ enum SummaryTable {
         lines.append("==== \(s.scenario) (seed \(s.seed)) ====")
         row("Stopped because", s.stop_reason)
         row("Simulated time (s)", f(s.simulated_seconds, 1))
-        row("Instances", "\(s.instances)")
+        row("Instances (servers)", "\(s.instances) (\(s.nodes))")
         row("Requests arrived", "\(s.requests_arrived)")
         row("Requests completed", "\(s.requests_completed)")
         let reasons = s.dropped_by_reason.keys.sorted().map { "\($0): \(s.dropped_by_reason[$0]!)" }.joined(separator: ", ")

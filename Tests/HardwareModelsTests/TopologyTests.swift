@@ -30,7 +30,7 @@ struct TopologyTests {
     }
 
     @Test func pathsCrossTheRightLinks() throws {
-        var t = Topology()
+        var t = Topology(linkEfficiency: 1)
         let g = try unwrap(t.allocate(8, of: h100)), h = try unwrap(t.allocate(8, of: h100))
         let inNode = t.path(from: g[0], to: g[1]), across = t.path(from: g[0], to: h[0])
         #expect(inNode.map { t.network.links[$0].bandwidth } == [450e9, 450e9])
@@ -43,7 +43,7 @@ struct TopologyTests {
     }
 
     @Test func pcieGPUsTalkOverPCIe() throws {
-        var t = Topology()
+        var t = Topology(linkEfficiency: 1)
         let g = try unwrap(t.allocate(2, of: a10))
         #expect(t.path(from: g[0], to: g[1]).map { t.network.links[$0].bandwidth } == [32e9, 32e9])
     }

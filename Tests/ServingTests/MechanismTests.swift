@@ -63,3 +63,46 @@ struct MechanismTests {
         #expect(c.instances[1].waiting.count == 2)
     }
 }
+
+@Suite("Transfers share links")
+struct TransferContentionTests {
+    /// Starts `count` long requests on instance 0, migrates them all to instance 1
+    /// at once, and returns how long the copies took.
+    private func migrationTime(count: Int, gpusPerNode: Int) throws -> Double {
+        var node = NodeSpec.defaults(for: AcceleratorCatalog.named("A100-80GB")!)
+        node.gpus = gpusPerNode
+        let topology = Topology(nodeSpecs: ["A100-80GB": node])
+        let c = try Cluster(instances: [spec(), spec()], router: RoundRobinRouter(),
+                            source: ListSource((0..<count).map {
+                                Request(id: $0, arrival: .zero, promptTokens: 2000, outputTokens: 500)
+                            }),
+                            sampleInterval: nil, topology: topology, makeScheduler: { _ in FCFSScheduler() })
+        c.drain(1)
+        // Let the prompts run (every request on instance 0: instance 1 is draining).
+        _ = try c.run(StopConditions(maxEvents: count + 4))
+        let moving = c.instances[0].running
+        #expect(moving.count == count)
+        c.instances[1].state = .active
+        for r in moving { #expect(c.migrate(r, to: 1)) }
+        // The copies start when the iteration the requests are in ends.
+        while moving.contains(where: { $0.phase != .transferring }) {
+            _ = try c.run(StopConditions(maxEvents: c.loop.eventsProcessed + 1))
+        }
+        let start = c.loop.now
+        while moving.contains(where: { $0.instance != 1 }) {
+            _ = try c.run(StopConditions(maxEvents: c.loop.eventsProcessed + 1))
+        }
+        let copied = moving.map(\.computedTokens).reduce(0, +)
+        #expect(copied > 0)
+        return (c.loop.now - start).seconds
+    }
+
+    @Test func crossNodeIsSlowerThanNVLinkAndConcurrentCopiesShareTheNIC() throws {
+        let nvlink = try migrationTime(count: 1, gpusPerNode: 8)
+        let network = try migrationTime(count: 1, gpusPerNode: 1)
+        #expect(network > 5 * nvlink)
+        let two = try migrationTime(count: 2, gpusPerNode: 1)
+        // Two equal copies over one NIC take about twice as long as one.
+        #expect(two > 1.6 * network && two < 2.4 * network)
+    }
+}

@@ -33,6 +33,12 @@ struct BadInputTests {
         ("too many instances", "\"count\": 2", "\"count\": 1000000000", "instances[0].count"),
         ("huge swap space", "\"router\"", "\"scheduler\": {\"swap_space_gib\": 1e300}, \"router\"", "scheduler.swap_space_gib"),
         ("length beyond any context", "\"min\": 1, \"max\": 300", "\"min\": 1, \"max\": 9000000000000000000", "workload.lengths.output.max"),
+        ("too few servers", "\"router\"", "\"topology\": {\"max_nodes\": 1, \"gpus_per_node\": 1}, \"router\"",
+         "topology.max_nodes"),
+        ("swap beyond host memory", "\"router\"",
+         "\"scheduler\": {\"swap_space_gib\": 200}, \"topology\": {\"host_memory_gib\": 64}, \"router\"",
+         "scheduler.swap_space_gib"),
+        ("bad NIC count", "\"router\"", "\"topology\": {\"nics_per_node\": 0}, \"router\"", "topology.nics_per_node"),
         ("negative watermark", "\"router\"", "\"scheduler\": {\"watermark\": -0.1}, \"router\"", "scheduler.watermark"),
     ]
 
