@@ -21,7 +21,8 @@ let package = Package(
             "CGSL", "CSQLite",
             .product(name: "DequeModule", package: "swift-collections"),
         ], swiftSettings: hotPath),
-        .target(name: "HardwareModels", dependencies: ["SimCore"], swiftSettings: hotPath),
+        .target(name: "HardwareModels", dependencies: ["SimCore"],
+                resources: [.copy("Resources/device-profiles.json")], swiftSettings: hotPath),
         .target(name: "Workloads", dependencies: ["SimCore"]),
         .target(name: "Serving", dependencies: [
             "SimCore", "HardwareModels", "Workloads",

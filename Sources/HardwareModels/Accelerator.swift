@@ -39,6 +39,10 @@ public enum AcceleratorCatalog {
         Accelerator(name: "H200", memoryBytes: 141 * GB, memoryBandwidth: 4800 * GB,
                     fp16Flops: 989.4 * TFLOPS, intraNodeLinkBandwidth: 450 * GB, hostLinkBandwidth: 64 * GB,
                     source: "NVIDIA H200 Tensor Core GPU datasheet (SXM): 141 GB HBM3e, 4.8 TB/s, 989 TFLOPS dense BF16, NVLink 900 GB/s"),
+        Accelerator(name: "A40", memoryBytes: 48 * GiB, memoryBandwidth: 696 * GB,
+                    fp16Flops: 149.7 * TFLOPS, intraNodeLinkBandwidth: 32 * GB, hostLinkBandwidth: 32 * GB,
+                    source: "NVIDIA A40 datasheet: 48 GB GDDR6, 696 GB/s, 149.7 TFLOPS FP16 dense, PCIe Gen4 x16 "
+                        + "(NVLink bridge pairs not modelled)"),
         Accelerator(name: "L40S", memoryBytes: 48 * GiB, memoryBandwidth: 864 * GB,
                     fp16Flops: 362.05 * TFLOPS, intraNodeLinkBandwidth: 32 * GB, hostLinkBandwidth: 32 * GB,
                     source: "NVIDIA L40S datasheet: 48 GB GDDR6, 864 GB/s, 362.05 TFLOPS FP16 dense, PCIe Gen4 x16, no NVLink"),

@@ -2,7 +2,10 @@
 /// parallel layout of accelerators.
 ///
 /// Each operator is a roofline: the slower of its compute time at the achieved
-/// FLOP rate and its memory time at the achieved bandwidth. Tensor parallelism
+/// FLOP rate and its memory time at the achieved bandwidth. Where the GPU has a
+/// fitted `DeviceProfile` (see `simrun calibrate`), GEMMs and all-reduces use
+/// the fitted timing models instead of datasheet peaks × efficiency factors;
+/// other operators keep the roofline. Tensor parallelism
 /// divides weights and heads by `tp` and adds two all-reduces per layer;
 /// pipeline parallelism runs the stages one after another for a batch (no
 /// micro-batch overlap yet) and adds a hand-off between stages.
@@ -11,20 +14,36 @@ public struct CostModel: Sendable {
     public let accelerator: Accelerator
     public let layout: ParallelLayout
     public let efficiency: EfficiencyFactors
+    /// Fitted timings for this GPU, or nil for the datasheet roofline.
+    public let profile: DeviceProfile?
 
     private let flops: Double
     private let bandwidth: Double
     private let linkBandwidth: Double
 
     public init(model: ModelArchitecture, accelerator: Accelerator, layout: ParallelLayout,
-                efficiency: EfficiencyFactors = .init()) {
+                efficiency: EfficiencyFactors = .init(), timings: TimingSource = .bundledProfile) {
         self.model = model
         self.accelerator = accelerator
         self.layout = layout
         self.efficiency = efficiency
+        switch timings {
+        case .bundledProfile: profile = DeviceProfileSet.bundled.profile(for: accelerator.name)
+        case .roofline: profile = nil
+        case .profile(let p): profile = p
+        }
         flops = accelerator.fp16Flops * efficiency.gemmCompute
         bandwidth = accelerator.memoryBandwidth * efficiency.memoryBandwidth
         linkBandwidth = accelerator.intraNodeLinkBandwidth * efficiency.linkBandwidth
+    }
+
+    /// Where GEMM and all-reduce timings come from.
+    public enum TimingSource: Sendable {
+        /// The fitted profile shipped for this GPU, if any; else the roofline.
+        case bundledProfile
+        /// Datasheet peaks × efficiency factors only.
+        case roofline
+        case profile(DeviceProfile)
     }
 
     /// Seconds for one iteration of `batch`, including the fixed step overhead.
@@ -83,8 +102,12 @@ public struct CostModel: Sendable {
 
         if layout.tp > 1 {
             let message = t * h * bpp
-            let ring = 2 * (tp - 1) / tp * message / linkBandwidth
-            b.allReduce = layers * 2 * (ring + efficiency.collectiveLatency)
+            if let fitted = profile?.allReduce {
+                b.allReduce = layers * 2 * fitted.seconds(bytes: message, gpus: layout.tp)
+            } else {
+                let ring = 2 * (tp - 1) / tp * message / linkBandwidth
+                b.allReduce = layers * 2 * (ring + efficiency.collectiveLatency)
+            }
         }
         if layout.pp > 1 {
             let message = t * h * bpp
@@ -102,6 +125,7 @@ public struct CostModel: Sendable {
         let bpp = model.bytesPerParameter
         let work = 2 * tokens * inputs * outputs / tp
         let bytes = (inputs * outputs / tp + tokens * inputs + tokens * outputs / tp) * bpp
+        if let fitted = profile?.gemm { return fitted.seconds(flops: work, bytes: bytes) }
         return max(work / flops, bytes / bandwidth)
     }
 

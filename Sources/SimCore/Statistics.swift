@@ -116,3 +116,20 @@ public struct LogHistogram: Sendable {
         return base * exp(logGamma * Double(counts.count))
     }
 }
+
+/// Absolute percentage errors of predictions against measurements, summarised
+/// the way calibration reports them.
+public struct ErrorSummary: Sendable, Equatable, Codable {
+    public let count: Int
+    /// Median and 90th percentile of |predicted / measured − 1|.
+    public let medianAPE: Double
+    public let p90APE: Double
+
+    public init(predicted: [Double], measured: [Double]) {
+        precondition(predicted.count == measured.count)
+        let ape = SampleSummary(zip(predicted, measured).map { abs($0 / $1 - 1) })
+        count = ape.count
+        medianAPE = ape.quantile(0.5)
+        p90APE = ape.quantile(0.9)
+    }
+}

@@ -4,9 +4,11 @@ import Testing
 
 @Suite("Roofline cost model")
 struct CostModelTests {
-    private func model(_ m: String, _ gpu: String, tp: Int = 1, pp: Int = 1) throws -> CostModel {
+    /// The datasheet roofline unless `timings` says otherwise.
+    private func model(_ m: String, _ gpu: String, tp: Int = 1, pp: Int = 1,
+                       timings: CostModel.TimingSource = .roofline) throws -> CostModel {
         try CostModel(model: #require(ModelCatalog.named(m)), accelerator: #require(AcceleratorCatalog.named(gpu)),
-                      layout: ParallelLayout(tp: tp, pp: pp))
+                      layout: ParallelLayout(tp: tp, pp: pp), timings: timings)
     }
 
     private func decode(batch: Int, context: Int) -> BatchShape {
@@ -72,7 +74,8 @@ struct CostModelTests {
         let coef = try #require(opt["decoding_smallbs"] as? [Double])
         let context = 128
         let measuredMs = coef[0] + coef[1] * Double(context) + coef[2] * 1
-        let predictedMs = try model("OPT-13B", "A100-80GB").iterationTime(decode(batch: 1, context: context)) * 1000
+        let predictedMs = try model("OPT-13B", "A100-80GB", timings: .bundledProfile)
+            .iterationTime(decode(batch: 1, context: context)) * 1000
         #expect(abs(predictedMs / measuredMs - 1) < 0.05, "predicted \(predictedMs) ms, DistServe fit \(measuredMs) ms")
     }
 }

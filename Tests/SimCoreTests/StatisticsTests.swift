@@ -39,3 +39,31 @@ struct StatisticsTests {
         #expect(h.total == 50_000)
     }
 }
+
+@Suite("Least squares")
+struct LeastSquaresTests {
+    @Test func recoversKnownCoefficientsFromNoisyData() throws {
+        let s = RandomStream(name: "fit", scenarioSeed: 3)
+        var rows: [[Double]] = [], y: [Double] = []
+        for _ in 0..<2000 {
+            let a = s.uniform() * 10, b = s.uniform() * 5
+            rows.append([1, a, b])
+            y.append(2.5 + 0.75 * a - 1.25 * b + (s.uniform() - 0.5) * 0.01)
+        }
+        let fit = try LeastSquares.fit(rows: rows, y: y)
+        #expect(abs(fit.coefficients[0] - 2.5) < 1e-3)
+        #expect(abs(fit.coefficients[1] - 0.75) < 1e-3)
+        #expect(abs(fit.coefficients[2] + 1.25) < 1e-3)
+    }
+
+    @Test func refusesUnderdeterminedOrRaggedInput() {
+        #expect(throws: LeastSquares.FitError.self) { try LeastSquares.fit(rows: [[1, 2]], y: [1]) }
+        #expect(throws: LeastSquares.FitError.self) { try LeastSquares.fit(rows: [[1, 2], [1]], y: [1, 2]) }
+        #expect(throws: LeastSquares.FitError.self) { try LeastSquares.fit(rows: [], y: []) }
+    }
+
+    @Test func errorSummaryIsMedianAndP90OfAbsoluteRelativeError() {
+        let e = ErrorSummary(predicted: [1.1, 0.9, 1.0, 2.0], measured: [1, 1, 1, 1])
+        #expect(abs(e.medianAPE - 0.1) < 1e-12 && e.count == 4)
+    }
+}

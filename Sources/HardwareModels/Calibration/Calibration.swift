@@ -1,0 +1,67 @@
+import Foundation
+import SimCore
+
+/// Fits device profiles to the measured timings in a profiles folder laid out
+/// as ../shared/data/profiles (see its SOURCES.md).
+public enum Calibration {
+    /// Which Vidur profile folders describe which catalog accelerator, and the
+    /// all-reduce topology measured on the same machines.
+    static let vidurDevices: [(folder: String, accelerator: String, network: String?)] = [
+        ("a100", "A100-80GB", "a100_dgx"),
+        ("a40", "A40", nil),
+        ("h100", "H100-SXM-80GB", "h100_dgx"),
+    ]
+
+    public static func fit(profilesFolder root: String) throws -> DeviceProfileSet {
+        var profiles: [DeviceProfile] = []
+        for device in vidurDevices {
+            guard let accelerator = AcceleratorCatalog.named(device.accelerator) else { continue }
+            let files = try mlpFiles(under: "\(root)/vidur/compute/\(device.folder)")
+            guard !files.isEmpty else { continue }
+            var samples: [GEMMSample] = []
+            for f in files { samples += try KernelProfiles.vidurGEMMs(path: f) }
+            let ridge = accelerator.fp16Flops / accelerator.memoryBandwidth
+            let gemm = try GEMMTimingModel.fit(samples.filter { !$0.heldOut }, ridge: ridge)
+            let held = samples.filter(\.heldOut)
+            var errors: [String: ErrorSummary] = [:]
+            for op in Set(held.map(\.op)).sorted() + ["all"] {
+                let subset = op == "all" ? held : held.filter { $0.op == op }
+                errors[op] = ErrorSummary(predicted: subset.map { gemm.seconds(flops: $0.flops, bytes: $0.bytes) },
+                                          measured: subset.map(\.seconds))
+            }
+            var sources = files.map { KernelProfiles.stableName($0) }
+            var allReduce: AllReduceTimingModel?
+            var allReduceError: ErrorSummary?
+            if let network = device.network {
+                let path = "\(root)/vidur/network/\(network)/all_reduce.csv"
+                if FileManager.default.fileExists(atPath: path) {
+                    let c = try KernelProfiles.vidurAllReduce(path: path)
+                    let model = try AllReduceTimingModel.fit(c.filter { !$0.heldOut })
+                    let h = c.filter(\.heldOut)
+                    allReduce = model
+                    allReduceError = ErrorSummary(predicted: h.map { model.seconds(bytes: $0.bytes, gpus: $0.gpus) },
+                                                  measured: h.map(\.seconds))
+                    sources.append("network/\(network)/all_reduce.csv")
+                }
+            }
+            profiles.append(DeviceProfile(accelerator: device.accelerator, gemm: gemm, allReduce: allReduce,
+                                          sources: sources, fittedSamples: samples.count - held.count,
+                                          gemmHeldOutError: errors, allReduceHeldOutError: allReduceError))
+        }
+        guard !profiles.isEmpty else {
+            throw InputError(file: root, "no Vidur mlp.csv profiles found under vidur/compute/")
+        }
+        return DeviceProfileSet(generatedBy: "simrun calibrate (Vidur GEMM and all-reduce profiles, 1 row in 5 held out)",
+                                profiles: profiles)
+    }
+
+    /// Every mlp.csv below a folder, in sorted order.
+    static func mlpFiles(under folder: String) throws -> [String] {
+        guard let walker = FileManager.default.enumerator(atPath: folder) else { return [] }
+        var files: [String] = []
+        while let rel = walker.nextObject() as? String {
+            if rel.hasSuffix("/mlp.csv") { files.append("\(folder)/\(rel)") }
+        }
+        return files.sorted()
+    }
+}
