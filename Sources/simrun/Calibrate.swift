@@ -44,6 +44,17 @@ enum CalibrationReport {
             lines.append(String(format: "  achieved: %.0f TFLOP/s, %.0f GB/s, launch %.1f µs",
                                 1 / g.computePerFlop / 1e12, 1 / g.memoryPerByte / 1e9, g.launch * 1e6))
         }
+        if !set.endToEnd.isEmpty {
+            lines.append("end to end (Splitwise perf_model.csv, Llama-2-70B; step overhead fitted on 4 runs in 5)")
+            for r in set.endToEnd {
+                lines.append("  \(r.accelerator): step overhead \(String(format: "%.1f", r.stepOverhead * 1000)) ms; held out: "
+                             + "prompt \(pct(r.promptHeldOutError.medianAPE)) median, \(pct(r.promptHeldOutError.p90APE)) p90; "
+                             + "per token \(pct(r.tokenHeldOutError.medianAPE)) median, \(pct(r.tokenHeldOutError.p90APE)) p90")
+            }
+            let distServe = EfficiencyFactors().stepOverhead * 1000
+            lines.append("  note: these overheads differ from the \(String(format: "%.1f", distServe)) ms that DistServe's A100 fit "
+                         + "implies (the default); set instances[].step_overhead_ms to model a given serving stack")
+        }
         let fitted = Set(set.profiles.map(\.accelerator))
         let fallback = AcceleratorCatalog.all.map(\.name).filter { !fitted.contains($0) }
         lines.append("datasheet roofline (no measurements): " + fallback.joined(separator: ", "))

@@ -19,6 +19,7 @@ struct Scenario: Decodable {
         var tp: Int?
         var pp: Int?
         var role: String?
+        var step_overhead_ms: Double?
     }
 
     struct SchedulerSection: Decodable {

@@ -27,6 +27,9 @@ enum ScenarioSchema {
         Field(path: "instances[].pp", type: "integer ≥ 1", defaultValue: "1", summary: "Pipeline-parallel degree."),
         Field(path: "instances[].role", type: "string", defaultValue: "colocated",
               summary: "colocated (prefill and decode), prefill (hands requests to decode instances) or decode."),
+        Field(path: "instances[].step_overhead_ms", type: "number in 0...10000", defaultValue: "4.2",
+              summary: "Fixed host cost of every iteration (scheduling, sampling, launches). The default comes from "
+                + "DistServe's A100 fit; Splitwise's measured runs imply about 21 (A100) and 16 (H100): see simrun calibrate."),
         Field(path: "router", type: "string", defaultValue: "round_robin",
               summary: "How new requests pick an instance: round_robin or least_outstanding_tokens."),
         Field(path: "scheduler", type: "object", defaultValue: "all defaults", summary: "Batch scheduler of every instance."),

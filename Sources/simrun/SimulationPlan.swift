@@ -107,8 +107,13 @@ struct SimulationPlan {
             guard let role = InstanceRole(rawValue: roleName) else {
                 throw fail("\(at).role", "expected colocated, prefill or decode, found '\(roleName)'")
             }
+            var efficiency = EfficiencyFactors()
+            if let ms = try number(g.step_overhead_ms, "\(at).step_overhead_ms", { $0 >= 0 && $0 <= 10_000 },
+                                   "a number from 0 to 10000") {
+                efficiency.stepOverhead = ms / 1000
+            }
             let spec = InstanceSpec(model: model, accelerator: gpu, layout: ParallelLayout(tp: tp, pp: pp),
-                                    role: role, limits: limits)
+                                    role: role, limits: limits, efficiency: efficiency)
             do { _ = try spec.kvSizing() } catch let e as KVCacheSizingError {
                 throw fail(at, e.description)
             }

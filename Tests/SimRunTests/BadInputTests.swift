@@ -33,6 +33,8 @@ struct BadInputTests {
         ("too many instances", "\"count\": 2", "\"count\": 1000000000", "instances[0].count"),
         ("huge swap space", "\"router\"", "\"scheduler\": {\"swap_space_gib\": 1e300}, \"router\"", "scheduler.swap_space_gib"),
         ("length beyond any context", "\"min\": 1, \"max\": 300", "\"min\": 1, \"max\": 9000000000000000000", "workload.lengths.output.max"),
+        ("negative step overhead", "\"model\": \"Llama-2-7B\"", "\"model\": \"Llama-2-7B\", \"step_overhead_ms\": -1",
+         "instances[0].step_overhead_ms"),
         ("too few servers", "\"router\"", "\"topology\": {\"max_nodes\": 1, \"gpus_per_node\": 1}, \"router\"",
          "topology.max_nodes"),
         ("swap beyond host memory", "\"router\"",

@@ -51,8 +51,11 @@ public enum Calibration {
         guard !profiles.isEmpty else {
             throw InputError(file: root, "no Vidur mlp.csv profiles found under vidur/compute/")
         }
-        return DeviceProfileSet(generatedBy: "simrun calibrate (Vidur GEMM and all-reduce profiles, 1 row in 5 held out)",
-                                profiles: profiles)
+        let runs = "\(root)/splitwise-sim/perf_model.csv"
+        let endToEnd = FileManager.default.fileExists(atPath: runs)
+            ? try EndToEndCheck.evaluate(path: runs, profiles: profiles) : []
+        return DeviceProfileSet(generatedBy: "simrun calibrate (Vidur GEMM and all-reduce profiles; Splitwise "
+                                + "end-to-end runs; 1 row in 5 held out)", profiles: profiles, endToEnd: endToEnd)
     }
 
     /// Every mlp.csv below a folder, in sorted order.

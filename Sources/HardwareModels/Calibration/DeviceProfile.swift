@@ -20,10 +20,13 @@ public struct DeviceProfile: Sendable, Equatable, Codable {
 public struct DeviceProfileSet: Sendable, Equatable, Codable {
     public let generatedBy: String
     public let profiles: [DeviceProfile]
+    /// Whole measured runs against the fitted profiles (empty without them).
+    public let endToEnd: [EndToEndCheck.Result]
 
-    public init(generatedBy: String, profiles: [DeviceProfile]) {
+    public init(generatedBy: String, profiles: [DeviceProfile], endToEnd: [EndToEndCheck.Result] = []) {
         self.generatedBy = generatedBy
         self.profiles = profiles
+        self.endToEnd = endToEnd
     }
 
     public func profile(for accelerator: String) -> DeviceProfile? {
