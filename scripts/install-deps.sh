@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the build needs, only when one is missing.
 set -euo pipefail
-packages=(libgsl-dev libsqlite3-dev pkg-config)
+packages=(libgsl-dev libsqlite3-dev pkg-config libopenblas0-pthread)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

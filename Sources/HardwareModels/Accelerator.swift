@@ -1,5 +1,5 @@
 /// One GPU model's datasheet figures.
-public struct Accelerator: Sendable, Equatable {
+public struct Accelerator: Sendable, Equatable, Codable {
     public let name: String
     /// HBM (or GDDR) capacity in bytes.
     public let memoryBytes: Double

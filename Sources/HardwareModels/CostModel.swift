@@ -98,7 +98,7 @@ public struct CostModel: Sendable {
         // Norms, residual adds and the MLP activation: pure memory traffic.
         let activeFFN = ffn * Double(model.expertsPerToken)
         let elementBytes = t * (8 * h + 3 * activeFFN / tp) * bpp
-        b.elementwise = layers * elementBytes / bandwidth
+        b.elementwise = layers * elementBytes / (accelerator.memoryBandwidth * efficiency.elementwise)
 
         if layout.tp > 1 {
             let message = t * h * bpp

@@ -1,5 +1,5 @@
 /// The shape of a decoder-only transformer, dense or mixture-of-experts.
-public struct ModelArchitecture: Sendable, Equatable {
+public struct ModelArchitecture: Sendable, Equatable, Codable {
     public let name: String
     public let layers: Int
     public let hidden: Int
