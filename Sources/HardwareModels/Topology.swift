@@ -12,10 +12,11 @@ public struct GPUAddress: Sendable, Equatable, Hashable {
 /// through NVSwitch, or PCIe peer-to-peer without NVLink) and a PCIe link up
 /// and down to its host; every node has a DRAM channel, NVMe read and write
 /// channels, and NICs out and in. A non-blocking network core joins NICs.
-public struct Topology: Sendable {
-    public struct Node: Sendable {
+public struct Topology {
+    public struct Node {
         public let accelerator: Accelerator
         public let spec: NodeSpec
+        public let memory: NodeMemory
         var free: [Bool]
         let peerOut: [Int], peerIn: [Int], hostUp: [Int], hostDown: [Int]
         let dram: Int, nvmeRead: Int, nvmeWrite: Int
@@ -87,7 +88,8 @@ public struct Topology: Sendable {
         // Without NVLink, peer traffic crosses PCIe: the peer port is the PCIe link.
         let peer = a.intraNodeLinkBandwidth
         nodes.append(Node(
-            accelerator: a, spec: s, free: Array(repeating: true, count: s.gpus),
+            accelerator: a, spec: s, memory: NodeMemory(node: n, spec: s, accelerator: a),
+            free: Array(repeating: true, count: s.gpus),
             peerOut: (0..<s.gpus).map { link("gpu\($0).peer_out", peer, s.peerLatency) },
             peerIn: (0..<s.gpus).map { link("gpu\($0).peer_in", peer, 0) },
             hostUp: (0..<s.gpus).map { link("gpu\($0).pcie_up", a.hostLinkBandwidth, s.hostLatency) },

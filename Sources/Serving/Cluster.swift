@@ -162,16 +162,20 @@ public final class Cluster {
         }
         let now = loop.now
         for r in inst.batch where r.firstScheduled == nil { r.firstScheduled = now }
-        // Swaps are copied before the forward pass that needs the memory.
-        let out = Double(inst.swapOutBlocks) * inst.blockBytesPerGPU
-        let back = Double(inst.swapInBlocks) * inst.blockBytesPerGPU
-        if out + back > 0 {
-            var paths: [(Double, [Int])] = []
+        // Swaps are copied before the forward pass that needs the memory: each
+        // GPU moves its shard of every swapped block.
+        let traffic = inst.swapTraffic
+        if !traffic.isEmpty {
+            var flows: [(bytes: Double, path: [Int])] = []
             for g in inst.gpus {
-                if out > 0 { paths.append((out, topology.pathToHost(from: g))) }
-                if back > 0 { paths.append((back, topology.pathFromHost(to: g))) }
+                for (blocks, path) in [(traffic.toHost, topology.pathToHost(from: g)),
+                                       (traffic.fromHost, topology.pathFromHost(to: g)),
+                                       (traffic.toNVMe, topology.pathToNVMe(from: g)),
+                                       (traffic.fromNVMe, topology.pathFromNVMe(to: g))] where blocks > 0 {
+                    flows.append((Double(blocks) * inst.blockBytesPerGPU, path))
+                }
             }
-            startGroup(.swapBeforeIteration(instance: inst.index, compute: compute), flows: paths)
+            startGroup(.swapBeforeIteration(instance: inst.index, compute: compute), flows: flows)
         } else {
             loop.schedule(.iterationDone(instance: inst.index), after: .seconds(compute))
         }
@@ -212,7 +216,8 @@ public final class Cluster {
             metrics.sample(InstanceSample(
                 time: loop.now, instance: inst.index, waiting: inst.waiting.count, running: inst.running.count,
                 swapped: inst.swapped.count, gpuBlocksUsed: inst.gpuBlocks.used,
-                gpuBlocksTotal: inst.gpuBlocks.capacity, hostBlocksUsed: inst.hostBlocks.used))
+                gpuBlocksTotal: inst.gpuBlocks.capacity, hostBlocksUsed: inst.hostBlocks.used,
+                nvmeBlocksUsed: inst.nvmeBlocks.used))
         }
     }
 
@@ -232,7 +237,14 @@ public final class Cluster {
         guard let gpus = topology.allocate(spec.layout.gpus, of: spec.accelerator) else {
             throw ClusterError.noFreeGPUs(accelerator: spec.accelerator.name, needed: spec.layout.gpus)
         }
-        let inst = try Instance(index: instances.count, spec: spec, scheduler: makeScheduler(spec), gpus: gpus)
+        let inst: Instance
+        do {
+            inst = try Instance(index: instances.count, spec: spec, scheduler: makeScheduler(spec), gpus: gpus,
+                                memory: gpus.map { topology.nodes[$0.node].memory })
+        } catch {
+            topology.release(gpus)
+            throw error
+        }
         instances.append(inst)
         kvUsage.append(TimeWeightedMean(start: loop.now))
         return inst
@@ -248,6 +260,7 @@ public final class Cluster {
     private func retireIfDrained(_ inst: Instance) {
         if inst.state == .draining, inst.isIdle, inst.reservedBlocks == 0 {
             inst.state = .removed
+            inst.releaseMemory()
             topology.release(inst.gpus)
         }
     }

@@ -60,7 +60,10 @@ public final class Instance {
     public private(set) var running: [ServingRequest] = []
     public private(set) var swapped = Deque<ServingRequest>()
     public private(set) var gpuBlocks: KVBlockPool
+    /// Swapped blocks in host DRAM and on NVMe (capped by the swap spaces, and
+    /// drawn from the server's shared tiers).
     public private(set) var hostBlocks: KVBlockPool
+    public private(set) var nvmeBlocks: KVBlockPool
     /// Blocks promised to requests in flight to this instance.
     public private(set) var reservedBlocks = 0
 
@@ -68,11 +71,16 @@ public final class Instance {
     public private(set) var batch: [ServingRequest] = []
     public private(set) var batchShape = BatchShape()
     var busy = false
-    /// KV blocks this iteration copies to and from host memory before it computes.
-    public private(set) var swapOutBlocks = 0
-    public private(set) var swapInBlocks = 0
-    /// The GPUs this instance runs on.
+    /// KV blocks this iteration copies between GPU and host or NVMe before it computes.
+    public struct SwapTraffic: Sendable, Equatable {
+        public var toHost = 0, fromHost = 0, toNVMe = 0, fromNVMe = 0
+        public var isEmpty: Bool { toHost + fromHost + toNVMe + fromNVMe == 0 }
+    }
+    public private(set) var swapTraffic = SwapTraffic()
+    /// The GPUs this instance runs on, and the memory of each one's server.
     public let gpus: [GPUAddress]
+    private let memory: [NodeMemory]
+    private let hbmReservations: [(MemoryUse, Double)]
     /// Requests this iteration's scheduling dropped, for the cluster to record.
     var dropped: [(ServingRequest, DropReason)] = []
     /// Requests that finished prefill here and wait for a decode instance.
@@ -85,9 +93,11 @@ public final class Instance {
     /// Bytes of one KV block held on each GPU (each holds a shard).
     public let blockBytesPerGPU: Double
 
-    public init(index: Int, spec: InstanceSpec, scheduler: any BatchScheduler, gpus: [GPUAddress]) throws {
-        precondition(gpus.count == spec.layout.gpus)
+    public init(index: Int, spec: InstanceSpec, scheduler: any BatchScheduler, gpus: [GPUAddress],
+                memory: [NodeMemory]) throws {
+        precondition(gpus.count == spec.layout.gpus && memory.count == gpus.count)
         self.gpus = gpus
+        self.memory = memory
         self.index = index
         self.spec = spec
         self.scheduler = scheduler
@@ -98,6 +108,17 @@ public final class Instance {
         let blockBytes = Double(spec.limits.blockTokens) * spec.model.kvBytesPerToken
         blockBytesPerGPU = blockBytes / Double(spec.layout.gpus)
         hostBlocks = KVBlockPool(capacity: Int(spec.limits.swapSpaceBytesPerGPU / blockBytesPerGPU))
+        nvmeBlocks = KVBlockPool(capacity: Int(spec.limits.nvmeSwapBytesPerGPU / blockBytesPerGPU))
+        // Every GPU holds its share of weights, activations and the KV pool.
+        hbmReservations = [(.weights, sizing.weightBytesPerGPU), (.activations, sizing.activationReserveBytesPerGPU),
+                           (.kvCache, Double(sizing.blocks) * blockBytesPerGPU)]
+        for (i, g) in gpus.enumerated() {
+            for (use, bytes) in hbmReservations where !memory[i].reserveHBM(slot: g.slot, bytes, for: use) {
+                throw KVCacheSizingError.doesNotFit(model: spec.model.name, accelerator: spec.accelerator.name,
+                                                    layout: spec.layout, needGiB: bytes / 1_073_741_824,
+                                                    haveGiB: memory[i].hbm[g.slot].free / 1_073_741_824)
+            }
+        }
     }
 
     public var acceptsNewRequests: Bool { state == .active && role != .decode }
@@ -185,9 +206,8 @@ public final class Instance {
         guard let r = swapped.first, r.kvBlocks + additionalBlocks(r, tokens: 1) <= availableBlocks - watermarkBlocks
         else { return false }
         swapped.removeFirst()
-        hostBlocks.release(r.kvBlocks)
+        releaseSwap(r)
         gpuBlocks.allocate(r.kvBlocks)
-        swapInBlocks += r.kvBlocks
         r.phase = .running
         running.append(r)
         return scheduleRunning(r, tokens: r.pendingTokens)
@@ -212,10 +232,10 @@ public final class Instance {
             r.kvBlocks = 0
             outstandingTokens -= r.contextTokens
             dropped.append((r, .tooManyPreemptions))
-        } else if limits.preemption == .swap, hostBlocks.canAllocate(r.kvBlocks), r.computedTokens > 0 {
+        } else if limits.preemption == .swap, r.computedTokens > 0, let tier = reserveSwap(r.kvBlocks) {
             gpuBlocks.release(r.kvBlocks)
-            hostBlocks.allocate(r.kvBlocks)
-            swapOutBlocks += r.kvBlocks
+            r.swapTier = tier
+            if tier == .host { swapTraffic.toHost += r.kvBlocks } else { swapTraffic.toNVMe += r.kvBlocks }
             r.phase = .swapped
             swapped.append(r)
         } else {
@@ -226,6 +246,46 @@ public final class Instance {
             waiting.prepend(r)
         }
         return r
+    }
+
+    /// Room for `blocks` swapped blocks: host DRAM first (within the swap space
+    /// and the server's free DRAM), then NVMe; nil when neither has it.
+    private func reserveSwap(_ blocks: Int) -> ServingRequest.SwapTier? {
+        let bytes = Double(blocks) * blockBytesPerGPU * Double(gpus.count)
+        let tiers = memory[0]
+        if hostBlocks.canAllocate(blocks), tiers.dram.reserve(bytes, for: .swappedKV) {
+            hostBlocks.allocate(blocks)
+            return .host
+        }
+        if nvmeBlocks.canAllocate(blocks), tiers.nvme.reserve(bytes, for: .swappedKV) {
+            nvmeBlocks.allocate(blocks)
+            return .nvme
+        }
+        return nil
+    }
+
+    private func releaseSwap(_ r: ServingRequest) {
+        let bytes = Double(r.kvBlocks) * blockBytesPerGPU * Double(gpus.count)
+        switch r.swapTier {
+        case .host?:
+            hostBlocks.release(r.kvBlocks)
+            memory[0].dram.release(bytes, from: .swappedKV)
+            swapTraffic.fromHost += r.kvBlocks
+        case .nvme?:
+            nvmeBlocks.release(r.kvBlocks)
+            memory[0].nvme.release(bytes, from: .swappedKV)
+            swapTraffic.fromNVMe += r.kvBlocks
+        case nil:
+            preconditionFailure("a swapped request without a swap tier")
+        }
+        r.swapTier = nil
+    }
+
+    /// Gives back this instance's GPU memory (it was removed).
+    func releaseMemory() {
+        for (i, g) in gpus.enumerated() {
+            for (use, bytes) in hbmReservations { memory[i].releaseHBM(slot: g.slot, bytes, from: use) }
+        }
     }
 
     private func rebuildBatchShape() {
@@ -254,8 +314,7 @@ public final class Instance {
         precondition(!busy)
         batch.removeAll(keepingCapacity: true)
         batchShape = BatchShape()
-        swapOutBlocks = 0
-        swapInBlocks = 0
+        swapTraffic = SwapTraffic()
         scheduler.formBatch(on: self)
         guard !batch.isEmpty else { return nil }
         busy = true
@@ -331,8 +390,9 @@ public final class Instance {
             return "instance \(index): requests hold \(held) blocks but only \(gpuBlocks.used) are allocated"
         }
         let swappedHeld = swapped.reduce(0) { $0 + $1.kvBlocks }
-        if swappedHeld != hostBlocks.used {
-            return "instance \(index): swapped requests hold \(swappedHeld) host blocks, pool says \(hostBlocks.used)"
+        if swappedHeld != hostBlocks.used + nvmeBlocks.used {
+            return "instance \(index): swapped requests hold \(swappedHeld) blocks, host and NVMe pools say "
+                + "\(hostBlocks.used + nvmeBlocks.used)"
         }
         return nil
     }

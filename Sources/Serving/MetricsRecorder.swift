@@ -44,4 +44,5 @@ public struct InstanceSample: Sendable, Equatable {
     public let gpuBlocksUsed: Int
     public let gpuBlocksTotal: Int
     public let hostBlocksUsed: Int
+    public let nvmeBlocksUsed: Int
 }

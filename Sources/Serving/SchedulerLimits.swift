@@ -2,8 +2,9 @@
 public enum PreemptionMode: String, Sendable, CaseIterable {
     /// Free the blocks; the request recomputes its whole context when resumed.
     case recompute
-    /// Copy the blocks to host DRAM over PCIe and back when resumed; falls back
-    /// to recompute when host swap space is full.
+    /// Copy the blocks to host DRAM over PCIe and back when resumed; when host
+    /// swap space is full, to NVMe if `nvmeSwapBytesPerGPU` allows, else fall
+    /// back to recompute.
     case swap
 }
 
@@ -25,6 +26,8 @@ public struct SchedulerLimits: Sendable, Equatable {
     public var blockTokens = 16
     public var memoryUtilization = 0.9
     public var swapSpaceBytesPerGPU = 4 * 1_073_741_824.0
+    /// NVMe space per GPU for swapped KV once host swap space is full (0: none).
+    public var nvmeSwapBytesPerGPU = 0.0
 
     public init() {}
 }

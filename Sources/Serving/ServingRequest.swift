@@ -33,6 +33,9 @@ public final class ServingRequest {
     /// Tokens this request computes in the iteration being run.
     public internal(set) var scheduledTokens = 0
 
+    /// Where its KV cache waits while swapped out.
+    enum SwapTier { case host, nvme }
+    var swapTier: SwapTier?
     /// Where the request moves when the iteration it is in ends.
     var migrationTarget: Int?
     var firstScheduled: SimTime?

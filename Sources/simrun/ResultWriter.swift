@@ -64,10 +64,12 @@ enum ResultWriter {
 
     static func writeTimeseries(_ samples: [InstanceSample], to path: String) throws {
         let csv = try CSVWriter(path: path, header: ["time_s", "instance", "waiting", "running", "swapped",
-                                                     "kv_blocks_used", "kv_blocks_total", "host_kv_blocks_used"])
+                                                     "kv_blocks_used", "kv_blocks_total", "host_kv_blocks_used",
+                                                     "nvme_kv_blocks_used"])
         for s in samples {
             csv.field(s.time)
-            for n in [s.instance, s.waiting, s.running, s.swapped, s.gpuBlocksUsed, s.gpuBlocksTotal, s.hostBlocksUsed] {
+            for n in [s.instance, s.waiting, s.running, s.swapped, s.gpuBlocksUsed, s.gpuBlocksTotal, s.hostBlocksUsed,
+                      s.nvmeBlocksUsed] {
                 csv.field(n)
             }
             csv.endRow()

@@ -33,6 +33,7 @@ struct Scenario: Decodable {
         var block_size: Int?
         var gpu_memory_utilization: Double?
         var swap_space_gib: Double?
+        var swap_nvme_gib: Double?
     }
 
     struct TopologySection: Decodable {

@@ -68,6 +68,8 @@ enum ScenarioSchema {
               summary: "Bandwidth of one NIC in Gbit/s, each direction."),
         Field(path: "topology.link_efficiency", type: "number in (0, 1]", defaultValue: "0.76",
               summary: "Achieved share of every link's datasheet bandwidth (measured NVLink send/recv: 0.76–0.77)."),
+        Field(path: "scheduler.swap_nvme_gib", type: "number in 0...1000000", defaultValue: "0 (off)",
+              summary: "NVMe space per GPU for swapped KV once host swap space (or the server's DRAM) is full."),
         Field(path: "workload", type: "object", defaultValue: "required", summary: "Where requests come from."),
         Field(path: "workload.arrivals", type: "object", defaultValue: "required", summary: "Arrival process."),
         Field(path: "workload.arrivals.process", type: "string", defaultValue: "required",

@@ -82,6 +82,10 @@ struct SimulationPlan {
                                 "a number from 0 to 1000000") {
             limits.swapSpaceBytesPerGPU = gib * 1_073_741_824
         }
+        if let gib = try number(sched?.swap_nvme_gib, "scheduler.swap_nvme_gib", { $0 >= 0 && $0 <= 1e6 },
+                                "a number from 0 to 1000000") {
+            limits.nvmeSwapBytesPerGPU = gib * 1_073_741_824
+        }
 
         // Instances.
         guard !s.instances.isEmpty else { throw fail("instances", "expected at least one instance group") }
@@ -176,6 +180,10 @@ struct SimulationPlan {
             if Double(n.gpus) * limits.swapSpaceBytesPerGPU > n.hostMemoryBytes {
                 throw fail("scheduler.swap_space_gib", "\(n.gpus) GPUs × \(limits.swapSpaceBytesPerGPU / 1_073_741_824) GiB "
                            + "of swap space exceed a \(spec.accelerator.name) server's \(n.hostMemoryBytes / 1_073_741_824) GiB of host memory")
+            }
+            if Double(n.gpus) * limits.nvmeSwapBytesPerGPU > n.nvmeBytes {
+                throw fail("scheduler.swap_nvme_gib", "\(n.gpus) GPUs × \(limits.nvmeSwapBytesPerGPU / 1_073_741_824) GiB "
+                           + "of NVMe swap exceed a \(spec.accelerator.name) server's \(n.nvmeBytes / 1_073_741_824) GiB of NVMe")
             }
             nodeSpecs[spec.accelerator.name] = n
         }

@@ -106,3 +106,43 @@ struct TransferContentionTests {
         #expect(two > 1.6 * network && two < 2.4 * network)
     }
 }
+
+@Suite("Memory tiers under the runtime")
+struct MemoryTierRuntimeTests {
+    @Test func instancesReserveAndReturnTheirHBM() throws {
+        let c = try cluster([spec(), spec("Llama-2-13B", tp: 2)], ListSource([]))
+        let node = c.topology.nodes[0].memory
+        let sizing = try spec().kvSizing()
+        let expected = sizing.weightBytesPerGPU + sizing.activationReserveBytesPerGPU
+            + Double(sizing.blocks) * c.instances[0].blockBytesPerGPU
+        let used = node.hbm.map(\.totalUsed)
+        #expect(abs(used[0] - expected) < 1)
+        #expect(used[1] > 0 && used[2] > 0 && used[3] == 0)
+        #expect(zip(used, node.hbm.map(\.capacity)).allSatisfy { $0 <= $1 })
+        c.drain(0)
+        let after = node.hbm[0].totalUsed
+        #expect(c.instances[0].state == .removed && after < 1)
+    }
+
+    /// Host swap space far too small: swapped KV spills to NVMe, over NVMe's
+    /// slower links, and every byte comes back.
+    @Test func swapSpillsToNVMeWhenHostSwapSpaceIsFull() throws {
+        func run(nvme: Double) throws -> Cluster {
+            let s = spec("Llama-2-13B", gpu: "A100-40GB") {
+                $0.preemption = .swap; $0.swapSpaceBytesPerGPU = 0.05e9; $0.nvmeSwapBytesPerGPU = nvme
+            }
+            let c = try cluster([s], ListSource(requests(24, every: 0, prompt: 600, output: 1200)), sample: .seconds(0.5))
+            _ = try c.run()
+            #expect(c.conservationProblems() == [])
+            return c
+        }
+        let spill = try run(nvme: 20e9), noSpill = try run(nvme: 0)
+        #expect(spill.metrics.samples.contains { $0.nvmeBlocksUsed > 0 })
+        #expect(noSpill.metrics.samples.allSatisfy { $0.nvmeBlocksUsed == 0 })
+        let tiers = spill.topology.nodes[0].memory
+        let left = (tiers.nvme.used[.swappedKV] ?? 0) + (tiers.dram.used[.swappedKV] ?? 0)
+        #expect(left < 1)
+        let allFinished = spill.metrics.records.allSatisfy { $0.finished }
+        #expect(allFinished)
+    }
+}

@@ -40,6 +40,8 @@ struct BadInputTests {
         ("swap beyond host memory", "\"router\"",
          "\"scheduler\": {\"swap_space_gib\": 200}, \"topology\": {\"host_memory_gib\": 64}, \"router\"",
          "scheduler.swap_space_gib"),
+        ("NVMe swap beyond NVMe", "\"router\"",
+         "\"scheduler\": {\"swap_nvme_gib\": 100000}, \"router\"", "scheduler.swap_nvme_gib"),
         ("bad NIC count", "\"router\"", "\"topology\": {\"nics_per_node\": 0}, \"router\"", "topology.nics_per_node"),
         ("negative watermark", "\"router\"", "\"scheduler\": {\"watermark\": -0.1}, \"router\"", "scheduler.watermark"),
     ]

@@ -53,7 +53,7 @@ struct RunOutputTests {
         #expect(abs(summary.slo!.attainment - Double(met) / 300) < 1e-12)
         #expect(summary.requests_completed + summary.requests_dropped == 300)
         let ts = try String(contentsOf: dir.appendingPathComponent("timeseries.csv"), encoding: .utf8)
-        #expect(ts.hasPrefix("time_s,instance,waiting,running,swapped,kv_blocks_used,kv_blocks_total,host_kv_blocks_used\n"))
+        #expect(ts.hasPrefix("time_s,instance,waiting,running,swapped,kv_blocks_used,kv_blocks_total,host_kv_blocks_used,nvme_kv_blocks_used\n"))
     }
 
     @Test func latencyRisesWithLoad() throws {
