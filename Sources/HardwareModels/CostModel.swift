@@ -133,6 +133,7 @@ public struct CostModel: Sendable {
         guard batch.prefillTokens > 0 else { return 0 }
         let headsPerGPU = Double(model.heads) / tp
         let work = 4 * Double(model.headDim) * headsPerGPU * batch.prefillAttentionPairs
+        if let fitted = profile?.layerCheck?.attentionPrefill { return fitted.seconds(work: work) }
         let kvWidth = Double(model.kvWidth) / tp
         let bytes = (Double(batch.prefillTokens) * (2 * Double(model.hidden) / tp + 2 * kvWidth)
                      + Double(batch.prefillCachedTokens) * 2 * kvWidth) * model.bytesPerParameter

@@ -81,6 +81,14 @@ enum CalibrationReport {
             if let e = p.allReduceHeldOutError {
                 lines.append("  all_reduce\(String(repeating: " ", count: 32))\(String(format: "%6d", e.count))  \(pct(e.medianAPE))  \(pct(e.p90APE))")
             }
+            if let check = p.layerCheck {
+                lines.append("  against LLMServingSim's per-layer H100 timings (not used in the GEMM fit):")
+                for (op, e) in check.gemmError.sorted(by: { $0.key < $1.key }) {
+                    lines.append("    gemm \(op.padding(toLength: 34, withPad: " ", startingAt: 0))\(String(format: "%6d", e.count))  \(pct(e.medianAPE))  \(pct(e.p90APE))")
+                }
+                let a = check.attentionHeldOutError
+                lines.append("    attention prefill (fitted, held out)\(String(repeating: " ", count: 4))\(String(format: "%6d", a.count))  \(pct(a.medianAPE))  \(pct(a.p90APE))")
+            }
             let g = p.gemm
             lines.append(String(format: "  achieved: %.0f TFLOP/s, %.0f GB/s, launch %.1f µs",
                                 1 / g.computePerFlop / 1e12, 1 / g.memoryPerByte / 1e9, g.launch * 1e6))

@@ -6,10 +6,10 @@ import SimCore
 public enum Calibration {
     /// Which Vidur profile folders describe which catalog accelerator, and the
     /// all-reduce topology measured on the same machines.
-    static let vidurDevices: [(folder: String, accelerator: String, network: String?)] = [
-        ("a100", "A100-80GB", "a100_dgx"),
-        ("a40", "A40", nil),
-        ("h100", "H100-SXM-80GB", "h100_dgx"),
+    static let vidurDevices: [(folder: String, accelerator: String, network: String?, layers: String?)] = [
+        ("a100", "A100-80GB", "a100_dgx", nil),
+        ("a40", "A40", nil, nil),
+        ("h100", "H100-SXM-80GB", "h100_dgx", "llmservingsim/H100"),
     ]
 
     public static func fit(profilesFolder root: String) throws -> DeviceProfileSet {
@@ -44,9 +44,15 @@ public enum Calibration {
                     sources.append("network/\(network)/all_reduce.csv")
                 }
             }
-            profiles.append(DeviceProfile(accelerator: device.accelerator, gemm: gemm, allReduce: allReduce,
-                                          sources: sources, fittedSamples: samples.count - held.count,
-                                          gemmHeldOutError: errors, allReduceHeldOutError: allReduceError))
+            var profile = DeviceProfile(accelerator: device.accelerator, gemm: gemm, allReduce: allReduce,
+                                        sources: sources, fittedSamples: samples.count - held.count,
+                                        gemmHeldOutError: errors, allReduceHeldOutError: allReduceError)
+            if let layers = device.layers,
+               let check = try LayerCheck.evaluate(folder: "\(root)/\(layers)", gemm: gemm, accelerator: accelerator) {
+                profile.layerCheck = check
+                profile.sources.append("\(layers)/meta-llama/*/tp*/layers.csv")
+            }
+            profiles.append(profile)
         }
         guard !profiles.isEmpty else {
             throw InputError(file: root, "no Vidur mlp.csv profiles found under vidur/compute/")

@@ -8,11 +8,14 @@ public struct DeviceProfile: Sendable, Equatable, Codable {
     public let gemm: GEMMTimingModel
     public let allReduce: AllReduceTimingModel?
     /// The measurement files, relative to the profiles folder.
-    public let sources: [String]
+    public var sources: [String]
     public let fittedSamples: Int
     /// Held-out error per GEMM operator, and "all".
     public let gemmHeldOutError: [String: ErrorSummary]
     public let allReduceHeldOutError: ErrorSummary?
+    /// Prefill attention fitted on per-layer measurements, with the check of
+    /// the GEMM model against those independent measurements (nil: none).
+    public var layerCheck: LayerCheck.Result? = nil
 }
 
 /// Every fitted profile; the bundled set is `Resources/device-profiles.json`,
