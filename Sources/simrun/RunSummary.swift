@@ -74,6 +74,8 @@ struct RunSummary: Encodable {
     let migrations: Int
     let instances: Int
     let nodes: Int
+    /// Per accelerator in the run: "fitted (...)" or "datasheet roofline".
+    let cost_model: [String: String]
 
     struct SLOReport: Encodable {
         let ttft_s: Double?
@@ -135,5 +137,11 @@ struct RunSummary: Encodable {
         migrations = cluster.migrations
         instances = cluster.instances.count
         nodes = cluster.topology.nodes.count
+        var models: [String: String] = [:]
+        for inst in cluster.instances {
+            let source = inst.costModel.profile.map { "fitted (\($0.sources.count) measurement files; simrun calibrate)" }
+            models[inst.spec.accelerator.name] = source ?? "datasheet roofline (no measurements for this GPU)"
+        }
+        cost_model = models
     }
 }

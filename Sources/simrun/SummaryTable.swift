@@ -14,6 +14,7 @@ enum SummaryTable {
         row("Stopped because", s.stop_reason)
         row("Simulated time (s)", f(s.simulated_seconds, 1))
         row("Instances (servers)", "\(s.instances) (\(s.nodes))")
+        for gpu in s.cost_model.keys.sorted() { row("Cost model, \(gpu)", s.cost_model[gpu]!) }
         row("Requests arrived", "\(s.requests_arrived)")
         row("Requests completed", "\(s.requests_completed)")
         let reasons = s.dropped_by_reason.keys.sorted().map { "\($0): \(s.dropped_by_reason[$0]!)" }.joined(separator: ", ")
