@@ -41,8 +41,6 @@ final class CPUDecoder {
         var keys = [[Float]](repeating: HostBuffer(count: context * h, seed: 11).values, count: batch)
         var values = [[Float]](repeating: HostBuffer(count: context * h, seed: 12).values, count: batch)
         var scores = [Float](repeating: 0, count: tokens * context)
-        var hq = [Float](repeating: 0, count: tokens * dim), hk = [Float](repeating: 0, count: context * dim)
-        var hv = [Float](repeating: 0, count: context * dim), ho = [Float](repeating: 0, count: tokens * dim)
         let blas = kernels.blas
 
         return Stopwatch.median(repeats: repeats) {
@@ -58,12 +56,13 @@ final class CPUDecoder {
                             values[s][(cached + i) * h + d] = qkv[row + 2 * h + d]
                         }
                     }
-                    var q = [Float](repeating: 0, count: tokens * h)
-                    for i in 0..<tokens { for d in 0..<h { q[i * h + d] = qkv[(s * tokens + i) * 3 * h + d] } }
                     attn.withUnsafeMutableBufferPointer { out in
-                        kernels.attention(q: q, keys: keys[s], values: values[s], tokens: tokens, context: context,
-                                          heads: heads, dim: dim, out: out.baseAddress! + s * tokens * h,
-                                          scores: &scores, headQ: &hq, headK: &hk, headV: &hv, headO: &ho)
+                        qkv.withUnsafeBufferPointer { all in
+                            kernels.attention(q: all.baseAddress! + s * tokens * 3 * h, qStride: 3 * h,
+                                              keys: keys[s], values: values[s], tokens: tokens, context: context,
+                                              heads: heads, dim: dim, out: out.baseAddress! + s * tokens * h,
+                                              scores: &scores)
+                        }
                     }
                 }
                 blas.sgemm(m: t, n: h, k: h, a: attn, b: layer.o, c: &x, accumulate: true)

@@ -76,11 +76,9 @@ public enum HostCalibration {
             let q = HostBuffer(count: tokens * width).values
             let k = HostBuffer(count: context * width, seed: 2).values, v = HostBuffer(count: context * width, seed: 3).values
             var out = [Float](repeating: 0, count: tokens * width), s = [Float](repeating: 0, count: tokens * context)
-            var hq = [Float](repeating: 0, count: tokens * dim), hk = [Float](repeating: 0, count: context * dim)
-            var hv = [Float](repeating: 0, count: context * dim), ho = [Float](repeating: 0, count: tokens * dim)
             let seconds = Stopwatch.median(repeats: repeats) {
-                kernels.attention(q: q, keys: k, values: v, tokens: tokens, context: context, heads: heads, dim: dim,
-                                  out: &out, scores: &s, headQ: &hq, headK: &hk, headV: &hv, headO: &ho)
+                kernels.attention(q: q, qStride: width, keys: k, values: v, tokens: tokens, context: context,
+                                  heads: heads, dim: dim, out: &out, scores: &s)
             }
             if tokens > 1 {
                 let pairs = Double(tokens) * Double(cached) + Double(tokens) * Double(tokens + 1) / 2

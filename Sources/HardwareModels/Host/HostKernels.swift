@@ -17,28 +17,21 @@ struct HostBuffer {
 struct HostKernels {
     let blas: OpenBLAS
 
-    /// Causal self-attention of one sequence: q, k, v are tokens×(heads·dim),
-    /// with `cached` earlier tokens already in kCache/vCache (cached×(heads·dim)
-    /// each, the new tokens' K and V appended after them). Writes out (tokens×heads·dim).
-    func attention(q: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
+    /// Causal self-attention of one sequence. `q` holds the `tokens` new
+    /// queries (rows of `qStride` floats, heads side by side); `keys` and
+    /// `values` hold the whole context (rows of heads·dim floats), the new
+    /// tokens last. Each head is addressed in place through leading
+    /// dimensions, as GPU kernels do. Writes `out` (tokens × heads·dim).
+    func attention(q: UnsafePointer<Float>, qStride: Int, keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
                    tokens: Int, context: Int, heads: Int, dim: Int, out: UnsafeMutablePointer<Float>,
-                   scores: UnsafeMutablePointer<Float>, headQ: UnsafeMutablePointer<Float>,
-                   headK: UnsafeMutablePointer<Float>, headV: UnsafeMutablePointer<Float>,
-                   headO: UnsafeMutablePointer<Float>) {
+                   scores: UnsafeMutablePointer<Float>) {
         let width = heads * dim
         let scale = 1 / Float(dim).squareRoot()
+        let offset = context - tokens
         for h in 0..<heads {
-            // Gather this head's columns into contiguous blocks.
-            for t in 0..<tokens { for d in 0..<dim { headQ[t * dim + d] = q[t * width + h * dim + d] } }
-            for t in 0..<context {
-                for d in 0..<dim {
-                    headK[t * dim + d] = keys[t * width + h * dim + d]
-                    headV[t * dim + d] = values[t * width + h * dim + d]
-                }
-            }
-            blas.sgemm(m: tokens, n: context, k: dim, a: headQ, b: headK, transposeB: true, c: scores)
+            blas.sgemm(m: tokens, n: context, k: dim, a: q + h * dim, lda: qStride, b: keys + h * dim, ldb: width,
+                       transposeB: true, c: scores)
             // Causal mask and softmax: new token i sees the cache and new tokens ≤ i.
-            let offset = context - tokens
             for i in 0..<tokens {
                 let row = scores + i * context
                 let visible = offset + i + 1
@@ -50,8 +43,8 @@ struct HostKernels {
                 for j in 0..<visible { row[j] *= inv }
                 for j in visible..<context { row[j] = 0 }
             }
-            blas.sgemm(m: tokens, n: dim, k: context, a: scores, b: headV, c: headO)
-            for t in 0..<tokens { for d in 0..<dim { out[t * width + h * dim + d] = headO[t * dim + d] } }
+            blas.sgemm(m: tokens, n: dim, k: context, a: scores, b: values + h * dim, ldb: width,
+                       c: out + h * dim, ldc: width)
         }
     }
 

@@ -43,10 +43,13 @@ public final class OpenBLAS: @unchecked Sendable {
     }
 
     /// C (m×n) = A (m×k) · B, row-major; B is k×n, or n×k when `transposeB`.
-    public func sgemm(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, transposeB: Bool = false,
-                      c: UnsafeMutablePointer<Float>, accumulate: Bool = false) {
+    /// Leading dimensions (row strides) default to dense matrices; larger ones
+    /// address a block of columns in place, such as one attention head.
+    public func sgemm(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int? = nil,
+                      b: UnsafePointer<Float>, ldb: Int? = nil, transposeB: Bool = false,
+                      c: UnsafeMutablePointer<Float>, ldc: Int? = nil, accumulate: Bool = false) {
         let rowMajor: Int32 = 101, noTrans: Int32 = 111, trans: Int32 = 112
         sgemmFunction(rowMajor, noTrans, transposeB ? trans : noTrans, Int32(m), Int32(n), Int32(k), 1,
-                      a, Int32(k), b, Int32(transposeB ? k : n), accumulate ? 1 : 0, c, Int32(n))
+                      a, Int32(lda ?? k), b, Int32(ldb ?? (transposeB ? k : n)), accumulate ? 1 : 0, c, Int32(ldc ?? n))
     }
 }
