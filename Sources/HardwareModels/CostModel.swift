@@ -133,7 +133,7 @@ public struct CostModel: Sendable {
         guard batch.prefillTokens > 0 else { return 0 }
         let headsPerGPU = Double(model.heads) / tp
         let work = 4 * Double(model.headDim) * headsPerGPU * batch.prefillAttentionPairs
-        if let fitted = profile?.layerCheck?.attentionPrefill { return fitted.seconds(work: work) }
+        if let fitted = profile?.attention?.prefill { return fitted.seconds(work) }
         let kvWidth = Double(model.kvWidth) / tp
         let bytes = (Double(batch.prefillTokens) * (2 * Double(model.hidden) / tp + 2 * kvWidth)
                      + Double(batch.prefillCachedTokens) * 2 * kvWidth) * model.bytesPerParameter
@@ -142,6 +142,10 @@ public struct CostModel: Sendable {
 
     private func decodeAttention(_ batch: BatchShape, tp: Double) -> Double {
         guard batch.decodeTokens > 0 else { return 0 }
+        if let fitted = profile?.attention?.decode {
+            let kvBytes = Double(batch.decodeContextTokens) * 2 * Double(model.kvWidth) / tp * model.bytesPerParameter
+            return fitted.seconds(kvBytes)
+        }
         let headsPerGPU = Double(model.heads) / tp
         let work = 4 * Double(model.headDim) * headsPerGPU * Double(batch.decodeContextTokens)
         let bytes = (Double(batch.decodeContextTokens) * 2 * Double(model.kvWidth) / tp

@@ -15,6 +15,8 @@ struct Calibrate: ParsableCommand {
 
     @Option(help: "The measured profiles folder (laid out as shared/data/profiles).")
     var profiles = "../shared/data/profiles"
+    @Option(help: "This project's own GPU timings (from tools/gpu_kernels.py).")
+    var measurements = "calibration"
     @Option(help: "Where to write (default: the bundled GPU profiles, or results/host-device.json with --host).")
     var out: String?
     @Flag(help: "Calibrate this machine's CPU with real kernels.") var host = false
@@ -28,7 +30,7 @@ struct Calibrate: ParsableCommand {
             try writeAtomically(try HostReport.encode(device), to: out ?? "results/host-device.json")
             return
         }
-        let set = try exitOnInputError { try Calibration.fit(profilesFolder: profiles) }
+        let set = try exitOnInputError { try Calibration.fit(profilesFolder: profiles, ownMeasurements: measurements) }
         print(CalibrationReport.render(set))
         let path = out ?? "Sources/HardwareModels/Resources/device-profiles.json"
         try writeAtomically(try set.encoded(), to: path)
@@ -81,13 +83,19 @@ enum CalibrationReport {
             if let e = p.allReduceHeldOutError {
                 lines.append("  all_reduce\(String(repeating: " ", count: 32))\(String(format: "%6d", e.count))  \(pct(e.medianAPE))  \(pct(e.p90APE))")
             }
+            func line(_ label: String, _ e: ErrorSummary) {
+                lines.append("  \(label.padding(toLength: 41, withPad: " ", startingAt: 0))\(String(format: "%6d", e.count))  \(pct(e.medianAPE))  \(pct(e.p90APE))")
+            }
+            if let a = p.attention {
+                lines.append("  own measurements (\(a.source)):")
+                line("  attention prefill (fitted, held out)", a.prefillHeldOutError)
+                line("  attention decode (fitted, held out)", a.decodeHeldOutError)
+                line("  gemm, Vidur-fitted model (not fitted)", a.gemmCheck)
+            }
             if let check = p.layerCheck {
-                lines.append("  against LLMServingSim's per-layer H100 timings (not used in the GEMM fit):")
-                for (op, e) in check.gemmError.sorted(by: { $0.key < $1.key }) {
-                    lines.append("    gemm \(op.padding(toLength: 34, withPad: " ", startingAt: 0))\(String(format: "%6d", e.count))  \(pct(e.medianAPE))  \(pct(e.p90APE))")
-                }
-                let a = check.attentionHeldOutError
-                lines.append("    attention prefill (fitted, held out)\(String(repeating: " ", count: 4))\(String(format: "%6d", a.count))  \(pct(a.medianAPE))  \(pct(a.p90APE))")
+                lines.append("  against LLMServingSim's per-layer H100 timings (none fitted):")
+                for (op, e) in check.gemmError.sorted(by: { $0.key < $1.key }) { line("  gemm \(op)", e) }
+                if let a = check.attentionError { line("  attention prefill", a) }
             }
             let g = p.gemm
             lines.append(String(format: "  achieved: %.0f TFLOP/s, %.0f GB/s, launch %.1f µs",

@@ -6,13 +6,16 @@ import SimCore
 public enum Calibration {
     /// Which Vidur profile folders describe which catalog accelerator, and the
     /// all-reduce topology measured on the same machines.
-    static let vidurDevices: [(folder: String, accelerator: String, network: String?, layers: String?)] = [
-        ("a100", "A100-80GB", "a100_dgx", nil),
-        ("a40", "A40", nil, nil),
-        ("h100", "H100-SXM-80GB", "h100_dgx", "llmservingsim/H100"),
+    static let vidurDevices: [(folder: String, accelerator: String, network: String?, layers: String?, own: String?)] = [
+        ("a100", "A100-80GB", "a100_dgx", nil, nil),
+        ("a40", "A40", nil, nil, nil),
+        ("h100", "H100-SXM-80GB", "h100_dgx", "llmservingsim/H100", "h100-2026-11-23"),
     ]
 
-    public static func fit(profilesFolder root: String) throws -> DeviceProfileSet {
+    /// - Parameters:
+    ///   - root: the shared measurements (laid out as ../shared/data/profiles).
+    ///   - ownMeasurements: this repository's calibration/ folder of GPU timings.
+    public static func fit(profilesFolder root: String, ownMeasurements: String) throws -> DeviceProfileSet {
         var profiles: [DeviceProfile] = []
         for device in vidurDevices {
             guard let accelerator = AcceleratorCatalog.named(device.accelerator) else { continue }
@@ -47,8 +50,14 @@ public enum Calibration {
             var profile = DeviceProfile(accelerator: device.accelerator, gemm: gemm, allReduce: allReduce,
                                         sources: sources, fittedSamples: samples.count - held.count,
                                         gemmHeldOutError: errors, allReduceHeldOutError: allReduceError)
+            if let own = device.own, FileManager.default.fileExists(atPath: "\(ownMeasurements)/\(own)/attention.csv") {
+                let label = "calibration/\(own)/attention.csv"
+                profile.attention = try GPUMeasurements.fit(folder: "\(ownMeasurements)/\(own)", label: label, gemm: gemm)
+                profile.sources.append(label)
+            }
             if let layers = device.layers,
-               let check = try LayerCheck.evaluate(folder: "\(root)/\(layers)", gemm: gemm, accelerator: accelerator) {
+               let check = try LayerCheck.evaluate(folder: "\(root)/\(layers)", gemm: gemm,
+                                                   attention: profile.attention?.prefill) {
                 profile.layerCheck = check
                 profile.sources.append("\(layers)/meta-llama/*/tp*/layers.csv")
             }

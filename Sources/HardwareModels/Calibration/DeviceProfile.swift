@@ -13,8 +13,9 @@ public struct DeviceProfile: Sendable, Equatable, Codable {
     /// Held-out error per GEMM operator, and "all".
     public let gemmHeldOutError: [String: ErrorSummary]
     public let allReduceHeldOutError: ErrorSummary?
-    /// Prefill attention fitted on per-layer measurements, with the check of
-    /// the GEMM model against those independent measurements (nil: none).
+    /// Attention fitted on this project's own GPU measurements (nil: roofline).
+    public var attention: GPUMeasurements.AttentionFit? = nil
+    /// The fitted models against LLMServingSim's per-layer timings (nil: none).
     public var layerCheck: LayerCheck.Result? = nil
 }
 

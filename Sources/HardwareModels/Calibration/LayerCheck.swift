@@ -3,9 +3,9 @@ import SimCore
 
 /// A second, independent measurement set: LLMServingSim's per-layer H100
 /// timings (Llama-3.1-8B at TP 1/2, Llama-3.1-70B at TP 1/2/4; one prompt of
-/// 1…2048 tokens, empty KV cache). It checks GEMM models fitted on Vidur's data
-/// against another lab's kernels, and fits prefill attention, which Vidur's
-/// shipped data lacks.
+/// 1…2048 tokens, empty KV cache). It checks GEMM models fitted on Vidur's data,
+/// and attention models fitted on our own measurements, against another lab's
+/// kernels. None of it is fitted.
 public enum LayerCheck {
     static let models = ["Llama-3.1-8B": "Llama-3-8B", "Llama-3.1-70B": "Llama-3-70B"]
 
@@ -56,11 +56,12 @@ public enum LayerCheck {
     public struct Result: Sendable, Equatable, Codable {
         /// Per projection: the Vidur-fitted GEMM model's error on these (all unseen) rows.
         public let gemmError: [String: ErrorSummary]
-        public let attentionPrefill: AttentionTimingModel
-        public let attentionHeldOutError: ErrorSummary
+        /// The prefill attention model's error on these rows (nil without one).
+        public let attentionError: ErrorSummary?
     }
 
-    public static func evaluate(folder: String, gemm: GEMMTimingModel, accelerator: Accelerator) throws -> Result? {
+    public static func evaluate(folder: String, gemm: GEMMTimingModel,
+                                attention: LinearTimingModel?) throws -> Result? {
         let rows = try rows(folder: folder)
         guard !rows.isEmpty else { return nil }
         var gemmError: [String: ErrorSummary] = [:]
@@ -74,30 +75,29 @@ public enum LayerCheck {
             }
             gemmError[op] = ErrorSummary(predicted: predicted, measured: subset.map(\.seconds))
         }
-        let attention = rows.filter { $0.op == "attn" }
+        let layers = rows.filter { $0.op == "attn" }
         let work = { (r: Row) in
             4 * Double(r.model.headDim) * Double(r.model.heads) / r.tp * r.tokens * (r.tokens + 1) / 2
         }
-        let model = try AttentionTimingModel.fit(work: attention.filter { !$0.heldOut }.map(work),
-                                                 seconds: attention.filter { !$0.heldOut }.map(\.seconds))
-        let held = attention.filter(\.heldOut)
-        return Result(gemmError: gemmError, attentionPrefill: model,
-                      attentionHeldOutError: ErrorSummary(predicted: held.map { model.seconds(work: work($0)) },
-                                                          measured: held.map(\.seconds)))
+        let attentionError = attention.map { m in
+            ErrorSummary(predicted: layers.map { m.seconds(work($0)) }, measured: layers.map(\.seconds))
+        }
+        return Result(gemmError: gemmError, attentionError: attentionError)
     }
 }
 
-/// Prefill attention time: t = launch + perFlop · work, fitted by weighted
-/// least squares (weights 1/t²) on [1, work].
-public struct AttentionTimingModel: Sendable, Equatable, Codable {
+/// A kernel whose time is a launch cost plus a cost per unit of work (FLOPs
+/// for prefill attention, bytes of KV read for decode attention), fitted by
+/// weighted least squares (weights 1/t², so relative error is minimised).
+public struct LinearTimingModel: Sendable, Equatable, Codable {
     public let launch: Double
-    public let perFlop: Double
+    public let perUnit: Double
 
-    public func seconds(work: Double) -> Double { launch + perFlop * work }
+    public func seconds(_ units: Double) -> Double { launch + perUnit * units }
 
-    public static func fit(work: [Double], seconds: [Double]) throws -> AttentionTimingModel {
-        let c = try LeastSquares.fit(rows: work.map { [1, $0] }, y: seconds,
+    public static func fit(units: [Double], seconds: [Double]) throws -> LinearTimingModel {
+        let c = try LeastSquares.fit(rows: units.map { [1, $0] }, y: seconds,
                                      weights: seconds.map { 1 / ($0 * $0) }).coefficients
-        return AttentionTimingModel(launch: c[0], perFlop: c[1])
+        return LinearTimingModel(launch: c[0], perUnit: c[1])
     }
 }
