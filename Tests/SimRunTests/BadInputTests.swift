@@ -138,3 +138,21 @@ struct ExtremeInputTests {
         #expect(outcome.cluster.metrics.samples.allSatisfy { $0.time.nanoseconds % 500_000_000 == 0 })
     }
 }
+
+@Suite("Calibration commands refuse bad input")
+struct CalibrationInputTests {
+    @Test(arguments: [
+        (["calibrate", "--profiles", "/nonexistent/profiles", "--out", "x.json"], "/nonexistent/profiles"),
+        (["validate", "--host", "--device", "missing.json"], "missing.json"),
+        (["validate", "--host", "--device", "scenario.json"], "not a host device profile"),
+    ])
+    func exitWithStatus2AndOneLine(args: [String], mention: String) throws {
+        let dir = tempDir()
+        _ = try writeScenario("{}", in: dir)
+        let result = try runSimrun(args, cwd: dir)
+        #expect(result.status == 2, "\(result.stderr)")
+        #expect(result.stderr.hasPrefix("error: ") && result.stderr.contains(mention), "\(result.stderr)")
+        #expect(result.stderr.split(separator: "\n").count == 1)
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("x.json").path))
+    }
+}
