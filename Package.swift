@@ -37,6 +37,7 @@ let package = Package(
         .testTarget(name: "HardwareModelsTests", dependencies: ["HardwareModels"]),
         .testTarget(name: "WorkloadsTests", dependencies: ["Workloads"]),
         .testTarget(name: "ServingTests", dependencies: ["Serving", "Policies", "Workloads", "HardwareModels"]),
+        .testTarget(name: "PoliciesTests", dependencies: ["Policies", "Serving", "SimCore", "HardwareModels", "Workloads"]),
         .testTarget(name: "SimRunTests", dependencies: ["simrun"]),
     ]
 )

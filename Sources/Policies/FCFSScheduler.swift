@@ -1,7 +1,9 @@
 import Serving
 
-/// vLLM-style continuous batching, first come first served, with aggressive
-/// admission (admit while KV blocks are free).
+/// vLLM-style continuous batching, first come first served. Which waiting
+/// requests may join is decided by an `AdmissionControl`: aggressive (vLLM:
+/// admit while KV blocks are free), conservative (reserve the maximum output)
+/// or Past-Future (predicted peak memory).
 ///
 /// Each iteration:
 /// 1. Running requests, oldest first, get their next tokens (one for a decode,
@@ -11,11 +13,19 @@ import Serving
 /// 2. Only if nothing was preempted (or the preemptions emptied the batch, as
 ///    when a lone request outgrows the cache): swapped requests come back first, then
 ///    waiting requests are admitted in arrival order while the sequence cap,
-///    the token budget and the free blocks (above the watermark) allow. A
-///    request that can never fit is dropped; the head of the queue blocks the
-///    rest (strict FCFS).
+///    the token budget, the free blocks (above the watermark) and the
+///    admission control allow. A request that can never fit is dropped; the
+///    head of the queue blocks the rest (strict FCFS).
 public struct FCFSScheduler: BatchScheduler {
-    public init() {}
+    public var admission: any AdmissionControl
+
+    public init(admission: any AdmissionControl = AggressiveAdmission()) {
+        self.admission = admission
+    }
+
+    public mutating func requestFinished(_ request: ServingRequest) {
+        admission.finished(outputTokens: request.generatedTokens)
+    }
 
     public mutating func formBatch(on instance: Instance) {
         let chunked = instance.limits.chunkedPrefill
@@ -40,6 +50,7 @@ public struct FCFSScheduler: BatchScheduler {
               instance.tokenBudget > 0, instance.swapInNextSwapped() {}
         guard instance.swapped.isEmpty else { return }
 
+        admission.beginRound(on: instance)
         while let r = instance.waiting.first, instance.running.count < instance.limits.maxSequences {
             guard instance.canEverRun(r) else {
                 instance.dropNextWaiting(.exceedsCapacity)
@@ -48,7 +59,11 @@ public struct FCFSScheduler: BatchScheduler {
             let budget = instance.tokenBudget
             guard budget > 0 else { break }
             if !chunked && r.pendingTokens > budget { break }
-            guard instance.admitNextWaiting(tokens: min(r.pendingTokens, budget)) else { break }
+            // An empty instance always takes the head, so a strict rule cannot stall it.
+            guard instance.running.isEmpty || admission.admits(r, on: instance),
+                  instance.admitNextWaiting(tokens: min(r.pendingTokens, budget))
+            else { break }
+            admission.admitted(r)
         }
     }
 }

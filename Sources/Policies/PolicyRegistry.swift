@@ -1,10 +1,40 @@
+import SimCore
 import Serving
+
+/// What a scheduler may be configured with, beyond the instance's limits.
+public struct SchedulerOptions: Sendable {
+    /// The system's maximum output length (vLLM's max_tokens cap).
+    public var maxOutputTokens = 4096
+    /// Past-Future: history window, prior, sampled futures, reserve.
+    public var historyWindow = 200
+    public var historyPrior: Int?
+    public var futureSamples = 5
+    public var reserve = 0.05
+    /// Seeds each instance's random stream.
+    public var seed: UInt64 = 1
+
+    public init() {}
+}
 
 /// Names under which scenarios refer to policies. Adding a policy means adding
 /// its file and one line here.
 public enum PolicyRegistry {
-    public static let schedulers: [(name: String, summary: String, make: @Sendable () -> any BatchScheduler)] = [
-        ("fcfs", "continuous batching, FCFS, aggressive admission (vLLM)", { FCFSScheduler() }),
+    public typealias MakeScheduler = @Sendable (_ options: SchedulerOptions, _ instance: Int) -> any BatchScheduler
+
+    public static let schedulers: [(name: String, summary: String, make: MakeScheduler)] = [
+        ("fcfs", "continuous batching, FCFS, aggressive admission (vLLM)", { _, _ in FCFSScheduler() }),
+        ("aggressive", "the same as fcfs: admit while KV blocks are free", { _, _ in FCFSScheduler() }),
+        ("conservative", "FCFS, reserving prompt + max_output_tokens for every request",
+         { o, _ in FCFSScheduler(admission: ConservativeAdmission(maxOutputTokens: o.maxOutputTokens)) }),
+        ("past_future", "FCFS with Past-Future admission: predicted peak KV from finished output lengths",
+         { o, i in
+             var p = PastFutureAdmission.Parameters(prior: o.historyPrior ?? o.maxOutputTokens, maxOutputTokens: o.maxOutputTokens)
+             p.window = o.historyWindow
+             p.maxSamples = o.futureSamples
+             p.reserve = o.reserve
+             return FCFSScheduler(admission: PastFutureAdmission(
+                 p, random: RandomStream(name: "scheduler.past_future.instance\(i)", scenarioSeed: o.seed)))
+         }),
     ]
 
     public static let routers: [(name: String, summary: String, make: @Sendable () -> any Router)] = [
@@ -12,8 +42,9 @@ public enum PolicyRegistry {
         ("least_outstanding_tokens", "fewest prompt+generated tokens held", { LeastOutstandingTokensRouter() }),
     ]
 
-    public static func scheduler(named name: String) -> (any BatchScheduler)? {
-        schedulers.first { $0.name == name }?.make()
+    public static func scheduler(named name: String, options: SchedulerOptions = .init(),
+                                 instance: Int = 0) -> (any BatchScheduler)? {
+        schedulers.first { $0.name == name }?.make(options, instance)
     }
 
     public static func router(named name: String) -> (any Router)? {

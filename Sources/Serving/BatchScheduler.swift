@@ -6,6 +6,14 @@
 /// scheduler, so instances of one cluster may run different ones.
 public protocol BatchScheduler {
     mutating func formBatch(on instance: Instance)
+    /// A request finished on this instance, having generated
+    /// `request.generatedTokens` tokens: the output length a scheduler may
+    /// learn from, once it is history.
+    mutating func requestFinished(_ request: ServingRequest)
+}
+
+extension BatchScheduler {
+    public mutating func requestFinished(_ request: ServingRequest) {}
 }
 
 /// Chooses an instance for each new request, and a decode instance for each

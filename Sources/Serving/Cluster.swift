@@ -18,7 +18,7 @@ public enum ClusterEvent: Sendable {
 }
 
 /// Makes a fresh batch scheduler for each instance.
-public typealias SchedulerFactory = (InstanceSpec) -> any BatchScheduler
+public typealias SchedulerFactory = (_ spec: InstanceSpec, _ instance: Int) -> any BatchScheduler
 
 /// A serving cluster: instances, a router, a workload, and the event loop that
 /// runs them. The cluster is mechanism: it moves requests between queues and
@@ -38,6 +38,7 @@ public final class Cluster {
     public private(set) var ended = 0
     public var totalPreemptions: Int { instances.reduce(0) { $0 + $1.preemptionCount } }
     private var started = false
+    private var deferredError: Error?
     public private(set) var migrations = 0
 
     /// The machines, links and flows under the instances.
@@ -123,18 +124,19 @@ public final class Cluster {
             recordSamples()
             if !allRequestsEnded, let sampleInterval { loop.schedule(.sample, at: nextSampleTime(sampleInterval)) }
         }
+        if let e = deferredError { deferredError = nil; throw e }
         if allRequestsEnded { loop.requestStop() }
     }
 
     private func pullNextArrival() throws {
-        guard !sourceExhausted else { return }
+        guard !sourceExhausted, nextRequest == nil else { return }
         if let r = try source.next() {
             nextRequest = r
             loop.schedule(.arrival, at: max(r.arrival, loop.now))
-        } else {
-            nextRequest = nil
+        } else if source.isExhausted {
             sourceExhausted = true
         }
+        // Otherwise the source waits for requests to end (closed loop).
     }
 
     private func arrive() {
@@ -198,6 +200,11 @@ public final class Cluster {
     private func end(_ r: ServingRequest, reason: DropReason?) {
         ended += 1
         metrics.ended(r, at: loop.now, reason: reason)
+        source.requestEnded(id: r.id, at: loop.now)
+        if nextRequest == nil, !sourceExhausted {
+            // A closed-loop client may send now; a source error surfaces after this event.
+            do { try pullNextArrival() } catch { deferredError = error }
+        }
     }
 
     /// One interval on, or, while the cluster is idle, the last point of the
@@ -239,7 +246,7 @@ public final class Cluster {
         }
         let inst: Instance
         do {
-            inst = try Instance(index: instances.count, spec: spec, scheduler: makeScheduler(spec), gpus: gpus,
+            inst = try Instance(index: instances.count, spec: spec, scheduler: makeScheduler(spec, instances.count), gpus: gpus,
                                 memory: gpus.map { topology.nodes[$0.node].memory })
         } catch {
             topology.release(gpus)

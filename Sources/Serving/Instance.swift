@@ -343,7 +343,10 @@ public final class Instance {
             running.removeAll { r in
                 r.generatedTokens >= r.outputTokens || (role == .prefill && r.generatedTokens > 0)
             }
-            for r in finished { release(r) }
+            for r in finished {
+                release(r)
+                scheduler.requestFinished(r)
+            }
         }
         batch.removeAll(keepingCapacity: true)
         return finished

@@ -21,6 +21,17 @@ public struct Request: Sendable, Equatable {
 /// A stream of requests in arrival order, produced on demand so that a long
 /// trace or a large generated workload is never held in memory whole.
 public protocol RequestSource: AnyObject {
-    /// The next request, or nil when the workload is exhausted.
+    /// The next request, or nil when none is available now.
     func next() throws -> Request?
+    /// Whether no request will ever come again. Open-loop sources are
+    /// exhausted once `next()` returns nil (the default); a closed-loop source
+    /// may return nil while its clients wait for replies.
+    var isExhausted: Bool { get }
+    /// A request the source produced has ended (finished or dropped) at `time`.
+    func requestEnded(id: Int, at time: SimTime)
+}
+
+extension RequestSource {
+    public var isExhausted: Bool { true }
+    public func requestEnded(id: Int, at time: SimTime) {}
 }

@@ -33,6 +33,7 @@ enum ResultWriter {
         if slos.ttft != nil { header.append("met_ttft_slo") }
         if slos.tpot != nil { header.append("met_tpot_slo") }
         if slos.e2el != nil { header.append("met_e2el_slo") }
+        if slos.maxITL != nil { header.append("met_max_itl_slo") }
         if !slos.isEmpty { header.append("met_all_slos") }
         let csv = try CSVWriter(path: path, header: header)
         func time(_ t: SimTime?) { if let t { csv.field(t) } else { csv.emptyField() } }
@@ -55,7 +56,7 @@ enum ResultWriter {
             csv.field(r.dropReason.map { "dropped:" + $0.rawValue } ?? "finished")
             if !slos.isEmpty {
                 let v = SLOVerdict(r, slos)
-                flag(v.ttft); flag(v.tpot); flag(v.e2el); flag(v.all)
+                flag(v.ttft); flag(v.tpot); flag(v.e2el); flag(v.maxITL); flag(v.all)
             }
             csv.endRow()
         }

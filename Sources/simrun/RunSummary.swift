@@ -32,6 +32,7 @@ struct SLOVerdict {
     let ttft: Bool?
     let tpot: Bool?
     let e2el: Bool?
+    let maxITL: Bool?
     /// Met every SLO that is set; false when the request did not finish.
     let all: Bool
 
@@ -42,7 +43,8 @@ struct SLOVerdict {
         ttft = check(slos.ttft, r.ttft)
         tpot = check(slos.tpot, r.tpot)
         e2el = check(slos.e2el, r.e2el)
-        all = r.finished && [ttft, tpot, e2el].allSatisfy { $0 ?? true }
+        maxITL = check(slos.maxITL, r.outputTokens > 1 ? r.maxInterTokenGap.seconds : 0)
+        all = r.finished && [ttft, tpot, e2el, maxITL].allSatisfy { $0 ?? true }
     }
 }
 
@@ -71,6 +73,8 @@ struct RunSummary: Encodable {
     let kv_utilization_mean: Double
     let kv_utilization_per_instance: [Double]
     let preemptions: Int
+    /// Preemptions (evictions) per arrived request.
+    let preemptions_per_request: Double
     let migrations: Int
     let instances: Int
     let nodes: Int
@@ -81,13 +85,18 @@ struct RunSummary: Encodable {
         let ttft_s: Double?
         let tpot_s: Double?
         let e2el_s: Double?
+        let max_itl_s: Double?
         let ttft_attainment: Double?
         let tpot_attainment: Double?
         let e2el_attainment: Double?
+        let max_itl_attainment: Double?
         /// Share of arrived requests that finished and met every set SLO.
         let attainment: Double
         /// Requests/s that met every set SLO (vLLM's request goodput).
         let request_goodput: Double
+        /// Output tokens/s of the requests that met every set SLO (the
+        /// Past-Future paper's goodput).
+        let token_goodput: Double
     }
 
     init(plan: SimulationPlan, cluster: Cluster, stop: StopReason) {
@@ -126,14 +135,17 @@ struct RunSummary: Encodable {
                     : Double(verdicts.filter { met($0) == true }.count) / n
             }
             let good = verdicts.filter(\.all).count
+            let goodTokens = zip(records, verdicts).reduce(0) { $0 + ($1.1.all ? $1.0.outputTokens : 0) }
             slo = SLOReport(ttft_s: plan.slos.ttft, tpot_s: plan.slos.tpot, e2el_s: plan.slos.e2el,
-                            ttft_attainment: share(\.ttft), tpot_attainment: share(\.tpot),
-                            e2el_attainment: share(\.e2el), attainment: Double(good) / n,
-                            request_goodput: Double(good) * perSecond)
+                            max_itl_s: plan.slos.maxITL, ttft_attainment: share(\.ttft), tpot_attainment: share(\.tpot),
+                            e2el_attainment: share(\.e2el), max_itl_attainment: share(\.maxITL),
+                            attainment: Double(good) / n, request_goodput: Double(good) * perSecond,
+                            token_goodput: Double(goodTokens) * perSecond)
         }
         kv_utilization_per_instance = cluster.kvUtilization()
         kv_utilization_mean = kv_utilization_per_instance.reduce(0, +) / Double(max(1, kv_utilization_per_instance.count))
         preemptions = cluster.totalPreemptions
+        preemptions_per_request = Double(cluster.totalPreemptions) / Double(max(1, cluster.arrived))
         migrations = cluster.migrations
         instances = cluster.instances.count
         nodes = cluster.topology.nodes.count

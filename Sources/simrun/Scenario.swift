@@ -34,6 +34,11 @@ struct Scenario: Decodable {
         var gpu_memory_utilization: Double?
         var swap_space_gib: Double?
         var swap_nvme_gib: Double?
+        var max_output_tokens: Int?
+        var history_window: Int?
+        var history_prior: Int?
+        var future_samples: Int?
+        var reserve: Double?
     }
 
     struct TopologySection: Decodable {
@@ -59,6 +64,8 @@ struct Scenario: Decodable {
         var path: String?
         var format: String?
         var rate_scale: Double?
+        var clients: Int?
+        var think_time_s: Double?
     }
 
     struct Lengths: Decodable {
@@ -81,6 +88,7 @@ struct Scenario: Decodable {
         var ttft_s: Double?
         var tpot_s: Double?
         var e2el_s: Double?
+        var max_itl_s: Double?
     }
 
     struct RunSection: Decodable {

@@ -10,7 +10,9 @@ struct SLOs: Sendable {
     var ttft: Double?
     var tpot: Double?
     var e2el: Double?
-    var isEmpty: Bool { ttft == nil && tpot == nil && e2el == nil }
+    /// Bound on the worst inter-token gap of a request.
+    var maxITL: Double?
+    var isEmpty: Bool { ttft == nil && tpot == nil && e2el == nil && maxITL == nil }
 }
 
 /// A validated scenario, ready to build a cluster from. Every check that can
@@ -21,6 +23,7 @@ struct SimulationPlan {
     let specs: [InstanceSpec]
     let routerName: String
     let schedulerName: String
+    let schedulerOptions: SchedulerOptions
     let slos: SLOs
     let stop: StopConditions
     let sampleInterval: SimTime?
@@ -57,6 +60,17 @@ struct SimulationPlan {
             return v
         }
         schedulerName = sched?.policy ?? "fcfs"
+        var options = SchedulerOptions()
+        options.seed = seedOverride ?? s.seed ?? 1
+        options.maxOutputTokens = try positive(sched?.max_output_tokens, "scheduler.max_output_tokens", max: 10_000_000)
+            ?? options.maxOutputTokens
+        options.historyWindow = try positive(sched?.history_window, "scheduler.history_window", max: 1_000_000)
+            ?? options.historyWindow
+        options.historyPrior = try positive(sched?.history_prior, "scheduler.history_prior", max: 10_000_000)
+        options.futureSamples = try positive(sched?.future_samples, "scheduler.future_samples", max: 100) ?? options.futureSamples
+        options.reserve = try number(sched?.reserve, "scheduler.reserve", { $0 >= 0 && $0 < 1 }, "a number in [0, 1)")
+            ?? options.reserve
+        schedulerOptions = options
         guard PolicyRegistry.scheduler(named: schedulerName) != nil else {
             throw fail("scheduler.policy", "unknown policy '\(schedulerName)'; expected one of: "
                        + PolicyRegistry.schedulers.map(\.name).joined(separator: ", "))
@@ -142,7 +156,8 @@ struct SimulationPlan {
         let isPositive: (Double) -> Bool = { $0 > 0 }
         slos = SLOs(ttft: try number(s.slo?.ttft_s, "slo.ttft_s", isPositive, "a number > 0"),
                     tpot: try number(s.slo?.tpot_s, "slo.tpot_s", isPositive, "a number > 0"),
-                    e2el: try number(s.slo?.e2el_s, "slo.e2el_s", isPositive, "a number > 0"))
+                    e2el: try number(s.slo?.e2el_s, "slo.e2el_s", isPositive, "a number > 0"),
+                    maxITL: try number(s.slo?.max_itl_s, "slo.max_itl_s", isPositive, "a number > 0"))
         let horizon = try number(s.run?.horizon_s, "run.horizon_s", isPositive, "a number > 0")
         let maxEvents = try positive(s.run?.max_events, "run.max_events")
         stop = StopConditions(horizon: horizon.map(SimTime.seconds), maxEvents: maxEvents)
@@ -215,6 +230,18 @@ struct SimulationPlan {
             guard let cv = a.cv else { throw fail("workload.arrivals.cv", "required field is missing") }
             guard cv.isFinite, cv > 0 else { throw fail("workload.arrivals.cv", "expected a number > 0, found \(cv)") }
             process = .gamma(rate: try rate(), cv: cv)
+        case "closed_loop":
+            guard let clients = a.clients else { throw fail("workload.arrivals.clients", "required field is missing") }
+            guard (1...1_000_000).contains(clients) else {
+                throw fail("workload.arrivals.clients", "expected a whole number from 1 to 1000000, found \(clients)")
+            }
+            let think = a.think_time_s ?? 0
+            guard think.isFinite, think >= 0 else {
+                throw fail("workload.arrivals.think_time_s", "expected a number ≥ 0, found \(think)")
+            }
+            guard let count else { throw fail("workload.num_requests", "required field is missing") }
+            let lengths = try lengthModel(w.lengths, fail: fail, resolve: resolve)
+            return { ClosedLoopSource(clients: clients, thinkTime: .seconds(think), lengths: lengths, count: count, seed: seed) }
         case "trace":
             guard let p = a.path else { throw fail("workload.arrivals.path", "required field is missing") }
             var format: TraceFormat?
@@ -236,23 +263,26 @@ struct SimulationPlan {
             return { try TraceReplaySource(reader: TraceReader(path: path, format: format), rateScale: scale,
                                            limit: count ?? .max) }
         default:
-            throw fail("workload.arrivals.process", "expected poisson, gamma or trace, found '\(a.process)'")
+            throw fail("workload.arrivals.process", "expected poisson, gamma, trace or closed_loop, found '\(a.process)'")
         }
         guard let count else { throw fail("workload.num_requests", "required field is missing") }
-        guard let l = w.lengths else { throw fail("workload.lengths", "required field is missing") }
-        let lengths: LengthModel
+        let lengths = try lengthModel(w.lengths, fail: fail, resolve: resolve)
+        return { SyntheticSource(arrivals: process, lengths: lengths, count: count, seed: seed) }
+    }
+
+    private static func lengthModel(_ lengths: Scenario.Lengths?, fail: (String, String) -> InputError,
+                                    resolve: (String) -> String) throws -> LengthModel {
+        guard let l = lengths else { throw fail("workload.lengths", "required field is missing") }
         if let t = l.from_trace {
             guard l.prompt == nil, l.output == nil else {
                 throw fail("workload.lengths", "give either from_trace or prompt and output, not both")
             }
-            lengths = .empirical(from: try TraceReader(path: resolve(t)).readAll())
-        } else {
-            guard let p = l.prompt else { throw fail("workload.lengths.prompt", "required field is missing") }
-            guard let o = l.output else { throw fail("workload.lengths.output", "required field is missing") }
-            lengths = .independent(prompt: try distribution(p, "workload.lengths.prompt", fail: fail, resolve: resolve),
-                                   output: try distribution(o, "workload.lengths.output", fail: fail, resolve: resolve))
+            return .empirical(from: try TraceReader(path: resolve(t)).readAll())
         }
-        return { SyntheticSource(arrivals: process, lengths: lengths, count: count, seed: seed) }
+        guard let p = l.prompt else { throw fail("workload.lengths.prompt", "required field is missing") }
+        guard let o = l.output else { throw fail("workload.lengths.output", "required field is missing") }
+        return .independent(prompt: try distribution(p, "workload.lengths.prompt", fail: fail, resolve: resolve),
+                            output: try distribution(o, "workload.lengths.output", fail: fail, resolve: resolve))
     }
 
     private static func distribution(_ d: Scenario.Distribution, _ at: String,
@@ -296,10 +326,10 @@ struct SimulationPlan {
 
     /// A fresh cluster for one run.
     func makeCluster() throws -> Cluster {
-        let schedulerName = schedulerName
+        let schedulerName = schedulerName, options = schedulerOptions
         let cluster = try Cluster(instances: specs, router: PolicyRegistry.router(named: routerName)!,
                                   source: makeSource(), sampleInterval: sampleInterval, topology: topology,
-                                  makeScheduler: { _ in PolicyRegistry.scheduler(named: schedulerName)! })
+                                  makeScheduler: { _, i in PolicyRegistry.scheduler(named: schedulerName, options: options, instance: i)! })
         cluster.checkInvariants = checkInvariants
         return cluster
     }

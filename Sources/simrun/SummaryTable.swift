@@ -30,15 +30,16 @@ enum SummaryTable {
         }
         if let slo = s.slo {
             let bounds = [("TTFT", slo.ttft_s, slo.ttft_attainment), ("TPOT", slo.tpot_s, slo.tpot_attainment),
-                          ("E2EL", slo.e2el_s, slo.e2el_attainment)]
+                          ("E2EL", slo.e2el_s, slo.e2el_attainment), ("max ITL", slo.max_itl_s, slo.max_itl_attainment)]
             for (name, bound, att) in bounds where bound != nil {
                 row("SLO \(name) ≤ \(f(bound, 3)) s", f(att.map { $0 * 100 }, 1) + " %")
             }
             row("SLO attainment (all)", f(slo.attainment * 100, 1) + " %")
             row("Request goodput (req/s)", f(slo.request_goodput))
+            row("Token goodput (output tok/s)", f(slo.token_goodput, 1))
         }
         row("KV cache utilisation (mean)", f(s.kv_utilization_mean * 100, 1) + " %")
-        row("Preemptions", "\(s.preemptions)")
+        row("Preemptions", "\(s.preemptions) (\(f(s.preemptions_per_request, 3)) per request)")
         lines.append("-- simulator --------------------")
         row("Wall time (s)", f(o.wallSeconds, 2))
         row("Events", "\(s.events) (\(f(o.eventsPerSecond / 1e6, 2)) M/s)")

@@ -56,7 +56,7 @@ struct MechanismTests {
         struct NothingScheduler: BatchScheduler { mutating func formBatch(on instance: Instance) {} }
         let c = try Cluster(instances: [spec(), spec()], router: RoundRobinRouter(),
                             source: ListSource(requests(4, every: 0, prompt: 10, output: 2)), sampleInterval: nil,
-                            makeScheduler: { _ in FCFSScheduler() })
+                            makeScheduler: { _, _ in FCFSScheduler() })
         c.instances[1].scheduler = NothingScheduler()
         _ = try c.run()
         #expect(c.metrics.records.count == 2)
@@ -76,7 +76,7 @@ struct TransferContentionTests {
                             source: ListSource((0..<count).map {
                                 Request(id: $0, arrival: .zero, promptTokens: 2000, outputTokens: 500)
                             }),
-                            sampleInterval: nil, topology: topology, makeScheduler: { _ in FCFSScheduler() })
+                            sampleInterval: nil, topology: topology, makeScheduler: { _, _ in FCFSScheduler() })
         c.drain(1)
         // Let the prompts run (every request on instance 0: instance 1 is draining).
         _ = try c.run(StopConditions(maxEvents: count + 4))

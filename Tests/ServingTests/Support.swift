@@ -22,7 +22,7 @@ func spec(_ model: String = "Llama-2-7B", gpu: String = "A100-80GB", tp: Int = 1
 func cluster(_ specs: [InstanceSpec], _ source: RequestSource, router: any Router = RoundRobinRouter(),
              sample: SimTime? = nil) throws -> Cluster {
     let c = try Cluster(instances: specs, router: router, source: source, sampleInterval: sample,
-                        makeScheduler: { _ in FCFSScheduler() })
+                        makeScheduler: { _, _ in FCFSScheduler() })
     c.checkInvariants = true
     return c
 }

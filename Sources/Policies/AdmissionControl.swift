@@ -1,0 +1,46 @@
+import Serving
+
+/// What a scheduler checks before a waiting request joins the batch, beyond
+/// the free blocks (above the watermark) that every admission needs.
+public protocol AdmissionControl {
+    /// A scheduling round begins on `instance` (its running batch is settled).
+    mutating func beginRound(on instance: Instance)
+    /// Whether `candidate` may join now.
+    mutating func admits(_ candidate: ServingRequest, on instance: Instance) -> Bool
+    /// `candidate` joined: later candidates of the round are tested with it.
+    mutating func admitted(_ candidate: ServingRequest)
+    /// A request finished after generating `outputTokens` tokens.
+    mutating func finished(outputTokens: Int)
+}
+
+extension AdmissionControl {
+    public mutating func beginRound(on instance: Instance) {}
+    public mutating func admitted(_ candidate: ServingRequest) {}
+    public mutating func finished(outputTokens: Int) {}
+}
+
+/// vLLM's rule: admit while the blocks are free. Memory that running requests
+/// will need later is not held back, so growth ends in preemptions.
+public struct AggressiveAdmission: AdmissionControl {
+    public init() {}
+    public func admits(_ candidate: ServingRequest, on instance: Instance) -> Bool { true }
+}
+
+/// Reserve every request's prompt plus the system's maximum output length, so
+/// nothing is ever preempted, at the price of a half-empty cache.
+public struct ConservativeAdmission: AdmissionControl {
+    public let maxOutputTokens: Int
+    private var reserved = 0
+
+    public init(maxOutputTokens: Int) { self.maxOutputTokens = maxOutputTokens }
+
+    public mutating func beginRound(on instance: Instance) {
+        reserved = instance.running.reduce(0) { $0 + $1.promptTokens + maxOutputTokens }
+    }
+
+    public func admits(_ candidate: ServingRequest, on instance: Instance) -> Bool {
+        reserved + candidate.promptTokens + maxOutputTokens <= instance.gpuBlocks.capacity * instance.limits.blockTokens
+    }
+
+    public mutating func admitted(_ candidate: ServingRequest) { reserved += candidate.promptTokens + maxOutputTokens }
+}
