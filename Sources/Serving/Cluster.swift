@@ -154,7 +154,7 @@ public final class Cluster {
 
     private func startIterationIfIdle(_ inst: Instance) {
         guard !inst.busy, inst.state != .removed else { return }
-        let duration = inst.formBatch()
+        let duration = inst.formBatch(now: loop.now)
         for (r, reason) in inst.dropped { end(r, reason: reason) }
         inst.dropped.removeAll()
         kvUsage[inst.index].set(Double(inst.gpuBlocks.used), at: loop.now)

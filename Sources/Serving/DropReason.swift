@@ -7,6 +7,8 @@ public enum DropReason: String, Sendable, CaseIterable, Comparable {
     case tooManyPreemptions = "too_many_preemptions"
     /// No instance could accept it.
     case noInstance = "no_instance"
+    /// It waited longer than `queue_timeout_s` without being scheduled.
+    case queueTimeout = "queue_timeout"
 
     public static func < (a: DropReason, b: DropReason) -> Bool { a.rawValue < b.rawValue }
 }

@@ -281,6 +281,21 @@ public final class Instance {
         r.swapTier = nil
     }
 
+    /// Aborts requests that have waited past the queue timeout without ever
+    /// being scheduled. The queue is in arrival order apart from preempted
+    /// requests at its front (already scheduled once), so the scan stops at the
+    /// first unexpired newcomer.
+    private func abortExpiredWaiting(now: SimTime) {
+        guard let timeout = limits.queueTimeout else { return }
+        var kept: [ServingRequest] = []
+        while let r = waiting.first {
+            if r.firstScheduled != nil { kept.append(waiting.removeFirst()); continue }
+            guard now - r.arrival > timeout else { break }
+            dropNextWaiting(.queueTimeout)
+        }
+        for r in kept.reversed() { waiting.prepend(r) }
+    }
+
     /// Gives back this instance's GPU memory (it was removed).
     func releaseMemory() {
         for (i, g) in gpus.enumerated() {
@@ -310,8 +325,9 @@ public final class Instance {
     /// Runs the scheduler; returns the iteration's compute time in seconds, or
     /// nil when there is nothing to run. Swap traffic (`swapOutBlocks`,
     /// `swapInBlocks`) comes on top, as flows the cluster runs first.
-    func formBatch() -> Double? {
+    func formBatch(now: SimTime) -> Double? {
         precondition(!busy)
+        abortExpiredWaiting(now: now)
         batch.removeAll(keepingCapacity: true)
         batchShape = BatchShape()
         swapTraffic = SwapTraffic()

@@ -1,3 +1,5 @@
+import SimCore
+
 /// How a victim of preemption gives up its KV cache.
 public enum PreemptionMode: String, Sendable, CaseIterable {
     /// Free the blocks; the request recomputes its whole context when resumed.
@@ -26,6 +28,9 @@ public struct SchedulerLimits: Sendable, Equatable {
     public var blockTokens = 16
     public var memoryUtilization = 0.9
     public var swapSpaceBytesPerGPU = 4 * 1_073_741_824.0
+    /// A request still waiting for its first iteration this long after arriving
+    /// is aborted (LightLLM's `router_sla_abort_ttft`); nil: never.
+    public var queueTimeout: SimTime?
     /// NVMe space per GPU for swapped KV once host swap space is full (0: none).
     public var nvmeSwapBytesPerGPU = 0.0
 

@@ -13,8 +13,10 @@ struct Runner {
     }
 
     /// Loads, validates and runs a scenario. Input problems throw InputError.
-    static func run(scenarioPath: String, seed: UInt64? = nil, showProgress: Bool = false) throws -> (SimulationPlan, Outcome) {
-        let plan = try SimulationPlan(ScenarioLoader.load(scenarioPath), file: scenarioPath, seedOverride: seed)
+    static func run(scenarioPath: String, seed: UInt64? = nil, overrides: [String] = [],
+                    showProgress: Bool = false) throws -> (SimulationPlan, Outcome) {
+        let plan = try SimulationPlan(ScenarioLoader.load(scenarioPath, overrides: overrides), file: scenarioPath,
+                                      seedOverride: seed)
         return (plan, try run(plan, showProgress: showProgress))
     }
 

@@ -35,6 +35,7 @@ struct Scenario: Decodable {
         var swap_space_gib: Double?
         var swap_nvme_gib: Double?
         var max_output_tokens: Int?
+        var queue_timeout_s: Double?
         var history_window: Int?
         var history_prior: Int?
         var future_samples: Int?

@@ -5,21 +5,44 @@ import SimCore
 /// ScenarioSchema), then types. Each failure is one InputError naming the
 /// file and the field.
 enum ScenarioLoader {
-    static func load(_ path: String) throws -> Scenario {
+    /// - Parameter overrides: `path=value` settings applied on top of the file,
+    ///   such as `scheduler.policy=past_future` or `workload.arrivals.clients=60`;
+    ///   the value is read as JSON, or as a string when it is not JSON.
+    static func load(_ path: String, overrides: [String] = []) throws -> Scenario {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw InputError(file: path, "cannot read scenario file (missing or unreadable)")
         }
-        let tree: Any
+        var tree: Any
         do { tree = try JSONSerialization.jsonObject(with: data) } catch {
             throw InputError(file: path, "malformed JSON: \(jsonSyntaxMessage(error))")
         }
         guard tree is [String: Any] else { throw InputError(file: path, "expected a JSON object at the top level") }
+        for o in overrides { tree = try apply(o, to: tree, file: path) }
         try rejectUnknownKeys(tree, schemaPath: "", shownPath: "", file: path)
         do {
-            return try JSONDecoder().decode(Scenario.self, from: data)
+            return try JSONDecoder().decode(Scenario.self, from: JSONSerialization.data(withJSONObject: tree))
         } catch let error as DecodingError {
             throw describe(error, file: path)
         }
+    }
+
+    /// Sets one `a.b.c=value` in the tree (objects only; arrays are not addressable).
+    private static func apply(_ setting: String, to tree: Any, file: String) throws -> Any {
+        guard let eq = setting.firstIndex(of: "="), eq != setting.startIndex else {
+            throw InputError(file: file, location: "--set \(setting)", "expected path=value")
+        }
+        let keys = setting[..<eq].split(separator: ".").map(String.init)
+        let text = String(setting[setting.index(after: eq)...])
+        let value = (try? JSONSerialization.jsonObject(with: Data(text.utf8), options: .fragmentsAllowed)) ?? text
+        func set(_ node: Any, _ rest: ArraySlice<String>) throws -> Any {
+            guard var object = node as? [String: Any] else {
+                throw InputError(file: file, location: "--set \(setting)", "expected an object along the path")
+            }
+            let key = rest.first!
+            object[key] = rest.count == 1 ? value : try set(object[key] ?? [String: Any](), rest.dropFirst())
+            return object
+        }
+        return try set(tree, keys[...])
     }
 
     private static func jsonSyntaxMessage(_ error: Error) -> String {

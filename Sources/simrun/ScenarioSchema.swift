@@ -36,6 +36,9 @@ enum ScenarioSchema {
         Field(path: "scheduler.policy", type: "string", defaultValue: "fcfs",
               summary: "fcfs (= aggressive): vLLM continuous batching, admit while blocks are free; conservative: reserve "
                 + "prompt + max_output_tokens per request; past_future: admit while the predicted peak KV fits."),
+        Field(path: "scheduler.queue_timeout_s", type: "number > 0", defaultValue: "none",
+              summary: "Abort a request not yet scheduled this long after arriving (LightLLM's SLA abort); counted as "
+                + "dropped: queue_timeout. A closed-loop client then sends its next request."),
         Field(path: "scheduler.max_output_tokens", type: "integer in 1...10000000", defaultValue: "4096",
               summary: "The system's maximum output length: what conservative reserves and where Past-Future's "
                 + "predicted lengths stop. Schedulers never see a request's true length."),

@@ -79,6 +79,8 @@ struct SimulationPlan {
         limits.maxBatchedTokens = try positive(sched?.max_num_batched_tokens, "scheduler.max_num_batched_tokens")
             ?? limits.maxBatchedTokens
         limits.chunkedPrefill = sched?.chunked_prefill ?? limits.chunkedPrefill
+        limits.queueTimeout = try number(sched?.queue_timeout_s, "scheduler.queue_timeout_s", { $0 > 0 }, "a number > 0")
+            .map(SimTime.seconds)
         if let p = sched?.preemption {
             guard let mode = PreemptionMode(rawValue: p) else {
                 throw fail("scheduler.preemption", "expected recompute or swap, found '\(p)'")

@@ -25,10 +25,14 @@ struct Run: ParsableCommand {
     @Argument(help: "The scenario JSON file.") var scenario: String
     @Option(help: "Output folder (default: results/<scenario name>).") var out: String?
     @Option(help: "Seed for every random stream, overriding the scenario's.") var seed: UInt64?
+    @Option(name: .customLong("set"), help: "Override a scenario field: path=value (repeatable), e.g. scheduler.policy=past_future.")
+    var overrides: [String] = []
 
     func run() throws {
         let progress = isatty(STDERR_FILENO) == 1
-        let (plan, outcome) = try exitOnInputError { try Runner.run(scenarioPath: scenario, seed: seed, showProgress: progress) }
+        let (plan, outcome) = try exitOnInputError {
+            try Runner.run(scenarioPath: scenario, seed: seed, overrides: overrides, showProgress: progress)
+        }
         let problems = plan.checkInvariants ? outcome.cluster.conservationProblems() : []
         guard problems.isEmpty else {
             FileHandle.standardError.write(Data(("invariant violations:\n" + problems.prefix(20).joined(separator: "\n") + "\n").utf8))

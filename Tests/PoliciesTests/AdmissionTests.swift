@@ -97,3 +97,26 @@ struct AdmissionTests {
         #expect(pastFuture.utilization > conservative.utilization)
     }
 }
+
+@Suite("Queue timeout")
+struct QueueTimeoutTests {
+    @Test func requestsNeverScheduledWithinTheTimeoutAreAbortedAndCounted() throws {
+        var options = SchedulerOptions()
+        options.maxOutputTokens = 2048
+        let source = ClosedLoopSource(clients: 40, lengths: .independent(prompt: .uniform(min: 1000, max: 2000),
+                                                                        output: .uniform(min: 1000, max: 2000)),
+                                      count: 300, seed: 2)
+        let s = spec { $0.memoryUtilization = 0.3; $0.queueTimeout = .seconds(2) }
+        let c = try Cluster(instances: [s], router: RoundRobinRouter(), source: source, sampleInterval: nil,
+                            makeScheduler: { _, i in PolicyRegistry.scheduler(named: "conservative", options: options, instance: i)! })
+        #expect(try c.run() == .completed)
+        #expect(c.conservationProblems().isEmpty)
+        let timedOut = c.metrics.records.filter { $0.dropReason == .queueTimeout }
+        #expect(!timedOut.isEmpty)
+        // Aborted requests never ran, and waited longer than the timeout.
+        #expect(timedOut.allSatisfy { $0.firstScheduled == nil && ($0.end - $0.arrival) > .seconds(2) })
+        // Every request that ran started within the timeout.
+        let ran = c.metrics.records.compactMap { r in r.firstScheduled.map { $0 - r.arrival } }
+        #expect(ran.allSatisfy { $0 <= .seconds(2) })
+    }
+}

@@ -35,6 +35,12 @@ struct BadInputTests {
         ("length beyond any context", "\"min\": 1, \"max\": 300", "\"min\": 1, \"max\": 9000000000000000000", "workload.lengths.output.max"),
         ("negative step overhead", "\"model\": \"Llama-2-7B\"", "\"model\": \"Llama-2-7B\", \"step_overhead_ms\": -1",
          "instances[0].step_overhead_ms"),
+        ("zero queue timeout", "\"router\"", "\"scheduler\": {\"queue_timeout_s\": 0}, \"router\"", "scheduler.queue_timeout_s"),
+        ("closed loop without clients", "\"process\": \"gamma\", \"rate\": 6, \"cv\": 2", "\"process\": \"closed_loop\"",
+         "workload.arrivals.clients"),
+        ("negative think time", "\"process\": \"gamma\", \"rate\": 6, \"cv\": 2",
+         "\"process\": \"closed_loop\", \"clients\": 3, \"think_time_s\": -1", "workload.arrivals.think_time_s"),
+        ("bad reserve", "\"router\"", "\"scheduler\": {\"policy\": \"past_future\", \"reserve\": 1}, \"router\"", "scheduler.reserve"),
         ("too few servers", "\"router\"", "\"topology\": {\"max_nodes\": 1, \"gpus_per_node\": 1}, \"router\"",
          "topology.max_nodes"),
         ("swap beyond host memory", "\"router\"",
@@ -60,6 +66,18 @@ struct BadInputTests {
             if !field.isEmpty { #expect(e.location == field, "\(label): \(e)") }
             #expect(!e.description.contains("\n"))
         }
+    }
+
+    @Test func overridesAreValidatedLikeTheFile() throws {
+        let path = try writeScenario(smallScenario)
+        let s = try ScenarioLoader.load(path, overrides: ["scheduler.policy=past_future", "workload.arrivals.rate=2.5", "name=other"])
+        #expect(s.scheduler?.policy == "past_future" && s.workload.arrivals.rate == 2.5 && s.name == "other")
+        do {
+            _ = try ScenarioLoader.load(path, overrides: ["scheduler.polcy=x"])
+            Issue.record("accepted an unknown field")
+        } catch let e as InputError { #expect(e.location == "scheduler.polcy") }
+        #expect(throws: InputError.self) { try ScenarioLoader.load(path, overrides: ["no-equals-sign"]) }
+        #expect(throws: InputError.self) { try ScenarioLoader.load(path, overrides: ["name.inner=1"]) }
     }
 
     @Test func malformedJSONAndMissingFiles() throws {
