@@ -29,9 +29,19 @@ public final class CSVWriter {
         if atRowStart { atRowStart = false } else { buffer.append(UInt8(ascii: ",")) }
     }
 
+    /// Text, quoted (RFC 4180) when it holds a comma, a quote or a line break.
     public func field(_ text: String) {
         separate()
-        buffer.append(contentsOf: text.utf8)
+        if text.utf8.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 10 || $0 == 13 }) {
+            buffer.append(UInt8(ascii: "\""))
+            for b in text.utf8 {
+                if b == UInt8(ascii: "\"") { buffer.append(b) }
+                buffer.append(b)
+            }
+            buffer.append(UInt8(ascii: "\""))
+        } else {
+            buffer.append(contentsOf: text.utf8)
+        }
     }
 
     /// An empty field: a missing value, which pandas reads as NaN.

@@ -32,29 +32,61 @@ public final class SQLiteDatabase {
 
     /// Runs one statement once per row of parameters, all in one transaction.
     public func insert(_ sql: String, rows: [[Value]]) throws {
-        var stmt: OpaquePointer?
-        guard sqlite3_prepare_v2(db, sql, -1, &stmt, nil) == SQLITE_OK else { throw lastError() }
-        defer { sqlite3_finalize(stmt) }
-        try execute("BEGIN")
+        try transaction { try run(sql, rows: rows) }
+    }
+
+    /// Runs `body` as one transaction: all of its writes land, or none do.
+    public func transaction(_ body: () throws -> Void) throws {
+        try execute("BEGIN IMMEDIATE")
         do {
-            for row in rows {
-                for (i, v) in row.enumerated() {
-                    let idx = Int32(i + 1)
-                    switch v {
-                    case .integer(let x): sqlite3_bind_int64(stmt, idx, x)
-                    case .real(let x): sqlite3_bind_double(stmt, idx, x)
-                    case .text(let s): sqlite3_bind_text(stmt, idx, s, -1, csqlite_transient())
-                    case .null: sqlite3_bind_null(stmt, idx)
-                    }
-                }
-                guard sqlite3_step(stmt) == SQLITE_DONE else { throw lastError() }
-                sqlite3_reset(stmt)
-            }
+            try body()
             try execute("COMMIT")
         } catch {
             try? execute("ROLLBACK")
             throw error
         }
+    }
+
+    /// Runs one statement once per row of parameters (inside the caller's transaction).
+    public func run(_ sql: String, rows: [[Value]]) throws {
+        var stmt: OpaquePointer?
+        guard sqlite3_prepare_v2(db, sql, -1, &stmt, nil) == SQLITE_OK else { throw lastError() }
+        defer { sqlite3_finalize(stmt) }
+        for row in rows {
+            for (i, v) in row.enumerated() {
+                let idx = Int32(i + 1)
+                switch v {
+                case .integer(let x): sqlite3_bind_int64(stmt, idx, x)
+                case .real(let x): sqlite3_bind_double(stmt, idx, x)
+                case .text(let s): sqlite3_bind_text(stmt, idx, s, -1, csqlite_transient())
+                case .null: sqlite3_bind_null(stmt, idx)
+                }
+            }
+            guard sqlite3_step(stmt) == SQLITE_DONE else { throw lastError() }
+            sqlite3_reset(stmt)
+        }
+    }
+
+    /// Every row of a query.
+    public func query(_ sql: String) throws -> [[Value]] {
+        var stmt: OpaquePointer?
+        guard sqlite3_prepare_v2(db, sql, -1, &stmt, nil) == SQLITE_OK else { throw lastError() }
+        defer { sqlite3_finalize(stmt) }
+        var rows: [[Value]] = []
+        while true {
+            let rc = sqlite3_step(stmt)
+            if rc == SQLITE_DONE { break }
+            guard rc == SQLITE_ROW else { throw lastError() }
+            rows.append((0..<sqlite3_column_count(stmt)).map { i in
+                switch sqlite3_column_type(stmt, i) {
+                case SQLITE_INTEGER: .integer(sqlite3_column_int64(stmt, i))
+                case SQLITE_FLOAT: .real(sqlite3_column_double(stmt, i))
+                case SQLITE_TEXT: .text(String(cString: sqlite3_column_text(stmt, i)))
+                default: .null
+                }
+            })
+        }
+        return rows
     }
 
     /// The first column of the first row of a query, as a Double.

@@ -1,0 +1,124 @@
+import Foundation
+import SimCore
+import Testing
+@testable import simrun
+
+@Suite("Sweeps", .serialized)
+struct SweepTests {
+    private func sweepFile(_ body: String, in dir: URL = tempDir()) throws -> String {
+        let path = dir.appendingPathComponent("sweep.json").path
+        try body.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    private let base = repoRoot.appendingPathComponent("scenarios/past-future/llama2-7b-dist1-decode-heavy.json").path
+
+    private func small(_ extra: String = "") -> String {
+        """
+        {"name": "t", "scenario": "\(base)",
+         "grid": {"scheduler.policy": ["aggressive", "past_future"], "workload.arrivals.clients": [4, 24]},
+         "zip": {"workload.num_requests": [40], "scheduler.gpu_memory_utilization": [0.4]}\(extra)}
+        """
+    }
+
+    @Test func pointsAreTheProductOfGridZipRandomAndRepetitions() throws {
+        let spec = try SweepSpec(file: sweepFile("""
+            {"name": "x", "scenario": "\(base)",
+             "grid": {"scheduler.policy": ["fcfs", "past_future"], "workload.arrivals.clients": {"from": 10, "to": 30, "step": 10}},
+             "zip": {"workload.num_requests": [50, 60], "scheduler.reserve": [0.05, 0.1]},
+             "random": {"count": 3, "seed": 4, "parameters": {"scheduler.watermark": {"uniform": [0, 0.05]}}},
+             "repetitions": 2}
+            """))
+        #expect(spec.points.count == 2 * 3 * 2 * 3 * 2)
+        #expect(Set(spec.points.map(\.id)).count == spec.points.count)
+        let again = try SweepSpec(file: spec.file)
+        #expect(again.points.map(\.parametersJSON) == spec.points.map(\.parametersJSON))
+        #expect(spec.points[0].parametersJSON.contains("\"workload.arrivals.clients\":10"))
+    }
+
+    @Test(arguments: [
+        (#""grid": {"scheduler.polcy": ["fcfs"]}"#, "scheduler.polcy"),
+        (#""grid": {"workload.arrivals.clients": {"from": 10, "to": 5, "step": 1}}"#, "grid.workload.arrivals.clients"),
+        (#""grid": {"workload.arrivals.clients": []}"#, "grid.workload.arrivals.clients"),
+        (#""grid": {"workload.arrivals.clients": [10, -3]}"#, "workload.arrivals.clients"),
+        (#""zip": {"workload.num_requests": [1, 2], "scheduler.reserve": [0.1]}"#, "zip"),
+    ])
+    func badSweepsAreReportedBeforeAnythingRuns(part: String, field: String) throws {
+        let dir = tempDir()
+        let path = try sweepFile(#"{"name": "bad", "scenario": "\#(base)", \#(part)}"#, in: dir)
+        let result = try runSimrun(["sweep", path, "--db", dir.appendingPathComponent("x.sqlite").path], cwd: dir)
+        #expect(result.status == 2, "\(result.stderr)")
+        #expect(result.stderr.hasPrefix("error: \(path): \(field)"), "\(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("x.sqlite").path))
+    }
+
+    /// Exported rows without the wall-time column.
+    private func export(_ db: String) throws -> [String] {
+        let out = db + ".csv"
+        _ = try SweepExport.write(database: db, to: out)
+        return try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n").map { line in
+            var f = line.split(separator: ",", omittingEmptySubsequences: false)
+            f.remove(at: 3)
+            return f.joined(separator: ",")
+        }
+    }
+
+    @Test func resultsDoNotDependOnWorkersOrShards() throws {
+        let dir = tempDir()
+        let path = try sweepFile(small(), in: dir)
+        let one = dir.appendingPathComponent("one.sqlite").path, two = dir.appendingPathComponent("two.sqlite").path
+        #expect(try runSimrun(["sweep", path, "--db", one, "--workers", "1"], cwd: dir).status == 0)
+        #expect(try runSimrun(["sweep", path, "--db", two, "--workers", "2"], cwd: dir).status == 0)
+        let reference = try export(one)
+        #expect(reference.count == 1 + 4)
+        #expect(try export(two) == reference)
+        // Two shards merged equal the whole.
+        let s0 = dir.appendingPathComponent("s0.sqlite").path, s1 = dir.appendingPathComponent("s1.sqlite").path
+        #expect(try runSimrun(["sweep", path, "--db", s0, "--shard", "0/2"], cwd: dir).status == 0)
+        #expect(try runSimrun(["sweep", path, "--db", s1, "--shard", "1/2"], cwd: dir).status == 0)
+        let merged = dir.appendingPathComponent("merged.sqlite").path
+        #expect(try runSimrun(["merge", merged, s0, s1], cwd: dir).status == 0)
+        #expect(try export(merged) == reference)
+
+        // The assertions CI relies on: latency rises with load, and Past-Future
+        // evicts no more than aggressive admission.
+        let db = try SQLiteDatabase(path: one)
+        func metric(_ policy: String, _ clients: Int, _ name: String) throws -> Double {
+            try db.scalar("""
+                SELECT AVG(m.value) FROM metrics m JOIN runs r USING (point_id)
+                WHERE m.name = '\(name)' AND r.parameters LIKE '%"\(policy)"%' AND r.parameters LIKE '%"workload.arrivals.clients":\(clients),%'
+                """) ?? .nan
+        }
+        for policy in ["aggressive", "past_future"] {
+            #expect(try metric(policy, 24, "ttft.p90_ms") > metric(policy, 4, "ttft.p90_ms"))
+        }
+        #expect(try metric("past_future", 24, "preemptions") <= metric("aggressive", 24, "preemptions"))
+    }
+
+    @Test func aKilledSweepLeavesNoHalfWrittenRunAndResumes() throws {
+        let dir = tempDir()
+        let path = try sweepFile(small(#", "repetitions": 3"#), in: dir)
+        let db = dir.appendingPathComponent("k.sqlite").path
+        let p = Process()
+        p.executableURL = simrunBinary
+        p.arguments = ["sweep", path, "--db", db, "--workers", "1"]
+        p.currentDirectoryURL = dir
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        Thread.sleep(forTimeInterval: 1.0)
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        // Whatever it had finished is whole: every run row has its metrics.
+        let check = try SQLiteDatabase(path: db)
+        let done = try check.scalar("SELECT COUNT(*) FROM runs") ?? 0
+        let incomplete = try check.scalar("""
+            SELECT COUNT(*) FROM runs r WHERE (SELECT COUNT(*) FROM metrics m WHERE m.point_id = r.point_id) < 20
+            """) ?? -1
+        #expect(incomplete == 0)
+        let resumed = try runSimrun(["sweep", path, "--db", db], cwd: dir)
+        #expect(resumed.status == 0)
+        #expect(resumed.stderr.contains("\(Int(done)) already done"))
+        #expect(try check.scalar("SELECT COUNT(*) FROM runs WHERE status = 'ok'") == 12)
+    }
+}
