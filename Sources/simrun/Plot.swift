@@ -1,0 +1,113 @@
+import ArgumentParser
+import Foundation
+import SimCore
+
+struct Plot: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Draw SVG plots of a run (latency CDFs) or of a sweep (metrics against a swept parameter).",
+        discussion: """
+            A run folder gives ttft-cdf.svg and tpot-cdf.svg. A sweep database with --x gives one chart per \
+            --y metric (default: SLO attainment, request goodput, p90 TTFT), one line per value of --series, \
+            averaging repetitions.
+            """)
+
+    @Argument(help: "A run's results folder, or a sweep's .sqlite database.") var input: String
+    @Option(help: "Sweep: the swept parameter on the x axis (e.g. workload.arrivals.rate).") var x: String?
+    @Option(help: "Sweep: a metric on the y axis (repeatable; names as in summary.json, dotted).") var y: [String] = []
+    @Option(help: "Sweep: the parameter that separates lines (e.g. scheduler.policy).") var series: String?
+    @Option(help: "Folder for the SVG files (default: beside the input).") var out: String?
+
+    func run() throws {
+        let written = try exitOnInputError { () throws -> [String] in
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: input, isDirectory: &isDir) else {
+                throw InputError(file: input, "no such run folder or sweep database")
+            }
+            if isDir.boolValue { return try Plots.runCDFs(folder: input, out: out ?? input) }
+            guard let x else { throw InputError(file: input, location: "--x", "a sweep plot needs the swept parameter") }
+            let folder = out ?? URL(fileURLWithPath: input).deletingLastPathComponent().path
+            return try Plots.sweep(database: input, x: x, metrics: y.isEmpty ? ["slo.attainment", "slo.request_goodput", "ttft.p90_ms"] : y,
+                                   series: series, out: folder)
+        }
+        for w in written { print("wrote \(w)") }
+    }
+}
+
+enum Plots {
+    /// CDFs of TTFT and TPOT (ms) over a run's finished requests.
+    static func runCDFs(folder: String, out: String) throws -> [String] {
+        let path = folder + "/requests.csv"
+        let lines: LineReader
+        do { lines = try LineReader(path: path) } catch { throw InputError(file: path, "cannot read a run's requests.csv") }
+        guard let header = lines.next()?.split(separator: ",").map(String.init),
+              let ttft = header.firstIndex(of: "ttft_s"), let tpot = header.firstIndex(of: "tpot_s")
+        else { throw InputError(file: path, location: "line 1", "expected the columns ttft_s and tpot_s") }
+        var values: [[Double]] = [[], []]
+        while let line = lines.next() {
+            let f = line.split(separator: ",", omittingEmptySubsequences: false)
+            guard f.count == header.count else { throw InputError(file: path, location: "line \(lines.lineNumber)", "expected \(header.count) fields") }
+            if let v = Double(f[ttft]) { values[0].append(v * 1000) }
+            if let v = Double(f[tpot]) { values[1].append(v * 1000) }
+        }
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        var written: [String] = []
+        for (i, name) in ["TTFT", "TPOT"].enumerated() {
+            let chart = SVGChart(title: "\(name) distribution (\(values[i].count) requests)", xLabel: "\(name) (ms)",
+                                 yLabel: "fraction of requests ≤ x", series: [.init(name: name, points: cdf(values[i]), markers: false)])
+            let file = "\(out)/\(name.lowercased())-cdf.svg"
+            try chart.render().write(toFile: file, atomically: true, encoding: .utf8)
+            written.append(file)
+        }
+        return written
+    }
+
+    /// The empirical CDF, at most 400 points.
+    static func cdf(_ values: [Double]) -> [(x: Double, y: Double)] {
+        let sorted = values.sorted()
+        guard !sorted.isEmpty else { return [] }
+        let stride = (sorted.count + 399) / 400
+        var points = Swift.stride(from: 0, to: sorted.count, by: stride).map { (sorted[$0], Double($0 + 1) / Double(sorted.count)) }
+        if points.last?.1 != 1 { points.append((sorted.last!, 1)) }
+        return points
+    }
+
+    static func sweep(database: String, x: String, metrics: [String], series: String?, out: String) throws -> [String] {
+        let db = try SQLiteDatabase(path: database)
+        let rows: [[SQLiteDatabase.Value]]
+        do { rows = try db.query("SELECT r.point_id, r.parameters, m.name, m.value FROM runs r JOIN metrics m USING (point_id) WHERE r.status = 'ok'") }
+        catch { throw InputError(file: database, "not a sweep database") }
+        // (series, x) → metric → values over repetitions
+        var table: [String: [Double: [String: [Double]]]] = [:]
+        var seenX = false
+        for row in rows {
+            guard case .text(let json) = row[1], case .text(let name) = row[2], case .real(let v) = row[3],
+                  let p = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any],
+                  let xv = (p[x] as? NSNumber)?.doubleValue else { continue }
+            seenX = true
+            guard metrics.contains(name) else { continue }
+            let s = series.map { p[$0].map { "\($0)" } ?? "-" } ?? name
+            table[s, default: [:]][xv, default: [:]][name, default: []].append(v)
+        }
+        guard seenX else {
+            throw InputError(file: database, location: "--x \(x)", "no successful run has a numeric swept value for this parameter")
+        }
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        let stem = URL(fileURLWithPath: database).deletingPathExtension().lastPathComponent
+        var written: [String] = []
+        for metric in metrics {
+            let lines = table.keys.sorted().map { s in
+                SVGChart.Series(name: series.map { "\($0.split(separator: ".").last!) = \(s)" } ?? s,
+                                points: table[s]!.keys.sorted().compactMap { xv in
+                                    table[s]![xv]![metric].map { (xv, $0.reduce(0, +) / Double($0.count)) }
+                                })
+            }.filter { !$0.points.isEmpty }
+            guard !lines.isEmpty else { throw InputError(file: database, location: "--y \(metric)", "no such metric in the runs") }
+            let chart = SVGChart(title: "\(metric) against \(x)", xLabel: x, yLabel: metric, series: lines)
+            let file = "\(out)/\(stem)-\(metric.replacingOccurrences(of: ".", with: "_"))-vs-\(x.replacingOccurrences(of: ".", with: "_")).svg"
+            try chart.render().write(toFile: file, atomically: true, encoding: .utf8)
+            written.append(file)
+        }
+        return written
+    }
+
+}
