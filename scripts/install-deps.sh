@@ -13,3 +13,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
+# Ray, for the distributed sweep driver (tools/ray_sweep.py) and its test.
+if ! python3 -c "import ray" >/dev/null 2>&1; then
+  echo "installing: ray (PyPI)" >&2
+  python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore "ray==2.60.0"
+fi

@@ -95,6 +95,28 @@ struct SweepTests {
         #expect(try metric("past_future", 24, "preemptions") <= metric("aggressive", 24, "preemptions"))
     }
 
+    /// The Ray driver on a local Ray with two workers gives the single-machine sweep.
+    @Test func aSweepOnRayEqualsTheSingleMachineSweep() throws {
+        let dir = tempDir()
+        let path = try sweepFile(small(), in: dir)
+        let single = dir.appendingPathComponent("single.sqlite").path
+        #expect(try runSimrun(["sweep", path, "--db", single], cwd: dir).status == 0)
+        let merged = dir.appendingPathComponent("ray.sqlite").path
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", repoRoot.appendingPathComponent("tools/ray_sweep.py").path, path, "--shards", "2",
+                       "--out", merged, "--simrun", simrunBinary.path]
+        p.currentDirectoryURL = dir
+        let err = Pipe()
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = err
+        try p.run()
+        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0, "\(message)")
+        #expect(try export(merged) == export(single))
+    }
+
     @Test func aKilledSweepLeavesNoHalfWrittenRunAndResumes() throws {
         let dir = tempDir()
         let path = try sweepFile(small(#", "repetitions": 3"#), in: dir)
