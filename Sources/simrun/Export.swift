@@ -82,6 +82,8 @@ struct Merge: ParsableCommand {
                 try db.execute("INSERT OR REPLACE INTO runs SELECT * FROM shard\(i).runs")
                 try db.execute("DELETE FROM metrics WHERE point_id IN (SELECT point_id FROM shard\(i).runs)")
                 try db.execute("INSERT INTO metrics SELECT * FROM shard\(i).metrics")
+                try db.execute("DELETE FROM requests WHERE point_id IN (SELECT point_id FROM shard\(i).runs)")
+                try db.execute("INSERT INTO requests SELECT * FROM shard\(i).requests")
             }
             try db.execute("DETACH DATABASE shard\(i)")
         }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Serving
 import SimCore
 
 /// Runs a sweep's points on all cores into one SQLite database.
@@ -16,6 +17,7 @@ struct Sweep: ParsableCommand {
     @Option(help: "The database (default: results/sweeps/<name>.sqlite, or <name>.shard-I-of-N.sqlite).") var db: String?
     @Option(help: "Run only slice I of N (0-based): points whose id mod N is I.") var shard: String?
     @Option(help: "Simulations run at once (default: all cores).") var workers = ProcessInfo.processInfo.activeProcessorCount
+    @Flag(help: "Also store every request's latencies in a `requests` table.") var requests = false
 
     func run() throws {
         let (spec, plans, slice) = try exitOnInputError { () throws -> (SweepSpec, [Int: SimulationPlan], (Int, Int)) in
@@ -35,7 +37,7 @@ struct Sweep: ParsableCommand {
         let done = try runner.finishedPoints()
         let todo = spec.points.filter { plans[$0.id] != nil && !done.contains($0.id) }
         FileHandle.standardError.write(Data("sweep \(spec.name): \(plans.count) points in this slice, \(plans.count - todo.count) already done, \(todo.count) to run on \(workers) workers\n".utf8))
-        try runner.run(todo, plans: plans, workers: max(1, workers))
+        try runner.run(todo, plans: plans, workers: max(1, workers), storeRequests: requests)
         let failed = try runner.failedCount()
         print("sweep \(spec.name): \(plans.count - failed) of \(plans.count) points succeeded; results in \(path)")
         if failed > 0 { throw ExitCode(1) }
@@ -67,6 +69,9 @@ final class SweepRunner: @unchecked Sendable {
                 status TEXT NOT NULL, wall_seconds REAL, error TEXT);
             CREATE TABLE IF NOT EXISTS metrics (point_id INTEGER NOT NULL, name TEXT NOT NULL, value REAL,
                 PRIMARY KEY (point_id, name));
+            CREATE TABLE IF NOT EXISTS requests (point_id INTEGER NOT NULL, id INTEGER NOT NULL, arrival_s REAL,
+                ttft_s REAL, tpot_s REAL, e2el_s REAL, prompt_tokens INTEGER, output_tokens INTEGER, preemptions INTEGER,
+                status TEXT, PRIMARY KEY (point_id, id));
             """)
     }
 
@@ -99,7 +104,7 @@ final class SweepRunner: @unchecked Sendable {
     private var next = 0, finished = 0
     private var firstError: Error?
 
-    func run(_ points: [SweepPoint], plans: [Int: SimulationPlan], workers: Int) throws {
+    func run(_ points: [SweepPoint], plans: [Int: SimulationPlan], workers: Int, storeRequests: Bool = false) throws {
         let start = DispatchTime.now().uptimeNanoseconds
         next = 0
         finished = 0
@@ -116,8 +121,11 @@ final class SweepRunner: @unchecked Sendable {
                 let plan = plans[point.id]!
                 let t0 = DispatchTime.now().uptimeNanoseconds
                 var status = "ok", message: String?, metrics: [(String, Double)] = []
+                var requests: [RequestRecord] = []
                 do {
-                    metrics = try Self.flatten(Runner.run(plan).summary)
+                    let outcome = try Runner.run(plan)
+                    metrics = try Self.flatten(outcome.summary)
+                    if storeRequests { requests = outcome.cluster.metrics.records }
                 } catch let e as InputError {
                     status = "error"; message = e.description
                 } catch {
@@ -126,7 +134,8 @@ final class SweepRunner: @unchecked Sendable {
                 let wall = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
                 lock.lock()
                 do {
-                    try record(point, seed: plan.seed, status: status, wall: wall, error: message, metrics: metrics)
+                    try record(point, seed: plan.seed, status: status, wall: wall, error: message, metrics: metrics,
+                               requests: requests)
                 } catch { firstError = error }
                 finished += 1
                 if showProgress {
@@ -143,9 +152,17 @@ final class SweepRunner: @unchecked Sendable {
 
     /// One run's row and metrics, in one transaction (replacing an earlier failed attempt).
     private func record(_ point: SweepPoint, seed: UInt64, status: String, wall: Double, error: String?,
-                        metrics: [(String, Double)]) throws {
+                        metrics: [(String, Double)], requests: [RequestRecord]) throws {
+        let id = SQLiteDatabase.Value.integer(Int64(point.id))
         try db.transaction {
-            try db.run("DELETE FROM metrics WHERE point_id = ?", rows: [[.integer(Int64(point.id))]])
+            try db.run("DELETE FROM metrics WHERE point_id = ?", rows: [[id]])
+            try db.run("DELETE FROM requests WHERE point_id = ?", rows: [[id]])
+            func real(_ x: Double?) -> SQLiteDatabase.Value { x.map { .real($0) } ?? .null }
+            try db.run("INSERT INTO requests VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows: requests.map { r in
+                [id, .integer(Int64(r.id)), .real(r.arrival.seconds), real(r.ttft), real(r.tpot),
+                 real(r.finished ? r.e2el : nil), .integer(Int64(r.promptTokens)), .integer(Int64(r.outputTokens)),
+                 .integer(Int64(r.preemptions)), .text(r.dropReason.map { "dropped:" + $0.rawValue } ?? "finished")]
+            })
             try db.run("INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?)", rows: [[
                 .integer(Int64(point.id)), .text(point.parametersJSON), .integer(Int64(bitPattern: seed)), .text(status),
                 .real(wall), error.map { .text($0) } ?? .null]])

@@ -68,7 +68,9 @@ struct SweepTests {
         let path = try sweepFile(small(), in: dir)
         let one = dir.appendingPathComponent("one.sqlite").path, two = dir.appendingPathComponent("two.sqlite").path
         #expect(try runSimrun(["sweep", path, "--db", one, "--workers", "1"], cwd: dir).status == 0)
-        #expect(try runSimrun(["sweep", path, "--db", two, "--workers", "2"], cwd: dir).status == 0)
+        #expect(try runSimrun(["sweep", path, "--db", two, "--workers", "2", "--requests"], cwd: dir).status == 0)
+        // Per-request rows, when asked for: every request of every run.
+        #expect(try SQLiteDatabase(path: two).scalar("SELECT COUNT(*) FROM requests") == 4 * 40)
         let reference = try export(one)
         #expect(reference.count == 1 + 4)
         #expect(try export(two) == reference)
