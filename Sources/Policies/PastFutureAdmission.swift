@@ -54,16 +54,29 @@ public struct PastFutureAdmission: AdmissionControl {
 
     /// A remaining length for a request that has generated `done` tokens: a
     /// point drawn uniformly along the piecewise-linear support [done, history
-    /// values above done…, max output], minus `done`.
+    /// values above done…, max output], minus `done`. The support is indexed
+    /// in place (no copy of the history per draw: this runs for every running
+    /// request at every scheduling round).
     func sampleRemaining(done: Int) -> Int {
-        var support = [done]
-        let firstAbove = sorted.firstIndex { $0 > done } ?? sorted.count
-        support += sorted[firstAbove...]
-        if parameters.maxOutputTokens > support.last! { support.append(parameters.maxOutputTokens) }
-        guard support.count > 1 else { return 0 }
-        let p = random.uniform() * Double(support.count - 1)
-        let i = min(Int(p), support.count - 2)
-        let length = Double(support[i]) + (p - Double(i)) * Double(support[i + 1] - support[i])
+        // The first history value above `done`, by binary search.
+        var lo = 0, hi = sorted.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if sorted[mid] > done { hi = mid } else { lo = mid + 1 }
+        }
+        let above = sorted.count - lo
+        let top = above > 0 ? sorted[sorted.count - 1] : done
+        let withMax = parameters.maxOutputTokens > top
+        let count = 1 + above + (withMax ? 1 : 0)
+        guard count > 1 else { return 0 }
+        func support(_ k: Int) -> Int {
+            if k == 0 { return done }
+            if k <= above { return sorted[lo + k - 1] }
+            return parameters.maxOutputTokens
+        }
+        let p = random.uniform() * Double(count - 1)
+        let i = min(Int(p), count - 2)
+        let length = Double(support(i)) + (p - Double(i)) * Double(support(i + 1) - support(i))
         return max(0, Int(length.rounded()) - done)
     }
 
