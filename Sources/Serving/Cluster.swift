@@ -131,6 +131,7 @@ public final class Cluster {
     private func pullNextArrival() throws {
         guard !sourceExhausted, nextRequest == nil else { return }
         if let r = try source.next() {
+            guard r.arrival < .max else { throw ArrivalBeyondClock(request: r.id) }
             nextRequest = r
             loop.schedule(.arrival, at: max(r.arrival, loop.now))
         } else if source.isExhausted {

@@ -3,18 +3,21 @@ import Foundation
 /// Writes a CSV file through a byte buffer, formatting integers and times
 /// digit by digit: a million-row requests.csv costs well under a second.
 /// Values carry no locale, and doubles use Swift's shortest round-trip form,
-/// so output is byte-stable.
+/// so output is byte-stable. A failed write (disk full) is remembered and
+/// thrown by `close()`, so the hot path needs no error handling.
 public final class CSVWriter {
+    public let path: String
     private let handle: FileHandle
+    private var writeError: Error?
     private var buffer: [UInt8] = []
     private var atRowStart = true
     private let flushThreshold = 1 << 20
 
     public init(path: String, header: [String]) throws {
-        guard FileManager.default.createFile(atPath: path, contents: nil),
-              let handle = FileHandle(forWritingAtPath: path)
-        else { throw CSVWriterError.cannotCreate(path) }
-        self.handle = handle
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard fd >= 0 else { throw CSVWriterError.cannotCreate(path, FileSystem.errorText()) }
+        self.path = path
+        handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
         buffer.reserveCapacity(flushThreshold + 4096)
         writeRow(header)
     }
@@ -92,21 +95,31 @@ public final class CSVWriter {
 
     public func flush() {
         guard !buffer.isEmpty else { return }
-        handle.write(Data(buffer))
+        if writeError == nil {
+            do { try handle.write(contentsOf: buffer) } catch { writeError = error }
+        }
         buffer.removeAll(keepingCapacity: true)
     }
 
+    /// Writes what is buffered and closes the file; throws the first failed write.
     public func close() throws {
         flush()
-        try handle.close()
+        // Some file systems report a full disk only when the data reaches it.
+        if writeError == nil {
+            do { try handle.synchronize() } catch { writeError = error }
+        }
+        try? handle.close()
+        if let writeError { throw CSVWriterError.writeFailed(path, FileSystem.describe(writeError)) }
     }
 }
 
 public enum CSVWriterError: Error, CustomStringConvertible {
-    case cannotCreate(String)
+    case cannotCreate(String, String)
+    case writeFailed(String, String)
     public var description: String {
         switch self {
-        case .cannotCreate(let path): "\(path): cannot create file"
+        case .cannotCreate(let path, let why): "\(path): cannot create file (\(why))"
+        case .writeFailed(let path, let why): "\(path): write failed (\(why))"
         }
     }
 }

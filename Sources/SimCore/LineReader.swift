@@ -1,7 +1,8 @@
 import Foundation
 
 /// Reads a text file one line at a time in fixed-size chunks, so a trace of ten
-/// million rows never sits in memory whole.
+/// million rows never sits in memory whole. Problems are InputErrors naming
+/// the file (and the line, for a read that fails part way).
 public final class LineReader {
     public let path: String
     /// The 1-based number of the line last returned.
@@ -15,16 +16,23 @@ public final class LineReader {
     public init(path: String, chunkSize: Int = 1 << 20) throws {
         self.path = path
         self.chunkSize = chunkSize
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw LineReaderError.cannotOpen(path)
+        switch FileSystem.kind(of: path) {
+        case .missing: throw InputError(file: path, "cannot open file (no such file)")
+        case .directory: throw InputError(file: path, "cannot open file (it is a folder, not a file)")
+        default: break
         }
-        self.handle = handle
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { throw InputError(file: path, "cannot open file (\(FileSystem.errorText()))") }
+        var st = stat()
+        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT != S_IFDIR else {
+            close(fd)
+            throw InputError(file: path, "cannot open file (it is a folder, not a file)")
+        }
+        handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
     }
 
-    deinit { try? handle.close() }
-
     /// The next line without its line terminator (LF or CRLF), or nil at the end.
-    public func next() -> String? {
+    public func next() throws -> String? {
         while true {
             if let nl = buffer[start...].firstIndex(of: UInt8(ascii: "\n")) {
                 var end = nl
@@ -43,17 +51,11 @@ public final class LineReader {
             }
             buffer.removeFirst(start)
             start = 0
-            let chunk = handle.readData(ofLength: chunkSize)
-            if chunk.isEmpty { atEnd = true } else { buffer.append(contentsOf: chunk) }
-        }
-    }
-}
-
-public enum LineReaderError: Error, CustomStringConvertible {
-    case cannotOpen(String)
-    public var description: String {
-        switch self {
-        case .cannotOpen(let path): "\(path): cannot open file (missing or unreadable)"
+            let chunk: Data?
+            do { chunk = try handle.read(upToCount: chunkSize) } catch {
+                throw InputError(file: path, location: "line \(lineNumber + 1)", "cannot read (\(FileSystem.describe(error)))")
+            }
+            if let chunk, !chunk.isEmpty { buffer.append(contentsOf: chunk) } else { atEnd = true }
         }
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import CSQLite
 
 /// A minimal handle on an SQLite database file: execute statements, insert rows
@@ -6,9 +7,11 @@ public final class SQLiteDatabase {
     private var db: OpaquePointer?
     public let path: String
 
-    public init(path: String) throws {
+    /// Opens (or, unless `readOnly`, creates) the database file at `path`.
+    public init(path: String, readOnly: Bool = false) throws {
         self.path = path
-        guard sqlite3_open(path, &db) == SQLITE_OK else {
+        let flags = readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
+        guard sqlite3_open_v2(path, &db, flags, nil) == SQLITE_OK else {
             let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
             sqlite3_close(db)
             throw SQLiteError(path: path, message: message)
@@ -16,6 +19,14 @@ public final class SQLiteDatabase {
     }
 
     deinit { sqlite3_close(db) }
+
+    /// Whether the file at `path` starts with SQLite's header ("SQLite format 3").
+    public static func isDatabaseFile(_ path: String) -> Bool {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return false }
+        defer { try? handle.close() }
+        let header = (try? handle.read(upToCount: 16)) ?? nil
+        return header == Data("SQLite format 3\0".utf8)
+    }
 
     public func execute(_ sql: String) throws {
         var err: UnsafeMutablePointer<CChar>?

@@ -35,3 +35,12 @@ extension RequestSource {
     public var isExhausted: Bool { true }
     public func requestEnded(id: Int, at time: SimTime) {}
 }
+
+/// A request whose arrival time lies beyond the simulated clock's range (Int64
+/// nanoseconds, about 292 years): the workload's rate or gaps are too extreme
+/// to simulate, and dropping the request silently would falsify the results.
+public struct ArrivalBeyondClock: Error, Sendable {
+    /// 0-based index of the request in the workload.
+    public let request: Int
+    public init(request: Int) { self.request = request }
+}

@@ -38,10 +38,8 @@ public final class TraceReader {
     /// Opens `path`, detecting the format from its first line unless `format` is given.
     public init(path: String, format: TraceFormat? = nil) throws {
         self.path = path
-        do { lines = try LineReader(path: path) } catch {
-            throw InputError(file: path, "cannot open trace file (missing or unreadable)")
-        }
-        guard let first = lines.next() else { throw InputError(file: path, "trace file is empty") }
+        lines = try LineReader(path: path)
+        guard let first = try lines.next() else { throw InputError(file: path, "trace file is empty") }
         let detected = try Self.detect(first, path: path)
         if let format, format != detected.format {
             throw InputError(file: path, location: "line 1",
@@ -82,7 +80,7 @@ public final class TraceReader {
         while true {
             let line: String
             if let p = pending { line = p; pending = nil } else {
-                guard let l = lines.next() else { return nil }
+                guard let l = try lines.next() else { return nil }
                 line = l
             }
             if line.allSatisfy({ $0 == " " || $0 == "\t" }) { continue }

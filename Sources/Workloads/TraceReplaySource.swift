@@ -24,7 +24,7 @@ public final class TraceReplaySource: RequestSource {
     public func next() throws -> Request? {
         guard produced < limit, let row = try reader.next(), let t = row.timestamp else { return nil }
         guard t >= last else {
-            throw InputError(file: reader.path, location: "request \(produced + 1)",
+            throw InputError(file: reader.path, location: "line \(reader.linesRead)",
                              "arrival times must not decrease (found \(t) after \(last))")
         }
         last = t
@@ -33,5 +33,11 @@ public final class TraceReplaySource: RequestSource {
         defer { produced += 1 }
         return Request(id: produced, arrival: .seconds((t - start) / rateScale),
                        promptTokens: row.promptTokens, outputTokens: row.outputTokens)
+    }
+
+    /// Reads the whole trace once, so a bad row anywhere is found before any run starts.
+    public func validateAll() throws {
+        guard try next() != nil else { throw InputError(file: reader.path, "trace has no data rows") }
+        while try next() != nil {}
     }
 }

@@ -25,12 +25,12 @@ struct Calibrate: ParsableCommand {
 
     func run() throws {
         if host {
-            let device = try exitOnInputError { try HostCalibration.run(quick: quick, threads: threads) }
+            let device = try HostCalibration.run(quick: quick, threads: threads)
             print(HostReport.render(device))
             try writeAtomically(try HostReport.encode(device), to: out ?? "results/host-device.json")
             return
         }
-        let set = try exitOnInputError { try Calibration.fit(profilesFolder: profiles, ownMeasurements: measurements) }
+        let set = try Calibration.fit(profilesFolder: profiles, ownMeasurements: measurements)
         print(CalibrationReport.render(set))
         let path = out ?? "Sources/HardwareModels/Resources/device-profiles.json"
         try writeAtomically(try set.encoded(), to: path)

@@ -7,59 +7,60 @@ struct Export: ParsableCommand {
         abstract: "Write a sweep database as CSV: one row per run, parameters and metrics as columns.")
 
     @Argument(help: "The sweep database.") var database: String
-    @Option(help: "The CSV file (default: the database's name with .csv).") var out: String?
+    @Option(help: "The CSV file (default: the database's name with .csv): new, or an export simrun wrote.") var out: String?
 
     func run() throws {
         let path = out ?? (database.hasSuffix(".sqlite") ? String(database.dropLast(7)) : database) + ".csv"
-        let rows = try exitOnInputError { () throws -> Int in
-            guard FileManager.default.fileExists(atPath: database) else {
-                throw InputError(file: database, "no such sweep database")
-            }
-            return try SweepExport.write(database: database, to: path)
+        let (db, _) = try SweepDatabase.openForReading(database)
+        try OutputFile.check(path, option: out == nil ? "" : "--out", inputs: [database], kind: "sweep export") { data in
+            data.starts(with: Data((SweepExport.fixedColumns.joined(separator: ",") + ",").utf8))
+                || data == Data((SweepExport.fixedColumns.joined(separator: ",") + "\n").utf8)
         }
+        let rows = try SweepExport.write(db, to: path)
         print("wrote \(rows) runs to \(path)")
     }
 }
 
 enum SweepExport {
-    static func write(database: String, to path: String) throws -> Int {
-        let db = try SQLiteDatabase(path: database)
-        let runs: [[SQLiteDatabase.Value]]
-        do { runs = try db.query("SELECT point_id, parameters, seed, status, wall_seconds FROM runs ORDER BY point_id") } catch {
-            throw InputError(file: database, "not a sweep database (no runs table)")
-        }
+    static let fixedColumns = ["point_id", "seed", "status", "wall_seconds"]
+
+    static func write(_ database: SweepDatabase, to path: String) throws -> Int {
+        let db = database.db
+        let runs = try db.query("SELECT point_id, parameters, seed, status, wall_seconds FROM runs ORDER BY point_id")
         var metrics: [Int64: [String: Double]] = [:]
         for row in try db.query("SELECT point_id, name, value FROM metrics") {
             if case .integer(let id) = row[0], case .text(let name) = row[1], case .real(let v) = row[2] {
                 metrics[id, default: [:]][name] = v
             }
         }
-        var parameters: [Int64: [String: Any]] = [:]
+        var parameters: [Int64: [String: JSONValue]] = [:]
         for row in runs {
-            if case .integer(let id) = row[0], case .text(let json) = row[1] {
-                parameters[id] = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any] ?? [:]
+            if case .integer(let id) = row[0], case .text(let json) = row[1], let members = (try? JSONValue.parse(json))?.members {
+                parameters[id] = Dictionary(members.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a })
             }
         }
         let parameterNames = Set(parameters.values.flatMap(\.keys)).sorted()
         let metricNames = Set(metrics.values.flatMap(\.keys)).sorted()
-        let csv = try CSVWriter(path: path, header: ["point_id", "seed", "status", "wall_seconds"] + parameterNames + metricNames)
-        for row in runs {
-            guard case .integer(let id) = row[0] else { continue }
-            csv.field(Int(id))
-            if case .integer(let seed) = row[2] { csv.field(String(UInt64(bitPattern: seed))) } else { csv.emptyField() }
-            if case .text(let status) = row[3] { csv.field(status) } else { csv.emptyField() }
-            if case .real(let wall) = row[4] { csv.field(wall) } else { csv.emptyField() }
-            for name in parameterNames {
-                switch parameters[id]?[name] {
-                case let s as String: csv.field(s)
-                case let n as NSNumber: csv.field(n.stringValue)
-                default: csv.emptyField()
+        try OutputFile.replace(path) { tmp in
+            let csv = try CSVWriter(path: tmp, header: fixedColumns + parameterNames + metricNames)
+            for row in runs {
+                guard case .integer(let id) = row[0] else { continue }
+                csv.field(Int(id))
+                if case .integer(let seed) = row[2] { csv.field(String(UInt64(bitPattern: seed))) } else { csv.emptyField() }
+                if case .text(let status) = row[3] { csv.field(status) } else { csv.emptyField() }
+                if case .real(let wall) = row[4] { csv.field(wall) } else { csv.emptyField() }
+                for name in parameterNames {
+                    switch parameters[id]?[name] {
+                    case .string(let s)?: csv.field(s)
+                    case let v?: csv.field(v.canonicalText)
+                    case nil: csv.emptyField()
+                    }
                 }
+                for name in metricNames { csv.field(metrics[id]?[name] ?? .nan) }
+                csv.endRow()
             }
-            for name in metricNames { csv.field(metrics[id]?[name] ?? .nan) }
-            csv.endRow()
+            try csv.close()
         }
-        try csv.close()
         return runs.count
     }
 }

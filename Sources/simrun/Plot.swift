@@ -18,47 +18,53 @@ struct Plot: ParsableCommand {
     @Option(help: "Folder for the SVG files (default: beside the input).") var out: String?
 
     func run() throws {
-        let written = try exitOnInputError { () throws -> [String] in
-            var isDir: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: input, isDirectory: &isDir) else {
-                throw InputError(file: input, "no such run folder or sweep database")
-            }
-            if isDir.boolValue { return try Plots.runCDFs(folder: input, out: out ?? input) }
+        let charts: [(file: String, chart: SVGChart)]
+        switch FileSystem.kind(of: input) {
+        case .missing:
+            throw InputError(file: input, "no such run folder or sweep database")
+        case .directory:
+            charts = try Plots.runCDFs(folder: input, out: out ?? input)
+        default:
             guard let x else { throw InputError(file: input, location: "--x", "a sweep plot needs the swept parameter") }
             let folder = out ?? URL(fileURLWithPath: input).deletingLastPathComponent().path
-            return try Plots.sweep(database: input, x: x, metrics: y.isEmpty ? ["slo.attainment", "slo.request_goodput", "ttft.p90_ms"] : y,
-                                   series: series, out: folder)
+            charts = try Plots.sweep(database: input, x: x, metrics: y.isEmpty ? ["slo.attainment", "slo.request_goodput", "ttft.p90_ms"] : y,
+                                     series: series, out: folder)
         }
-        for w in written { print("wrote \(w)") }
+        // Every file is checked before any is written.
+        for (file, _) in charts {
+            try OutputFile.check(file, option: "--out", inputs: [input], kind: "chart") {
+                $0.starts(with: Data(SVGChart.signature.utf8))
+            }
+        }
+        for (file, chart) in charts {
+            try OutputFile.write(Data(chart.render().utf8), to: file)
+            print("wrote \(file)")
+        }
     }
 }
 
 enum Plots {
     /// CDFs of TTFT and TPOT (ms) over a run's finished requests.
-    static func runCDFs(folder: String, out: String) throws -> [String] {
+    static func runCDFs(folder: String, out: String) throws -> [(file: String, chart: SVGChart)] {
         let path = folder + "/requests.csv"
-        let lines: LineReader
-        do { lines = try LineReader(path: path) } catch { throw InputError(file: path, "cannot read a run's requests.csv") }
-        guard let header = lines.next()?.split(separator: ",").map(String.init),
+        let lines = try LineReader(path: path)
+        guard let header = try lines.next()?.split(separator: ",").map(String.init),
               let ttft = header.firstIndex(of: "ttft_s"), let tpot = header.firstIndex(of: "tpot_s")
         else { throw InputError(file: path, location: "line 1", "expected the columns ttft_s and tpot_s") }
         var values: [[Double]] = [[], []]
-        while let line = lines.next() {
+        while let line = try lines.next() {
             let f = line.split(separator: ",", omittingEmptySubsequences: false)
             guard f.count == header.count else { throw InputError(file: path, location: "line \(lines.lineNumber)", "expected \(header.count) fields") }
             if let v = Double(f[ttft]) { values[0].append(v * 1000) }
             if let v = Double(f[tpot]) { values[1].append(v * 1000) }
         }
-        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-        var written: [String] = []
+        var charts: [(file: String, chart: SVGChart)] = []
         for (i, name) in ["TTFT", "TPOT"].enumerated() {
             let chart = SVGChart(title: "\(name) distribution (\(values[i].count) requests)", xLabel: "\(name) (ms)",
                                  yLabel: "fraction of requests ≤ x", series: [.init(name: name, points: cdf(values[i]), markers: false)])
-            let file = "\(out)/\(name.lowercased())-cdf.svg"
-            try chart.render().write(toFile: file, atomically: true, encoding: .utf8)
-            written.append(file)
+            charts.append(("\(out)/\(name.lowercased())-cdf.svg", chart))
         }
-        return written
+        return charts
     }
 
     /// The empirical CDF, at most 400 points.
@@ -71,29 +77,26 @@ enum Plots {
         return points
     }
 
-    static func sweep(database: String, x: String, metrics: [String], series: String?, out: String) throws -> [String] {
-        let db = try SQLiteDatabase(path: database)
-        let rows: [[SQLiteDatabase.Value]]
-        do { rows = try db.query("SELECT r.point_id, r.parameters, m.name, m.value FROM runs r JOIN metrics m USING (point_id) WHERE r.status = 'ok'") }
-        catch { throw InputError(file: database, "not a sweep database") }
+    static func sweep(database: String, x: String, metrics: [String], series: String?, out: String) throws
+        -> [(file: String, chart: SVGChart)] {
+        let db = try SweepDatabase.openForReading(database).0.db
+        let rows = try db.query("SELECT r.point_id, r.parameters, m.name, m.value FROM runs r JOIN metrics m USING (point_id) WHERE r.status = 'ok'")
         // (series, x) → metric → values over repetitions
         var table: [String: [Double: [String: [Double]]]] = [:]
         var seenX = false
         for row in rows {
             guard case .text(let json) = row[1], case .text(let name) = row[2], case .real(let v) = row[3],
-                  let p = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any],
-                  let xv = (p[x] as? NSNumber)?.doubleValue else { continue }
+                  let p = try? JSONValue.parse(json), let xv = p[x]?.double else { continue }
             seenX = true
             guard metrics.contains(name) else { continue }
-            let s = series.map { p[$0].map { "\($0)" } ?? "-" } ?? name
+            let s = series.map { p[$0].map { $0.string ?? $0.canonicalText } ?? "-" } ?? name
             table[s, default: [:]][xv, default: [:]][name, default: []].append(v)
         }
         guard seenX else {
             throw InputError(file: database, location: "--x \(x)", "no successful run has a numeric swept value for this parameter")
         }
-        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         let stem = URL(fileURLWithPath: database).deletingPathExtension().lastPathComponent
-        var written: [String] = []
+        var charts: [(file: String, chart: SVGChart)] = []
         for metric in metrics {
             let lines = table.keys.sorted().map { s in
                 SVGChart.Series(name: series.map { "\($0.split(separator: ".").last!) = \(s)" } ?? s,
@@ -104,10 +107,9 @@ enum Plots {
             guard !lines.isEmpty else { throw InputError(file: database, location: "--y \(metric)", "no such metric in the runs") }
             let chart = SVGChart(title: "\(metric) against \(x)", xLabel: x, yLabel: metric, series: lines)
             let file = "\(out)/\(stem)-\(metric.replacingOccurrences(of: ".", with: "_"))-vs-\(x.replacingOccurrences(of: ".", with: "_")).svg"
-            try chart.render().write(toFile: file, atomically: true, encoding: .utf8)
-            written.append(file)
+            charts.append((file, chart))
         }
-        return written
+        return charts
     }
 
 }

@@ -2,29 +2,24 @@ import Foundation
 import Serving
 import SimCore
 
-/// Writes a run's outputs into a folder all at once: everything goes into a
-/// sibling staging folder that replaces the target only when complete, so a
-/// failed or interrupted run never leaves half-written results.
+/// Writes a run's outputs into a checked results folder all at once (see
+/// ResultsFolder): a failed or interrupted run never leaves half-written results.
 enum ResultWriter {
-    static func write(_ summary: RunSummary, cluster: Cluster, plan: SimulationPlan, to dir: String) throws {
-        let fm = FileManager.default
-        let target = URL(fileURLWithPath: dir).standardizedFileURL
-        let staging = target.deletingLastPathComponent()
-            .appendingPathComponent(".\(target.lastPathComponent).partial-\(ProcessInfo.processInfo.processIdentifier)")
-        try? fm.removeItem(at: staging)
-        try fm.createDirectory(at: staging, withIntermediateDirectories: true)
+    static func write(_ summary: RunSummary, cluster: Cluster, plan: SimulationPlan, to folder: ResultsFolder) throws {
         do {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try (encoder.encode(summary) + Data("\n".utf8)).write(to: staging.appendingPathComponent("summary.json"))
-            try writeRequests(cluster.metrics.records, slos: plan.slos, to: staging.appendingPathComponent("requests.csv").path)
-            try writeTimeseries(cluster.metrics.samples, to: staging.appendingPathComponent("timeseries.csv").path)
-            if fm.fileExists(atPath: target.path) { try fm.removeItem(at: target) }
-            try fm.moveItem(at: staging, to: target)
+            try (encoder.encode(summary) + Data("\n".utf8)).write(to: URL(fileURLWithPath: folder.path("summary.json")))
+            try writeRequests(cluster.metrics.records, slos: plan.slos, to: folder.path("requests.csv"))
+            try writeTimeseries(cluster.metrics.samples, to: folder.path("timeseries.csv"))
+        } catch let e as CSVWriterError {
+            throw RunError(path: folder.shown, message: e.description)
+        } catch let e as EncodingError {
+            throw RunError(path: folder.shown, message: "cannot encode the summary (\(e))")
         } catch {
-            try? fm.removeItem(at: staging)
-            throw error
+            throw RunError(path: folder.shown, message: "write failed (\(FileSystem.describe(error)))")
         }
+        try folder.commit()
     }
 
     static func writeRequests(_ records: [RequestRecord], slos: SLOs, to path: String) throws {

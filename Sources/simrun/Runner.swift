@@ -1,6 +1,7 @@
 import Foundation
 import Serving
 import SimCore
+import Workloads
 
 /// Runs a plan once and measures the run itself (wall time, events/s, memory).
 struct Runner {
@@ -15,8 +16,7 @@ struct Runner {
     /// Loads, validates and runs a scenario. Input problems throw InputError.
     static func run(scenarioPath: String, seed: UInt64? = nil, overrides: [String] = [],
                     showProgress: Bool = false) throws -> (SimulationPlan, Outcome) {
-        let plan = try SimulationPlan(ScenarioLoader.load(scenarioPath, overrides: overrides), file: scenarioPath,
-                                      seedOverride: seed)
+        let plan = try SimulationPlan(scenarioPath: scenarioPath, seed: seed, overrides: overrides)
         return (plan, try run(plan, showProgress: showProgress))
     }
 
@@ -24,14 +24,21 @@ struct Runner {
         let start = DispatchTime.now().uptimeNanoseconds
         let cluster = try plan.makeCluster()
         var lastPrint = start
-        let reason = try cluster.run(plan.stop, progress: showProgress ? { c in
+        let reason: StopReason
+        do {
+            reason = try cluster.run(plan.stop, progress: showProgress ? { c in
             let now = DispatchTime.now().uptimeNanoseconds
             guard now - lastPrint > 500_000_000 else { return }
             lastPrint = now
             let msg = "\r  simulated \(Int(c.loop.now.seconds)) s, \(c.ended) of \(c.arrived) requests ended, "
                 + "\(c.loop.eventsProcessed) events   "
             FileHandle.standardError.write(Data(msg.utf8))
-        } : nil)
+            } : nil)
+        } catch let e as ArrivalBeyondClock {
+            throw InputError(file: plan.file, location: plan.arrivalField,
+                             "request \(e.request + 1) would arrive more than 292 years (the limit of the simulated "
+                             + "clock) after the start; a workload this sparse cannot be simulated")
+        }
         if showProgress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
         let wall = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         let summary = RunSummary(plan: plan, cluster: cluster, stop: reason)

@@ -42,6 +42,9 @@ struct SVGChart {
             .replacingOccurrences(of: ">", with: "&gt;")
     }
 
+    /// The first line of every chart: how `simrun plot` knows a file it may redraw.
+    static let signature = "<!-- drawn by simrun plot -->\n"
+
     func render() -> String {
         let all = series.flatMap(\.points).filter { $0.x.isFinite && $0.y.isFinite }
         var xs = (all.map(\.x).min() ?? 0, all.map(\.x).max() ?? 1)
@@ -55,7 +58,7 @@ struct SVGChart {
         func py(_ y: Double) -> Double { top + plotH - (y - y0) / (y1 - y0) * plotH }
         func f(_ v: Double) -> String { String(format: "%.1f", v) }
 
-        var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" "
+        var s = Self.signature + "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" "
             + "viewBox=\"0 0 \(Int(width)) \(Int(height))\" font-family=\"sans-serif\" font-size=\"12\">\n"
         s += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
         s += "<text x=\"\(f(left + plotW / 2))\" y=\"28\" text-anchor=\"middle\" font-size=\"15\">\(Self.escape(title))</text>\n"

@@ -5,73 +5,101 @@ import SimCore
 /// ScenarioSchema), then types. Each failure is one InputError naming the
 /// file and the field.
 enum ScenarioLoader {
+    /// Whole-number fields read as UInt64 (every other one is an Int).
+    private static let unsignedFields: Set<String> = ["seed"]
+
     /// - Parameter overrides: `path=value` settings applied on top of the file,
     ///   such as `scheduler.policy=past_future` or `workload.arrivals.clients=60`;
     ///   the value is read as JSON, or as a string when it is not JSON.
     static func load(_ path: String, overrides: [String] = []) throws -> Scenario {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw InputError(file: path, "cannot read scenario file (missing or unreadable)")
+        try decode(resolvedTree(path, overrides: overrides), file: path)
+    }
+
+    /// The scenario as JSON after overrides, checked against the schema: what a
+    /// sweep hashes to recognise a run.
+    static func resolvedTree(_ path: String, overrides: [String] = []) throws -> JSONValue {
+        var tree = try JSONValue.read(file: path, what: "scenario file")
+        guard case .object = tree else {
+            throw InputError(file: path, "expected a JSON object at the top level, found \(tree.kindName)")
         }
-        var tree: Any
-        do { tree = try JSONSerialization.jsonObject(with: data) } catch {
-            throw InputError(file: path, "malformed JSON: \(jsonSyntaxMessage(error))")
-        }
-        guard tree is [String: Any] else { throw InputError(file: path, "expected a JSON object at the top level") }
         for o in overrides { tree = try apply(o, to: tree, file: path) }
-        try rejectUnknownKeys(tree, schemaPath: "", shownPath: "", file: path)
+        try check(tree, schemaPath: "", shownPath: "", file: path)
+        return tree
+    }
+
+    static func decode(_ tree: JSONValue, file: String) throws -> Scenario {
         do {
-            return try JSONDecoder().decode(Scenario.self, from: JSONSerialization.data(withJSONObject: tree))
+            return try JSONDecoder().decode(Scenario.self, from: Data(tree.canonicalText.utf8))
         } catch let error as DecodingError {
-            throw describe(error, file: path)
+            throw describe(error, file: file)
         }
     }
 
     /// Sets one `a.b.c=value` in the tree (objects only; arrays are not addressable).
-    private static func apply(_ setting: String, to tree: Any, file: String) throws -> Any {
-        guard let eq = setting.firstIndex(of: "="), eq != setting.startIndex else {
-            throw InputError(file: file, location: "--set \(setting)", "expected path=value")
-        }
-        let keys = setting[..<eq].split(separator: ".").map(String.init)
+    private static func apply(_ setting: String, to tree: JSONValue, file: String) throws -> JSONValue {
+        func fail(_ message: String) -> InputError { InputError(file: file, location: "--set \(setting)", message) }
+        guard let eq = setting.firstIndex(of: "=") else { throw fail("expected path=value") }
+        let keys = setting[..<eq].split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+        guard keys.allSatisfy({ !$0.isEmpty }) else { throw fail("expected a dotted path of field names before '='") }
         let text = String(setting[setting.index(after: eq)...])
-        let value = (try? JSONSerialization.jsonObject(with: Data(text.utf8), options: .fragmentsAllowed)) ?? text
-        func set(_ node: Any, _ rest: ArraySlice<String>) throws -> Any {
-            guard var object = node as? [String: Any] else {
-                throw InputError(file: file, location: "--set \(setting)", "expected an object along the path")
+        let value: JSONValue
+        do { value = try JSONValue.parse(text) } catch {
+            // Plain words are strings; what starts like JSON must be valid JSON.
+            guard let first = text.first, !"{[\"-0123456789".contains(first) else {
+                throw fail("malformed JSON value: \(error.message)")
             }
+            value = .string(text)
+        }
+        func set(_ node: JSONValue, _ rest: ArraySlice<String>) throws -> JSONValue {
+            guard var members = node.members else { throw fail("expected an object along the path") }
             let key = rest.first!
-            object[key] = rest.count == 1 ? value : try set(object[key] ?? [String: Any](), rest.dropFirst())
-            return object
+            let index = members.firstIndex { $0.key == key }
+            let old = index.map { members[$0].value } ?? .object([])
+            let new = rest.count == 1 ? value : try set(old, rest.dropFirst())
+            if let index { members[index].value = new } else { members.append(.init(key, new)) }
+            return .object(members)
         }
         return try set(tree, keys[...])
     }
 
-    private static func jsonSyntaxMessage(_ error: Error) -> String {
-        let ns = error as NSError
-        return (ns.userInfo[NSDebugDescriptionErrorKey] as? String) ?? ns.localizedDescription
-    }
-
-    private static func rejectUnknownKeys(_ value: Any, schemaPath: String, shownPath: String, file: String) throws {
-        if let object = value as? [String: Any] {
+    /// Unknown keys and wrong types, each named by its field path.
+    private static func check(_ value: JSONValue, schemaPath: String, shownPath: String, file: String) throws {
+        func fail(_ message: String) -> InputError { InputError(file: file, location: shownPath, message) }
+        if let field = ScenarioSchema.field(schemaPath) {
+            let type = field.type
+            if type.hasPrefix("integer") {
+                let whole = unsignedFields.contains(schemaPath) ? value.uint64 != nil : value.int64 != nil
+                guard whole else {
+                    let range = unsignedFields.contains(schemaPath) ? "from 0 to \(UInt64.max)" : "within ±9.2e18"
+                    throw fail("expected a whole number \(range), found \(value.shortText)")
+                }
+            } else if type.hasPrefix("number") || type.hasPrefix("0 or number") {
+                guard value.double != nil else { throw fail("expected a number, found \(value.shortText)") }
+            } else if type == "string" {
+                guard value.string != nil else { throw fail("expected a string, found \(value.shortText)") }
+            } else if type == "boolean" {
+                guard value.bool != nil else { throw fail("expected true or false, found \(value.shortText)") }
+            } else if type == "array" {
+                guard value.elements != nil else { throw fail("expected an array, found \(value.shortText)") }
+            } else if type == "object" {
+                guard value.members != nil else { throw fail("expected an object, found \(value.shortText)") }
+            }
+        }
+        if let members = value.members {
             let allowed = ScenarioSchema.keys(under: schemaPath)
-            // Sorted so that the first reported problem does not depend on hash order.
-            for key in object.keys.sorted() {
-                let shown = shownPath.isEmpty ? key : "\(shownPath).\(key)"
-                guard allowed.contains(key) else {
+            // Sorted so that the first reported problem does not depend on file order.
+            for m in members.sorted(by: { $0.key < $1.key }) {
+                let shown = shownPath.isEmpty ? m.key : "\(shownPath).\(m.key)"
+                guard allowed.contains(m.key) else {
                     let known = allowed.sorted().joined(separator: ", ")
                     throw InputError(file: file, location: shown, "unknown field; expected one of: \(known)")
                 }
-                let sub = schemaPath.isEmpty ? key : "\(schemaPath).\(key)"
-                // Foundation's decoder reports a fraction given for an integer without
-                // its path, so whole-number fields are checked here.
-                if ScenarioSchema.field(sub)?.type.hasPrefix("integer") == true, let n = object[key] as? NSNumber,
-                   !(n is Bool), n.doubleValue != n.doubleValue.rounded() {
-                    throw InputError(file: file, location: shown, "expected a whole number, found \(n)")
-                }
-                try rejectUnknownKeys(object[key]!, schemaPath: sub, shownPath: shown, file: file)
+                try check(m.value, schemaPath: schemaPath.isEmpty ? m.key : "\(schemaPath).\(m.key)", shownPath: shown,
+                          file: file)
             }
-        } else if let array = value as? [Any] {
-            for (i, element) in array.enumerated() {
-                try rejectUnknownKeys(element, schemaPath: schemaPath + "[]", shownPath: "\(shownPath)[\(i)]", file: file)
+        } else if let elements = value.elements {
+            for (i, element) in elements.enumerated() {
+                try check(element, schemaPath: schemaPath + "[]", shownPath: "\(shownPath)[\(i)]", file: file)
             }
         }
     }

@@ -18,6 +18,8 @@ struct SLOs: Sendable {
 /// A validated scenario, ready to build a cluster from. Every check that can
 /// fail on user input happens in `init`, before anything runs or is written.
 struct SimulationPlan {
+    /// The scenario file, for messages.
+    let file: String
     let name: String
     let seed: UInt64
     let specs: [InstanceSpec]
@@ -29,7 +31,18 @@ struct SimulationPlan {
     let sampleInterval: SimTime?
     let checkInvariants: Bool
     let topology: Topology
+    /// The field that sets the gaps between arrivals, named when they overflow the clock.
+    let arrivalField: String
+    /// Files the workload reads (traces, length tables), resolved.
+    let inputFiles: [String]
+    /// The replayed trace and its format, when the workload is one.
+    let replay: (path: String, format: TraceFormat?)?
     private let makeSource: () throws -> RequestSource
+
+    /// Loads a scenario file, applies `--set` overrides and validates the result.
+    init(scenarioPath: String, seed: UInt64? = nil, overrides: [String] = []) throws {
+        try self.init(ScenarioLoader.load(scenarioPath, overrides: overrides), file: scenarioPath, seedOverride: seed)
+    }
 
     init(_ s: Scenario, file: String, seedOverride: UInt64? = nil) throws {
         func fail(_ location: String, _ message: String) -> InputError {
@@ -41,6 +54,7 @@ struct SimulationPlan {
         guard !s.name.isEmpty, s.name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }),
               s.name != ".", s.name != ".."
         else { throw fail("name", "expected letters, digits, '-', '_' or '.', found '\(s.name)'") }
+        self.file = file
         name = s.name
         seed = seedOverride ?? s.seed ?? 1
 
@@ -168,7 +182,11 @@ struct SimulationPlan {
         sampleInterval = interval > 0 ? .seconds(interval) : nil
         checkInvariants = s.run?.check_invariants ?? false
 
-        makeSource = try Self.workload(s.workload, seed: seed, fail: fail, resolve: resolve)
+        let workload = try WorkloadPlan(s.workload, seed: seed, fail: fail, resolve: resolve)
+        makeSource = workload.makeSource
+        arrivalField = workload.arrivalField
+        inputFiles = workload.files
+        replay = workload.replay
     }
 
     private static func topology(_ t: Scenario.TopologySection?, specs: [InstanceSpec], limits: SchedulerLimits,
@@ -211,119 +229,6 @@ struct SimulationPlan {
                        + "does not fit in \(maxNodes ?? 0) servers")
         }
         return topology
-    }
-
-    private static func workload(_ w: Scenario.WorkloadSection, seed: UInt64,
-                                 fail: (String, String) -> InputError,
-                                 resolve: (String) -> String) throws -> () throws -> RequestSource {
-        let a = w.arrivals
-        let count = w.num_requests
-        if let count, count < 1 { throw fail("workload.num_requests", "expected a whole number ≥ 1, found \(count)") }
-        func rate() throws -> Double {
-            guard let r = a.rate else { throw fail("workload.arrivals.rate", "required field is missing") }
-            guard r.isFinite, r > 0 else { throw fail("workload.arrivals.rate", "expected a number > 0, found \(r)") }
-            return r
-        }
-        let process: ArrivalProcess
-        switch a.process {
-        case "poisson":
-            process = .poisson(rate: try rate())
-        case "gamma":
-            guard let cv = a.cv else { throw fail("workload.arrivals.cv", "required field is missing") }
-            guard cv.isFinite, cv > 0 else { throw fail("workload.arrivals.cv", "expected a number > 0, found \(cv)") }
-            process = .gamma(rate: try rate(), cv: cv)
-        case "closed_loop":
-            guard let clients = a.clients else { throw fail("workload.arrivals.clients", "required field is missing") }
-            guard (1...1_000_000).contains(clients) else {
-                throw fail("workload.arrivals.clients", "expected a whole number from 1 to 1000000, found \(clients)")
-            }
-            let think = a.think_time_s ?? 0
-            guard think.isFinite, think >= 0 else {
-                throw fail("workload.arrivals.think_time_s", "expected a number ≥ 0, found \(think)")
-            }
-            guard let count else { throw fail("workload.num_requests", "required field is missing") }
-            let lengths = try lengthModel(w.lengths, fail: fail, resolve: resolve)
-            return { ClosedLoopSource(clients: clients, thinkTime: .seconds(think), lengths: lengths, count: count, seed: seed) }
-        case "trace":
-            guard let p = a.path else { throw fail("workload.arrivals.path", "required field is missing") }
-            var format: TraceFormat?
-            if let f = a.format {
-                guard let tf = TraceFormat(rawValue: f), tf != .lengthsCSV else {
-                    throw fail("workload.arrivals.format", "expected azure, mooncake or arrived_at_csv, found '\(f)'")
-                }
-                format = tf
-            }
-            let scale = a.rate_scale ?? 1
-            guard scale.isFinite, scale > 0 else {
-                throw fail("workload.arrivals.rate_scale", "expected a number > 0, found \(scale)")
-            }
-            guard w.lengths == nil else {
-                throw fail("workload.lengths", "a replayed trace supplies its own lengths; remove this field")
-            }
-            let path = resolve(p)
-            _ = try TraceReplaySource(reader: TraceReader(path: path, format: format), rateScale: scale)
-            return { try TraceReplaySource(reader: TraceReader(path: path, format: format), rateScale: scale,
-                                           limit: count ?? .max) }
-        default:
-            throw fail("workload.arrivals.process", "expected poisson, gamma, trace or closed_loop, found '\(a.process)'")
-        }
-        guard let count else { throw fail("workload.num_requests", "required field is missing") }
-        let lengths = try lengthModel(w.lengths, fail: fail, resolve: resolve)
-        return { SyntheticSource(arrivals: process, lengths: lengths, count: count, seed: seed) }
-    }
-
-    private static func lengthModel(_ lengths: Scenario.Lengths?, fail: (String, String) -> InputError,
-                                    resolve: (String) -> String) throws -> LengthModel {
-        guard let l = lengths else { throw fail("workload.lengths", "required field is missing") }
-        if let t = l.from_trace {
-            guard l.prompt == nil, l.output == nil else {
-                throw fail("workload.lengths", "give either from_trace or prompt and output, not both")
-            }
-            return .empirical(from: try TraceReader(path: resolve(t)).readAll())
-        }
-        guard let p = l.prompt else { throw fail("workload.lengths.prompt", "required field is missing") }
-        guard let o = l.output else { throw fail("workload.lengths.output", "required field is missing") }
-        return .independent(prompt: try distribution(p, "workload.lengths.prompt", fail: fail, resolve: resolve),
-                            output: try distribution(o, "workload.lengths.output", fail: fail, resolve: resolve))
-    }
-
-    private static func distribution(_ d: Scenario.Distribution, _ at: String,
-                                     fail: (String, String) -> InputError,
-                                     resolve: (String) -> String) throws -> LengthDistribution {
-        func required<T>(_ v: T?, _ field: String) throws -> T {
-            guard let v else { throw fail("\(at).\(field)", "required field is missing for dist '\(d.dist)'") }
-            return v
-        }
-        /// Lengths beyond ten million tokens exceed every model's context by far.
-        func length(_ v: Int, _ field: String) throws -> Int {
-            guard v >= 1, v <= 10_000_000 else {
-                throw fail("\(at).\(field)", "expected a token count from 1 to 10000000, found \(v)")
-            }
-            return v
-        }
-        switch d.dist {
-        case "fixed":
-            return .fixed(try length(required(d.value, "value"), "value"))
-        case "uniform":
-            let lo = try length(required(d.min, "min"), "min")
-            let hi = try length(required(d.max, "max"), "max")
-            guard hi >= lo else { throw fail("\(at).max", "expected a value ≥ min (\(lo)), found \(hi)") }
-            return .uniform(min: lo, max: hi)
-        case "lognormal":
-            let mean = try required(d.mean, "mean")
-            guard mean.isFinite, mean > 0 else { throw fail("\(at).mean", "expected a number > 0, found \(mean)") }
-            let sigma = try required(d.sigma, "sigma")
-            guard sigma.isFinite, sigma >= 0 else { throw fail("\(at).sigma", "expected a number ≥ 0, found \(sigma)") }
-            let lo = try length(d.min ?? 1, "min")
-            let hi = try length(d.max ?? 1_000_000, "max")
-            guard hi >= lo else { throw fail("\(at).max", "expected a value ≥ min (\(lo)), found \(hi)") }
-            return .lognormal(mean: mean, sigma: sigma, min: lo, max: hi)
-        case "empirical":
-            let rows = try TraceReader(path: resolve(try required(d.path, "path"))).readAll()
-            return .empirical(at.hasSuffix("prompt") ? rows.map(\.promptTokens) : rows.map(\.outputTokens))
-        default:
-            throw fail("\(at).dist", "expected fixed, uniform, lognormal or empirical, found '\(d.dist)'")
-        }
     }
 
     /// A fresh cluster for one run.

@@ -2,14 +2,12 @@ import ArgumentParser
 import Foundation
 import Serving
 import SimCore
+import Workloads
 
-/// Runs a sweep's points on all cores into one SQLite database.
-///
-/// Tables: `runs` (point_id, parameters as JSON, seed, status, wall_seconds,
-/// error) and `metrics` (point_id, name, value: every number of the run's
-/// summary.json, dotted). Each run is written in one transaction, so a killed
-/// sweep leaves no half-written run, and running the same command again only
-/// runs the points that have no successful row.
+/// Runs a sweep's points on all cores into one SQLite database (see SweepDatabase).
+/// Each run is written in one transaction and keyed on its content, so a killed
+/// sweep leaves no half-written run, and running the same command again runs
+/// exactly the points that have no successful row for their current content.
 struct Sweep: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run a parameter sweep into an SQLite database (resumable).")
 
@@ -20,97 +18,119 @@ struct Sweep: ParsableCommand {
     @Flag(help: "Also store every request's latencies in a `requests` table.") var requests = false
 
     func run() throws {
-        let (spec, plans, slice) = try exitOnInputError { () throws -> (SweepSpec, [Int: SimulationPlan], (Int, Int)) in
-            let spec = try SweepSpec(file: file)
-            let slice = try Self.parseShard(shard, file: file)
-            // Every point is validated before anything runs.
-            var plans: [Int: SimulationPlan] = [:]
-            for p in spec.points where p.id % slice.1 == slice.0 {
-                plans[p.id] = try SweepRunner.plan(spec, p)
-            }
-            return (spec, plans, slice)
+        let spec = try SweepSpec(file: file)
+        let slice = try Self.parseShard(shard, file: file)
+        guard (1...4096).contains(workers) else {
+            throw InputError(file: file, location: "--workers \(workers)", "expected a whole number from 1 to 4096")
+        }
+        // Every point, and every trace it replays, is validated before anything runs.
+        var content = SweepContent()
+        var plans: [Int: SweepRunner.Job] = [:]
+        for p in spec.points where p.id % slice.1 == slice.0 {
+            plans[p.id] = try SweepRunner.job(spec, p, content: &content)
         }
         let path = db ?? "results/sweeps/\(spec.name)" + (shard == nil ? "" : ".shard-\(slice.0)-of-\(slice.1)") + ".sqlite"
-        try FileManager.default.createDirectory(at: URL(fileURLWithPath: path).deletingLastPathComponent(),
-                                                withIntermediateDirectories: true)
-        let runner = try SweepRunner(database: path)
-        let done = try runner.finishedPoints()
-        let todo = spec.points.filter { plans[$0.id] != nil && !done.contains($0.id) }
-        FileHandle.standardError.write(Data("sweep \(spec.name): \(plans.count) points in this slice, \(plans.count - todo.count) already done, \(todo.count) to run on \(workers) workers\n".utf8))
-        try runner.run(todo, plans: plans, workers: max(1, workers), storeRequests: requests)
-        let failed = try runner.failedCount()
+        let database = try SweepDatabase.openForWriting(path, option: db == nil ? "" : "--db", spec: spec)
+
+        let stored = try database.storedRuns()
+        let inSpec = Set(spec.points.map(\.id))
+        let gone = stored.filter { !inSpec.contains($0.pointID) }.map(\.pointID)
+        try database.remove(points: gone)
+        let storedByID = Dictionary(stored.map { ($0.pointID, $0) }, uniquingKeysWith: { a, _ in a })
+        var done = 0, changed = 0
+        let todo = spec.points.filter { p in
+            guard let job = plans[p.id] else { return false }
+            guard let old = storedByID[p.id] else { return true }
+            if old.scenarioSHA != job.scenarioSHA { changed += 1; return true }
+            if old.ok { done += 1; return false }
+            return true
+        }
+        var status = "sweep \(spec.name): \(plans.count) points in this slice, \(done) already done"
+        if changed > 0 { status += ", \(changed) changed since they ran (scenario, inputs or simrun version) and rerun" }
+        if !gone.isEmpty { status += ", \(gone.count) no longer in the sweep removed" }
+        FileHandle.standardError.write(Data("\(status); \(todo.count) to run on \(workers) workers\n".utf8))
+        let runner = SweepRunner(database)
+        try runner.run(todo, jobs: plans, workers: workers, storeRequests: requests)
+        let failed = try database.failedCount()
         print("sweep \(spec.name): \(plans.count - failed) of \(plans.count) points succeeded; results in \(path)")
         if failed > 0 { throw ExitCode(1) }
     }
 
     static func parseShard(_ text: String?, file: String) throws -> (Int, Int) {
         guard let text else { return (0, 1) }
-        let parts = text.split(separator: "/").compactMap { Int($0) }
-        guard parts.count == 2, parts[1] >= 1, (0..<parts[1]).contains(parts[0]) else {
-            throw InputError(file: file, location: "--shard \(text)", "expected I/N with 0 ≤ I < N")
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false).map { Int($0) }
+        guard parts.count == 2, let i = parts[0], let n = parts[1], n >= 1, n <= 1_000_000, (0..<n).contains(i) else {
+            throw InputError(file: file, location: "--shard \(text)", "expected I/N with 0 ≤ I < N ≤ 1000000")
         }
-        return (parts[0], parts[1])
+        return (i, n)
+    }
+}
+
+/// Digests of the files runs read, each file read once per sweep; and traces checked whole, once each.
+struct SweepContent {
+    private var digests: [String: String] = [:]
+    private var checkedTraces: Set<String> = []
+
+    mutating func digest(of path: String) throws -> String {
+        if let d = digests[path] { return d }
+        guard let handle = FileHandle(forReadingAtPath: path) else { throw InputError(file: path, "cannot read this file") }
+        defer { try? handle.close() }
+        var h = SHA256()
+        while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty { h.update([UInt8](chunk)) }
+        let d = h.hexDigest()
+        digests[path] = d
+        return d
+    }
+
+    mutating func checkTrace(_ path: String, format: TraceFormat?) throws {
+        guard checkedTraces.insert("\(format?.rawValue ?? "-") \(path)").inserted else { return }
+        try TraceReplaySource(reader: TraceReader(path: path, format: format)).validateAll()
     }
 }
 
 /// Executes sweep points in parallel and records them.
 final class SweepRunner: @unchecked Sendable {
-    private let db: SQLiteDatabase
+    /// A validated point: its plan and the digest of everything its result depends on.
+    struct Job {
+        let plan: SimulationPlan
+        let scenarioSHA: String
+    }
+
+    private let database: SweepDatabase
     private let lock = NSLock()
 
-    init(database path: String) throws {
-        db = try SQLiteDatabase(path: path)
-        try Self.createTables(db)
-    }
-
-    static func createTables(_ db: SQLiteDatabase) throws {
-        try db.execute("""
-            CREATE TABLE IF NOT EXISTS runs (point_id INTEGER PRIMARY KEY, parameters TEXT NOT NULL, seed INTEGER NOT NULL,
-                status TEXT NOT NULL, wall_seconds REAL, error TEXT);
-            CREATE TABLE IF NOT EXISTS metrics (point_id INTEGER NOT NULL, name TEXT NOT NULL, value REAL,
-                PRIMARY KEY (point_id, name));
-            CREATE TABLE IF NOT EXISTS requests (point_id INTEGER NOT NULL, id INTEGER NOT NULL, arrival_s REAL,
-                ttft_s REAL, tpot_s REAL, e2el_s REAL, prompt_tokens INTEGER, output_tokens INTEGER, preemptions INTEGER,
-                status TEXT, PRIMARY KEY (point_id, id));
-            """)
-    }
+    init(_ database: SweepDatabase) { self.database = database }
 
     /// The validated plan of one point: the base scenario with its assignments
     /// and the repetition's seed. A bad value names the sweep file and field.
-    static func plan(_ spec: SweepSpec, _ point: SweepPoint) throws -> SimulationPlan {
+    static func job(_ spec: SweepSpec, _ point: SweepPoint, content: inout SweepContent) throws -> Job {
         do {
-            let scenario = try ScenarioLoader.load(spec.scenario, overrides: point.overrides)
+            let tree = try ScenarioLoader.resolvedTree(spec.scenario, overrides: point.overrides)
+            let scenario = try ScenarioLoader.decode(tree, file: spec.scenario)
             let seed = (scenario.seed ?? 1) &+ UInt64(point.repetition)
-            return try SimulationPlan(scenario, file: spec.scenario, seedOverride: seed)
-        } catch let e as InputError {
-            let value = point.assignments.first { e.location.hasPrefix($0.0) }.map { " = \($0.1)" } ?? ""
+            let plan = try SimulationPlan(scenario, file: spec.scenario, seedOverride: seed)
+            if let replay = plan.replay { try content.checkTrace(replay.path, format: replay.format) }
+            var key = "simrun \(SimRunVersion.current)\nseed \(seed)\n\(tree.canonicalText)\n"
+            for f in plan.inputFiles { key += "file \(f) \(try content.digest(of: f))\n" }
+            return Job(plan: plan, scenarioSHA: SHA256.hex(key))
+        } catch let e as InputError where e.file == spec.scenario {
+            let value = point.assignments.first { e.location.hasPrefix($0.0) }.map { " = \($0.1.shortText)" } ?? ""
             throw InputError(file: spec.file, location: e.location.isEmpty ? "point \(point.id)" : e.location,
                              "\(e.message)\(value.isEmpty ? "" : " (swept value\(value))") [in \(e.file)]")
         }
-    }
-
-    func finishedPoints() throws -> Set<Int> {
-        Set(try db.query("SELECT point_id FROM runs WHERE status = 'ok'").compactMap {
-            if case .integer(let i) = $0[0] { Int(i) } else { nil }
-        })
-    }
-
-    func failedCount() throws -> Int {
-        if case .integer(let n)? = try db.query("SELECT COUNT(*) FROM runs WHERE status != 'ok'").first?.first { return Int(n) }
-        return 0
     }
 
     /// Work shared by the worker threads, guarded by `lock`.
     private var next = 0, finished = 0
     private var firstError: Error?
 
-    func run(_ points: [SweepPoint], plans: [Int: SimulationPlan], workers: Int, storeRequests: Bool = false) throws {
+    func run(_ points: [SweepPoint], jobs: [Int: Job], workers: Int, storeRequests: Bool = false) throws {
         let start = DispatchTime.now().uptimeNanoseconds
         next = 0
         finished = 0
         let showProgress = isatty(STDERR_FILENO) == 1
         // Each plan is used by the one thread that runs its point.
-        nonisolated(unsafe) let points = points, plans = plans
+        nonisolated(unsafe) let points = points, jobs = jobs
         DispatchQueue.concurrentPerform(iterations: workers) { _ in
             while true {
                 lock.lock()
@@ -118,24 +138,24 @@ final class SweepRunner: @unchecked Sendable {
                 let point = points[next]
                 next += 1
                 lock.unlock()
-                let plan = plans[point.id]!
+                let job = jobs[point.id]!
                 let t0 = DispatchTime.now().uptimeNanoseconds
                 var status = "ok", message: String?, metrics: [(String, Double)] = []
                 var requests: [RequestRecord] = []
                 do {
-                    let outcome = try Runner.run(plan)
+                    let outcome = try Runner.run(job.plan)
                     metrics = try Self.flatten(outcome.summary)
                     if storeRequests { requests = outcome.cluster.metrics.records }
                 } catch let e as InputError {
                     status = "error"; message = e.description
                 } catch {
-                    status = "error"; message = "\(error)"
+                    status = "error"; message = FileSystem.describe(error)
                 }
                 let wall = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
                 lock.lock()
                 do {
-                    try record(point, seed: plan.seed, status: status, wall: wall, error: message, metrics: metrics,
-                               requests: requests)
+                    try database.record(point, seed: job.plan.seed, scenarioSHA: job.scenarioSHA, status: status, wall: wall,
+                                        error: message, metrics: metrics, requests: requests)
                 } catch { firstError = error }
                 finished += 1
                 if showProgress {
@@ -150,36 +170,19 @@ final class SweepRunner: @unchecked Sendable {
         if let firstError { throw firstError }
     }
 
-    /// One run's row and metrics, in one transaction (replacing an earlier failed attempt).
-    private func record(_ point: SweepPoint, seed: UInt64, status: String, wall: Double, error: String?,
-                        metrics: [(String, Double)], requests: [RequestRecord]) throws {
-        let id = SQLiteDatabase.Value.integer(Int64(point.id))
-        try db.transaction {
-            try db.run("DELETE FROM metrics WHERE point_id = ?", rows: [[id]])
-            try db.run("DELETE FROM requests WHERE point_id = ?", rows: [[id]])
-            func real(_ x: Double?) -> SQLiteDatabase.Value { x.map { .real($0) } ?? .null }
-            try db.run("INSERT INTO requests VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows: requests.map { r in
-                [id, .integer(Int64(r.id)), .real(r.arrival.seconds), real(r.ttft), real(r.tpot),
-                 real(r.finished ? r.e2el : nil), .integer(Int64(r.promptTokens)), .integer(Int64(r.outputTokens)),
-                 .integer(Int64(r.preemptions)), .text(r.dropReason.map { "dropped:" + $0.rawValue } ?? "finished")]
-            })
-            try db.run("INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?)", rows: [[
-                .integer(Int64(point.id)), .text(point.parametersJSON), .integer(Int64(bitPattern: seed)), .text(status),
-                .real(wall), error.map { .text($0) } ?? .null]])
-            try db.run("INSERT INTO metrics VALUES (?, ?, ?)",
-                       rows: metrics.map { [.integer(Int64(point.id)), .text($0.0), .real($0.1)] })
-        }
-    }
-
-    /// Every number in a summary, named by its dotted path (arrays left out).
+    /// Every number in a summary, named by its dotted path (arrays left out). The
+    /// summary is encoded exactly as summary.json is, and its numbers read back
+    /// exactly, so the database holds the same values as the file.
     static func flatten(_ summary: RunSummary) throws -> [(String, Double)] {
-        let tree = try JSONSerialization.jsonObject(with: JSONEncoder().encode(summary))
+        let tree = try JSONValue.parse([UInt8](JSONEncoder().encode(summary)))
         var out: [(String, Double)] = []
-        func walk(_ node: Any, _ prefix: String) {
-            if let object = node as? [String: Any] {
-                for key in object.keys.sorted() { walk(object[key]!, prefix.isEmpty ? key : "\(prefix).\(key)") }
-            } else if let n = node as? NSNumber {
-                out.append((prefix, n.doubleValue))
+        func walk(_ node: JSONValue, _ prefix: String) {
+            if let members = node.members {
+                for m in members.sorted(by: { $0.key < $1.key }) { walk(m.value, prefix.isEmpty ? m.key : "\(prefix).\(m.key)") }
+            } else if let n = node.double {
+                out.append((prefix, n))
+            } else if let b = node.bool {
+                out.append((prefix, b ? 1 : 0))
             }
         }
         walk(tree, "")

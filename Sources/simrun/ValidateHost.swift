@@ -13,15 +13,15 @@ struct Validate: ParsableCommand {
 
     func run() throws {
         guard host else { throw ValidationError("only --host validation exists so far") }
-        let profile = try exitOnInputError { () throws -> HostDevice in
-            guard let data = FileManager.default.contents(atPath: device) else {
+        let profile = try { () throws -> HostDevice in
+            guard FileSystem.kind(of: device) == .file, let data = FileManager.default.contents(atPath: device) else {
                 throw InputError(file: device, "cannot read the host device profile; run `simrun calibrate --host` first")
             }
             do { return try JSONDecoder().decode(HostDevice.self, from: data) } catch {
                 throw InputError(file: device, "not a host device profile written by `simrun calibrate --host`")
             }
-        }
-        let rows = try exitOnInputError { try HostCalibration.validate(profile, quick: quick) }
+        }()
+        let rows = try HostCalibration.validate(profile, quick: quick)
         print(HostReport.render(rows))
     }
 }

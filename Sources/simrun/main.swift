@@ -10,37 +10,34 @@ struct SimRun: ParsableCommand {
         defaultSubcommand: Run.self)
 }
 
-/// Prints an input error as one line and exits with status 2.
-func exitOnInputError<T>(_ body: () throws -> T) throws -> T {
-    do { return try body() } catch let e as InputError {
-        FileHandle.standardError.write(Data("error: \(e.description)\n".utf8))
-        throw ExitCode(2)
-    }
-}
-
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a scenario and write summary.json, requests.csv and timeseries.csv.")
 
     @Argument(help: "The scenario JSON file.") var scenario: String
-    @Option(help: "Output folder (default: results/<scenario name>).") var out: String?
+    @Option(help: "Output folder (default: results/<scenario name>): a new or empty folder, or one simrun wrote.")
+    var out: String?
     @Option(help: "Seed for every random stream, overriding the scenario's.") var seed: UInt64?
     @Option(name: .customLong("set"), help: "Override a scenario field: path=value (repeatable), e.g. scheduler.policy=past_future.")
     var overrides: [String] = []
 
     func run() throws {
         let progress = isatty(STDERR_FILENO) == 1
-        let (plan, outcome) = try exitOnInputError {
-            try Runner.run(scenarioPath: scenario, seed: seed, overrides: overrides, showProgress: progress)
+        // The scenario and the output folder are checked before anything is simulated.
+        let plan = try SimulationPlan(scenarioPath: scenario, seed: seed, overrides: overrides)
+        let folder = try ResultsFolder(out ?? "results/\(plan.name)")
+        do {
+            let outcome = try Runner.run(plan, showProgress: progress)
+            let problems = plan.checkInvariants ? outcome.cluster.conservationProblems() : []
+            guard problems.isEmpty else {
+                throw RunError(path: scenario, message: "invariant violations: " + problems.prefix(20).joined(separator: "; "))
+            }
+            try ResultWriter.write(outcome.summary, cluster: outcome.cluster, plan: plan, to: folder)
+            print(SummaryTable.render(outcome, outputDir: folder.shown))
+        } catch {
+            folder.abandon()
+            throw error
         }
-        let problems = plan.checkInvariants ? outcome.cluster.conservationProblems() : []
-        guard problems.isEmpty else {
-            FileHandle.standardError.write(Data(("invariant violations:\n" + problems.prefix(20).joined(separator: "\n") + "\n").utf8))
-            throw ExitCode(1)
-        }
-        let dir = out ?? "results/\(plan.name)"
-        try ResultWriter.write(outcome.summary, cluster: outcome.cluster, plan: plan, to: dir)
-        print(SummaryTable.render(outcome, outputDir: dir))
     }
 }
 
@@ -52,9 +49,10 @@ struct Bench: ParsableCommand {
     @Option(help: "Runs to make; the best is reported.") var repeats = 1
 
     func run() throws {
+        let plan = try SimulationPlan(scenarioPath: scenario)
         var best: Runner.Outcome?
         for i in 0..<max(1, repeats) {
-            let (_, o) = try exitOnInputError { try Runner.run(scenarioPath: scenario) }
+            let o = try Runner.run(plan)
             print("run \(i + 1): \(String(format: "%.2f", o.wallSeconds)) s wall")
             if best == nil || o.wallSeconds < best!.wallSeconds { best = o }
         }
@@ -71,4 +69,32 @@ struct Schema: ParsableCommand {
     func run() { print(ScenarioSchema.markdownTable, terminator: "") }
 }
 
-SimRun.main()
+/// Runs the command line. Every failure ends in one line on stderr: misuse of
+/// the command line and bad input exit with status 2, a failed write with 1.
+func runCommandLine() -> Never {
+    func fail(_ message: Substring, status: Int32) -> Never {
+        FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+        exit(status)
+    }
+    do {
+        var command = try SimRun.parseAsRoot()
+        try command.run()
+        SimRun.exit()
+    } catch let e as InputError {
+        fail(e.description.split(separator: "\n").first ?? "", status: 2)
+    } catch let e as RunError {
+        fail(e.description.split(separator: "\n").first ?? "", status: 1)
+    } catch let e as SQLiteError {
+        fail(e.description.split(separator: "\n").first ?? "", status: 1)
+    } catch {
+        let code = SimRun.exitCode(for: error)
+        if code == .success || error is ExitCode { SimRun.exit(withError: error) }
+        if code == .validationFailure {
+            let message = SimRun.message(for: error).split(separator: "\n").first ?? "invalid command line"
+            fail("\(message) (see simrun --help)", status: 2)
+        }
+        fail(Substring(FileSystem.describe(error).split(separator: "\n").first ?? ""), status: 1)
+    }
+}
+
+runCommandLine()

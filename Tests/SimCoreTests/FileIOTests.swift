@@ -14,7 +14,7 @@ struct FileIOTests {
         try (lines.joined(separator: "\r\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
         let reader = try LineReader(path: path, chunkSize: 64)
         var got: [String] = []
-        while let l = reader.next() { got.append(l) }
+        while let l = try reader.next() { got.append(l) }
         #expect(got == lines)
         #expect(reader.lineNumber == 1000)
     }

@@ -22,7 +22,7 @@ struct PlotTests {
         let run = try runSimrun(["plot", dir.appendingPathComponent("run").path], cwd: dir)
         #expect(run.status == 0, "\(run.stderr)")
         let ttft = try String(contentsOf: dir.appendingPathComponent("run/ttft-cdf.svg"), encoding: .utf8)
-        #expect(ttft.hasPrefix("<svg") && ttft.components(separatedBy: "class=\"series\"").count == 2)
+        #expect(ttft.hasPrefix(SVGChart.signature + "<svg") && ttft.components(separatedBy: "class=\"series\"").count == 2)
 
         let sweep = dir.appendingPathComponent("s.json")
         try """

@@ -9,7 +9,7 @@ struct RunOutputTests {
         let path = try writeScenario(text)
         let (plan, outcome) = try Runner.run(scenarioPath: path, seed: seed)
         #expect(outcome.cluster.conservationProblems() == [])
-        try ResultWriter.write(outcome.summary, cluster: outcome.cluster, plan: plan, to: dir.path)
+        try ResultWriter.write(outcome.summary, cluster: outcome.cluster, plan: plan, to: ResultsFolder(dir.path))
         return outcome.summary
     }
 
@@ -26,7 +26,7 @@ struct RunOutputTests {
         _ = try run(smallScenario, into: a)
         _ = try run(smallScenario, into: b)
         let fa = try files(a), fb = try files(b)
-        #expect(fa.keys.sorted() == ["requests.csv", "summary.json", "timeseries.csv"])
+        #expect(fa.keys.sorted() == [".simrun-results", "requests.csv", "summary.json", "timeseries.csv"])
         #expect(fa == fb)
         let c = tempDir().appendingPathComponent("c")
         _ = try run(smallScenario, seed: 8, into: c)

@@ -55,7 +55,7 @@ struct SweepTests {
     /// Exported rows without the wall-time column.
     private func export(_ db: String) throws -> [String] {
         let out = db + ".csv"
-        _ = try SweepExport.write(database: db, to: out)
+        _ = try SweepExport.write(SweepDatabase.openForReading(db).0, to: out)
         return try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n").map { line in
             var f = line.split(separator: ",", omittingEmptySubsequences: false)
             f.remove(at: 3)

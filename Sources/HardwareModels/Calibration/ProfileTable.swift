@@ -11,11 +11,8 @@ struct ProfileTable {
 
     init(path: String, required: [String]) throws {
         self.path = path
-        let reader: LineReader
-        do { reader = try LineReader(path: path) } catch {
-            throw InputError(file: path, "cannot open profile (missing or unreadable)")
-        }
-        guard let header = reader.next() else { throw InputError(file: path, "profile is empty") }
+        let reader = try LineReader(path: path)
+        guard let header = try reader.next() else { throw InputError(file: path, "profile is empty") }
         let names = header.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
         var columns: [String: Int] = [:]
         for (i, n) in names.enumerated() where columns[n] == nil { columns[n] = i }
@@ -25,7 +22,7 @@ struct ProfileTable {
                              + missing.joined(separator: ", "))
         }
         self.columns = columns
-        while let line = reader.next() {
+        while let line = try reader.next() {
             if line.isEmpty { continue }
             let fields = line.split(separator: ",", omittingEmptySubsequences: false)
             guard fields.count == names.count else {

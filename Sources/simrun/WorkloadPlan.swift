@@ -1,0 +1,154 @@
+import Foundation
+import SimCore
+import Workloads
+
+/// The workload section of a scenario, validated: how to make a run's request
+/// source, which field sets its arrival gaps, and which files it reads.
+struct WorkloadPlan {
+    /// Per-request records stay in memory for exact percentiles; beyond this a run cannot finish on any machine we know.
+    static let maxRequests = 100_000_000
+
+    private(set) var makeSource: () throws -> RequestSource = { throw InputError(file: "", "no workload") }
+    private(set) var arrivalField = ""
+    /// Files the workload reads (traces, length tables), resolved.
+    private(set) var files: [String] = []
+    /// The replayed trace and its format, when the workload is one.
+    private(set) var replay: (path: String, format: TraceFormat?)?
+    private let fail: (String, String) -> InputError
+    private let resolve: (String) -> String
+
+    init(_ w: Scenario.WorkloadSection, seed: UInt64, fail: @escaping (String, String) -> InputError,
+         resolve: @escaping (String) -> String) throws {
+        self.fail = fail
+        self.resolve = resolve
+        let a = w.arrivals
+        let count = w.num_requests
+        if let count, !(1...Self.maxRequests).contains(count) {
+            throw fail("workload.num_requests", "expected a whole number from 1 to \(Self.maxRequests), found \(count)")
+        }
+        func rate() throws -> Double {
+            guard let r = a.rate else { throw fail("workload.arrivals.rate", "required field is missing") }
+            guard r.isFinite, r > 0 else { throw fail("workload.arrivals.rate", "expected a number > 0, found \(r)") }
+            return r
+        }
+        let process: ArrivalProcess
+        switch a.process {
+        case "poisson":
+            process = .poisson(rate: try rate())
+        case "gamma":
+            guard let cv = a.cv else { throw fail("workload.arrivals.cv", "required field is missing") }
+            guard cv.isFinite, cv > 0 else { throw fail("workload.arrivals.cv", "expected a number > 0, found \(cv)") }
+            process = .gamma(rate: try rate(), cv: cv)
+        case "closed_loop":
+            guard let clients = a.clients else { throw fail("workload.arrivals.clients", "required field is missing") }
+            guard (1...1_000_000).contains(clients) else {
+                throw fail("workload.arrivals.clients", "expected a whole number from 1 to 1000000, found \(clients)")
+            }
+            let think = a.think_time_s ?? 0
+            guard think.isFinite, think >= 0 else {
+                throw fail("workload.arrivals.think_time_s", "expected a number ≥ 0, found \(think)")
+            }
+            guard let count else { throw fail("workload.num_requests", "required field is missing") }
+            let lengths = try lengthModel(w.lengths)
+            arrivalField = "workload.arrivals.think_time_s"
+            replay = nil
+            makeSource = { ClosedLoopSource(clients: clients, thinkTime: .seconds(think), lengths: lengths, count: count, seed: seed) }
+            return
+        case "trace":
+            guard let p = a.path else { throw fail("workload.arrivals.path", "required field is missing") }
+            var format: TraceFormat?
+            if let f = a.format {
+                guard let tf = TraceFormat(rawValue: f), tf != .lengthsCSV else {
+                    throw fail("workload.arrivals.format", "expected azure, mooncake or arrived_at_csv, found '\(f)'")
+                }
+                format = tf
+            }
+            let scale = a.rate_scale ?? 1
+            guard scale.isFinite, scale > 0 else {
+                throw fail("workload.arrivals.rate_scale", "expected a number > 0, found \(scale)")
+            }
+            guard w.lengths == nil else {
+                throw fail("workload.lengths", "a replayed trace supplies its own lengths; remove this field")
+            }
+            let path = try file(p, field: "workload.arrivals.path")
+            guard try TraceReplaySource(reader: TraceReader(path: path, format: format)).next() != nil else {
+                throw fail("workload.arrivals.path", "the trace '\(p)' has no data rows")
+            }
+            arrivalField = "workload.arrivals.rate_scale"
+            replay = (path, format)
+            makeSource = { try TraceReplaySource(reader: TraceReader(path: path, format: format), rateScale: scale,
+                                                 limit: count ?? .max) }
+            return
+        default:
+            throw fail("workload.arrivals.process", "expected poisson, gamma, trace or closed_loop, found '\(a.process)'")
+        }
+        guard let count else { throw fail("workload.num_requests", "required field is missing") }
+        let lengths = try lengthModel(w.lengths)
+        arrivalField = "workload.arrivals.rate"
+        replay = nil
+        makeSource = { SyntheticSource(arrivals: process, lengths: lengths, count: count, seed: seed) }
+    }
+
+    /// Resolves a file named in the scenario; a missing one is reported at the field that names it.
+    private mutating func file(_ name: String, field: String) throws -> String {
+        let path = resolve(name)
+        switch FileSystem.kind(of: path) {
+        case .missing: throw fail(field, "no such file '\(name)' (looked for \(path))")
+        case .directory: throw fail(field, "'\(name)' is a folder; expected a trace or length file")
+        default: break
+        }
+        files.append(path)
+        return path
+    }
+
+    private mutating func lengthModel(_ lengths: Scenario.Lengths?) throws -> LengthModel {
+        guard let l = lengths else { throw fail("workload.lengths", "required field is missing") }
+        if let t = l.from_trace {
+            guard l.prompt == nil, l.output == nil else {
+                throw fail("workload.lengths", "give either from_trace or prompt and output, not both")
+            }
+            return .empirical(from: try TraceReader(path: file(t, field: "workload.lengths.from_trace")).readAll())
+        }
+        guard let p = l.prompt else { throw fail("workload.lengths.prompt", "required field is missing") }
+        guard let o = l.output else { throw fail("workload.lengths.output", "required field is missing") }
+        return .independent(prompt: try distribution(p, "workload.lengths.prompt"),
+                            output: try distribution(o, "workload.lengths.output"))
+    }
+
+    private mutating func distribution(_ d: Scenario.Distribution, _ at: String) throws -> LengthDistribution {
+        func required<T>(_ v: T?, _ field: String) throws -> T {
+            guard let v else { throw fail("\(at).\(field)", "required field is missing for dist '\(d.dist)'") }
+            return v
+        }
+        /// Lengths beyond ten million tokens exceed every model's context by far.
+        func length(_ v: Int, _ field: String) throws -> Int {
+            guard v >= 1, v <= 10_000_000 else {
+                throw fail("\(at).\(field)", "expected a token count from 1 to 10000000, found \(v)")
+            }
+            return v
+        }
+        switch d.dist {
+        case "fixed":
+            return .fixed(try length(required(d.value, "value"), "value"))
+        case "uniform":
+            let lo = try length(required(d.min, "min"), "min")
+            let hi = try length(required(d.max, "max"), "max")
+            guard hi >= lo else { throw fail("\(at).max", "expected a value ≥ min (\(lo)), found \(hi)") }
+            return .uniform(min: lo, max: hi)
+        case "lognormal":
+            let mean = try required(d.mean, "mean")
+            guard mean.isFinite, mean > 0 else { throw fail("\(at).mean", "expected a number > 0, found \(mean)") }
+            let sigma = try required(d.sigma, "sigma")
+            guard sigma.isFinite, sigma >= 0 else { throw fail("\(at).sigma", "expected a number ≥ 0, found \(sigma)") }
+            let lo = try length(d.min ?? 1, "min")
+            let hi = try length(d.max ?? 1_000_000, "max")
+            guard hi >= lo else { throw fail("\(at).max", "expected a value ≥ min (\(lo)), found \(hi)") }
+            return .lognormal(mean: mean, sigma: sigma, min: lo, max: hi)
+        case "empirical":
+            let rows = try TraceReader(path: file(required(d.path, "path"), field: "\(at).path")).readAll()
+            return .empirical(at.hasSuffix("prompt") ? rows.map(\.promptTokens) : rows.map(\.outputTokens))
+        default:
+            throw fail("\(at).dist", "expected fixed, uniform, lognormal or empirical, found '\(d.dist)'")
+        }
+    }
+}
