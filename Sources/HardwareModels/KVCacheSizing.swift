@@ -29,10 +29,14 @@ public struct KVCacheSizing: Sendable, Equatable {
         usableBytesPerGPU = accelerator.memoryBytes * memoryUtilization
         let free = usableBytesPerGPU - weightBytesPerGPU - activationReserveBytesPerGPU
         let blockBytes = Double(blockTokens) * model.kvBytesPerToken
-        guard free > 0, free * gpus >= blockBytes else {
+        guard free > 0 else {
             throw KVCacheSizingError.doesNotFit(model: model.name, accelerator: accelerator.name, layout: layout,
                                                 needGiB: (weightBytesPerGPU + activationReserveBytesPerGPU) / 1_073_741_824,
                                                 haveGiB: usableBytesPerGPU / 1_073_741_824)
+        }
+        guard free * gpus >= blockBytes else {
+            throw KVCacheSizingError.blockTooLarge(blockTokens: blockTokens, blockGiB: blockBytes / 1_073_741_824,
+                                                   freeGiB: free * gpus / 1_073_741_824)
         }
         blocks = Int(free * gpus / blockBytes)
     }
@@ -40,6 +44,7 @@ public struct KVCacheSizing: Sendable, Equatable {
 
 public enum KVCacheSizingError: Error, CustomStringConvertible, Equatable {
     case doesNotFit(model: String, accelerator: String, layout: ParallelLayout, needGiB: Double, haveGiB: Double)
+    case blockTooLarge(blockTokens: Int, blockGiB: Double, freeGiB: Double)
 
     public var description: String {
         switch self {
@@ -47,6 +52,9 @@ public enum KVCacheSizingError: Error, CustomStringConvertible, Equatable {
             let n = (need * 10).rounded() / 10, h = (have * 10).rounded() / 10
             return "\(model) does not fit on \(accelerator) at \(layout): needs \(n) GiB per GPU for weights and "
                 + "activations (before any KV cache), but \(h) GiB is usable; raise tp/pp or pick a larger GPU"
+        case let .blockTooLarge(tokens, block, free):
+            return "one KV block of \(tokens) tokens takes \(String(format: "%.3g", block)) GiB, more than the "
+                + "\(String(format: "%.3g", free)) GiB left for the KV cache; lower scheduler.block_size"
         }
     }
 }

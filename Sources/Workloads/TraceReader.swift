@@ -164,7 +164,7 @@ public final class TraceReader {
         guard parts.count == 2 else { return nil }
         let date = parts[0].split(separator: "-").compactMap { Int($0) }
         let clock = parts[1].split(separator: ":")
-        guard date.count == 3, clock.count == 3, let h = Int(clock[0]), let m = Int(clock[1]),
+        guard date.count == 3, (1...9999).contains(date[0]), clock.count == 3, let h = Int(clock[0]), let m = Int(clock[1]),
               let s = Double(clock[2]), (1...12).contains(date[1]), (1...31).contains(date[2]),
               (0..<24).contains(h), (0..<60).contains(m), s >= 0, s < 61
         else { return nil }

@@ -24,28 +24,29 @@ struct Calibrate: ParsableCommand {
     @Option(help: "With --host: BLAS threads.") var threads = ProcessInfo.processInfo.activeProcessorCount
 
     func run() throws {
+        guard (1...1024).contains(threads) else {
+            throw InputError(file: "simrun calibrate", location: "--threads \(threads)", "expected a whole number from 1 to 1024")
+        }
         if host {
+            let path = out ?? "results/host-device.json"
+            try OutputFile.check(path, option: "--out", inputs: [], kind: "host device profile") {
+                (try? JSONDecoder().decode(HostDevice.self, from: $0)) != nil
+            }
             let device = try HostCalibration.run(quick: quick, threads: threads)
             print(HostReport.render(device))
-            try writeAtomically(try HostReport.encode(device), to: out ?? "results/host-device.json")
+            try OutputFile.write(try HostReport.encode(device), to: path)
+            print("wrote \(path)")
             return
+        }
+        let path = out ?? "Sources/HardwareModels/Resources/device-profiles.json"
+        try OutputFile.check(path, option: "--out", inputs: [], kind: "device profile set") {
+            (try? JSONDecoder().decode(DeviceProfileSet.self, from: $0)) != nil
         }
         let set = try Calibration.fit(profilesFolder: profiles, ownMeasurements: measurements)
         print(CalibrationReport.render(set))
-        let path = out ?? "Sources/HardwareModels/Resources/device-profiles.json"
-        try writeAtomically(try set.encoded(), to: path)
-        print("rebuild for the simulator to use it")
+        try OutputFile.write(try set.encoded(), to: path)
+        print("wrote \(path)\nrebuild for the simulator to use it")
     }
-}
-
-/// Writes through a temporary file and a rename, so a reader never sees half a file.
-func writeAtomically(_ data: Data, to path: String) throws {
-    let url = URL(fileURLWithPath: path)
-    try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-    let tmp = path + ".tmp"
-    try data.write(to: URL(fileURLWithPath: tmp))
-    guard rename(tmp, path) == 0 else { throw InputError(file: path, "cannot write") }
-    print("wrote \(path)")
 }
 
 enum CalibrationReport {

@@ -149,6 +149,7 @@ struct SimulationPlan {
             let spec = InstanceSpec(model: model, accelerator: gpu, layout: ParallelLayout(tp: tp, pp: pp),
                                     role: role, limits: limits, efficiency: efficiency)
             do { _ = try spec.kvSizing() } catch let e as KVCacheSizingError {
+                if case .blockTooLarge = e { throw fail("scheduler.block_size", e.description) }
                 throw fail(at, e.description)
             }
             specs += Array(repeating: spec, count: count)
