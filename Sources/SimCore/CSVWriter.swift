@@ -122,4 +122,18 @@ public enum CSVWriterError: Error, CustomStringConvertible {
         case .writeFailed(let path, let why): "\(path): write failed (\(why))"
         }
     }
+
+    public var path: String {
+        switch self {
+        case .cannotCreate(let path, _), .writeFailed(let path, _): path
+        }
+    }
+
+    /// The message without the path: "write failed (No space left on device)".
+    public var reason: String {
+        switch self {
+        case .cannotCreate(_, let why): "cannot create file (\(why))"
+        case .writeFailed(_, let why): "write failed (\(why))"
+        }
+    }
 }

@@ -13,7 +13,7 @@ enum ResultWriter {
             try writeRequests(cluster.metrics.records, slos: plan.slos, to: folder.path("requests.csv"))
             try writeTimeseries(cluster.metrics.samples, to: folder.path("timeseries.csv"))
         } catch let e as CSVWriterError {
-            throw RunError(path: folder.shown, message: e.description)
+            throw RunError(path: folder.shown, message: "\((e.path as NSString).lastPathComponent): \(e.reason)")
         } catch let e as EncodingError {
             throw RunError(path: folder.shown, message: "cannot encode the summary (\(e))")
         } catch {

@@ -31,6 +31,20 @@ struct FileIOTests {
         #expect(try String(contentsOfFile: path, encoding: .utf8) == "a,b\n1,0.5\n-20,\n1.5,0.000000012\n3,\n0,x\n")
     }
 
+    @Test func aFullDiskIsAnErrorNotACrash() throws {
+        // /dev/full accepts the open and fails every write with ENOSPC.
+        let w = try CSVWriter(path: "/dev/full", header: ["a"])
+        for i in 0..<300_000 { w.field(i); w.endRow() }
+        #expect(throws: CSVWriterError.self) { try w.close() }
+        #expect(throws: CSVWriterError.self) { try CSVWriter(path: "/nonexistent/x.csv", header: ["a"]) }
+    }
+
+    @Test func aFolderIsNotReadAsLines() {
+        for path in [".", "..", "/", FileManager.default.temporaryDirectory.path] {
+            #expect(throws: InputError.self) { try LineReader(path: path) }
+        }
+    }
+
     @Test func sqliteRoundTripsRowsInOneTransaction() throws {
         let db = try SQLiteDatabase(path: temp("t.sqlite"))
         try db.execute("CREATE TABLE runs (id INTEGER, x REAL, name TEXT)")
