@@ -48,12 +48,15 @@ var simrunBinary: URL {
 }
 
 struct ProcessResult {
+    /// The exit status, or the signal's number when `signalled`.
     let status: Int32
+    let signalled: Bool
     let stdout: String
     let stderr: String
 }
 
-func runSimrun(_ args: [String], cwd: URL) throws -> ProcessResult {
+/// Runs simrun; a run past `timeout` seconds is killed (and so reported as signalled).
+func runSimrun(_ args: [String], cwd: URL, timeout: Double = 300) throws -> ProcessResult {
     let p = Process()
     p.executableURL = simrunBinary
     p.arguments = args
@@ -62,9 +65,11 @@ func runSimrun(_ args: [String], cwd: URL) throws -> ProcessResult {
     p.standardOutput = out
     p.standardError = err
     try p.run()
+    let pid = p.processIdentifier
+    DispatchQueue.global().asyncAfter(deadline: .now() + timeout) { if p.isRunning { kill(pid, SIGKILL) } }
     let o = out.fileHandleForReading.readDataToEndOfFile()
     let e = err.fileHandleForReading.readDataToEndOfFile()
     p.waitUntilExit()
-    return ProcessResult(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
+    return ProcessResult(status: p.terminationStatus, signalled: p.terminationReason == .uncaughtSignal, stdout: String(decoding: o, as: UTF8.self),
                          stderr: String(decoding: e, as: UTF8.self))
 }
