@@ -109,8 +109,9 @@ enum ScenarioSchema {
         Field(path: "workload.lengths.from_trace", type: "string", defaultValue: "none",
               summary: "A trace or length-only CSV; (prompt, output) pairs are drawn from its rows together."),
     ] + distributionFields("prompt") + distributionFields("output") + [
-        Field(path: "workload.num_requests", type: "integer ≥ 1", defaultValue: "required unless process is trace",
-              summary: "Requests to generate; for a trace, the most rows to replay (all by default)."),
+        Field(path: "workload.num_requests", type: "integer in 1...100000000", defaultValue: "required unless process is trace",
+              summary: "Requests to generate; for a trace, the most rows to replay (all by default). Every request's "
+                + "record stays in memory for exact percentiles, which bounds a run."),
         Field(path: "slo", type: "object", defaultValue: "none",
               summary: "Service-level objectives; each given bound is checked per request."),
         Field(path: "slo.ttft_s", type: "number > 0", defaultValue: "none", summary: "Bound on time to first token, s."),
