@@ -111,16 +111,7 @@ struct ResultsFolder {
 
     /// Creates the missing folders above the target; returns them, deepest first.
     private static func makeParents(_ parent: String, fail: (String) -> InputError) throws -> [String] {
-        var missing: [String] = []
-        var p = parent
-        while FileSystem.kind(of: p) == .missing, p != "/" {
-            missing.append(p)
-            p = (p as NSString).deletingLastPathComponent
-        }
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: p, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw fail("'\(p)' is not a folder")
-        }
+        let missing = try missingFolders(above: parent + "/x", fail: fail)
         var created: [String] = []
         for folder in missing.reversed() {
             guard mkdir(folder, 0o755) == 0 else {
@@ -131,6 +122,21 @@ struct ResultsFolder {
             created.append(folder)
         }
         return created.reversed()
+    }
+
+    /// The folders above `path` that do not exist yet, deepest first; the nearest one that exists must be a folder.
+    static func missingFolders(above path: String, fail: (String) -> InputError) throws -> [String] {
+        var missing: [String] = []
+        var p = (path as NSString).deletingLastPathComponent
+        while FileSystem.kind(of: p) == .missing, p != "/" {
+            missing.append(p)
+            p = (p as NSString).deletingLastPathComponent
+        }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: p, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw fail("'\(p)' is not a folder")
+        }
+        return missing
     }
 
     /// Staging folders of runs that were killed: only those with simrun's marker, whose process is gone.
@@ -174,12 +180,7 @@ enum OutputFile {
                 throw fail("exists and is not a \(kind) written by simrun; remove it or choose another path")
             }
         }
-        var p = (standardized(path) as NSString).deletingLastPathComponent
-        while FileSystem.kind(of: p) == .missing, p != "/" { p = (p as NSString).deletingLastPathComponent }
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: p, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw fail("'\(p)' is not a folder")
-        }
+        _ = try ResultsFolder.missingFolders(above: standardized(path), fail: fail)
     }
 
     /// Calls `body` with a temporary path beside `path`, then renames the result into place.
