@@ -55,3 +55,28 @@ struct FileIOTests {
         #expect(throws: SQLiteError.self) { try db.execute("SELECT * FROM missing") }
     }
 }
+
+@Suite("File-system calls")
+struct FileSystemTests {
+    @Test func exchangeSwapsTwoFoldersInOneStep() throws {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("fs-\(UUID().uuidString)")
+        for (name, content) in [("a", "old"), ("b", "new")] {
+            try FileManager.default.createDirectory(at: base.appendingPathComponent(name), withIntermediateDirectories: true)
+            try content.write(to: base.appendingPathComponent("\(name)/f"), atomically: false, encoding: .utf8)
+        }
+        // Where the file system cannot exchange, callers fall back to two renames; here it can.
+        #expect(FileSystem.exchange(base.appendingPathComponent("a").path, base.appendingPathComponent("b").path))
+        #expect(try String(contentsOf: base.appendingPathComponent("a/f"), encoding: .utf8) == "new")
+        #expect(try String(contentsOf: base.appendingPathComponent("b/f"), encoding: .utf8) == "old")
+        #expect(!FileSystem.exchange(base.appendingPathComponent("a").path, base.appendingPathComponent("missing").path))
+    }
+
+    @Test func kindsAndSameFile() throws {
+        let base = FileManager.default.temporaryDirectory.path
+        #expect(FileSystem.kind(of: base) == .directory)
+        #expect(FileSystem.kind(of: "/dev/null") == .other)
+        #expect(FileSystem.kind(of: base + "/no-such-\(UUID().uuidString)") == .missing)
+        #expect(FileSystem.sameFile(base, base + "/."))
+        #expect(FileSystem.processIsAlive(getpid()))
+    }
+}

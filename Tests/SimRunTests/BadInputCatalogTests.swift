@@ -374,3 +374,29 @@ struct BadInputCatalogTests {
         #expect(result.stderr.hasPrefix("error: s.json: name (line 2, column"), "\(result.stderr)")
     }
 }
+
+@Suite("Every numeric field decodes extreme values without a crash")
+struct NumericFieldTests {
+    static let extremes = ["1e308", "-1e308", "5e-324", "-1", "0", "0.5", "1e19", "-9223372036854775808",
+                           "9223372036854775807", "18446744073709551615", "4294967296"]
+
+    static let numericFields: [String] = ScenarioSchema.fields.filter {
+        $0.type.hasPrefix("integer") || $0.type.hasPrefix("number") || $0.type.hasPrefix("0 or number")
+    }.map { $0.path.replacingOccurrences(of: "[]", with: "[0]") }
+
+    @Test(arguments: numericFields)
+    func refusedWithTheFieldOrAccepted(path: String) throws {
+        let dir = tempDir()
+        for value in Self.extremes {
+            let file = try writeScenario(scenario(setting: path, to: value), in: dir)
+            do {
+                _ = try SimulationPlan(scenarioPath: file)
+            } catch let e as InputError {
+                #expect(e.location.hasPrefix(path) || !e.location.isEmpty, "\(path) = \(value): \(e)")
+                #expect(!e.description.contains("\n"))
+            } catch {
+                Issue.record("\(path) = \(value): not an input error: \(error)")
+            }
+        }
+    }
+}
