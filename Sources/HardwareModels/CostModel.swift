@@ -75,11 +75,12 @@ public struct CostModel: Sendable {
         var b = Breakdown()
 
         // GEMMs of one layer: QKV, O, MLP in (up and gate), MLP out (down).
-        let qkvOut = h + 2 * Double(model.kvWidth)
+        let q = Double(model.qWidth)
+        let qkvOut = q + 2 * Double(model.kvWidth)
         let ffn = Double(model.ffn)
         let mlpIn = (model.gatedMLP ? 2 : 1) * ffn
         var perLayer = gemm(tokens: t, inputs: h, outputs: qkvOut, tp: tp)
-        perLayer += gemm(tokens: t, inputs: h, outputs: h, tp: tp)
+        perLayer += gemm(tokens: t, inputs: q, outputs: h, tp: tp)
         if model.experts == 1 {
             perLayer += gemm(tokens: t, inputs: h, outputs: mlpIn, tp: tp)
             perLayer += gemm(tokens: t, inputs: ffn, outputs: h, tp: tp)
@@ -135,7 +136,7 @@ public struct CostModel: Sendable {
         let work = 4 * Double(model.headDim) * headsPerGPU * batch.prefillAttentionPairs
         if let fitted = profile?.attention?.prefill { return fitted.seconds(work) }
         let kvWidth = Double(model.kvWidth) / tp
-        let bytes = (Double(batch.prefillTokens) * (2 * Double(model.hidden) / tp + 2 * kvWidth)
+        let bytes = (Double(batch.prefillTokens) * (2 * Double(model.qWidth) / tp + 2 * kvWidth)
                      + Double(batch.prefillCachedTokens) * 2 * kvWidth) * model.bytesPerParameter
         return max(work / (accelerator.fp16Flops * efficiency.attentionCompute), bytes / bandwidth)
     }
@@ -149,7 +150,7 @@ public struct CostModel: Sendable {
         let headsPerGPU = Double(model.heads) / tp
         let work = 4 * Double(model.headDim) * headsPerGPU * Double(batch.decodeContextTokens)
         let bytes = (Double(batch.decodeContextTokens) * 2 * Double(model.kvWidth) / tp
-                     + Double(batch.decodeTokens) * 2 * Double(model.hidden) / tp) * model.bytesPerParameter
+                     + Double(batch.decodeTokens) * 2 * Double(model.qWidth) / tp) * model.bytesPerParameter
         return max(work / (accelerator.fp16Flops * efficiency.attentionCompute), bytes / bandwidth)
     }
 }

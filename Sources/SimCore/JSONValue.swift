@@ -204,7 +204,7 @@ struct JSONParser {
 
     private mutating func nest() throws(JSONParseError) {
         depth += 1
-        guard depth <= 512 else { throw fail("nested more than 512 levels deep") }
+        guard depth <= 128 else { throw fail("nested more than 128 levels deep") }
     }
 
     private mutating func object() throws(JSONParseError) -> JSONValue {
