@@ -16,10 +16,14 @@ public struct BatchShape: Sendable, Equatable {
     public private(set) var decodeContextTokens = 0
     /// Sequences that produce a token (and so run the output projection).
     public private(set) var sampledSequences = 0
+    /// Sequences with a prefill chunk in this iteration.
+    public private(set) var prefillSequences = 0
 
     public init() {}
 
     public var totalTokens: Int { prefillTokens + decodeTokens }
+    /// Sequences scheduled in this iteration.
+    public var sequences: Int { prefillSequences + decodeTokens }
     public var isEmpty: Bool { totalTokens == 0 }
 
     /// A chunk of `tokens` prompt tokens after `cached` tokens already in the cache.
@@ -27,6 +31,7 @@ public struct BatchShape: Sendable, Equatable {
         prefillTokens += c
         prefillAttentionPairs += Double(c) * Double(p) + Double(c) * Double(c + 1) / 2
         prefillCachedTokens += p
+        prefillSequences += 1
         if samples { sampledSequences += 1 }
     }
 

@@ -1,6 +1,11 @@
 /// How long one iteration (forward pass) of a batch takes for a model on a
 /// parallel layout of accelerators.
 ///
+/// A step is the GPU's kernels plus what the serving stack adds (the engine
+/// profile): host time, serial with the kernels or overlapped with them; CUDA
+/// graphs, which pad a batch to a captured size; and the all-reduce the engine
+/// picks for the message size.
+///
 /// Each operator is a roofline: the slower of its compute time at the achieved
 /// FLOP rate and its memory time at the achieved bandwidth. Where the GPU has a
 /// fitted `DeviceProfile` (see `simrun calibrate`), GEMMs and all-reduces use
@@ -14,6 +19,7 @@ public struct CostModel: Sendable {
     public let accelerator: Accelerator
     public let layout: ParallelLayout
     public let efficiency: EfficiencyFactors
+    public let engine: EngineProfile
     /// Fitted timings for this GPU, or nil for the datasheet roofline.
     public let profile: DeviceProfile?
 
@@ -22,11 +28,13 @@ public struct CostModel: Sendable {
     private let linkBandwidth: Double
 
     public init(model: ModelArchitecture, accelerator: Accelerator, layout: ParallelLayout,
-                efficiency: EfficiencyFactors = .init(), timings: TimingSource = .bundledProfile) {
+                efficiency: EfficiencyFactors = .init(), engine: EngineProfile = EngineCatalog.distServe2023,
+                timings: TimingSource = .bundledProfile) {
         self.model = model
         self.accelerator = accelerator
         self.layout = layout
         self.efficiency = efficiency
+        self.engine = engine
         switch timings {
         case .bundledProfile: profile = DeviceProfileSet.bundled.profile(for: accelerator.name)
         case .roofline: profile = nil
@@ -46,7 +54,7 @@ public struct CostModel: Sendable {
         case profile(DeviceProfile)
     }
 
-    /// Seconds for one iteration of `batch`, including the fixed step overhead.
+    /// Seconds for one iteration of `batch`, host time included.
     public func iterationTime(_ batch: BatchShape) -> Double {
         guard !batch.isEmpty else { return 0 }
         return breakdown(batch).total
@@ -60,19 +68,28 @@ public struct CostModel: Sendable {
         public var allReduce = 0.0
         public var pipelineHandoff = 0.0
         public var outputProjection = 0.0
-        public var overhead = 0.0
-        public var total: Double {
-            gemm + attention + elementwise + allReduce + pipelineHandoff + outputProjection + overhead
-        }
+        /// Host seconds of the step (scheduling, input preparation, sampling).
+        public var host = 0.0
+        /// Whether the host work hides behind the GPU's (see EngineProfile.overlapsHost).
+        public var overlapsHost = false
+        /// Whether the step ran as a captured CUDA graph (padded to a captured size).
+        public var graph = false
+        public var gpu: Double { gemm + attention + elementwise + allReduce + pipelineHandoff + outputProjection }
+        public var total: Double { overlapsHost ? max(host, gpu) : host + gpu }
     }
 
     public func breakdown(_ batch: BatchShape) -> Breakdown {
         let tp = Double(layout.tp)
         let bpp = model.bytesPerParameter
         let h = Double(model.hidden)
-        let t = Double(batch.totalTokens)
+        let decodeOnly = batch.prefillTokens == 0
+        // A captured graph runs at its captured size: the padding costs like real tokens.
+        let (padded, graph) = engine.cudaGraphs.padded(tokens: batch.totalTokens, decodeOnly: decodeOnly)
+        let t = Double(padded)
         let layers = Double(model.layers)
         var b = Breakdown()
+        b.graph = graph
+        b.overlapsHost = engine.overlapsHost
 
         // GEMMs of one layer: QKV, O, MLP in (up and gate), MLP out (down).
         let q = Double(model.qWidth)
@@ -103,7 +120,8 @@ public struct CostModel: Sendable {
 
         if layout.tp > 1 {
             let message = t * h * bpp
-            if let fitted = profile?.allReduce {
+            let implementation = engine.allReduce.implementation(bytes: message, graph: graph)
+            if let fitted = profile?.allReduce(implementation) ?? profile?.allReduce {
                 b.allReduce = layers * 2 * fitted.seconds(bytes: message, gpus: layout.tp)
             } else {
                 let ring = 2 * (tp - 1) / tp * message / linkBandwidth
@@ -114,9 +132,9 @@ public struct CostModel: Sendable {
             let message = t * h * bpp
             b.pipelineHandoff = Double(layout.pp - 1) * (message / linkBandwidth + efficiency.collectiveLatency)
         }
-        b.outputProjection = gemm(tokens: Double(batch.sampledSequences), inputs: h,
+        b.outputProjection = gemm(tokens: decodeOnly ? t : Double(batch.sampledSequences), inputs: h,
                                   outputs: Double(model.vocabulary), tp: tp)
-        b.overhead = efficiency.stepOverhead
+        b.host = engine.hostSeconds(sequences: batch.sequences, tokens: batch.totalTokens)
         return b
     }
 

@@ -26,12 +26,7 @@ public struct EfficiencyFactors: Sendable, Equatable, Codable {
     /// Latency of one small collective or point-to-point message, seconds. Vidur
     /// network profile a100_dgx all_reduce.csv: 0.03 ms mean at 2 KiB.
     public var collectiveLatency = 30e-6
-    /// Fixed host-side cost of one iteration (scheduling, sampling, launches),
-    /// seconds. DistServe's A100-80GB fit for OPT-13B TP1 gives 19.97 ms for a
-    /// batch-1 decode at zero context (intercept 19.93 + 0.0385 per request);
-    /// this roofline predicts 15.8 ms of GPU work for that pass, leaving 4.2 ms
-    /// (CostModelTests checks the sum against the fit).
-    public var stepOverhead = 4.2e-3
+
 
     public init() {}
 }

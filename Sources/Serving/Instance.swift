@@ -20,16 +20,19 @@ public struct InstanceSpec: Sendable {
     public var role: InstanceRole
     public var limits: SchedulerLimits
     public var efficiency: EfficiencyFactors
+    /// The serving stack the instance models (host time, CUDA graphs, collectives).
+    public var engine: EngineProfile
 
     public init(model: ModelArchitecture, accelerator: Accelerator, layout: ParallelLayout = .init(),
                 role: InstanceRole = .colocated, limits: SchedulerLimits = .init(),
-                efficiency: EfficiencyFactors = .init()) {
+                efficiency: EfficiencyFactors = .init(), engine: EngineProfile = EngineCatalog.distServe2023) {
         self.model = model
         self.accelerator = accelerator
         self.layout = layout
         self.role = role
         self.limits = limits
         self.efficiency = efficiency
+        self.engine = engine
     }
 
     /// The KV cache this spec leaves room for; throws when the model does not fit.
@@ -102,7 +105,7 @@ public final class Instance {
         self.spec = spec
         self.scheduler = scheduler
         costModel = CostModel(model: spec.model, accelerator: spec.accelerator, layout: spec.layout,
-                              efficiency: spec.efficiency)
+                              efficiency: spec.efficiency, engine: spec.engine)
         let sizing = try spec.kvSizing()
         gpuBlocks = KVBlockPool(capacity: sizing.blocks)
         let blockBytes = Double(spec.limits.blockTokens) * spec.model.kvBytesPerToken

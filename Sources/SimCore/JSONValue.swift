@@ -121,6 +121,47 @@ public indirect enum JSONValue: Equatable, Sendable {
         out += "\""
     }
 
+    /// A number, rounded to 12 significant digits so that unit conversions
+    /// (0.0042 s → 4.2 ms) read as written.
+    public static func number(_ x: Double) -> JSONValue {
+        .number(canonicalNumber(String(format: "%.12g", x)) ?? "0")
+    }
+
+    /// Indented JSON with keys in their given order; arrays of plain values stay on one line.
+    public var prettyText: String {
+        var out = ""
+        pretty(into: &out, indent: "")
+        return out
+    }
+
+    private func pretty(into out: inout String, indent: String) {
+        let inner = indent + "  "
+        switch self {
+        case .object(let members) where !members.isEmpty:
+            out += "{\n"
+            for (i, m) in members.enumerated() {
+                out += inner
+                Self.quote(m.key, into: &out)
+                out += ": "
+                m.value.pretty(into: &out, indent: inner)
+                out += i + 1 < members.count ? ",\n" : "\n"
+            }
+            out += indent + "}"
+        case .array(let elements) where elements.contains(where: { $0.members != nil || $0.elements != nil }):
+            out += "[\n"
+            for (i, e) in elements.enumerated() {
+                out += inner
+                e.pretty(into: &out, indent: inner)
+                out += i + 1 < elements.count ? ",\n" : "\n"
+            }
+            out += indent + "]"
+        case .array(let elements):
+            out += "[" + elements.map(\.canonicalText).joined(separator: ", ") + "]"
+        default:
+            out += canonicalText
+        }
+    }
+
     /// The canonical text of a number literal, or nil when it is beyond a Double.
     static func canonicalNumber(_ literal: String) -> String? {
         if let i = Int64(literal) { return String(i) }

@@ -19,6 +19,10 @@ struct Calibrate: ParsableCommand {
     var measurements = "calibration"
     @Option(help: "Where to write (default: the bundled GPU profiles, or results/host-device.json with --host).")
     var out: String?
+    @Option(help: "Measured serving runs (AIConfigurator's silicon_sample.csv layout) to simulate and compare.")
+    var runs: String?
+    @Flag(help: "With --runs: fit each engine's host time, report it on configurations held out, and write the fitted profiles into --out (a folder).")
+    var fit = false
     @Flag(help: "Calibrate this machine's CPU with real kernels.") var host = false
     @Flag(help: "With --host: a reduced set of small shapes (seconds).") var quick = false
     @Option(help: "With --host: BLAS threads.") var threads = ProcessInfo.processInfo.activeProcessorCount
@@ -26,6 +30,36 @@ struct Calibrate: ParsableCommand {
     func run() throws {
         guard (1...1024).contains(threads) else {
             throw InputError(file: "simrun calibrate", location: "--threads \(threads)", "expected a whole number from 1 to 1024")
+        }
+        if let runs {
+            let (measured, skipped) = try AIConfiguratorRuns.read(runs)
+            for (reason, n) in skipped.sorted(by: { $0.key < $1.key }) { print("skipped \(n) runs: \(reason)") }
+            let before = try RunsCheck.simulate(measured) { _ in [.init("engine", .string("distserve-2023"))] }
+            print(RunsCheck.report(before, title: "before engine profiles (every run as distserve-2023):"))
+            let profiles = try RunsCheck.simulate(measured) { HostTimeFit.overrides($0, nil) }
+            print(RunsCheck.report(profiles, title: "engine profiles as shipped:"))
+            guard fit else { return }
+            let folder = out ?? "results/engines"
+            let (held, folds) = try HostTimeFit.heldOut(measured)
+            print(RunsCheck.report(held, title: "engine profiles, host time fitted on the other configurations (leave one configuration out):"))
+            for (c, p) in folds.sorted(by: { $0.key < $1.key }) {
+                print(String(format: "  fold without %@: host %.2f ms + %.0f µs per sequence", c, p.fixedMs, p.perSequenceUs))
+            }
+            for backend in Set(measured.map(\.backend)).sorted() {
+                guard let name = HostTimeFit.engines[backend], var profile = EngineCatalog.named(name) else { continue }
+                let p = try HostTimeFit.fit(measured.filter { $0.backend == backend })
+                print(String(format: "%@ (%@): host %.2f ms + %.0f µs per sequence, fitted on all its runs", name, backend,
+                             p.fixedMs, p.perSequenceUs))
+                profile.hostFixed = p.fixedMs / 1e3
+                profile.hostPerSequence = p.perSequenceUs / 1e6
+                let path = folder + "/\(name).json"
+                try OutputFile.check(path, option: "--out", inputs: [runs], kind: "engine profile") { data in
+                    (try? JSONValue.parse([UInt8](data))).flatMap { try? EngineProfile(json: $0, file: path) } != nil
+                }
+                try OutputFile.write(Data((profile.json.prettyText + "\n").utf8), to: path)
+                print("wrote \(path)")
+            }
+            return
         }
         if host {
             let path = out ?? "results/host-device.json"
@@ -64,6 +98,10 @@ enum CalibrationReport {
             func line(_ label: String, _ e: ErrorSummary) {
                 lines.append("  \(label.padding(toLength: 41, withPad: " ", startingAt: 0))\(String(format: "%6d", e.count))  \(pct(e.medianAPE))  \(pct(e.p90APE))")
             }
+            if let c = p.collectives, !c.isEmpty {
+                lines.append("  all-reduce inside the engines (AIConfigurator, calibration/aiconfigurator/allreduce.csv):")
+                for (name, fit) in c.sorted(by: { $0.key < $1.key }) { line("  \(name)", fit.heldOutError) }
+            }
             if let a = p.attention {
                 lines.append("  own measurements (\(a.source)):")
                 line("  attention prefill (fitted, held out)", a.prefillHeldOutError)
@@ -86,9 +124,9 @@ enum CalibrationReport {
                              + "prompt \(pct(r.promptHeldOutError.medianAPE)) median, \(pct(r.promptHeldOutError.p90APE)) p90; "
                              + "per token \(pct(r.tokenHeldOutError.medianAPE)) median, \(pct(r.tokenHeldOutError.p90APE)) p90")
             }
-            let distServe = EfficiencyFactors().stepOverhead * 1000
+            let distServe = EngineCatalog.distServe2023.hostFixed * 1000
             lines.append("  note: these overheads differ from the \(String(format: "%.1f", distServe)) ms that DistServe's A100 fit "
-                         + "implies (the default); set instances[].step_overhead_ms to model a given serving stack")
+                         + "implies (engine distserve-2023); engine profiles model other stacks")
         }
         let fitted = Set(set.profiles.map(\.accelerator))
         let fallback = AcceleratorCatalog.all.map(\.name).filter { !fitted.contains($0) }

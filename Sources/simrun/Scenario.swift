@@ -1,3 +1,5 @@
+import SimCore
+
 /// A scenario file as written: plain JSON, snake_case keys. Every field and its
 /// default is documented in ScenarioSchema (printed by `simrun schema`).
 struct Scenario: Decodable {
@@ -19,7 +21,40 @@ struct Scenario: Decodable {
         var tp: Int?
         var pp: Int?
         var role: String?
-        var step_overhead_ms: Double?
+        var engine: String?
+        var engine_overrides: EngineOverrides?
+    }
+
+    /// Any field of an engine profile, set for one instance group.
+    struct EngineOverrides: Decodable {
+        var host_fixed_ms: Double?
+        var host_per_sequence_us: Double?
+        var host_per_token_us: Double?
+        var overlap_host: Bool?
+        var cuda_graph_batches: String?
+        var cuda_graph_sizes: [Int]?
+        var cuda_graph_padding: Bool?
+        var all_reduce_small: String?
+        var all_reduce_small_max_bytes: Double?
+        var all_reduce_large: String?
+        var attention_backend: String?
+
+        /// The overrides as profile fields, for EngineProfile.apply.
+        var json: JSONValue {
+            func n(_ x: Double?) -> JSONValue? { x.map { .number($0.description) } }
+            let fields: [(String, JSONValue?)] = [
+                ("host_fixed_ms", n(host_fixed_ms)), ("host_per_sequence_us", n(host_per_sequence_us)),
+                ("host_per_token_us", n(host_per_token_us)), ("overlap_host", overlap_host.map { .bool($0) }),
+                ("cuda_graph_batches", cuda_graph_batches.map { .string($0) }),
+                ("cuda_graph_sizes", cuda_graph_sizes.map { .array($0.map { .number(String($0)) }) }),
+                ("cuda_graph_padding", cuda_graph_padding.map { .bool($0) }),
+                ("all_reduce_small", all_reduce_small.map { .string($0) }),
+                ("all_reduce_small_max_bytes", n(all_reduce_small_max_bytes)),
+                ("all_reduce_large", all_reduce_large.map { .string($0) }),
+                ("attention_backend", attention_backend.map { .string($0) }),
+            ]
+            return .object(fields.compactMap { k, v in v.map { JSONValue.Member(k, $0) } })
+        }
     }
 
     struct SchedulerSection: Decodable {

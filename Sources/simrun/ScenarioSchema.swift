@@ -1,3 +1,5 @@
+import HardwareModels
+
 /// Every scenario field: its path, type, default and meaning. The loader
 /// rejects any key not listed here, and `simrun schema` prints this table, so
 /// the documentation and the accepted input cannot drift apart.
@@ -19,17 +21,43 @@ enum ScenarioSchema {
               summary: "Groups of identical instances (model replicas)."),
         Field(path: "instances[].count", type: "integer in 1...100000", defaultValue: "1", summary: "Instances in this group."),
         Field(path: "instances[].gpu", type: "string", defaultValue: "required",
-              summary: "Accelerator: A100-40GB, A100-80GB, H100-SXM-80GB, H200, L40S, A10."),
+              summary: "Accelerator: " + AcceleratorCatalog.all.map(\.name).joined(separator: ", ") + "."),
         Field(path: "instances[].model", type: "string", defaultValue: "required",
-              summary: "Model: Llama-2-7B, Llama-2-13B, Llama-2-70B, Llama-3-8B, Llama-3-70B, OPT-13B, OPT-66B, OPT-175B, Mixtral-8x7B."),
+              summary: "Model: the path of a Hugging Face config.json (" + ModelArchitecture.supportedModelTypes.joined(separator: ", ")
+                + "), or one of: " + ModelCatalog.all.map(\.name).joined(separator: ", ") + "."),
         Field(path: "instances[].tp", type: "integer ≥ 1", defaultValue: "1",
               summary: "Tensor-parallel degree; must divide the model's attention heads."),
         Field(path: "instances[].pp", type: "integer ≥ 1", defaultValue: "1", summary: "Pipeline-parallel degree."),
         Field(path: "instances[].role", type: "string", defaultValue: "colocated",
               summary: "colocated (prefill and decode), prefill (hands requests to decode instances) or decode."),
-        Field(path: "instances[].step_overhead_ms", type: "number in 0...10000", defaultValue: "4.2",
-              summary: "Fixed host cost of every iteration (scheduling, sampling, launches). The default comes from "
-                + "DistServe's A100 fit; Splitwise's measured runs imply about 21 (A100) and 16 (H100): see simrun calibrate."),
+        Field(path: "instances[].engine", type: "string", defaultValue: "vllm-v1",
+              summary: "The serving stack the instances model: host time per step and whether it overlaps the GPU, "
+                + "CUDA graphs, all-reduce by message size. The path of a profile file, or one of: "
+                + EngineCatalog.all.map(\.name).joined(separator: ", ") + " (Sources/HardwareModels/Resources/engines)."),
+        Field(path: "instances[].engine_overrides", type: "object", defaultValue: "none",
+              summary: "Any field of the engine profile, for this group."),
+        Field(path: "instances[].engine_overrides.host_fixed_ms", type: "number in 0...10000", defaultValue: "profile",
+              summary: "Host time of every step, ms."),
+        Field(path: "instances[].engine_overrides.host_per_sequence_us", type: "number in 0...1000000", defaultValue: "profile",
+              summary: "Host time per scheduled sequence, µs."),
+        Field(path: "instances[].engine_overrides.host_per_token_us", type: "number in 0...1000000", defaultValue: "profile",
+              summary: "Host time per scheduled token, µs."),
+        Field(path: "instances[].engine_overrides.overlap_host", type: "boolean", defaultValue: "profile",
+              summary: "Host work overlaps the previous step's GPU work: a step costs max(host, GPU)."),
+        Field(path: "instances[].engine_overrides.cuda_graph_batches", type: "string", defaultValue: "profile",
+              summary: "none, decode (decode-only batches run as graphs) or any (any batch up to the largest size)."),
+        Field(path: "instances[].engine_overrides.cuda_graph_sizes", type: "array", defaultValue: "profile",
+              summary: "Captured batch sizes (tokens), increasing; a graph batch is padded to the next one."),
+        Field(path: "instances[].engine_overrides.cuda_graph_padding", type: "boolean", defaultValue: "profile",
+              summary: "Pad a batch between two captured sizes up to a graph (false: it runs eagerly)."),
+        Field(path: "instances[].engine_overrides.all_reduce_small", type: "string", defaultValue: "profile",
+              summary: "All-reduce up to all_reduce_small_max_bytes: vllm_custom, sglang_custom, trtllm, nccl or vidur_nccl."),
+        Field(path: "instances[].engine_overrides.all_reduce_small_max_bytes", type: "number in 0...1000000000000",
+              defaultValue: "profile", summary: "Largest message (bytes) the small all-reduce takes."),
+        Field(path: "instances[].engine_overrides.all_reduce_large", type: "string", defaultValue: "profile",
+              summary: "All-reduce beyond that size (nccl, vidur_nccl, …)."),
+        Field(path: "instances[].engine_overrides.attention_backend", type: "string", defaultValue: "profile",
+              summary: "The attention kernels' name (recorded only)."),
         Field(path: "router", type: "string", defaultValue: "round_robin",
               summary: "How new requests pick an instance: round_robin or least_outstanding_tokens."),
         Field(path: "scheduler", type: "object", defaultValue: "all defaults", summary: "Batch scheduler of every instance."),

@@ -126,10 +126,7 @@ struct SimulationPlan {
                 throw fail("\(at).gpu", "unknown GPU '\(g.gpu)'; expected one of: "
                            + AcceleratorCatalog.all.map(\.name).joined(separator: ", "))
             }
-            guard let model = ModelCatalog.named(g.model) else {
-                throw fail("\(at).model", "unknown model '\(g.model)'; expected one of: "
-                           + ModelCatalog.all.map(\.name).joined(separator: ", "))
-            }
+            let model = try Self.model(g.model, field: "\(at).model", fail: fail, resolve: resolve)
             let count = try positive(g.count, "\(at).count", max: 100_000) ?? 1
             let tp = try positive(g.tp, "\(at).tp") ?? 1
             let pp = try positive(g.pp, "\(at).pp") ?? 1
@@ -141,13 +138,13 @@ struct SimulationPlan {
             guard let role = InstanceRole(rawValue: roleName) else {
                 throw fail("\(at).role", "expected colocated, prefill or decode, found '\(roleName)'")
             }
-            var efficiency = EfficiencyFactors()
-            if let ms = try number(g.step_overhead_ms, "\(at).step_overhead_ms", { $0 >= 0 && $0 <= 10_000 },
-                                   "a number from 0 to 10000") {
-                efficiency.stepOverhead = ms / 1000
+            var engine = try Self.engine(g.engine ?? EngineCatalog.defaultName, field: "\(at).engine", fail: fail,
+                                         resolve: resolve)
+            if let overrides = g.engine_overrides {
+                try engine.apply(overrides.json, file: file, at: "\(at).engine_overrides")
             }
             let spec = InstanceSpec(model: model, accelerator: gpu, layout: ParallelLayout(tp: tp, pp: pp),
-                                    role: role, limits: limits, efficiency: efficiency)
+                                    role: role, limits: limits, engine: engine)
             do { _ = try spec.kvSizing() } catch let e as KVCacheSizingError {
                 if case .blockTooLarge = e { throw fail("scheduler.block_size", e.description) }
                 throw fail(at, e.description)
@@ -188,6 +185,32 @@ struct SimulationPlan {
         arrivalField = workload.arrivalField
         inputFiles = workload.files
         replay = workload.replay
+    }
+
+    /// A model by catalog name, or from a Hugging Face config.json named by path.
+    private static func model(_ name: String, field: String, fail: (String, String) -> InputError,
+                              resolve: (String) -> String) throws -> ModelArchitecture {
+        if let m = ModelCatalog.named(name) { return m }
+        guard name.hasSuffix(".json") else {
+            throw fail(field, "unknown model '\(name)'; expected a config.json path or one of: "
+                       + ModelCatalog.all.map(\.name).joined(separator: ", "))
+        }
+        let path = resolve(name)
+        guard FileSystem.kind(of: path) != .missing else { throw fail(field, "no such model config '\(name)' (looked for \(path))") }
+        return try ModelArchitecture(configFile: path)
+    }
+
+    /// An engine profile by catalog name, or from a profile file named by path.
+    private static func engine(_ name: String, field: String, fail: (String, String) -> InputError,
+                               resolve: (String) -> String) throws -> EngineProfile {
+        if let e = EngineCatalog.named(name) { return e }
+        guard name.hasSuffix(".json") else {
+            throw fail(field, "unknown engine '\(name)'; expected a profile path or one of: "
+                       + EngineCatalog.all.map(\.name).joined(separator: ", "))
+        }
+        let path = resolve(name)
+        guard FileSystem.kind(of: path) != .missing else { throw fail(field, "no such engine profile '\(name)' (looked for \(path))") }
+        return try EngineProfile(json: JSONValue.read(file: path, what: "engine profile"), file: path)
     }
 
     private static func topology(_ t: Scenario.TopologySection?, specs: [InstanceSpec], limits: SchedulerLimits,

@@ -41,7 +41,7 @@ struct CostModelTests {
         let c = try model("Llama-2-13B", "H100-SXM-80GB")
         #expect(c.iterationTime(decode(batch: 64, context: 512)) > c.iterationTime(decode(batch: 8, context: 512)))
         #expect(c.iterationTime(decode(batch: 8, context: 4000)) > c.iterationTime(decode(batch: 8, context: 100)))
-        #expect(c.iterationTime(prefill(2048)) > 1.8 * c.iterationTime(prefill(1024)) - c.efficiency.stepOverhead)
+        #expect(c.iterationTime(prefill(2048)) > 1.8 * c.iterationTime(prefill(1024)) - c.engine.hostFixed)
         #expect(c.iterationTime(BatchShape()) == 0)
     }
 

@@ -32,7 +32,7 @@ struct ScenarioFilesTests {
 
     @Test func schemaKeysAreFoundAtEachLevel() {
         #expect(ScenarioSchema.keys(under: "").contains("instances"))
-        #expect(ScenarioSchema.keys(under: "instances[]").sorted() == ["count", "gpu", "model", "pp", "role", "step_overhead_ms", "tp"])
+        #expect(ScenarioSchema.keys(under: "instances[]").sorted() == ["count", "engine", "engine_overrides", "gpu", "model", "pp", "role", "tp"])
         #expect(ScenarioSchema.keys(under: "workload.lengths.prompt").contains("sigma"))
     }
 }

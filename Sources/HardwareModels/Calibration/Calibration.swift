@@ -6,11 +6,14 @@ import SimCore
 public enum Calibration {
     /// Which Vidur profile folders describe which catalog accelerator, and the
     /// all-reduce topology measured on the same machines.
-    static let vidurDevices: [(folder: String, accelerator: String, network: String?, layers: String?, own: String?)] = [
-        ("a100", "A100-80GB", "a100_dgx", nil, nil),
-        ("a40", "A40", nil, nil, nil),
-        ("h100", "H100-SXM-80GB", "h100_dgx", "llmservingsim/H100", "h100-2026-11-23"),
+    static let vidurDevices: [(folder: String, accelerator: String, network: String?, layers: String?, own: String?,
+                               engineSystem: String?)] = [
+        ("a100", "A100-80GB", "a100_dgx", nil, nil, "a100_sxm"),
+        ("a40", "A40", nil, nil, nil, nil),
+        ("h100", "H100-SXM-80GB", "h100_dgx", "llmservingsim/H100", "h100-2026-11-23", "h100_sxm"),
     ]
+    /// All-reduce timings measured inside the engines, under `ownMeasurements`.
+    static let engineCollectives = "aiconfigurator/allreduce.csv"
 
     /// - Parameters:
     ///   - root: the shared measurements (laid out as ../shared/data/profiles).
@@ -53,6 +56,12 @@ public enum Calibration {
             if let own = device.own, FileManager.default.fileExists(atPath: "\(ownMeasurements)/\(own)/attention.csv") {
                 let label = "calibration/\(own)/attention.csv"
                 profile.attention = try GPUMeasurements.fit(folder: "\(ownMeasurements)/\(own)", label: label, gemm: gemm)
+                profile.sources.append(label)
+            }
+            let collectives = "\(ownMeasurements)/\(engineCollectives)"
+            if let system = device.engineSystem, FileManager.default.fileExists(atPath: collectives) {
+                let label = "calibration/\(engineCollectives)"
+                profile.collectives = try CollectiveFits.fit(path: collectives, system: system, label: label)
                 profile.sources.append(label)
             }
             if let layers = device.layers,

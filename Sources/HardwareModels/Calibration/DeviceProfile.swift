@@ -17,6 +17,13 @@ public struct DeviceProfile: Sendable, Equatable, Codable {
     public var attention: GPUMeasurements.AttentionFit? = nil
     /// The fitted models against LLMServingSim's per-layer timings (nil: none).
     public var layerCheck: LayerCheck.Result? = nil
+    /// All-reduce implementations measured inside the engines, by name (vllm_custom_graph, nccl, …).
+    public var collectives: [String: CollectiveFits.Fit]? = nil
+
+    /// The fitted all-reduce of an implementation: `vidur_nccl` is Vidur's NCCL ring fit.
+    public func allReduce(_ implementation: String) -> AllReduceTimingModel? {
+        implementation == "vidur_nccl" ? allReduce : collectives?[implementation]?.model
+    }
 }
 
 /// Every fitted profile; the bundled set is `Resources/device-profiles.json`,

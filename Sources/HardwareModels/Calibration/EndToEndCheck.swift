@@ -50,11 +50,9 @@ public enum EndToEndCheck {
     /// Model time of a run's prompt phase and of one of its decode steps (at
     /// the mean context over the generation), without the step overhead.
     static func predict(_ r: Run, profile: DeviceProfile?) -> (prompt: Double, token: Double) {
-        var efficiency = EfficiencyFactors()
-        efficiency.stepOverhead = 0
         let timings: CostModel.TimingSource = profile.map { .profile($0) } ?? .roofline
         let cost = CostModel(model: r.model, accelerator: r.accelerator, layout: ParallelLayout(tp: r.tp),
-                             efficiency: efficiency, timings: timings)
+                             engine: EngineCatalog.kernelsOnly, timings: timings)
         var prefill = BatchShape(), decode = BatchShape()
         for _ in 0..<r.batch {
             prefill.addPrefill(tokens: r.prompt, cached: 0, samples: true)

@@ -101,7 +101,6 @@ public enum HostCalibration {
         efficiency.gemmCompute = 1
         efficiency.attentionCompute = SampleSummary(prefillRatios).quantile(0.5)
         efficiency.memoryBandwidth = min(1, SampleSummary(decodeRatios).quantile(0.5))
-        efficiency.stepOverhead = 0  // the CPU decoder has no serving framework around it
 
         let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
             .split(separator: "\n").first { $0.hasPrefix("model name") }?
@@ -133,8 +132,10 @@ public enum HostCalibration {
         let blas = try OpenBLAS(threads: device.threads)
         let model = quick ? smallModel : validationModel
         let decoder = CPUDecoder(shape: model, kernels: HostKernels(blas: blas))
+        // The CPU decoder has no serving framework around it: kernels only.
         let cost = CostModel(model: model, accelerator: device.accelerator, layout: ParallelLayout(),
-                             efficiency: device.efficiency, timings: .profile(device.profile))
+                             efficiency: device.efficiency, engine: EngineCatalog.kernelsOnly,
+                             timings: .profile(device.profile))
         let shapes: [(batch: Int, tokens: Int, cached: Int)] = quick
             ? [(1, 32, 0), (4, 1, 64)]
             : [(1, 128, 0), (4, 128, 0), (1, 512, 0), (8, 64, 0), (1, 1, 256), (8, 1, 256), (32, 1, 128), (64, 1, 512)]

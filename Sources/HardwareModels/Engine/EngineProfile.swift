@@ -1,0 +1,205 @@
+import Foundation
+import SimCore
+
+/// What a serving stack adds to, or hides from, the kernels of a step: host time
+/// (scheduling, input preparation, sampling, detokenisation), whether that host
+/// work overlaps the GPU's previous step, CUDA graphs (decode batches padded to a
+/// captured size), and which all-reduce runs at which message size.
+///
+/// Profiles are data (`Resources/engines/NAME.json`, every number with its
+/// source); a scenario names one per instance and may override any field.
+public struct EngineProfile: Sendable, Equatable {
+    public var name: String
+    public var description: String
+    /// Host seconds of one step: fixed, per scheduled sequence, per scheduled token.
+    public var hostFixed: Double
+    public var hostPerSequence: Double
+    public var hostPerToken: Double
+    /// The host prepares step n+1 while the GPU runs step n (vLLM V1 async
+    /// scheduling, SGLang's overlap scheduler): a step costs max(host, GPU), not the sum.
+    public var overlapsHost: Bool
+    public var cudaGraphs: CUDAGraphs
+    public var allReduce: AllReduceChoice
+    /// The attention kernels the engine runs (for the record; the fitted kernels apply).
+    public var attentionBackend: String
+    /// Where each number comes from, by field.
+    public var sources: [String: String]
+
+    public enum GraphBatches: String, Sendable, CaseIterable {
+        /// No CUDA graphs: every kernel is launched from the host.
+        case none
+        /// Decode-only batches run as captured graphs (SGLang, TensorRT-LLM, vLLM V0).
+        case decode
+        /// Any batch of at most the largest captured size (vLLM V1's piecewise graphs).
+        case any
+    }
+
+    public struct CUDAGraphs: Sendable, Equatable {
+        public var batches: GraphBatches
+        /// Captured token counts, ascending; a batch runs at the smallest one that holds it.
+        public var sizes: [Int]
+        /// Whether a batch between two captured sizes is padded up to a graph (else it runs eagerly).
+        public var padding = true
+
+        /// The token count a batch of `tokens` runs at, and whether it runs as a graph.
+        public func padded(tokens: Int, decodeOnly: Bool) -> (tokens: Int, graph: Bool) {
+            guard batches == .any || (batches == .decode && decodeOnly),
+                  let size = sizes.first(where: { $0 >= tokens }), padding || size == tokens else { return (tokens, false) }
+            return (size, true)
+        }
+    }
+
+    /// The all-reduce implementation by message size: `small` up to `maxSmallBytes`
+    /// (a custom one-shot/two-shot kernel inside a node), `large` beyond (NCCL).
+    public struct AllReduceChoice: Sendable, Equatable {
+        public var small: String
+        public var maxSmallBytes: Double
+        public var large: String
+
+        /// The fitted collective to use; custom kernels have a graph and an eager variant.
+        public func implementation(bytes: Double, graph: Bool) -> String {
+            let base = bytes <= maxSmallBytes ? small : large
+            return Self.hasGraphVariant.contains(base) ? base + (graph ? "_graph" : "_eager") : base
+        }
+
+        public static let hasGraphVariant: Set<String> = ["vllm_custom", "sglang_custom"]
+        /// Implementations with fitted timings (see DeviceProfile.collectives).
+        public static let known = ["vidur_nccl", "nccl", "vllm_custom", "sglang_custom", "trtllm"]
+    }
+
+    /// Host seconds of a step with `sequences` sequences and `tokens` tokens.
+    public func hostSeconds(sequences: Int, tokens: Int) -> Double {
+        hostFixed + hostPerSequence * Double(sequences) + hostPerToken * Double(tokens)
+    }
+
+    /// The step's time from its host and GPU parts.
+    public func stepSeconds(host: Double, gpu: Double) -> Double { overlapsHost ? max(host, gpu) : host + gpu }
+}
+
+extension EngineProfile {
+    /// Every field a profile file (or a scenario's `engine_overrides`) may set.
+    public static let fields = ["name", "description", "host_fixed_ms", "host_per_sequence_us", "host_per_token_us",
+                                "overlap_host", "cuda_graph_batches", "cuda_graph_sizes", "cuda_graph_padding", "all_reduce_small",
+                                "all_reduce_small_max_bytes", "all_reduce_large", "attention_backend", "sources"]
+
+    /// A profile from its JSON file; each problem names the file and field.
+    public init(json: JSONValue, file: String) throws {
+        self.init(name: "", description: "", hostFixed: 0, hostPerSequence: 0, hostPerToken: 0, overlapsHost: false,
+                  cudaGraphs: CUDAGraphs(batches: .none, sizes: []),
+                  allReduce: AllReduceChoice(small: "nccl", maxSmallBytes: 0, large: "nccl"),
+                  attentionBackend: "", sources: [:])
+        guard json.members != nil else { throw InputError(file: file, "expected a JSON object (an engine profile)") }
+        for key in ["name", "host_fixed_ms", "overlap_host", "cuda_graph_batches", "all_reduce_large"] where json[key] == nil {
+            throw InputError(file: file, location: key, "required field is missing")
+        }
+        try apply(json, file: file, at: "")
+    }
+
+    /// Sets every field `json` gives (a profile file, or a scenario's overrides at `prefix`).
+    public mutating func apply(_ json: JSONValue, file: String, at prefix: String) throws {
+        guard let members = json.members else {
+            throw InputError(file: file, location: prefix, "expected an object of engine profile fields")
+        }
+        for m in members.sorted(by: { $0.key < $1.key }) {
+            let at = prefix.isEmpty ? m.key : "\(prefix).\(m.key)"
+            func fail(_ message: String) -> InputError { InputError(file: file, location: at, message) }
+            func number(_ range: ClosedRange<Double>) throws -> Double {
+                guard let v = m.value.double, range.contains(v) else {
+                    throw fail("expected a number from \(range.lowerBound) to \(range.upperBound), found \(m.value.shortText)")
+                }
+                return v
+            }
+            func text() throws -> String {
+                guard let s = m.value.string else { throw fail("expected a string, found \(m.value.shortText)") }
+                return s
+            }
+            func collective() throws -> String {
+                let s = try text()
+                guard AllReduceChoice.known.contains(s) else {
+                    throw fail("unknown all-reduce '\(s)'; expected one of: \(AllReduceChoice.known.joined(separator: ", "))")
+                }
+                return s
+            }
+            switch m.key {
+            case "name": name = try text()
+            case "description": description = try text()
+            case "attention_backend": attentionBackend = try text()
+            case "host_fixed_ms": hostFixed = try number(0...10_000) / 1e3
+            case "host_per_sequence_us": hostPerSequence = try number(0...1e6) / 1e6
+            case "host_per_token_us": hostPerToken = try number(0...1e6) / 1e6
+            case "overlap_host":
+                guard let b = m.value.bool else { throw fail("expected true or false, found \(m.value.shortText)") }
+                overlapsHost = b
+            case "cuda_graph_batches":
+                guard let b = GraphBatches(rawValue: try text()) else {
+                    throw fail("expected none, decode or any, found \(m.value.shortText)")
+                }
+                cudaGraphs.batches = b
+            case "cuda_graph_sizes":
+                guard let list = m.value.elements, list.count <= 10_000 else { throw fail("expected a list of batch sizes") }
+                let sizes = try list.map { v -> Int in
+                    guard let n = v.integer(in: 1...1_000_000) else { throw fail("expected whole numbers from 1 to 1000000, found \(v.shortText)") }
+                    return n
+                }
+                guard sizes == sizes.sorted(), Set(sizes).count == sizes.count else {
+                    throw fail("expected batch sizes in increasing order, without repeats")
+                }
+                cudaGraphs.sizes = sizes
+            case "cuda_graph_padding":
+                guard let b = m.value.bool else { throw fail("expected true or false, found \(m.value.shortText)") }
+                cudaGraphs.padding = b
+            case "all_reduce_small": allReduce.small = try collective()
+            case "all_reduce_small_max_bytes": allReduce.maxSmallBytes = try number(0...1e12)
+            case "all_reduce_large": allReduce.large = try collective()
+            case "sources":
+                guard let s = m.value.members else { throw fail("expected an object of field → source") }
+                for source in s {
+                    guard let text = source.value.string else { throw fail("expected text for \(source.key)") }
+                    sources[source.key] = text
+                }
+            default:
+                throw fail("unknown field; expected one of: \(Self.fields.joined(separator: ", "))")
+            }
+        }
+    }
+}
+
+extension EngineProfile {
+    /// The profile as a file, fields in the order `fields` lists them.
+    public var json: JSONValue {
+        .object([
+            .init("name", .string(name)), .init("description", .string(description)),
+            .init("host_fixed_ms", .number(hostFixed * 1e3)), .init("host_per_sequence_us", .number(hostPerSequence * 1e6)),
+            .init("host_per_token_us", .number(hostPerToken * 1e6)), .init("overlap_host", .bool(overlapsHost)),
+            .init("cuda_graph_batches", .string(cudaGraphs.batches.rawValue)),
+            .init("cuda_graph_sizes", .array(cudaGraphs.sizes.map { .number(String($0)) })),
+            .init("cuda_graph_padding", .bool(cudaGraphs.padding)),
+            .init("all_reduce_small", .string(allReduce.small)),
+            .init("all_reduce_small_max_bytes", .number(allReduce.maxSmallBytes)),
+            .init("all_reduce_large", .string(allReduce.large)), .init("attention_backend", .string(attentionBackend)),
+            .init("sources", .object(sources.keys.sorted().map { .init($0, .string(sources[$0]!)) })),
+        ])
+    }
+}
+
+/// The engine profiles shipped in `Resources/engines`, by name.
+public enum EngineCatalog {
+    public static let defaultName = "vllm-v1"
+
+    public static let all: [EngineProfile] = {
+        guard let folder = Bundle.module.url(forResource: "engines", withExtension: nil),
+              let files = try? FileManager.default.contentsOfDirectory(atPath: folder.path)
+        else { return [] }
+        return files.filter { $0.hasSuffix(".json") }.sorted().compactMap { f in
+            let path = folder.appendingPathComponent(f).path
+            return (try? JSONValue.read(file: path, what: "engine profile")).flatMap { try? EngineProfile(json: $0, file: path) }
+        }
+    }()
+
+    public static func named(_ name: String) -> EngineProfile? { all.first { $0.name == name } }
+
+    /// The profile of the 2023 stack DistServe measured: the defaults before engine profiles existed.
+    public static var distServe2023: EngineProfile { named("distserve-2023")! }
+    /// No host time, no graphs: the kernels alone, for kernel-level checks.
+    public static var kernelsOnly: EngineProfile { named("kernels-only")! }
+}
