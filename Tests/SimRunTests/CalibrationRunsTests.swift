@@ -1,0 +1,66 @@
+import Foundation
+import SimCore
+import Testing
+@testable import simrun
+
+@Suite("End-to-end calibration against measured runs")
+struct CalibrationRunsTests {
+    /// Runs "measured" by the simulator itself with known host times.
+    static func syntheticRuns(fixedMs: Double, perSequenceUs: Double) throws -> [MeasuredRun] {
+        var runs: [MeasuredRun] = []
+        for tp in [1, 2] {
+            for c in [2, 8, 32] {
+                let shape = MeasuredRun(id: "tp\(tp)-c\(c)", origin: "synthetic", backend: "vllm", backendVersion: "test",
+                                        model: "Llama-3.1-8B", gpu: "H100-SXM-80GB", tp: tp, inputTokens: 256,
+                                        outputTokens: 64, concurrency: c, ttftMs: 1, tpotMs: 1)
+                let p = try ServingRunCheck.predict(shape, instance: HostTimeFit.overrides(
+                    shape, .init(fixedMs: fixedMs, perSequenceUs: perSequenceUs)))
+                runs.append(MeasuredRun(id: shape.id, origin: "synthetic", backend: "vllm", backendVersion: "test",
+                                        model: shape.model, gpu: shape.gpu, tp: tp, inputTokens: 256, outputTokens: 64,
+                                        concurrency: c, ttftMs: p.ttftMs, tpotMs: p.tpotMs))
+            }
+        }
+        return runs
+    }
+
+    @Test func theFitRecoversKnownHostTimesAndIsDeterministic() throws {
+        let runs = try Self.syntheticRuns(fixedMs: 2.5, perSequenceUs: 40)
+        let fit = try HostTimeFit.fit(runs)
+        #expect(abs(fit.fixedMs - 2.5) < 0.25 && abs(fit.perSequenceUs - 40) < 6, "\(fit)")
+        #expect(try HostTimeFit.fit(runs) == fit)
+        // Predictions with the fitted numbers match the "measurements".
+        let rows = try RunsCheck.simulate(runs) { HostTimeFit.overrides($0, fit) }
+        #expect(rows.allSatisfy { abs($0.tpotError) < 0.02 }, "\(rows.map(\.tpotError))")
+    }
+
+    @Test func theReaderTakesWhatItCanModelAndCountsTheRest() throws {
+        let path = repoRoot.appendingPathComponent("calibration/aiconfigurator/silicon_hopper_dense.csv").path
+        let (runs, skipped) = try AIConfiguratorRuns.read(path)
+        #expect(runs.count == 351)
+        #expect(skipped.values.reduce(0, +) + runs.count == 778)
+        #expect(Set(runs.map(\.backend)) == ["vllm", "sglang", "trtllm"])
+        #expect(runs.allSatisfy { $0.ttftMs > 0 && $0.tpotMs > 0 && $0.concurrency >= 1 })
+    }
+
+    @Test(arguments: [
+        ("id,backend\nx,vllm\n", "line 1"),
+        ("""
+         id,backend,backend_version,model_path,system,precision,mode,isl,osl,batch_size,tp_size,pp_size,silicon_ttft_ms,silicon_tpot_ms
+         a,vllm,0.12.0,Qwen/Qwen3-32B,h100_sxm,,agg,1024,128,8,2,1,150,x
+         """, "line 2"),
+        ("""
+         id,backend,backend_version,model_path,system,precision,mode,isl,osl,batch_size,tp_size,pp_size,silicon_ttft_ms,silicon_tpot_ms
+         a,vllm,0.12.0,Qwen/Qwen3-32B,h100_sxm,,agg,1024,128,8.5,2,1,150,18
+         """, "line 2"),
+    ])
+    func aMalformedRunFileNamesTheLine(text: String, location: String) throws {
+        let path = tempDir().appendingPathComponent("runs.csv").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        do {
+            _ = try AIConfiguratorRuns.read(path)
+            Issue.record("accepted")
+        } catch let e as InputError {
+            #expect(e.file == path && e.location == location, "\(e)")
+        }
+    }
+}
