@@ -45,6 +45,12 @@ enum RunsCheck {
                          + "      " + pct(p.median) + "  " + pct(p.p90) + "           " + pct(signed(g.map(\.ttftError)))
                          + "  " + pct(signed(g.map(\.tpotError))))
         }
+        for backend in Set(rows.map(\.run.backend)).sorted() {
+            let g = rows.filter { $0.run.backend == backend }
+            let t = summary(g.map(\.ttftError)), p = summary(g.map(\.tpotError))
+            lines.append("all \(backend)".padding(toLength: 46, withPad: " ", startingAt: 0) + String(format: " %5d", g.count)
+                         + "   " + pct(t.median) + "  " + pct(t.p90) + "      " + pct(p.median) + "  " + pct(p.p90))
+        }
         let t = summary(rows.map(\.ttftError)), p = summary(rows.map(\.tpotError))
         lines.append("all".padding(toLength: 46, withPad: " ", startingAt: 0) + String(format: " %5d", rows.count)
                      + "   " + pct(t.median) + "  " + pct(t.p90) + "      " + pct(p.median) + "  " + pct(p.p90))
