@@ -93,7 +93,9 @@ public struct CostModel: Sendable {
 
         // GEMMs of one layer: QKV, O, MLP in (up and gate), MLP out (down).
         let q = Double(model.qWidth)
-        let qkvOut = q + 2 * Double(model.kvWidth)
+        // K and V heads are replicated once TP exceeds them: every GPU computes its own.
+        let kvPerGPU = Double(model.kvHeadsPerGPU(tp: layout.tp) * model.headDim)
+        let qkvOut = q + 2 * kvPerGPU * tp
         let ffn = Double(model.ffn)
         let mlpIn = (model.gatedMLP ? 2 : 1) * ffn
         var perLayer = gemm(tokens: t, inputs: h, outputs: qkvOut, tp: tp)
@@ -153,7 +155,7 @@ public struct CostModel: Sendable {
         let headsPerGPU = Double(model.heads) / tp
         let work = 4 * Double(model.headDim) * headsPerGPU * batch.prefillAttentionPairs
         if let fitted = profile?.attention?.prefill { return fitted.seconds(work) }
-        let kvWidth = Double(model.kvWidth) / tp
+        let kvWidth = Double(model.kvHeadsPerGPU(tp: layout.tp) * model.headDim)
         let bytes = (Double(batch.prefillTokens) * (2 * Double(model.qWidth) / tp + 2 * kvWidth)
                      + Double(batch.prefillCachedTokens) * 2 * kvWidth) * model.bytesPerParameter
         return max(work / (accelerator.fp16Flops * efficiency.attentionCompute), bytes / bandwidth)
@@ -161,13 +163,14 @@ public struct CostModel: Sendable {
 
     private func decodeAttention(_ batch: BatchShape, tp: Double) -> Double {
         guard batch.decodeTokens > 0 else { return 0 }
+        let kvPerGPU = Double(model.kvHeadsPerGPU(tp: layout.tp) * model.headDim)
         if let fitted = profile?.attention?.decode {
-            let kvBytes = Double(batch.decodeContextTokens) * 2 * Double(model.kvWidth) / tp * model.bytesPerParameter
+            let kvBytes = Double(batch.decodeContextTokens) * 2 * kvPerGPU * model.bytesPerParameter
             return fitted.seconds(kvBytes)
         }
         let headsPerGPU = Double(model.heads) / tp
         let work = 4 * Double(model.headDim) * headsPerGPU * Double(batch.decodeContextTokens)
-        let bytes = (Double(batch.decodeContextTokens) * 2 * Double(model.kvWidth) / tp
+        let bytes = (Double(batch.decodeContextTokens) * 2 * kvPerGPU
                      + Double(batch.decodeTokens) * 2 * Double(model.qWidth) / tp) * model.bytesPerParameter
         return max(work / (accelerator.fp16Flops * efficiency.attentionCompute), bytes / bandwidth)
     }

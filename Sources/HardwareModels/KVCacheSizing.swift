@@ -14,8 +14,10 @@ public struct KVCacheSizing: Sendable, Equatable {
     ///     (vLLM's `gpu_memory_utilization`, default 0.9).
     ///   - maxBatchedTokens, maxSequences: the scheduler's caps, which bound the
     ///     activations of one forward pass.
+    ///   - blocksOverride: the block count a server reported, used as given once the weights fit.
     public init(model: ModelArchitecture, accelerator: Accelerator, layout: ParallelLayout,
-                blockTokens: Int, memoryUtilization: Double, maxBatchedTokens: Int, maxSequences: Int) throws {
+                blockTokens: Int, memoryUtilization: Double, maxBatchedTokens: Int, maxSequences: Int,
+                blocksOverride: Int? = nil) throws {
         self.blockTokens = blockTokens
         let gpus = Double(layout.gpus)
         let tp = Double(layout.tp)
@@ -28,11 +30,15 @@ public struct KVCacheSizing: Sendable, Equatable {
             + Double(maxSequences) * Double(model.vocabulary) / tp * 4
         usableBytesPerGPU = accelerator.memoryBytes * memoryUtilization
         let free = usableBytesPerGPU - weightBytesPerGPU - activationReserveBytesPerGPU
-        let blockBytes = Double(blockTokens) * model.kvBytesPerToken
+        let blockBytes = Double(blockTokens) * model.kvBytesPerToken(tp: layout.tp)
         guard free > 0 else {
             throw KVCacheSizingError.doesNotFit(model: model.name, accelerator: accelerator.name, layout: layout,
                                                 needGiB: (weightBytesPerGPU + activationReserveBytesPerGPU) / 1_073_741_824,
                                                 haveGiB: usableBytesPerGPU / 1_073_741_824)
+        }
+        if let blocksOverride {
+            blocks = blocksOverride
+            return
         }
         guard free * gpus >= blockBytes else {
             throw KVCacheSizingError.blockTooLarge(blockTokens: blockTokens, blockGiB: blockBytes / 1_073_741_824,

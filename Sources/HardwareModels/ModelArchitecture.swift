@@ -66,6 +66,15 @@ public struct ModelArchitecture: Sendable, Equatable, Codable {
     public var weightBytes: Double { parameters * bytesPerParameter }
     /// KV-cache bytes one token occupies across all layers.
     public var kvBytesPerToken: Double { 2 * Double(layers) * Double(kvWidth) * bytesPerParameter }
+
+    /// KV heads each GPU holds under tensor parallelism: split while there are enough,
+    /// replicated once TP exceeds them (vLLM's max(1, kv_heads // tp)).
+    public func kvHeadsPerGPU(tp: Int) -> Int { max(1, kvHeads / tp) }
+
+    /// KV-cache bytes one token occupies on all GPUs of an instance with this TP, replicas included.
+    public func kvBytesPerToken(tp: Int) -> Double {
+        2 * Double(layers) * Double(kvHeadsPerGPU(tp: tp) * tp * headDim) * bytesPerParameter
+    }
 }
 
 /// Models known by name in scenarios: the config.json files bundled in

@@ -301,7 +301,7 @@ public final class Cluster {
         guard dst.state == .active, dst.canReserve(blocks: r.kvBlocks) else { return false }
         src.detachForMigration(r)
         dst.reserve(blocks: r.kvBlocks)
-        let bytes = Double(r.computedTokens) * src.spec.model.kvBytesPerToken / Double(src.gpus.count)
+        let bytes = Double(r.computedTokens) * src.spec.model.kvBytesPerToken(tp: src.spec.layout.tp) / Double(src.gpus.count)
         let flows = src.gpus.enumerated().map { i, g in (bytes, topology.path(from: g, to: dst.gpus[i % dst.gpus.count])) }
         startGroup(.migration(request: r, from: src.index, to: dst.index, blocks: r.kvBlocks), flows: flows)
         return true

@@ -39,7 +39,8 @@ public struct InstanceSpec: Sendable {
     public func kvSizing() throws -> KVCacheSizing {
         try KVCacheSizing(model: model, accelerator: accelerator, layout: layout,
                           blockTokens: limits.blockTokens, memoryUtilization: limits.memoryUtilization,
-                          maxBatchedTokens: limits.maxBatchedTokens, maxSequences: limits.maxSequences)
+                          maxBatchedTokens: limits.maxBatchedTokens, maxSequences: limits.maxSequences,
+                          blocksOverride: limits.gpuBlocksOverride)
     }
 }
 
@@ -108,7 +109,7 @@ public final class Instance {
                               efficiency: spec.efficiency, engine: spec.engine)
         let sizing = try spec.kvSizing()
         gpuBlocks = KVBlockPool(capacity: sizing.blocks)
-        let blockBytes = Double(spec.limits.blockTokens) * spec.model.kvBytesPerToken
+        let blockBytes = Double(spec.limits.blockTokens) * spec.model.kvBytesPerToken(tp: spec.layout.tp)
         blockBytesPerGPU = blockBytes / Double(spec.layout.gpus)
         hostBlocks = KVBlockPool(capacity: Int(spec.limits.swapSpaceBytesPerGPU / blockBytesPerGPU))
         nvmeBlocks = KVBlockPool(capacity: Int(spec.limits.nvmeSwapBytesPerGPU / blockBytesPerGPU))

@@ -27,6 +27,9 @@ public struct SchedulerLimits: Sendable, Equatable {
     public var maxPreemptions = 8
     public var blockTokens = 16
     public var memoryUtilization = 0.9
+    /// KV blocks per instance as a server log reports them (vLLM's
+    /// num_gpu_blocks_override); nil: computed from memory.
+    public var gpuBlocksOverride: Int?
     public var swapSpaceBytesPerGPU = 4 * 1_073_741_824.0
     /// A request still waiting for its first iteration this long after arriving
     /// is aborted (LightLLM's `router_sla_abort_ttft`); nil: never.

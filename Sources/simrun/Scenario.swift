@@ -66,6 +66,7 @@ struct Scenario: Decodable {
         var watermark: Double?
         var max_preemptions: Int?
         var block_size: Int?
+        var num_gpu_blocks: Int?
         var gpu_memory_utilization: Double?
         var swap_space_gib: Double?
         var swap_nvme_gib: Double?

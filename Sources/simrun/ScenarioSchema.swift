@@ -91,6 +91,9 @@ enum ScenarioSchema {
         Field(path: "scheduler.max_preemptions", type: "integer ≥ 0", defaultValue: "8",
               summary: "A request preempted more often is dropped (bounds overload work)."),
         Field(path: "scheduler.block_size", type: "integer ≥ 1", defaultValue: "16", summary: "Tokens per KV block."),
+        Field(path: "scheduler.num_gpu_blocks", type: "integer in 1...100000000", defaultValue: "from memory",
+              summary: "KV blocks per instance, as a server log reports them (vLLM's num_gpu_blocks_override); "
+                + "the weights must still fit."),
         Field(path: "scheduler.gpu_memory_utilization", type: "number in (0, 1]", defaultValue: "0.9",
               summary: "Share of each GPU's memory for weights, activations and KV cache."),
         Field(path: "scheduler.swap_space_gib", type: "number in 0...1000000", defaultValue: "4",

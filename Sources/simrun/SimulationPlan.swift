@@ -106,6 +106,7 @@ struct SimulationPlan {
         limits.maxPreemptions = try positive(sched?.max_preemptions, "scheduler.max_preemptions", min: 0)
             ?? limits.maxPreemptions
         limits.blockTokens = try positive(sched?.block_size, "scheduler.block_size") ?? limits.blockTokens
+        limits.gpuBlocksOverride = try positive(sched?.num_gpu_blocks, "scheduler.num_gpu_blocks", max: 100_000_000)
         limits.memoryUtilization = try number(sched?.gpu_memory_utilization, "scheduler.gpu_memory_utilization",
                                               { $0 > 0 && $0 <= 1 }, "a number in (0, 1]") ?? limits.memoryUtilization
         if let gib = try number(sched?.swap_space_gib, "scheduler.swap_space_gib", { $0 >= 0 && $0 <= 1e6 },
@@ -130,8 +131,10 @@ struct SimulationPlan {
             let count = try positive(g.count, "\(at).count", max: 100_000) ?? 1
             let tp = try positive(g.tp, "\(at).tp") ?? 1
             let pp = try positive(g.pp, "\(at).pp") ?? 1
-            guard model.heads % tp == 0 else {
-                throw fail("\(at).tp", "expected a divisor of \(model.name)'s \(model.heads) attention heads, found \(tp)")
+            // vLLM's rule: attention heads split evenly; KV heads split evenly or replicated evenly.
+            guard model.heads % tp == 0, model.kvHeads % tp == 0 || tp % model.kvHeads == 0 else {
+                throw fail("\(at).tp", "expected a divisor of \(model.name)'s \(model.heads) attention heads that divides "
+                           + "or is a multiple of its \(model.kvHeads) KV heads, found \(tp)")
             }
             guard pp <= model.layers else { throw fail("\(at).pp", "expected at most \(model.layers) stages, found \(pp)") }
             let roleName = g.role ?? "colocated"
@@ -145,9 +148,19 @@ struct SimulationPlan {
             }
             let spec = InstanceSpec(model: model, accelerator: gpu, layout: ParallelLayout(tp: tp, pp: pp),
                                     role: role, limits: limits, engine: engine)
-            do { _ = try spec.kvSizing() } catch let e as KVCacheSizingError {
+            let sizing: KVCacheSizing
+            do { sizing = try spec.kvSizing() } catch let e as KVCacheSizingError {
                 if case .blockTooLarge = e { throw fail("scheduler.block_size", e.description) }
                 throw fail(at, e.description)
+            }
+            if let blocks = limits.gpuBlocksOverride {
+                let kvPerGPU = Double(blocks) * Double(limits.blockTokens) * model.kvBytesPerToken(tp: tp) / Double(tp * pp)
+                let need = sizing.weightBytesPerGPU + sizing.activationReserveBytesPerGPU + kvPerGPU
+                guard need <= gpu.memoryBytes else {
+                    throw fail("scheduler.num_gpu_blocks", String(format: "%d blocks need %.1f GiB per GPU with the weights and "
+                               + "activations, more than the %.1f GiB of a %@", blocks, need / 1_073_741_824,
+                               gpu.memoryBytes / 1_073_741_824, gpu.name))
+                }
             }
             specs += Array(repeating: spec, count: count)
         }

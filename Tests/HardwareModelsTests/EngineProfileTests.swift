@@ -156,3 +156,23 @@ struct HuggingFaceConfigTests {
         } catch { Issue.record("\(error)") }
     }
 }
+
+@Suite("KV capacity as vLLM computes it")
+struct KVCapacityTests {
+    @Test func kvHeadsAreReplicatedWhenTPExceedsThem() throws {
+        let m = try #require(ModelCatalog.named("Llama-3.1-8B"))  // 8 KV heads
+        #expect(m.kvHeadsPerGPU(tp: 4) == 2 && m.kvHeadsPerGPU(tp: 8) == 1 && m.kvHeadsPerGPU(tp: 16) == 1)
+        #expect(m.kvBytesPerToken(tp: 8) == m.kvBytesPerToken)
+        #expect(m.kvBytesPerToken(tp: 16) == 2 * m.kvBytesPerToken, "16 GPUs hold 16 copies of 8 heads' worth: twice")
+    }
+
+    @Test func aPinnedBlockCountIsUsedAsGiven() throws {
+        let m = try #require(ModelCatalog.named("Llama-3.1-8B"))
+        let gpu = try #require(AcceleratorCatalog.named("H100-SXM-80GB"))
+        let computed = try KVCacheSizing(model: m, accelerator: gpu, layout: .init(), blockTokens: 16, memoryUtilization: 0.9,
+                                         maxBatchedTokens: 8192, maxSequences: 256)
+        let pinned = try KVCacheSizing(model: m, accelerator: gpu, layout: .init(), blockTokens: 16, memoryUtilization: 0.9,
+                                       maxBatchedTokens: 8192, maxSequences: 256, blocksOverride: 1234)
+        #expect(pinned.blocks == 1234 && computed.blocks > 1234)
+    }
+}

@@ -96,6 +96,7 @@ enum BadCases {
         ("scheduler.watermark", ["-0.1", "1", "\"x\""]),
         ("scheduler.max_preemptions", ["-1", "1e30"]),
         ("scheduler.block_size", ["0", "1099511627776"]),
+        ("scheduler.num_gpu_blocks", ["0", "1e12", "100000000", "2.5"]),
         ("scheduler.gpu_memory_utilization", ["0", "1.5"]),
         ("scheduler.swap_space_gib", ["-1", "1e300"]),
         ("scheduler.swap_nvme_gib", ["-1"]),
