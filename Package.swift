@@ -22,7 +22,7 @@ let package = Package(
             .product(name: "DequeModule", package: "swift-collections"),
         ], swiftSettings: hotPath),
         .target(name: "HardwareModels", dependencies: ["SimCore"],
-                resources: [.copy("Resources/device-profiles.json"), .copy("Resources/models"), .copy("Resources/engines")], swiftSettings: hotPath),
+                resources: [.copy("Resources/device-profiles.json"), .copy("Resources/models"), .copy("Resources/engines"), .copy("Resources/accelerators")], swiftSettings: hotPath),
         .target(name: "Workloads", dependencies: ["SimCore"]),
         .target(name: "Serving", dependencies: [
             "SimCore", "HardwareModels", "Workloads",

@@ -1,3 +1,6 @@
+import Foundation
+import SimCore
+
 /// One GPU model's datasheet figures.
 public struct Accelerator: Sendable, Equatable, Codable {
     public let name: String
@@ -7,6 +10,8 @@ public struct Accelerator: Sendable, Equatable, Codable {
     public let memoryBandwidth: Double
     /// Peak dense FP16/BF16 tensor throughput, FLOP/s (no sparsity).
     public let fp16Flops: Double
+    /// Peak dense FP8 tensor throughput, FLOP/s; nil where the GPU has no FP8 tensor cores.
+    public var fp8Flops: Double? = nil
     /// Per-GPU, per-direction bandwidth of the link used for tensor-parallel
     /// collectives inside a node (NVLink where present, else PCIe), bytes/s.
     public let intraNodeLinkBandwidth: Double
@@ -16,40 +21,48 @@ public struct Accelerator: Sendable, Equatable, Codable {
     public let source: String
 }
 
-private let GB = 1e9
-private let GiB = 1_073_741_824.0
-private let TFLOPS = 1e12
+extension Accelerator {
+    /// An accelerator from its hardware file (see Resources/accelerators/README.md).
+    public init(hardwareFile json: JSONValue, file: String) throws {
+        func fail(_ field: String, _ message: String) -> InputError { InputError(file: file, location: field, message) }
+        func number(_ field: String, required: Bool = true) throws -> Double? {
+            guard let v = json[field] else {
+                if required { throw fail(field, "required field is missing") }
+                return nil
+            }
+            guard let d = v.double, d > 0, d < 1e9 else { throw fail(field, "expected a number > 0, found \(v.shortText)") }
+            return d
+        }
+        guard json.members != nil else { throw InputError(file: file, "expected a JSON object (a hardware file)") }
+        guard let name = json["name"]?.string, !name.isEmpty else { throw fail("name", "expected the accelerator's name") }
+        let allowed = ["name", "memory_mib", "marketing_memory", "memory_bandwidth_gbs", "bf16_tflops", "fp8_tflops",
+                       "nvlink_gbs", "pcie_gbs", "source"]
+        if let unknown = json.members?.map(\.key).sorted().first(where: { !allowed.contains($0) }) {
+            throw fail(unknown, "unknown field; expected one of: \(allowed.joined(separator: ", "))")
+        }
+        let pcie = try number("pcie_gbs")! * 1e9
+        let nvlink = try number("nvlink_gbs", required: false)
+        self.init(name: name, memoryBytes: try number("memory_mib")! * 1_048_576,
+                  memoryBandwidth: try number("memory_bandwidth_gbs")! * 1e9, fp16Flops: try number("bf16_tflops")! * 1e12,
+                  // Vendors quote NVLink for both directions together.
+                  intraNodeLinkBandwidth: nvlink.map { $0 / 2 * 1e9 } ?? pcie, hostLinkBandwidth: pcie,
+                  source: json["source"]?.string ?? file)
+        fp8Flops = try number("fp8_tflops", required: false).map { $0 * 1e12 }
+    }
+}
 
-/// Accelerators known by name in scenarios.
-///
-/// Dense (non-sparse) FP16 tensor figures. NVLink figures are per GPU, per
-/// direction (half the bidirectional totals NVIDIA quotes). PCIe Gen4 x16 is
-/// 32 GB/s a direction, Gen5 x16 64 GB/s (PCI-SIG base specifications).
+/// Accelerators known by name in scenarios: the hardware files bundled in
+/// `Resources/accelerators`, each with its sources.
 public enum AcceleratorCatalog {
-    public static let all: [Accelerator] = [
-        Accelerator(name: "A100-40GB", memoryBytes: 40 * GiB, memoryBandwidth: 1555 * GB,
-                    fp16Flops: 312 * TFLOPS, intraNodeLinkBandwidth: 300 * GB, hostLinkBandwidth: 32 * GB,
-                    source: "NVIDIA A100 Tensor Core GPU datasheet (SXM4 40GB): 312 TFLOPS FP16, 1,555 GB/s, NVLink 600 GB/s"),
-        Accelerator(name: "A100-80GB", memoryBytes: 80 * GiB, memoryBandwidth: 2039 * GB,
-                    fp16Flops: 312 * TFLOPS, intraNodeLinkBandwidth: 300 * GB, hostLinkBandwidth: 32 * GB,
-                    source: "NVIDIA A100 Tensor Core GPU datasheet (SXM4 80GB): 312 TFLOPS FP16, 2,039 GB/s, NVLink 600 GB/s"),
-        Accelerator(name: "H100-SXM-80GB", memoryBytes: 80 * GiB, memoryBandwidth: 3350 * GB,
-                    fp16Flops: 989.4 * TFLOPS, intraNodeLinkBandwidth: 450 * GB, hostLinkBandwidth: 64 * GB,
-                    source: "NVIDIA H100 Tensor Core GPU datasheet (SXM5): 989 TFLOPS dense BF16, 3.35 TB/s, NVLink 900 GB/s, PCIe Gen5"),
-        Accelerator(name: "H200", memoryBytes: 141 * GB, memoryBandwidth: 4800 * GB,
-                    fp16Flops: 989.4 * TFLOPS, intraNodeLinkBandwidth: 450 * GB, hostLinkBandwidth: 64 * GB,
-                    source: "NVIDIA H200 Tensor Core GPU datasheet (SXM): 141 GB HBM3e, 4.8 TB/s, 989 TFLOPS dense BF16, NVLink 900 GB/s"),
-        Accelerator(name: "A40", memoryBytes: 48 * GiB, memoryBandwidth: 696 * GB,
-                    fp16Flops: 149.7 * TFLOPS, intraNodeLinkBandwidth: 32 * GB, hostLinkBandwidth: 32 * GB,
-                    source: "NVIDIA A40 datasheet: 48 GB GDDR6, 696 GB/s, 149.7 TFLOPS FP16 dense, PCIe Gen4 x16 "
-                        + "(NVLink bridge pairs not modelled)"),
-        Accelerator(name: "L40S", memoryBytes: 48 * GiB, memoryBandwidth: 864 * GB,
-                    fp16Flops: 362.05 * TFLOPS, intraNodeLinkBandwidth: 32 * GB, hostLinkBandwidth: 32 * GB,
-                    source: "NVIDIA L40S datasheet: 48 GB GDDR6, 864 GB/s, 362.05 TFLOPS FP16 dense, PCIe Gen4 x16, no NVLink"),
-        Accelerator(name: "A10", memoryBytes: 24 * GiB, memoryBandwidth: 600 * GB,
-                    fp16Flops: 125 * TFLOPS, intraNodeLinkBandwidth: 32 * GB, hostLinkBandwidth: 32 * GB,
-                    source: "NVIDIA A10 Tensor Core GPU datasheet: 24 GB GDDR6, 600 GB/s, 125 TFLOPS FP16 dense, PCIe Gen4 x16"),
-    ]
+    public static let all: [Accelerator] = {
+        guard let folder = Bundle.module.url(forResource: "accelerators", withExtension: nil),
+              let files = try? FileManager.default.contentsOfDirectory(atPath: folder.path)
+        else { return [] }
+        return files.filter { $0.hasSuffix(".json") }.sorted().compactMap { f in
+            let path = folder.appendingPathComponent(f).path
+            return (try? JSONValue.read(file: path, what: "hardware file")).flatMap { try? Accelerator(hardwareFile: $0, file: path) }
+        }
+    }()
 
     public static func named(_ name: String) -> Accelerator? { all.first { $0.name == name } }
 }

@@ -80,7 +80,7 @@ public struct CostModel: Sendable {
 
     public func breakdown(_ batch: BatchShape) -> Breakdown {
         let tp = Double(layout.tp)
-        let bpp = model.bytesPerParameter
+        let bpp = model.activationBytes
         let h = Double(model.hidden)
         let decodeOnly = batch.prefillTokens == 0
         // A captured graph runs at its captured size: the padding costs like real tokens.
@@ -141,11 +141,13 @@ public struct CostModel: Sendable {
     }
 
     /// One GEMM of `tokens`×`inputs` by `inputs`×`outputs`, weights split over `tp` GPUs.
+    /// FP8 weights halve the weight bytes and run at the FP8 tensor peak: the fitted BF16
+    /// model sees the work scaled by the BF16/FP8 peak ratio (same achieved fraction assumed).
     private func gemm(tokens: Double, inputs: Double, outputs: Double, tp: Double) -> Double {
         guard tokens > 0 else { return 0 }
-        let bpp = model.bytesPerParameter
-        let work = 2 * tokens * inputs * outputs / tp
-        let bytes = (inputs * outputs / tp + tokens * inputs + tokens * outputs / tp) * bpp
+        let fp8 = model.bytesPerParameter == 1 && accelerator.fp8Flops != nil
+        let work = 2 * tokens * inputs * outputs / tp * (fp8 ? accelerator.fp16Flops / accelerator.fp8Flops! : 1)
+        let bytes = inputs * outputs / tp * model.bytesPerParameter + (tokens * inputs + tokens * outputs / tp) * model.activationBytes
         if let fitted = profile?.gemm { return fitted.seconds(flops: work, bytes: bytes) }
         return max(work / flops, bytes / bandwidth)
     }
@@ -157,7 +159,7 @@ public struct CostModel: Sendable {
         if let fitted = profile?.attention?.prefill { return fitted.seconds(work) }
         let kvWidth = Double(model.kvHeadsPerGPU(tp: layout.tp) * model.headDim)
         let bytes = (Double(batch.prefillTokens) * (2 * Double(model.qWidth) / tp + 2 * kvWidth)
-                     + Double(batch.prefillCachedTokens) * 2 * kvWidth) * model.bytesPerParameter
+                     ) * model.activationBytes + Double(batch.prefillCachedTokens) * 2 * kvWidth * model.kvBytesPerElement
         return max(work / (accelerator.fp16Flops * efficiency.attentionCompute), bytes / bandwidth)
     }
 
@@ -165,13 +167,13 @@ public struct CostModel: Sendable {
         guard batch.decodeTokens > 0 else { return 0 }
         let kvPerGPU = Double(model.kvHeadsPerGPU(tp: layout.tp) * model.headDim)
         if let fitted = profile?.attention?.decode {
-            let kvBytes = Double(batch.decodeContextTokens) * 2 * kvPerGPU * model.bytesPerParameter
+            let kvBytes = Double(batch.decodeContextTokens) * 2 * kvPerGPU * model.kvBytesPerElement
             return fitted.seconds(kvBytes)
         }
         let headsPerGPU = Double(model.heads) / tp
         let work = 4 * Double(model.headDim) * headsPerGPU * Double(batch.decodeContextTokens)
-        let bytes = (Double(batch.decodeContextTokens) * 2 * kvPerGPU
-                     + Double(batch.decodeTokens) * 2 * Double(model.qWidth) / tp) * model.bytesPerParameter
+        let bytes = Double(batch.decodeContextTokens) * 2 * kvPerGPU * model.kvBytesPerElement
+            + Double(batch.decodeTokens) * 2 * Double(model.qWidth) / tp * model.activationBytes
         return max(work / (accelerator.fp16Flops * efficiency.attentionCompute), bytes / bandwidth)
     }
 }

@@ -19,7 +19,12 @@ public struct ModelArchitecture: Sendable, Equatable, Codable {
     public let gatedMLP: Bool
     /// Whether the output projection shares the embedding matrix.
     public let tiedEmbeddings: Bool
-    public let bytesPerParameter: Double
+    /// Bytes of one weight (2 for BF16, 1 for FP8 weights).
+    public private(set) var bytesPerParameter: Double
+    /// Bytes of one activation element (the checkpoint's dtype; FP8 deployments keep BF16 activations).
+    public private(set) var activationBytes: Double
+    /// Bytes of one KV-cache element (the activation dtype, or 1 with an FP8 KV cache).
+    public private(set) var kvBytesPerElement: Double
     public let maxContext: Int
     public let source: String
     /// Width of one attention head; hidden / heads for most models, wider in Qwen3.
@@ -40,6 +45,8 @@ public struct ModelArchitecture: Sendable, Equatable, Codable {
         self.gatedMLP = gatedMLP
         self.tiedEmbeddings = tiedEmbeddings
         self.bytesPerParameter = bytesPerParameter
+        activationBytes = bytesPerParameter
+        kvBytesPerElement = bytesPerParameter
         self.maxContext = maxContext
         self.source = source
         self.headDim = headDim ?? hidden / heads
@@ -65,7 +72,21 @@ public struct ModelArchitecture: Sendable, Equatable, Codable {
     }
     public var weightBytes: Double { parameters * bytesPerParameter }
     /// KV-cache bytes one token occupies across all layers.
-    public var kvBytesPerToken: Double { 2 * Double(layers) * Double(kvWidth) * bytesPerParameter }
+    public var kvBytesPerToken: Double { 2 * Double(layers) * Double(kvWidth) * kvBytesPerElement }
+
+    /// Data types a deployment chooses: weights as in the checkpoint or FP8, the KV cache as the activations or FP8.
+    public enum DType: String, Sendable, CaseIterable {
+        case bf16, fp16, fp8
+        public var bytes: Double { self == .fp8 ? 1 : 2 }
+    }
+
+    /// The model deployed with these weight and KV-cache types (nil keeps the checkpoint's).
+    public func deployed(weights: DType?, kvCache: DType?) -> ModelArchitecture {
+        var m = self
+        if let weights { m.bytesPerParameter = weights.bytes }
+        if let kvCache { m.kvBytesPerElement = kvCache.bytes }
+        return m
+    }
 
     /// KV heads each GPU holds under tensor parallelism: split while there are enough,
     /// replicated once TP exceeds them (vLLM's max(1, kv_heads // tp)).
@@ -73,7 +94,7 @@ public struct ModelArchitecture: Sendable, Equatable, Codable {
 
     /// KV-cache bytes one token occupies on all GPUs of an instance with this TP, replicas included.
     public func kvBytesPerToken(tp: Int) -> Double {
-        2 * Double(layers) * Double(kvHeadsPerGPU(tp: tp) * tp * headDim) * bytesPerParameter
+        2 * Double(layers) * Double(kvHeadsPerGPU(tp: tp) * tp * headDim) * kvBytesPerElement
     }
 }
 

@@ -34,12 +34,12 @@ public struct NodeSpec: Sendable, Equatable {
                             nics: 8, nicBandwidth: 25 * GB, peerLatency: 8e-6, networkLatency: 24e-6, hostLatency: 10e-6,
                             source: "DGX A100 datasheet: 8 GPUs, 1 TB DRAM (2× EPYC 7742, 8 channels DDR4-3200 each), "
                                 + "4× 3.84 TB NVMe, 8× 200 Gb/s HDR InfiniBand")
-        case "H100-SXM-80GB", "H200":
+        case "H100-SXM-80GB", "H200", "B200", "H20", "MI300X":
             return NodeSpec(gpus: 8, hostMemoryBytes: 2048 * GiB, hostMemoryBandwidth: 614.4 * GB,
                             nvmeBytes: 30.72 * TB, nvmeReadBandwidth: 8 * drive.read, nvmeWriteBandwidth: 8 * drive.write,
                             nics: 8, nicBandwidth: 50 * GB, peerLatency: 5e-6, networkLatency: 17e-6, hostLatency: 10e-6,
                             source: "DGX H100/H200 datasheets: 8 GPUs, 2 TB DRAM (2× Xeon 8480C, 8 channels DDR5-4800 "
-                                + "each), 8× 3.84 TB NVMe, 8× 400 Gb/s ConnectX-7")
+                                + "each), 8× 3.84 TB NVMe, 8× 400 Gb/s ConnectX-7 (B200, H20 and MI300X servers taken as alike)")
         case "L40S":
             return NodeSpec(gpus: 8, hostMemoryBytes: 1536 * GiB, hostMemoryBandwidth: 409.6 * GB,
                             nvmeBytes: 7.6 * TB, nvmeReadBandwidth: 2 * drive.read, nvmeWriteBandwidth: 2 * drive.write,
