@@ -41,7 +41,7 @@ struct Calibrate: ParsableCommand {
             guard fit else { return }
             let folder = out ?? "results/engines"
             let (held, folds) = try HostTimeFit.heldOut(measured)
-            print(RunsCheck.report(held, title: "engine profiles, host time fitted on the other configurations (leave one configuration out):"))
+            print(RunsCheck.report(held, title: "engine profiles, host time fitted on the engine's other deployments (leave one engine × GPU × model out):"))
             for (c, p) in folds.sorted(by: { $0.key < $1.key }) {
                 print(String(format: "  fold without %@: host %.2f ms + %.0f µs per sequence", c, p.fixedMs, p.perSequenceUs))
             }

@@ -4,8 +4,8 @@ import SimCore
 
 /// Fits an engine profile's host time (fixed per step, and per scheduled
 /// sequence) to measured serving runs: the two numbers that minimise the mean
-/// |log(predicted / measured)| of TPOT, found on a grid and refined by golden-
-/// section search, each within physical bounds. Deterministic: the same runs give
+/// |log(predicted / measured)| of TPOT, found on a grid and refined by a Nelder–Mead
+/// simplex, within physical bounds. Deterministic: the same runs give
 /// the same numbers.
 enum HostTimeFit {
     struct Parameters: Equatable, Sendable {
@@ -40,52 +40,68 @@ enum HostTimeFit {
     static func fit(_ runs: [MeasuredRun]) throws -> Parameters {
         var best = Parameters(fixedMs: 0, perSequenceUs: 0)
         var bestLoss = Double.infinity
-        for f in [0.0, 1, 2, 3, 4, 6, 8, 12] {
-            for s in [0.0, 10, 25, 50, 100] {
+        for f in [0.0, 1, 2, 4, 8] {
+            for s in [0.0, 10, 30, 80] {
                 let p = Parameters(fixedMs: f, perSequenceUs: s)
                 let l = try loss(runs, p)
                 if l < bestLoss { best = p; bestLoss = l }
             }
         }
-        // Golden-section search along each parameter in turn, around the grid's best.
-        for _ in 0..<2 {
-            best.fixedMs = try golden(in: max(fixedRange.lowerBound, best.fixedMs - 1.5)...min(fixedRange.upperBound, best.fixedMs + 1.5)) {
-                try loss(runs, Parameters(fixedMs: $0, perSequenceUs: best.perSequenceUs))
+        // Nelder–Mead from the grid's best: the two numbers trade off along a ridge
+        // (more fixed time, less per sequence), which one-at-a-time searches crawl along.
+        func clamp(_ x: [Double]) -> [Double] {
+            [min(max(x[0], fixedRange.lowerBound), fixedRange.upperBound),
+             min(max(x[1], perSequenceRange.lowerBound), perSequenceRange.upperBound)]
+        }
+        func f(_ x: [Double]) throws -> Double { try loss(runs, Parameters(fixedMs: x[0], perSequenceUs: x[1])) }
+        var simplex = [[best.fixedMs, best.perSequenceUs], clamp([best.fixedMs + 0.5, best.perSequenceUs]),
+                       clamp([best.fixedMs, best.perSequenceUs + 10])]
+        var values = try simplex.map(f)
+        for _ in 0..<30 {
+            let order = values.indices.sorted { values[$0] < values[$1] }
+            simplex = order.map { simplex[$0] }
+            values = order.map { values[$0] }
+            let centroid = [(simplex[0][0] + simplex[1][0]) / 2, (simplex[0][1] + simplex[1][1]) / 2]
+            func toward(_ t: Double) -> [Double] {
+                clamp([centroid[0] + t * (simplex[2][0] - centroid[0]), centroid[1] + t * (simplex[2][1] - centroid[1])])
             }
-            best.perSequenceUs = try golden(in: max(perSequenceRange.lowerBound, best.perSequenceUs - 15)...min(perSequenceRange.upperBound, best.perSequenceUs + 15)) {
-                try loss(runs, Parameters(fixedMs: best.fixedMs, perSequenceUs: $0))
+            let reflected = toward(-1), fr = try f(reflected)
+            if fr < values[0] {
+                let expanded = toward(-2), fe = try f(expanded)
+                (simplex[2], values[2]) = fe < fr ? (expanded, fe) : (reflected, fr)
+            } else if fr < values[1] {
+                (simplex[2], values[2]) = (reflected, fr)
+            } else {
+                let contracted = toward(0.5), fc = try f(contracted)
+                if fc < values[2] {
+                    (simplex[2], values[2]) = (contracted, fc)
+                } else {
+                    for i in 1...2 {
+                        simplex[i] = [(simplex[0][0] + simplex[i][0]) / 2, (simplex[0][1] + simplex[i][1]) / 2]
+                        values[i] = try f(simplex[i])
+                    }
+                }
             }
         }
+        let i = values.indices.min { values[$0] < values[$1] }!
+        best = Parameters(fixedMs: simplex[i][0], perSequenceUs: simplex[i][1])
         // Rounded to what the data can tell apart.
         return Parameters(fixedMs: (best.fixedMs * 100).rounded() / 100, perSequenceUs: best.perSequenceUs.rounded())
     }
 
-    private static func golden(in range: ClosedRange<Double>, _ f: (Double) throws -> Double) throws -> Double {
-        let r = (5.0.squareRoot() - 1) / 2
-        var a = range.lowerBound, b = range.upperBound
-        var c = b - r * (b - a), d = a + r * (b - a)
-        var fc = try f(c), fd = try f(d)
-        for _ in 0..<10 {
-            if fc < fd { b = d; d = c; fd = fc; c = b - r * (b - a); fc = try f(c) } else {
-                a = c; c = d; fc = fd; d = a + r * (b - a); fd = try f(d)
-            }
-        }
-        return (a + b) / 2
-    }
-
-    /// Leave one configuration out: each configuration's runs predicted with parameters
-    /// fitted on the other configurations of the same backend.
+    /// Leave one deployment out: each deployment's runs (one engine, GPU and model, every TP)
+    /// predicted with parameters fitted on the other deployments of the same engine.
     static func heldOut(_ runs: [MeasuredRun]) throws -> (rows: [RunsCheck.Row], fits: [String: Parameters]) {
         var rows: [RunsCheck.Row] = []
         var fits: [String: Parameters] = [:]
         for backend in Set(runs.map(\.backend)).sorted() {
             let mine = runs.filter { $0.backend == backend }
-            let configurations = Set(mine.map(\.configuration)).sorted()
-            guard configurations.count > 1 else { continue }
-            for c in configurations {
-                let p = try fit(mine.filter { $0.configuration != c })
-                fits[c] = p
-                rows += try RunsCheck.simulate(mine.filter { $0.configuration == c }) { overrides($0, p) }
+            let deployments = Set(mine.map(\.deployment)).sorted()
+            guard deployments.count > 1 else { continue }
+            for d in deployments {
+                let p = try fit(mine.filter { $0.deployment != d })
+                fits[d] = p
+                rows += try RunsCheck.simulate(mine.filter { $0.deployment == d }) { overrides($0, p) }
             }
         }
         return (rows, fits)

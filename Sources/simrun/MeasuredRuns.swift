@@ -14,6 +14,8 @@ struct MeasuredRun: Sendable {
     let model: String
     let gpu: String
     let tp: Int
+    /// The weights' type when it is not the checkpoint's (fp8).
+    var weightDType: String? = nil
     let inputTokens: Int
     let outputTokens: Int
     /// Clients of a closed loop, each sending its next request when the last one ends.
@@ -21,8 +23,16 @@ struct MeasuredRun: Sendable {
     let ttftMs: Double
     let tpotMs: Double
 
-    /// The deployment it belongs to: runs of one configuration are held out together.
-    var configuration: String { "\(backend) \(backendVersion) \(gpu) \(model) TP\(tp)" }
+    /// The engine, GPU and model (with its weight type): runs of one deployment, at every TP, are held out together.
+    var deployment: String { "\(backend) \(backendVersion) \(gpu) \(model)\(weightDType.map { " " + $0 } ?? "")" }
+    /// The deployment at one TP degree: a row of the reports.
+    var configuration: String { "\(deployment) TP\(tp)" }
+
+    func withWeights(_ dtype: String?) -> MeasuredRun {
+        var r = self
+        r.weightDType = dtype
+        return r
+    }
 }
 
 /// Reads AIConfigurator's `silicon_sample.csv` layout: mean TTFT and TPOT at fixed
@@ -65,7 +75,7 @@ enum AIConfiguratorRuns {
             }
             let precision = value("precision")
             guard value("mode") == "agg" else { skipped["disaggregated", default: 0] += 1; continue }
-            guard precision.isEmpty || precision == "bf16" || precision == "fp16" else {
+            guard ["", "bf16", "fp16", "fp8"].contains(precision) else {
                 skipped["\(precision) weights (not modelled yet)", default: 0] += 1
                 continue
             }
@@ -80,7 +90,8 @@ enum AIConfiguratorRuns {
                 backendVersion: value("backend_version").isEmpty ? "unknown" : value("backend_version"),
                 model: model, gpu: gpu, tp: try whole("tp_size"), inputTokens: try whole("isl"),
                 outputTokens: try whole("osl"), concurrency: try whole("batch_size"),
-                ttftMs: try number("silicon_ttft_ms"), tpotMs: try number("silicon_tpot_ms")))
+                ttftMs: try number("silicon_ttft_ms"), tpotMs: try number("silicon_tpot_ms"))
+                .withWeights(precision == "fp8" ? "fp8" : nil))
         }
         return (runs, skipped)
     }
@@ -88,7 +99,7 @@ enum AIConfiguratorRuns {
     /// `meta-llama/Llama-3.1-8B-Instruct` → `Llama-3.1-8B`, when the catalog has it.
     static func catalogName(_ huggingFaceID: String) -> String? {
         var name = String(huggingFaceID.split(separator: "/").last ?? "")
-        for suffix in ["-Instruct"] where name.hasSuffix(suffix) { name.removeLast(suffix.count) }
+        for suffix in ["-FP8", "-Instruct"] where name.hasSuffix(suffix) { name.removeLast(suffix.count) }
         return ModelCatalog.named(name)?.name
     }
 }
@@ -105,8 +116,9 @@ enum ServingRunCheck {
     static func scenario(_ run: MeasuredRun, requestsPerClient: Int = 4, instance extra: [JSONValue.Member] = [])
         -> JSONValue {
         func n(_ x: Int) -> JSONValue { .number(String(x)) }
-        let instance: [JSONValue.Member] = [.init("gpu", .string(run.gpu)), .init("model", .string(run.model)),
+        var instance: [JSONValue.Member] = [.init("gpu", .string(run.gpu)), .init("model", .string(run.model)),
                                             .init("tp", n(run.tp))] + extra
+        if let w = run.weightDType { instance.append(.init("weight_dtype", .string(w))) }
         return .object([
             .init("name", .string("check")),
             .init("instances", .array([.object(instance)])),

@@ -23,6 +23,8 @@ struct Scenario: Decodable {
         var role: String?
         var engine: String?
         var engine_overrides: EngineOverrides?
+        var weight_dtype: String?
+        var kv_cache_dtype: String?
     }
 
     /// Any field of an engine profile, set for one instance group.

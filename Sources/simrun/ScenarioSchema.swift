@@ -25,6 +25,10 @@ enum ScenarioSchema {
         Field(path: "instances[].model", type: "string", defaultValue: "required",
               summary: "Model: the path of a Hugging Face config.json (" + ModelArchitecture.supportedModelTypes.joined(separator: ", ")
                 + "), or one of: " + ModelCatalog.all.map(\.name).joined(separator: ", ") + "."),
+        Field(path: "instances[].weight_dtype", type: "string", defaultValue: "the checkpoint's",
+              summary: "bf16, fp16 or fp8 (FP8 weights: half the bytes, GEMMs at the GPU's FP8 peak; needs FP8 tensor cores)."),
+        Field(path: "instances[].kv_cache_dtype", type: "string", defaultValue: "auto",
+              summary: "auto (the activations' type) or fp8 (vLLM's kv_cache_dtype): bytes per cached K/V element."),
         Field(path: "instances[].tp", type: "integer ≥ 1", defaultValue: "1",
               summary: "Tensor-parallel degree; must divide the model's attention heads."),
         Field(path: "instances[].pp", type: "integer ≥ 1", defaultValue: "1", summary: "Pipeline-parallel degree."),

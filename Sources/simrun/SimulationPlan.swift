@@ -127,7 +127,19 @@ struct SimulationPlan {
                 throw fail("\(at).gpu", "unknown GPU '\(g.gpu)'; expected one of: "
                            + AcceleratorCatalog.all.map(\.name).joined(separator: ", "))
             }
-            let model = try Self.model(g.model, field: "\(at).model", fail: fail, resolve: resolve)
+            var model = try Self.model(g.model, field: "\(at).model", fail: fail, resolve: resolve)
+            func dtype(_ text: String?, _ field: String, auto: Bool) throws -> ModelArchitecture.DType? {
+                guard let text, !(auto && text == "auto") else { return nil }
+                guard let d = ModelArchitecture.DType(rawValue: text) else {
+                    throw fail("\(at).\(field)", "expected \(auto ? "auto, " : "")bf16, fp16 or fp8, found '\(text)'")
+                }
+                return d
+            }
+            let weights = try dtype(g.weight_dtype, "weight_dtype", auto: false)
+            if weights == .fp8, gpu.fp8Flops == nil {
+                throw fail("\(at).weight_dtype", "\(gpu.name) has no FP8 tensor cores; expected bf16 or fp16")
+            }
+            model = model.deployed(weights: weights, kvCache: try dtype(g.kv_cache_dtype, "kv_cache_dtype", auto: true))
             let count = try positive(g.count, "\(at).count", max: 100_000) ?? 1
             let tp = try positive(g.tp, "\(at).tp") ?? 1
             let pp = try positive(g.pp, "\(at).pp") ?? 1

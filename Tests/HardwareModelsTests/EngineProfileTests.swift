@@ -176,3 +176,37 @@ struct KVCapacityTests {
         #expect(pinned.blocks == 1234 && computed.blocks > 1234)
     }
 }
+
+@Suite("Catalogs are data files")
+struct CatalogFilesTests {
+    /// The resource folder in the source tree (the bundle is a copy of it).
+    static let resources = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Sources/HardwareModels/Resources").path
+
+    @Test func everyBundledFileLoads() throws {
+        let index = try #require(try JSONValue.read(file: Self.resources + "/models/index.json", what: "index").elements)
+        #expect(ModelCatalog.all.count == index.count, "a model config failed to load")
+        #expect(ModelCatalog.all.count >= 20)
+        let engines = try FileManager.default.contentsOfDirectory(atPath: Self.resources + "/engines").filter { $0.hasSuffix(".json") }
+        #expect(EngineCatalog.all.count == engines.count, "an engine profile failed to load")
+        let gpus = try FileManager.default.contentsOfDirectory(atPath: Self.resources + "/accelerators").filter { $0.hasSuffix(".json") }
+        #expect(AcceleratorCatalog.all.count == gpus.count, "a hardware file failed to load")
+        for name in ["B200", "H20", "L4", "MI300X"] { #expect(AcceleratorCatalog.named(name) != nil, "\(name)") }
+    }
+
+    @Test func memoryIsWhatTheDriverReports() throws {
+        let mib = 1_048_576.0
+        #expect(AcceleratorCatalog.named("H100-SXM-80GB")?.memoryBytes == 81559 * mib)
+        #expect(AcceleratorCatalog.named("H200")?.memoryBytes == 143_771 * mib)
+        #expect(AcceleratorCatalog.named("L40S")?.memoryBytes == 46068 * mib)
+        #expect(AcceleratorCatalog.named("A10")?.memoryBytes == 23028 * mib)
+        #expect(AcceleratorCatalog.named("A100-80GB")?.fp8Flops == nil && AcceleratorCatalog.named("H100-SXM-80GB")?.fp8Flops != nil)
+    }
+
+    @Test func fp8WeightsHalveTheWeightBytes() throws {
+        let m = try #require(ModelCatalog.named("Llama-3.1-70B"))
+        let fp8 = m.deployed(weights: .fp8, kvCache: nil)
+        #expect(fp8.weightBytes == m.weightBytes / 2 && fp8.kvBytesPerToken == m.kvBytesPerToken)
+        #expect(m.deployed(weights: nil, kvCache: .fp8).kvBytesPerToken == m.kvBytesPerToken / 2)
+    }
+}

@@ -86,6 +86,8 @@ enum BadCases {
         ("instances[0].engine_overrides.all_reduce_small_max_bytes", ["-5"]),
         ("instances[0].engine_overrides.cuda_graph_padding", ["\"no\""]),
         ("instances[0].model", ["\"none.json\""]),
+        ("instances[0].weight_dtype", ["\"fp8\"", "\"int4\"", "8"]),
+        ("instances[0].kv_cache_dtype", ["\"fp4\""]),
         ("router", ["\"random\"", "7"]),
         ("scheduler", ["5", "[]"]),
         ("scheduler.policy", ["\"sjf\"", "1"]),

@@ -9,7 +9,7 @@ struct CalibrationRunsTests {
     static func syntheticRuns(fixedMs: Double, perSequenceUs: Double) throws -> [MeasuredRun] {
         var runs: [MeasuredRun] = []
         for tp in [1, 2] {
-            for c in [2, 8, 32] {
+            for c in [1, 16, 64] {
                 let shape = MeasuredRun(id: "tp\(tp)-c\(c)", origin: "synthetic", backend: "vllm", backendVersion: "test",
                                         model: "Llama-3.1-8B", gpu: "H100-SXM-80GB", tp: tp, inputTokens: 256,
                                         outputTokens: 64, concurrency: c, ttftMs: 1, tpotMs: 1)
@@ -27,6 +27,7 @@ struct CalibrationRunsTests {
         let runs = try Self.syntheticRuns(fixedMs: 2.5, perSequenceUs: 40)
         let fit = try HostTimeFit.fit(runs)
         #expect(abs(fit.fixedMs - 2.5) < 0.25 && abs(fit.perSequenceUs - 40) < 6, "\(fit)")
+        print("recovered \(fit) from 2.5 ms + 40 µs")
         #expect(try HostTimeFit.fit(runs) == fit)
         // Predictions with the fitted numbers match the "measurements".
         let rows = try RunsCheck.simulate(runs) { HostTimeFit.overrides($0, fit) }
@@ -36,7 +37,8 @@ struct CalibrationRunsTests {
     @Test func theReaderTakesWhatItCanModelAndCountsTheRest() throws {
         let path = repoRoot.appendingPathComponent("calibration/aiconfigurator/silicon_hopper_dense.csv").path
         let (runs, skipped) = try AIConfiguratorRuns.read(path)
-        #expect(runs.count == 351)
+        #expect(runs.count > 700, "\(skipped)")
+        #expect(runs.contains { $0.weightDType == "fp8" } && runs.contains { $0.weightDType == nil })
         #expect(skipped.values.reduce(0, +) + runs.count == 778)
         #expect(Set(runs.map(\.backend)) == ["vllm", "sglang", "trtllm"])
         #expect(runs.allSatisfy { $0.ttftMs > 0 && $0.tpotMs > 0 && $0.concurrency >= 1 })
