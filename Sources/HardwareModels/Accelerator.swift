@@ -54,15 +54,7 @@ extension Accelerator {
 /// Accelerators known by name in scenarios: the hardware files bundled in
 /// `Resources/accelerators`, each with its sources.
 public enum AcceleratorCatalog {
-    public static let all: [Accelerator] = {
-        guard let folder = Bundle.module.url(forResource: "accelerators", withExtension: nil),
-              let files = try? FileManager.default.contentsOfDirectory(atPath: folder.path)
-        else { return [] }
-        return files.filter { $0.hasSuffix(".json") }.sorted().compactMap { f in
-            let path = folder.appendingPathComponent(f).path
-            return (try? JSONValue.read(file: path, what: "hardware file")).flatMap { try? Accelerator(hardwareFile: $0, file: path) }
-        }
-    }()
+    public static let all: [Accelerator] = BundledFiles.load("accelerators") { try Accelerator(hardwareFile: $0, file: $1) }
 
     public static func named(_ name: String) -> Accelerator? { all.first { $0.name == name } }
 }

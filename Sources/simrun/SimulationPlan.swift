@@ -215,27 +215,28 @@ struct SimulationPlan {
     /// A model by catalog name, or from a Hugging Face config.json named by path.
     private static func model(_ name: String, field: String, fail: (String, String) -> InputError,
                               resolve: (String) -> String) throws -> ModelArchitecture {
-        if let m = ModelCatalog.named(name) { return m }
-        guard name.hasSuffix(".json") else {
-            throw fail(field, "unknown model '\(name)'; expected a config.json path or one of: "
-                       + ModelCatalog.all.map(\.name).joined(separator: ", "))
-        }
-        let path = resolve(name)
-        guard FileSystem.kind(of: path) != .missing else { throw fail(field, "no such model config '\(name)' (looked for \(path))") }
-        return try ModelArchitecture(configFile: path)
+        try entry(name, field: field, what: "model config", known: ModelCatalog.all.map(\.name), lookup: ModelCatalog.named,
+                  fail: fail, resolve: resolve) { try ModelArchitecture(configFile: $0) }
     }
 
     /// An engine profile by catalog name, or from a profile file named by path.
     private static func engine(_ name: String, field: String, fail: (String, String) -> InputError,
                                resolve: (String) -> String) throws -> EngineProfile {
-        if let e = EngineCatalog.named(name) { return e }
+        try entry(name, field: field, what: "engine profile", known: EngineCatalog.all.map(\.name), lookup: EngineCatalog.named,
+                  fail: fail, resolve: resolve) { try EngineProfile(json: JSONValue.read(file: $0, what: "engine profile"), file: $0) }
+    }
+
+    /// A catalog entry by name, or a `.json` file by path (relative to the scenario).
+    private static func entry<T>(_ name: String, field: String, what: String, known: [String], lookup: (String) -> T?,
+                                 fail: (String, String) -> InputError, resolve: (String) -> String,
+                                 load: (String) throws -> T) throws -> T {
+        if let e = lookup(name) { return e }
         guard name.hasSuffix(".json") else {
-            throw fail(field, "unknown engine '\(name)'; expected a profile path or one of: "
-                       + EngineCatalog.all.map(\.name).joined(separator: ", "))
+            throw fail(field, "unknown name '\(name)'; expected the path of a \(what) or one of: " + known.joined(separator: ", "))
         }
         let path = resolve(name)
-        guard FileSystem.kind(of: path) != .missing else { throw fail(field, "no such engine profile '\(name)' (looked for \(path))") }
-        return try EngineProfile(json: JSONValue.read(file: path, what: "engine profile"), file: path)
+        guard FileSystem.kind(of: path) != .missing else { throw fail(field, "no such \(what) '\(name)' (looked for \(path))") }
+        return try load(path)
     }
 
     private static func topology(_ t: Scenario.TopologySection?, specs: [InstanceSpec], limits: SchedulerLimits,

@@ -186,15 +186,7 @@ extension EngineProfile {
 public enum EngineCatalog {
     public static let defaultName = "vllm-v1"
 
-    public static let all: [EngineProfile] = {
-        guard let folder = Bundle.module.url(forResource: "engines", withExtension: nil),
-              let files = try? FileManager.default.contentsOfDirectory(atPath: folder.path)
-        else { return [] }
-        return files.filter { $0.hasSuffix(".json") }.sorted().compactMap { f in
-            let path = folder.appendingPathComponent(f).path
-            return (try? JSONValue.read(file: path, what: "engine profile")).flatMap { try? EngineProfile(json: $0, file: path) }
-        }
-    }()
+    public static let all: [EngineProfile] = BundledFiles.load("engines") { try EngineProfile(json: $0, file: $1) }
 
     public static func named(_ name: String) -> EngineProfile? { all.first { $0.name == name } }
 
