@@ -7,6 +7,12 @@ public struct TraceRow: Sendable, Equatable {
     public let timestamp: Double?
     public let promptTokens: Int
     public let outputTokens: Int
+
+    public init(timestamp: Double?, promptTokens: Int, outputTokens: Int) {
+        self.timestamp = timestamp
+        self.promptTokens = promptTokens
+        self.outputTokens = outputTokens
+    }
 }
 
 /// The trace layouts the simulator reads (see ../shared/data/SOURCES.md).

@@ -19,7 +19,7 @@ struct Calibrate: ParsableCommand {
     var measurements = "calibration"
     @Option(help: "Where to write (default: the bundled GPU profiles, or results/host-device.json with --host).")
     var out: String?
-    @Option(help: "Measured serving runs (AIConfigurator's silicon_sample.csv layout) to simulate and compare.")
+    @Option(help: "Measured serving runs to simulate and compare: AIConfigurator's silicon_sample.csv layout, or a folder of LMBench per-request runs with a deployment.json.")
     var runs: String?
     @Flag(help: "With --runs: fit each engine's host time, report it on configurations held out, and write the fitted profiles into --out (a folder).")
     var fit = false
@@ -32,7 +32,8 @@ struct Calibrate: ParsableCommand {
             throw InputError(file: "simrun calibrate", location: "--threads \(threads)", "expected a whole number from 1 to 1024")
         }
         if let runs {
-            let (measured, skipped) = try AIConfiguratorRuns.read(runs)
+            let (measured, skipped) = FileSystem.kind(of: runs) == .directory
+                ? (try LMBenchRuns.read(folder: runs), [:]) : try AIConfiguratorRuns.read(runs)
             for (reason, n) in skipped.sorted(by: { $0.key < $1.key }) { print("skipped \(n) runs: \(reason)") }
             let before = try RunsCheck.simulate(measured) { _ in [.init("engine", .string("distserve-2023"))] }
             print(RunsCheck.report(before, title: "before engine profiles (every run as distserve-2023):"))

@@ -1,6 +1,7 @@
 import Foundation
 import HardwareModels
 import SimCore
+import Workloads
 
 /// A serving run measured on a real engine: what ran, under what load, and the
 /// mean latencies it measured.
@@ -16,6 +17,11 @@ struct MeasuredRun: Sendable {
     let tp: Int
     /// The weights' type when it is not the checkpoint's (fp8).
     var weightDType: String? = nil
+    /// Every request of a run replayed as measured (arrival offset in seconds, prompt and output tokens);
+    /// nil for a closed loop of fixed-length requests.
+    var requests: [TraceRow]? = nil
+    /// Scheduler fields the deployment set (e.g. gpu_memory_utilization).
+    var scheduler: [JSONValue.Member] = []
     let inputTokens: Int
     let outputTokens: Int
     /// Clients of a closed loop, each sending its next request when the last one ends.
@@ -25,8 +31,10 @@ struct MeasuredRun: Sendable {
 
     /// The engine, GPU and model (with its weight type): runs of one deployment, at every TP, are held out together.
     var deployment: String { "\(backend) \(backendVersion) \(gpu) \(model)\(weightDType.map { " " + $0 } ?? "")" }
-    /// The deployment at one TP degree: a row of the reports.
-    var configuration: String { "\(deployment) TP\(tp)" }
+    /// The deployment at one TP degree (or one replayed run): a row of the reports.
+    var configuration: String { "\(deployment) TP\(tp)\(label.map { " " + $0 } ?? "")" }
+    /// What tells replayed runs of one deployment apart (their load).
+    var label: String? = nil
 
     func withWeights(_ dtype: String?) -> MeasuredRun {
         var r = self
@@ -113,16 +121,25 @@ enum ServingRunCheck {
 
     /// The scenario that reproduces a run: one instance, a closed loop of `concurrency`
     /// clients sending fixed-length requests, `requestsPerClient` each.
-    static func scenario(_ run: MeasuredRun, requestsPerClient: Int = 4, instance extra: [JSONValue.Member] = [])
-        -> JSONValue {
+    static func scenario(_ run: MeasuredRun, requestsPerClient: Int = 4, instance extra: [JSONValue.Member] = [],
+                         trace: String? = nil) -> JSONValue {
         func n(_ x: Int) -> JSONValue { .number(String(x)) }
         var instance: [JSONValue.Member] = [.init("gpu", .string(run.gpu)), .init("model", .string(run.model)),
                                             .init("tp", n(run.tp))] + extra
         if let w = run.weightDType { instance.append(.init("weight_dtype", .string(w))) }
+        let scheduler = JSONValue.object([.init("max_num_seqs", n(max(256, run.concurrency)))] + run.scheduler)
+        if let trace {
+            return .object([
+                .init("name", .string("check")), .init("instances", .array([.object(instance)])), .init("scheduler", scheduler),
+                .init("workload", .object([.init("arrivals", .object([.init("process", .string("trace")),
+                                                                      .init("path", .string(trace))]))])),
+                .init("run", .object([.init("sample_interval_s", .number("0"))])),
+            ])
+        }
         return .object([
             .init("name", .string("check")),
             .init("instances", .array([.object(instance)])),
-            .init("scheduler", .object([.init("max_num_seqs", n(max(256, run.concurrency)))])),
+            .init("scheduler", scheduler),
             .init("workload", .object([
                 .init("arrivals", .object([.init("process", .string("closed_loop")), .init("clients", n(run.concurrency))])),
                 .init("lengths", .object([
@@ -136,9 +153,88 @@ enum ServingRunCheck {
     }
 
     static func predict(_ run: MeasuredRun, instance extra: [JSONValue.Member] = []) throws -> Prediction {
-        let tree = scenario(run, instance: extra)
+        // A replayed run's requests go through a trace file of simrun's own, removed afterwards.
+        var trace: String?
+        if let requests = run.requests {
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "simrun-\(getpid())-\(StableHash.hash(run.origin)).csv").path
+            var text = "arrived_at,num_prefill_tokens,num_decode_tokens\n"
+            for r in requests { text += "\(r.timestamp ?? 0),\(r.promptTokens),\(r.outputTokens)\n" }
+            try text.write(toFile: path, atomically: false, encoding: .utf8)
+            trace = path
+        }
+        defer { if let trace { unlink(trace) } }
+        let tree = scenario(run, instance: extra, trace: trace)
         let plan = try SimulationPlan(ScenarioLoader.decode(tree, file: run.origin), file: run.origin)
         let summary = try Runner.run(plan).summary
         return Prediction(ttftMs: summary.ttft.mean_ms ?? .nan, tpotMs: summary.tpot.mean_ms ?? .nan)
+    }
+}
+
+/// Reads a folder of per-request runs from LMCache's LMBench client (llm-d-benchmark's layout):
+/// `deployment.json` (gpu, model, tp, engine, gpu_memory_utilization) and one
+/// `LMBench_<workload>_<qps>.csv` per run (prompt_tokens, generation_tokens, ttft, generation_time, launch_time).
+enum LMBenchRuns {
+    static func read(folder: String) throws -> [MeasuredRun] {
+        let deploymentPath = folder + "/deployment.json"
+        let d = try JSONValue.read(file: deploymentPath, what: "deployment description")
+        func text(_ key: String) throws -> String {
+            guard let s = d[key]?.string else { throw InputError(file: deploymentPath, location: key, "expected a string") }
+            return s
+        }
+        let gpu = try text("gpu"), model = try text("model")
+        guard AcceleratorCatalog.named(gpu) != nil else { throw InputError(file: deploymentPath, location: "gpu", "unknown GPU '\(gpu)'") }
+        guard ModelCatalog.named(model) != nil else { throw InputError(file: deploymentPath, location: "model", "unknown model '\(model)'") }
+        guard let tp = d["tp"]?.integer(in: 1...64) else { throw InputError(file: deploymentPath, location: "tp", "expected a whole number from 1 to 64") }
+        var scheduler: [JSONValue.Member] = []
+        if let u = d["gpu_memory_utilization"] {
+            guard let v = u.double, v > 0, v <= 1 else {
+                throw InputError(file: deploymentPath, location: "gpu_memory_utilization", "expected a number in (0, 1]")
+            }
+            scheduler.append(.init("gpu_memory_utilization", u))
+        }
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder)
+            .filter { $0.hasPrefix("LMBench_") && $0.hasSuffix(".csv") }.sorted()
+        guard !files.isEmpty else { throw InputError(file: folder, "no LMBench_*.csv runs in this folder") }
+        return try files.map { file in
+            let path = folder + "/" + file
+            let lines = try LineReader(path: path)
+            guard let header = try lines.next().map(CSVLine.fields) else { throw InputError(file: path, "the file is empty") }
+            let need = ["prompt_tokens", "generation_tokens", "ttft", "generation_time", "launch_time"]
+            let column = Dictionary(header.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
+            if let missing = need.first(where: { column[$0] == nil }) {
+                throw InputError(file: path, location: "line 1", "missing column \(missing)")
+            }
+            var rows: [(launch: Double, prompt: Int, output: Int, ttft: Double, tpot: Double?)] = []
+            while let line = try lines.next() {
+                if line.isEmpty { continue }
+                let f = CSVLine.fields(line)
+                func value(_ name: String) throws -> Double {
+                    guard column[name]! < f.count, let v = Double(f[column[name]!]), v.isFinite, v >= 0 else {
+                        throw InputError(file: path, location: "line \(lines.lineNumber)", "expected a number ≥ 0 in column \(name)")
+                    }
+                    return v
+                }
+                let prompt = try value("prompt_tokens"), output = try value("generation_tokens")
+                guard prompt >= 1, output >= 1, prompt < 1e7, output < 1e7, prompt == prompt.rounded(), output == output.rounded() else {
+                    throw InputError(file: path, location: "line \(lines.lineNumber)", "expected whole token counts ≥ 1")
+                }
+                let generation = try value("generation_time")
+                rows.append((try value("launch_time"), Int(prompt), Int(output), try value("ttft"),
+                             output > 1 ? generation / (output - 1) : nil))
+            }
+            guard let start = rows.map(\.launch).min() else { throw InputError(file: path, "no requests") }
+            rows.sort { $0.launch < $1.launch }
+            let tpots = rows.compactMap(\.tpot)
+            let qps = file.dropFirst("LMBench_".count).dropLast(4).split(separator: "_").last.map(String.init) ?? file
+            var run = MeasuredRun(id: file, origin: path, backend: "vllm", backendVersion: "llm-d \(URL(fileURLWithPath: folder).lastPathComponent)",
+                                  model: model, gpu: gpu, tp: tp, inputTokens: 0, outputTokens: 0, concurrency: 0,
+                                  ttftMs: rows.map(\.ttft).reduce(0, +) / Double(rows.count) * 1000,
+                                  tpotMs: tpots.reduce(0, +) / Double(max(tpots.count, 1)) * 1000)
+            run.requests = rows.map { TraceRow(timestamp: $0.launch - start, promptTokens: $0.prompt, outputTokens: $0.output) }
+            run.scheduler = scheduler
+            run.label = "QPS \(qps)"
+            return run
+        }
     }
 }

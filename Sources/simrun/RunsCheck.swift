@@ -34,13 +34,13 @@ enum RunsCheck {
 
     static func report(_ rows: [Row], title: String) -> String {
         func pct(_ x: Double) -> String { x.isFinite ? String(format: "%5.1f%%", x * 100) : "    –" }
-        var lines = [title, "configuration                                             runs   TTFT median   p90   TPOT median   p90   signed median: TTFT   TPOT"]
+        var lines = [title, "configuration                                                   runs   TTFT median   p90   TPOT median   p90   signed median: TTFT   TPOT"]
         let groups = Dictionary(grouping: rows, by: \.run.configuration)
         for key in groups.keys.sorted() {
             let g = groups[key]!
             let t = summary(g.map(\.ttftError)), p = summary(g.map(\.tpotError))
             func signed(_ e: [Double]) -> Double { SampleSummary(e.filter(\.isFinite)).quantile(0.5) }
-            lines.append(key.padding(toLength: 56, withPad: " ", startingAt: 0)
+            lines.append(key.padding(toLength: 62, withPad: " ", startingAt: 0)
                          + String(format: " %5d", g.count) + "   " + pct(t.median) + "  " + pct(t.p90)
                          + "      " + pct(p.median) + "  " + pct(p.p90) + "           " + pct(signed(g.map(\.ttftError)))
                          + "  " + pct(signed(g.map(\.tpotError))))
@@ -48,11 +48,11 @@ enum RunsCheck {
         for backend in Set(rows.map(\.run.backend)).sorted() {
             let g = rows.filter { $0.run.backend == backend }
             let t = summary(g.map(\.ttftError)), p = summary(g.map(\.tpotError))
-            lines.append("all \(backend)".padding(toLength: 56, withPad: " ", startingAt: 0) + String(format: " %5d", g.count)
+            lines.append("all \(backend)".padding(toLength: 62, withPad: " ", startingAt: 0) + String(format: " %5d", g.count)
                          + "   " + pct(t.median) + "  " + pct(t.p90) + "      " + pct(p.median) + "  " + pct(p.p90))
         }
         let t = summary(rows.map(\.ttftError)), p = summary(rows.map(\.tpotError))
-        lines.append("all".padding(toLength: 56, withPad: " ", startingAt: 0) + String(format: " %5d", rows.count)
+        lines.append("all".padding(toLength: 62, withPad: " ", startingAt: 0) + String(format: " %5d", rows.count)
                      + "   " + pct(t.median) + "  " + pct(t.p90) + "      " + pct(p.median) + "  " + pct(p.p90))
         return lines.joined(separator: "\n")
     }

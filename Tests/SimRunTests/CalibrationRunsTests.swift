@@ -66,3 +66,34 @@ struct CalibrationRunsTests {
         }
     }
 }
+
+@Suite("Per-request runs replayed")
+struct LMBenchRunsTests {
+    @Test func theShippedRunsReplayEveryRequest() throws {
+        let folder = repoRoot.appendingPathComponent("calibration/llm-d/exp-0-vllm-70b").path
+        let runs = try LMBenchRuns.read(folder: folder)
+        #expect(runs.count == 6)
+        for r in runs {
+            let requests = try #require(r.requests)
+            #expect(!requests.isEmpty && requests.first?.timestamp == 0)
+            #expect(zip(requests, requests.dropFirst()).allSatisfy { ($0.timestamp ?? 0) <= ($1.timestamp ?? 0) })
+            #expect(r.ttftMs > 0 && r.tpotMs > 0 && r.gpu == "A100-80GB" && r.tp == 2)
+        }
+        let p = try ServingRunCheck.predict(runs[0], instance: HostTimeFit.overrides(runs[0], nil))
+        #expect(p.ttftMs > 0 && p.tpotMs > 0)
+        #expect(!FileManager.default.fileExists(atPath: FileManager.default.temporaryDirectory.appendingPathComponent(
+            "simrun-\(getpid())-\(StableHash.hash(runs[0].origin)).csv").path), "the replay's trace file is removed")
+    }
+
+    @Test func aFolderWithoutItsDeploymentIsRefused() throws {
+        let dir = tempDir()
+        try "prompt_tokens,generation_tokens,ttft,generation_time,launch_time\n5,5,0.1,0.5,1\n"
+            .write(to: dir.appendingPathComponent("LMBench_x_1.csv"), atomically: true, encoding: .utf8)
+        #expect(throws: InputError.self) { try LMBenchRuns.read(folder: dir.path) }
+        try #"{"gpu": "A100-80GB", "model": "Llama-3.1-70B", "tp": 0}"#
+            .write(to: dir.appendingPathComponent("deployment.json"), atomically: true, encoding: .utf8)
+        do { _ = try LMBenchRuns.read(folder: dir.path); Issue.record("accepted tp 0") } catch let e as InputError {
+            #expect(e.location == "tp", "\(e)")
+        }
+    }
+}
