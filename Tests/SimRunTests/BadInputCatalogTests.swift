@@ -336,6 +336,15 @@ enum BadCases {
         BadCase(label: "calibrate over someone's file", files: ["keep.txt": "mine\n"],
                 args: ["calibrate", "--host", "--quick", "--out", "keep.txt"], mentions: ["keep.txt: --out"]),
         BadCase(label: "calibrate with no threads", files: [:], args: ["calibrate", "--host", "--threads", "0"], mentions: ["--threads 0"]),
+        BadCase(label: "calibrate runs: missing file", files: [:], args: ["calibrate", "--runs", "none.csv"], mentions: ["none.csv: "]),
+        BadCase(label: "calibrate runs: not AIConfigurator's layout", files: ["keep.txt": "id,backend\nx,vllm\n"],
+                args: ["calibrate", "--runs", "keep.txt"], mentions: ["keep.txt: line 1"]),
+        BadCase(label: "calibrate runs: a folder without deployment.json", files: ["r/LMBench_x_1.csv": "prompt_tokens\n1\n"],
+                args: ["calibrate", "--runs", "r"], mentions: ["r/deployment.json: "]),
+        BadCase(label: "calibrate runs: a bad request row", files: [
+            "r/deployment.json": #"{"gpu": "A100-80GB", "model": "Llama-3.1-70B", "tp": 2}"#,
+            "r/LMBench_x_1.csv": "prompt_tokens,generation_tokens,ttft,generation_time,launch_time\n5,five,0.1,0.5,1\n"],
+                args: ["calibrate", "--runs", "r"], mentions: ["r/LMBench_x_1.csv: line 2"]),
     ]
 
     static var all: [BadCase] { fields + missing + syntax + traces + commandLine + sweeps + databases }
