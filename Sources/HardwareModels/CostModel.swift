@@ -26,6 +26,8 @@ public struct CostModel: Sendable {
     private let flops: Double
     private let bandwidth: Double
     private let linkBandwidth: Double
+    /// The fitted all-reduce for (small message?, graph?), resolved once: the step loop does no name lookups.
+    private let collectives: [AllReduceTimingModel?]
 
     public init(model: ModelArchitecture, accelerator: Accelerator, layout: ParallelLayout,
                 efficiency: EfficiencyFactors = .init(), engine: EngineProfile = EngineCatalog.distServe2023,
@@ -43,6 +45,10 @@ public struct CostModel: Sendable {
         flops = accelerator.fp16Flops * efficiency.gemmCompute
         bandwidth = accelerator.memoryBandwidth * efficiency.memoryBandwidth
         linkBandwidth = accelerator.intraNodeLinkBandwidth * efficiency.linkBandwidth
+        let choice = engine.allReduce, fitted = profile
+        collectives = [(false, false), (false, true), (true, false), (true, true)].map { small, graph in
+            fitted.flatMap { $0.allReduce(choice.implementation(bytes: small ? 0 : .infinity, graph: graph)) ?? $0.allReduce }
+        }
     }
 
     /// Where GEMM and all-reduce timings come from.
@@ -122,8 +128,8 @@ public struct CostModel: Sendable {
 
         if layout.tp > 1 {
             let message = t * h * bpp
-            let implementation = engine.allReduce.implementation(bytes: message, graph: graph)
-            if let fitted = profile?.allReduce(implementation) ?? profile?.allReduce {
+            let small = message <= engine.allReduce.maxSmallBytes
+            if let fitted = collectives[(small ? 2 : 0) + (graph ? 1 : 0)] {
                 b.allReduce = layers * 2 * fitted.seconds(bytes: message, gpus: layout.tp)
             } else {
                 let ring = 2 * (tp - 1) / tp * message / linkBandwidth

@@ -153,17 +153,22 @@ enum ServingRunCheck {
     }
 
     static func predict(_ run: MeasuredRun, instance extra: [JSONValue.Member] = []) throws -> Prediction {
-        // A replayed run's requests go through a trace file of simrun's own, removed afterwards.
+        // A replayed run's requests go through a trace file in a fresh folder of simrun's own
+        // (mkdtemp: never an existing name), removed afterwards.
+        var folder: String?
         var trace: String?
         if let requests = run.requests {
-            let path = FileManager.default.temporaryDirectory.appendingPathComponent(
-                "simrun-\(getpid())-\(StableHash.hash(run.origin)).csv").path
+            var template = Array((NSTemporaryDirectory() + "/simrun-replay-XXXXXX").utf8CString)
+            guard let made = mkdtemp(&template) else {
+                throw RunError(path: NSTemporaryDirectory(), message: "cannot create a folder (\(FileSystem.errorText()))")
+            }
+            folder = String(cString: made)
             var text = "arrived_at,num_prefill_tokens,num_decode_tokens\n"
             for r in requests { text += "\(r.timestamp ?? 0),\(r.promptTokens),\(r.outputTokens)\n" }
-            try text.write(toFile: path, atomically: false, encoding: .utf8)
-            trace = path
+            trace = folder! + "/trace.csv"
+            try text.write(toFile: trace!, atomically: false, encoding: .utf8)
         }
-        defer { if let trace { unlink(trace) } }
+        defer { if let folder { try? FileManager.default.removeItem(atPath: folder) } }
         let tree = scenario(run, instance: extra, trace: trace)
         let plan = try SimulationPlan(ScenarioLoader.decode(tree, file: run.origin), file: run.origin)
         let summary = try Runner.run(plan).summary
