@@ -4,8 +4,11 @@ import SimCore
 /// One GPU model's datasheet figures.
 public struct Accelerator: Sendable, Equatable, Codable {
     public let name: String
-    /// HBM (or GDDR) capacity in bytes.
+    /// HBM (or GDDR) capacity in bytes, as the driver reports it (nvidia-smi).
     public let memoryBytes: Double
+    /// The total CUDA reports to a serving process (torch.cuda.mem_get_info), which vLLM
+    /// sizes its KV cache against; nil where no log gives it (then `memoryBytes`).
+    public var cudaMemoryBytes: Double? = nil
     /// Peak memory bandwidth, bytes/s.
     public let memoryBandwidth: Double
     /// Peak dense FP16/BF16 tensor throughput, FLOP/s (no sparsity).
@@ -36,7 +39,7 @@ extension Accelerator {
         guard json.members != nil else { throw InputError(file: file, "expected a JSON object (a hardware file)") }
         guard let name = json["name"]?.string, !name.isEmpty else { throw fail("name", "expected the accelerator's name") }
         let allowed = ["name", "memory_mib", "marketing_memory", "memory_bandwidth_gbs", "bf16_tflops", "fp8_tflops",
-                       "nvlink_gbs", "pcie_gbs", "source"]
+                       "nvlink_gbs", "pcie_gbs", "cuda_memory_gib", "source"]
         if let unknown = json.members?.map(\.key).sorted().first(where: { !allowed.contains($0) }) {
             throw fail(unknown, "unknown field; expected one of: \(allowed.joined(separator: ", "))")
         }
@@ -48,6 +51,7 @@ extension Accelerator {
                   intraNodeLinkBandwidth: nvlink.map { $0 / 2 * 1e9 } ?? pcie, hostLinkBandwidth: pcie,
                   source: json["source"]?.string ?? file)
         fp8Flops = try number("fp8_tflops", required: false).map { $0 * 1e12 }
+        cudaMemoryBytes = try number("cuda_memory_gib", required: false).map { $0 * 1_073_741_824 }
     }
 }
 

@@ -28,6 +28,10 @@ public struct CostModel: Sendable {
     private let linkBandwidth: Double
     /// The fitted all-reduce for (small message?, graph?), resolved once: the step loop does no name lookups.
     private let collectives: [AllReduceTimingModel?]
+    /// The fitted GEMMs for BF16 and FP8 weights and the attention kernels that apply (engine tables or standalone).
+    private let gemmBF16: GEMMTimingModel?
+    private let gemmFP8: GEMMTimingModel?
+    private let inEngineAttention: EngineKernels?
 
     public init(model: ModelArchitecture, accelerator: Accelerator, layout: ParallelLayout,
                 efficiency: EfficiencyFactors = .init(), engine: EngineProfile = EngineCatalog.distServe2023,
@@ -46,6 +50,10 @@ public struct CostModel: Sendable {
         bandwidth = accelerator.memoryBandwidth * efficiency.memoryBandwidth
         linkBandwidth = accelerator.intraNodeLinkBandwidth * efficiency.linkBandwidth
         let choice = engine.allReduce, fitted = profile
+        let tables = engine.kernelTables == .inEngine ? profile?.engineKernels : nil
+        gemmBF16 = tables?.gemm["bf16"] ?? profile?.gemm
+        gemmFP8 = tables?.gemm["fp8"]
+        inEngineAttention = tables
         collectives = [(false, false), (false, true), (true, false), (true, true)].map { small, graph in
             fitted.flatMap { $0.allReduce(choice.implementation(bytes: small ? 0 : .infinity, graph: graph)) ?? $0.allReduce }
         }
@@ -87,7 +95,6 @@ public struct CostModel: Sendable {
     public func breakdown(_ batch: BatchShape) -> Breakdown {
         let tp = Double(layout.tp)
         let bpp = model.activationBytes
-        let h = Double(model.hidden)
         let decodeOnly = batch.prefillTokens == 0
         // A captured graph runs at its captured size: the padding costs like real tokens.
         let (padded, graph) = engine.cudaGraphs.padded(tokens: batch.totalTokens, decodeOnly: decodeOnly)
@@ -97,32 +104,34 @@ public struct CostModel: Sendable {
         b.graph = graph
         b.overlapsHost = engine.overlapsHost
 
-        // GEMMs of one layer: QKV, O, MLP in (up and gate), MLP out (down).
-        let q = Double(model.qWidth)
-        // K and V heads are replicated once TP exceeds them: every GPU computes its own.
-        let kvPerGPU = Double(model.kvHeadsPerGPU(tp: layout.tp) * model.headDim)
-        let qkvOut = q + 2 * kvPerGPU * tp
-        let ffn = Double(model.ffn)
-        let mlpIn = (model.gatedMLP ? 2 : 1) * ffn
-        var perLayer = gemm(tokens: t, inputs: h, outputs: qkvOut, tp: tp)
-        perLayer += gemm(tokens: t, inputs: q, outputs: h, tp: tp)
-        if model.experts == 1 {
-            perLayer += gemm(tokens: t, inputs: h, outputs: mlpIn, tp: tp)
-            perLayer += gemm(tokens: t, inputs: ffn, outputs: h, tp: tp)
-        } else {
-            // Each token visits k experts; the weights read are those of the
-            // experts touched, at most all of them.
+        // GEMMs of every layer: the attention projections, then the MLP: dense, or the routed
+        // experts (each token visits k; the weights read are those of the experts touched, at
+        // most all of them) plus the shared experts every token runs.
+        let h = Double(model.hidden)
+        let ffn = Double(model.ffn), mlpWidth = Double(model.gatedMLP ? 2 : 1)
+        let attention = attentionProjections(tokens: t, tp: tp)
+        /// A layer's GEMMs so far, plus `copies` MLPs of `ffn` over `tokens` tokens.
+        func plusMLP(_ layer: Double, tokens: Double, ffn: Double, copies: Double = 1) -> Double {
+            var x = layer
+            x += copies * gemm(tokens: tokens, inputs: h, outputs: mlpWidth * ffn, tp: tp)
+            x += copies * gemm(tokens: tokens, inputs: ffn, outputs: h, tp: tp)
+            return x
+        }
+        var moeLayer = attention
+        if model.moeLayers > 0 {
             let routed = t * Double(model.expertsPerToken)
             let touched = min(Double(model.experts), routed)
-            perLayer += touched * gemm(tokens: routed / touched, inputs: h, outputs: mlpIn, tp: tp)
-            perLayer += touched * gemm(tokens: routed / touched, inputs: ffn, outputs: h, tp: tp)
+            moeLayer = plusMLP(attention, tokens: routed / touched, ffn: ffn, copies: touched)
+            if model.sharedExperts > 0 { moeLayer = plusMLP(moeLayer, tokens: t, ffn: Double(model.sharedExperts) * ffn) }
         }
-        b.gemm = layers * perLayer
+        let denseLayers = model.layers - model.moeLayers
+        let denseLayer = denseLayers == 0 ? 0 : plusMLP(attention, tokens: t, ffn: model.experts > 1 ? Double(model.denseFFN) : ffn)
+        b.gemm = Double(denseLayers) * denseLayer + Double(model.moeLayers) * moeLayer
 
         b.attention = layers * (prefillAttention(batch, tp: tp) + decodeAttention(batch, tp: tp))
 
         // Norms, residual adds and the MLP activation: pure memory traffic.
-        let activeFFN = ffn * Double(model.expertsPerToken)
+        let activeFFN = ffn * Double(model.expertsPerToken + model.sharedExperts)
         let elementBytes = t * (8 * h + 3 * activeFFN / tp) * bpp
         b.elementwise = layers * elementBytes / (accelerator.memoryBandwidth * efficiency.elementwise)
 
@@ -146,22 +155,59 @@ public struct CostModel: Sendable {
         return b
     }
 
+    /// The attention projections of one layer for `tokens` tokens. Ordinary attention: QKV
+    /// (K and V replicated once TP exceeds their heads) and O. Latent attention, as vLLM runs
+    /// it: the query's low-rank projection and the latent-and-RoPE-key projection replicated on
+    /// every GPU, the up-projections to the heads (query; key and value) and O split over TP.
+    private func attentionProjections(tokens t: Double, tp: Double) -> Double {
+        let h = Double(model.hidden), q = Double(model.qWidth), out = Double(model.attentionOutputWidth)
+        guard let a = model.latentAttention else {
+            let qkv = q + 2 * Double(model.kvHeadsPerGPU(tp: layout.tp) * model.headDim) * tp
+            return gemm(tokens: t, inputs: h, outputs: qkv, tp: tp) + gemm(tokens: t, inputs: out, outputs: h, tp: tp)
+        }
+        let query = a.qRank > 0
+            ? gemm(tokens: t, inputs: h, outputs: Double(a.qRank), tp: 1) + gemm(tokens: t, inputs: Double(a.qRank), outputs: q, tp: tp)
+            : gemm(tokens: t, inputs: h, outputs: q, tp: tp)
+        return query + gemm(tokens: t, inputs: h, outputs: Double(a.kvRank + a.ropeDim), tp: 1)
+            + gemm(tokens: t, inputs: Double(a.kvRank), outputs: Double(model.heads * (a.nopeDim + a.valueDim)), tp: tp)
+            + gemm(tokens: t, inputs: out, outputs: h, tp: tp)
+    }
+
     /// One GEMM of `tokens`×`inputs` by `inputs`×`outputs`, weights split over `tp` GPUs.
-    /// FP8 weights halve the weight bytes and run at the FP8 tensor peak: the fitted BF16
-    /// model sees the work scaled by the BF16/FP8 peak ratio (same achieved fraction assumed).
+    /// FP8 weights halve the weight bytes and run at the FP8 tensor peak: with a fitted FP8
+    /// model that is measured; else the BF16 model sees the work scaled by the BF16/FP8 peak
+    /// ratio (same achieved fraction assumed).
     private func gemm(tokens: Double, inputs: Double, outputs: Double, tp: Double) -> Double {
         guard tokens > 0 else { return 0 }
         let fp8 = model.bytesPerParameter == 1 && accelerator.fp8Flops != nil
-        let work = 2 * tokens * inputs * outputs / tp * (fp8 ? accelerator.fp16Flops / accelerator.fp8Flops! : 1)
         let bytes = inputs * outputs / tp * model.bytesPerParameter + (tokens * inputs + tokens * outputs / tp) * model.activationBytes
-        if let fitted = profile?.gemm { return fitted.seconds(flops: work, bytes: bytes) }
+        if fp8, let fitted = gemmFP8 { return fitted.seconds(flops: 2 * tokens * inputs * outputs / tp, bytes: bytes) }
+        let work = 2 * tokens * inputs * outputs / tp * (fp8 ? accelerator.fp16Flops / accelerator.fp8Flops! : 1)
+        if let fitted = gemmBF16 { return fitted.seconds(flops: work, bytes: bytes) }
         return max(work / flops, bytes / bandwidth)
     }
 
     private func prefillAttention(_ batch: BatchShape, tp: Double) -> Double {
         guard batch.prefillTokens > 0 else { return 0 }
+        if let a = model.latentAttention {
+            // vLLM prefills latent attention as ordinary attention over up-projected keys and
+            // values (query/key width nope + rope, value width valueDim); cached tokens are read
+            // as latents. No kernel measurements: the roofline.
+            let heads = Double(model.heads) / tp, qk = Double(a.nopeDim + a.ropeDim), v = Double(a.valueDim)
+            let work = 2 * heads * (qk + v) * batch.prefillAttentionPairs
+            let bytes = Double(batch.prefillTokens) * heads * (2 * qk + 2 * v) * model.activationBytes
+                + Double(batch.prefillCachedTokens) * Double(model.kvElementsPerTokenLayer) * model.kvBytesPerElement
+            return max(work / (accelerator.fp16Flops * efficiency.attentionCompute), bytes / bandwidth)
+        }
         let headsPerGPU = Double(model.heads) / tp
         let work = 4 * Double(model.headDim) * headsPerGPU * batch.prefillAttentionPairs
+        let kvHeads = Double(model.kvHeadsPerGPU(tp: layout.tp)), d = Double(model.headDim)
+        if let fitted = inEngineAttention?.prefillAttention {
+            let tokens = Double(batch.prefillTokens), cached = Double(batch.prefillCachedTokens)
+            return fitted.seconds(.init(flops: work, bytes: tokens * (2 * headsPerGPU + 2 * kvHeads) * d * 2
+                                          + cached * 2 * kvHeads * d * model.kvBytesPerElement,
+                                        sequences: Double(batch.prefillSequences), heads: headsPerGPU, kvHeads: kvHeads))
+        }
         if let fitted = profile?.attention?.prefill { return fitted.seconds(work) }
         let kvWidth = Double(model.kvHeadsPerGPU(tp: layout.tp) * model.headDim)
         let bytes = (Double(batch.prefillTokens) * (2 * Double(model.qWidth) / tp + 2 * kvWidth)
@@ -171,7 +217,26 @@ public struct CostModel: Sendable {
 
     private func decodeAttention(_ batch: BatchShape, tp: Double) -> Double {
         guard batch.decodeTokens > 0 else { return 0 }
+        if let a = model.latentAttention {
+            // Decode attends in the latent space (the up-projections absorbed into the query and
+            // output): every head of a sequence reads the same cached latent and RoPE key, so the
+            // cache is read once per sequence; scores over kvRank + ropeDim, values over kvRank.
+            let heads = Double(model.heads) / tp, context = Double(batch.decodeContextTokens)
+            let work = 2 * heads * Double(2 * a.kvRank + a.ropeDim) * context
+            let bytes = context * Double(model.kvElementsPerTokenLayer) * model.kvBytesPerElement
+                + Double(batch.decodeTokens) * heads * Double(2 * a.kvRank + a.ropeDim) * model.activationBytes
+            return max(work / (accelerator.fp16Flops * efficiency.attentionCompute), bytes / bandwidth)
+        }
         let kvPerGPU = Double(model.kvHeadsPerGPU(tp: layout.tp) * model.headDim)
+        if let fitted = inEngineAttention?.decodeAttention {
+            // As the fit counts it: each new token attends to its context and itself.
+            let heads = Double(model.heads) / tp, d = Double(model.headDim), sequences = Double(batch.decodeTokens)
+            let context = Double(batch.decodeContextTokens)
+            return fitted.seconds(.init(flops: 4 * d * heads * (context + sequences),
+                                        bytes: context * 2 * kvPerGPU * model.kvBytesPerElement
+                                          + sequences * 2 * (heads + kvPerGPU / d) * d * 2,
+                                        sequences: sequences, heads: heads, kvHeads: kvPerGPU / d))
+        }
         if let fitted = profile?.attention?.decode {
             let kvBytes = Double(batch.decodeContextTokens) * 2 * kvPerGPU * model.kvBytesPerElement
             return fitted.seconds(kvBytes)

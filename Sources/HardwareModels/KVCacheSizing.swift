@@ -1,5 +1,6 @@
-/// How many KV-cache blocks an instance has: HBM × utilisation − weights −
-/// activation reserve, over every GPU of the instance, in blocks of `blockTokens`.
+/// How many KV-cache blocks an instance has: device memory × utilisation −
+/// weights − what the engine keeps besides (`EngineProfile.KVMemory`), over
+/// every GPU of the instance, in blocks of `blockTokens`.
 public struct KVCacheSizing: Sendable, Equatable {
     public let blockTokens: Int
     public let blocks: Int
@@ -15,20 +16,37 @@ public struct KVCacheSizing: Sendable, Equatable {
     ///   - maxBatchedTokens, maxSequences: the scheduler's caps, which bound the
     ///     activations of one forward pass.
     ///   - blocksOverride: the block count a server reported, used as given once the weights fit.
+    ///   - memory: how the engine accounts for what is not KV cache.
     public init(model: ModelArchitecture, accelerator: Accelerator, layout: ParallelLayout,
                 blockTokens: Int, memoryUtilization: Double, maxBatchedTokens: Int, maxSequences: Int,
-                blocksOverride: Int? = nil) throws {
+                blocksOverride: Int? = nil, memory: EngineProfile.KVMemory = .init()) throws {
         self.blockTokens = blockTokens
         let gpus = Double(layout.gpus)
         let tp = Double(layout.tp)
         weightBytesPerGPU = model.weightBytes / gpus
-        // The peak of one layer's live tensors (input, QKV, MLP intermediate) at
-        // the token cap, plus FP32 logits for every sampled sequence.
-        let h = Double(model.hidden)
-        let mlp = Double((model.gatedMLP ? 2 : 1) * model.ffn * model.expertsPerToken)
-        activationReserveBytesPerGPU = Double(maxBatchedTokens) * (4 * h + mlp) / tp * model.bytesPerParameter
-            + Double(maxSequences) * Double(model.vocabulary) / tp * 4
-        usableBytesPerGPU = accelerator.memoryBytes * memoryUtilization
+        let h = Double(model.hidden), tokens = Double(maxBatchedTokens), ffn = Double(model.ffn)
+        switch memory.method {
+        case .estimate:
+            // The peak of one layer's live tensors (input, QKV, MLP intermediate) at
+            // the token cap, plus FP32 logits for every sampled sequence.
+            let mlp = Double((model.gatedMLP ? 2 : 1) * model.ffn * model.expertsPerToken)
+            activationReserveBytesPerGPU = tokens * (4 * h + mlp) / tp * model.bytesPerParameter
+                + Double(maxSequences) * Double(model.vocabulary) / tp * 4
+            usableBytesPerGPU = accelerator.memoryBytes * memoryUtilization
+        case .vllmV1:
+            // The profile run's forward pass at the token cap: the residual stream, its norm and the
+            // attention output (whole on every GPU), QKV, and the MLP's widest point: gate/up and the
+            // activation's output, or fused MoE's per-(token, expert) buffers (gate/up, activation, down).
+            let perExpert = 3 * ffn / tp
+            let mlpPeak = model.experts > 1 ? Double(model.expertsPerToken) * (perExpert + h) : perExpert
+            let qkv = Double(model.qWidth) / tp + 2 * Double(model.kvHeadsPerGPU(tp: layout.tp) * model.headDim)
+            let forward = tokens * (3 * h + qkv + mlpPeak) * model.activationBytes
+            // The sampler's dummy run: full-vocabulary FP32 logits for max_num_seqs sequences on every GPU.
+            let sampler = memory.samplerLogitCopies * Double(maxSequences) * Double(model.vocabulary) * 4
+            activationReserveBytesPerGPU = max(forward, sampler)
+                + (layout.gpus > 1 ? memory.nonTorchMultiGPU : memory.nonTorchSingleGPU)
+            usableBytesPerGPU = (accelerator.cudaMemoryBytes ?? accelerator.memoryBytes) * memoryUtilization
+        }
         let free = usableBytesPerGPU - weightBytesPerGPU - activationReserveBytesPerGPU
         let blockBytes = Double(blockTokens) * model.kvBytesPerToken(tp: layout.tp)
         guard free > 0 else {

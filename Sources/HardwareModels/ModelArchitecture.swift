@@ -27,8 +27,36 @@ public struct ModelArchitecture: Sendable, Equatable, Codable {
     public private(set) var kvBytesPerElement: Double
     public let maxContext: Int
     public let source: String
-    /// Width of one attention head; hidden / heads for most models, wider in Qwen3.
+    /// Width of one attention head's query and key; hidden / heads for most models, wider in
+    /// Qwen3, no-RoPE + RoPE parts under multi-head latent attention.
     public let headDim: Int
+    /// Multi-head latent attention (DeepSeek-V2/V3); nil for ordinary multi-head/grouped attention.
+    public var latentAttention: LatentAttention? = nil
+    /// Experts every token goes through besides its routed ones (DeepSeek's shared experts).
+    public var sharedExperts = 0
+    /// Leading layers with a dense MLP in a mixture-of-experts model, and that MLP's width.
+    public var denseLayers = 0
+    public var denseFFN = 0
+
+    /// DeepSeek's attention: keys and values are up-projected from one cached latent of
+    /// `kvRank` (plus a shared RoPE key of `ropeDim`) per token and layer, so the KV cache holds
+    /// kvRank + ropeDim elements per token and layer whatever the head count, on every TP rank.
+    public struct LatentAttention: Sendable, Equatable, Codable {
+        public let kvRank: Int
+        /// Rank of the query's low-rank projection; 0 when queries are projected directly.
+        public let qRank: Int
+        public let nopeDim: Int
+        public let ropeDim: Int
+        public let valueDim: Int
+
+        public init(kvRank: Int, qRank: Int, nopeDim: Int, ropeDim: Int, valueDim: Int) {
+            self.kvRank = kvRank
+            self.qRank = qRank
+            self.nopeDim = nopeDim
+            self.ropeDim = ropeDim
+            self.valueDim = valueDim
+        }
+    }
 
     public init(name: String, layers: Int, hidden: Int, heads: Int, kvHeads: Int, ffn: Int, vocabulary: Int,
                 experts: Int, expertsPerToken: Int, gatedMLP: Bool, tiedEmbeddings: Bool, bytesPerParameter: Double,
@@ -52,27 +80,43 @@ public struct ModelArchitecture: Sendable, Equatable, Codable {
         self.headDim = headDim ?? hidden / heads
     }
 
-    /// Width of Q (and of the attention output) per token per layer.
+    /// Width of Q per token per layer.
     public var qWidth: Int { heads * headDim }
+    /// Width of the attention output (the O projection's input) per token per layer.
+    public var attentionOutputWidth: Int { latentAttention.map { heads * $0.valueDim } ?? qWidth }
     /// Width of K (or V) per token per layer.
     public var kvWidth: Int { kvHeads * headDim }
 
-    /// Parameters of Q, K, V and O projections in one layer.
+    /// Parameters of the attention projections of one layer: Q, K, V and O; under latent
+    /// attention, Q (directly or through its low rank), the latent and RoPE key, their
+    /// up-projection to every head's key and value, and O.
     public var attentionParametersPerLayer: Double {
-        Double(hidden) * Double(qWidth + 2 * kvWidth) + Double(qWidth) * Double(hidden)
+        let h = Double(hidden), n = Double(heads)
+        guard let a = latentAttention else {
+            return h * Double(qWidth + 2 * kvWidth) + Double(qWidth) * h
+        }
+        let q = a.qRank > 0 ? h * Double(a.qRank) + Double(a.qRank) * Double(qWidth) : h * Double(qWidth)
+        return q + h * Double(a.kvRank + a.ropeDim) + Double(a.kvRank) * n * Double(a.nopeDim + a.valueDim)
+            + Double(attentionOutputWidth) * h
     }
     /// Parameters of one expert's MLP (or the dense MLP).
     public var mlpParametersPerExpert: Double { Double(gatedMLP ? 3 : 2) * Double(hidden) * Double(ffn) }
     public var embeddingParameters: Double { Double(vocabulary) * Double(hidden) * (tiedEmbeddings ? 1 : 2) }
-    /// All parameters (norms and biases are below 0.1% and left out).
+    /// Layers whose MLP is a mixture of experts (none in a dense model).
+    public var moeLayers: Int { experts > 1 ? layers - denseLayers : 0 }
+    /// All parameters (norms and biases are below 0.1% and left out): attention, dense MLPs,
+    /// routed and shared experts with their router, embeddings.
     public var parameters: Double {
-        Double(layers) * (attentionParametersPerLayer + Double(experts) * mlpParametersPerExpert
-                          + (experts > 1 ? Double(hidden * experts) : 0))
-            + embeddingParameters
+        let dense = experts > 1 ? Double(denseLayers) * Double(gatedMLP ? 3 : 2) * Double(hidden) * Double(denseFFN)
+            : Double(layers) * mlpParametersPerExpert
+        let moe = Double(moeLayers) * (Double(experts + sharedExperts) * mlpParametersPerExpert + Double(hidden * experts))
+        return Double(layers) * attentionParametersPerLayer + dense + moe + embeddingParameters
     }
     public var weightBytes: Double { parameters * bytesPerParameter }
+    /// KV-cache elements one token occupies in one layer (K and V, or the latent and RoPE key).
+    public var kvElementsPerTokenLayer: Int { latentAttention.map { $0.kvRank + $0.ropeDim } ?? 2 * kvWidth }
     /// KV-cache bytes one token occupies across all layers.
-    public var kvBytesPerToken: Double { 2 * Double(layers) * Double(kvWidth) * kvBytesPerElement }
+    public var kvBytesPerToken: Double { Double(layers) * Double(kvElementsPerTokenLayer) * kvBytesPerElement }
 
     /// Data types a deployment chooses: weights as in the checkpoint or FP8, the KV cache as the activations or FP8.
     public enum DType: String, Sendable, CaseIterable {
@@ -92,9 +136,11 @@ public struct ModelArchitecture: Sendable, Equatable, Codable {
     /// replicated once TP exceeds them (vLLM's max(1, kv_heads // tp)).
     public func kvHeadsPerGPU(tp: Int) -> Int { max(1, kvHeads / tp) }
 
-    /// KV-cache bytes one token occupies on all GPUs of an instance with this TP, replicas included.
+    /// KV-cache bytes one token occupies on all GPUs of an instance with this TP, replicas included
+    /// (a latent KV cache is whole on every rank).
     public func kvBytesPerToken(tp: Int) -> Double {
-        2 * Double(layers) * Double(kvHeadsPerGPU(tp: tp) * tp * headDim) * kvBytesPerElement
+        guard latentAttention == nil else { return Double(tp) * kvBytesPerToken }
+        return 2 * Double(layers) * Double(kvHeadsPerGPU(tp: tp) * tp * headDim) * kvBytesPerElement
     }
 }
 

@@ -40,7 +40,7 @@ public struct InstanceSpec: Sendable {
         try KVCacheSizing(model: model, accelerator: accelerator, layout: layout,
                           blockTokens: limits.blockTokens, memoryUtilization: limits.memoryUtilization,
                           maxBatchedTokens: limits.maxBatchedTokens, maxSequences: limits.maxSequences,
-                          blocksOverride: limits.gpuBlocksOverride)
+                          blocksOverride: limits.gpuBlocksOverride, memory: engine.kvMemory)
     }
 }
 

@@ -19,7 +19,7 @@ struct Calibrate: ParsableCommand {
     var measurements = "calibration"
     @Option(help: "Where to write (default: the bundled GPU profiles, or results/host-device.json with --host).")
     var out: String?
-    @Option(help: "Measured serving runs to simulate and compare: AIConfigurator's silicon_sample.csv layout, or a folder of LMBench per-request runs with a deployment.json.")
+    @Option(help: "Measured serving runs to simulate and compare: AIConfigurator's silicon_sample.csv layout; or a folder with a deployment.json and LMBench per-request CSVs or `vllm bench serve --save-result` JSON files (or one such JSON file).")
     var runs: String?
     @Flag(help: "With --runs: fit each engine's host time, report it on configurations held out, and write the fitted profiles into --out (a folder).")
     var fit = false
@@ -32,8 +32,10 @@ struct Calibrate: ParsableCommand {
             throw InputError(file: "simrun calibrate", location: "--threads \(threads)", "expected a whole number from 1 to 1024")
         }
         if let runs {
-            let (measured, skipped) = FileSystem.kind(of: runs) == .directory
-                ? (try LMBenchRuns.read(folder: runs), [:]) : try AIConfiguratorRuns.read(runs)
+            let isFolder = FileSystem.kind(of: runs) == .directory
+            let (measured, skipped) = runs.hasSuffix(".json") || (isFolder && VLLMBenchRuns.holdsResults(runs))
+                ? (try VLLMBenchRuns.read(runs), [:])
+                : isFolder ? (try LMBenchRuns.read(folder: runs), [:]) : try AIConfiguratorRuns.read(runs)
             for (reason, n) in skipped.sorted(by: { $0.key < $1.key }) { print("skipped \(n) runs: \(reason)") }
             let before = try RunsCheck.simulate(measured) { _ in [.init("engine", .string("distserve-2023"))] }
             print(RunsCheck.report(before, title: "before engine profiles (every run as distserve-2023):"))
@@ -79,6 +81,17 @@ struct Calibrate: ParsableCommand {
         }
         let set = try Calibration.fit(profilesFolder: profiles, ownMeasurements: measurements)
         print(CalibrationReport.render(set))
+        let sarathi = measurements + "/sarathi-serve/prefill.csv"
+        if FileSystem.kind(of: sarathi) == .file {
+            let rows = try SarathiCheck.prefill(path: sarathi)
+            let e = ErrorSummary(predicted: rows.map(\.predicted), measured: rows.map(\.measured))
+            print(String(format: "Sarathi-Serve prefill batches (Yi-34B TP2, A100 PCIe; engine vllm-v0, never fitted): "
+                         + "median %.1f%%, p90 %.1f%% over %d batches", e.medianAPE * 100, e.p90APE * 100, e.count))
+            for r in rows {
+                print(String(format: "  %6d tokens: measured %7.1f ms, predicted %7.1f ms (%+.0f%%)", r.tokens, r.measured * 1e3,
+                             r.predicted * 1e3, (r.predicted / r.measured - 1) * 100))
+            }
+        }
         try OutputFile.write(try set.encoded(), to: path)
         print("wrote \(path)\nrebuild for the simulator to use it")
     }
@@ -102,6 +115,12 @@ enum CalibrationReport {
             if let c = p.collectives, !c.isEmpty {
                 lines.append("  all-reduce inside the engines (AIConfigurator, calibration/aiconfigurator/allreduce.csv):")
                 for (name, fit) in c.sorted(by: { $0.key < $1.key }) { line("  \(name)", fit.heldOutError) }
+            }
+            if let k = p.engineKernels {
+                lines.append("  measured inside vLLM 0.14 (AIConfigurator, \(k.source)):")
+                for (dtype, e) in k.gemmHeldOutError.sorted(by: { $0.key < $1.key }) { line("  gemm \(dtype)", e) }
+                line("  attention prefill", k.prefillHeldOutError)
+                line("  attention decode", k.decodeHeldOutError)
             }
             if let a = p.attention {
                 lines.append("  own measurements (\(a.source)):")

@@ -20,7 +20,7 @@ enum HostTimeFit {
     static let engines = ["vllm": "vllm-v1", "sglang": "sglang", "trtllm": "trtllm"]
 
     static func overrides(_ run: MeasuredRun, _ p: Parameters?) -> [JSONValue.Member] {
-        var members: [JSONValue.Member] = [.init("engine", .string(engines[run.backend] ?? EngineCatalog.defaultName))]
+        var members: [JSONValue.Member] = [.init("engine", .string(run.engine ?? engines[run.backend] ?? EngineCatalog.defaultName))]
         if let p {
             members.append(.init("engine_overrides", .object([
                 .init("host_fixed_ms", .number(p.fixedMs.description)),

@@ -17,8 +17,8 @@ struct MeasuredRun: Sendable {
     let tp: Int
     /// The weights' type when it is not the checkpoint's (fp8).
     var weightDType: String? = nil
-    /// Every request of a run replayed as measured (arrival offset in seconds, prompt and output tokens);
-    /// nil for a closed loop of fixed-length requests.
+    /// Every request of a run replayed as measured (arrival offset in seconds, prompt and output tokens;
+    /// with `workload` set, lengths only, in order); nil for a closed loop of fixed-length requests.
     var requests: [TraceRow]? = nil
     /// Scheduler fields the deployment set (e.g. gpu_memory_utilization).
     var scheduler: [JSONValue.Member] = []
@@ -28,6 +28,15 @@ struct MeasuredRun: Sendable {
     let concurrency: Int
     let ttftMs: Double
     let tpotMs: Double
+    /// Mean end-to-end latency, where the source gives it.
+    var e2eMs: Double? = nil
+    /// An open-loop workload section (a benchmark client's arrival process and lengths), used
+    /// instead of the closed loop when set.
+    var workload: JSONValue? = nil
+    /// Replicas behind the client, each `tp` GPUs, routed round-robin.
+    var replicas = 1
+    /// The engine profile a deployment names (nil: the backend's).
+    var engine: String? = nil
 
     /// The engine, GPU and model (with its weight type): runs of one deployment, at every TP, are held out together.
     var deployment: String { "\(backend) \(backendVersion) \(gpu) \(model)\(weightDType.map { " " + $0 } ?? "")" }
@@ -117,6 +126,7 @@ enum ServingRunCheck {
     struct Prediction: Sendable {
         let ttftMs: Double
         let tpotMs: Double
+        let e2eMs: Double
     }
 
     /// The scenario that reproduces a run: one instance, a closed loop of `concurrency`
@@ -125,9 +135,21 @@ enum ServingRunCheck {
                          trace: String? = nil) -> JSONValue {
         func n(_ x: Int) -> JSONValue { .number(String(x)) }
         var instance: [JSONValue.Member] = [.init("gpu", .string(run.gpu)), .init("model", .string(run.model)),
-                                            .init("tp", n(run.tp))] + extra
+                                            .init("tp", n(run.tp)), .init("count", n(run.replicas))] + extra
         if let w = run.weightDType { instance.append(.init("weight_dtype", .string(w))) }
-        let scheduler = JSONValue.object([.init("max_num_seqs", n(max(256, run.concurrency)))] + run.scheduler)
+        let defaults: [JSONValue.Member] = run.scheduler.contains { $0.key == "max_num_seqs" } ? []
+            : [.init("max_num_seqs", n(max(256, run.concurrency)))]
+        let scheduler = JSONValue.object(defaults + run.scheduler)
+        if var workload = run.workload {
+            if let trace, case .object(var members) = workload {
+                members.append(.init("lengths", .object([.init("from_trace", .string(trace))])))
+                workload = .object(members)
+            }
+            return .object([
+                .init("name", .string("check")), .init("instances", .array([.object(instance)])), .init("scheduler", scheduler),
+                .init("workload", workload), .init("run", .object([.init("sample_interval_s", .number("0"))])),
+            ])
+        }
         if let trace {
             return .object([
                 .init("name", .string("check")), .init("instances", .array([.object(instance)])), .init("scheduler", scheduler),
@@ -163,8 +185,10 @@ enum ServingRunCheck {
                 throw RunError(path: NSTemporaryDirectory(), message: "cannot create a folder (\(FileSystem.errorText()))")
             }
             folder = String(cString: made)
-            var text = "arrived_at,num_prefill_tokens,num_decode_tokens\n"
-            for r in requests { text += "\(r.timestamp ?? 0),\(r.promptTokens),\(r.outputTokens)\n" }
+            var text = run.workload == nil ? "arrived_at,num_prefill_tokens,num_decode_tokens\n" : "num_prefill_tokens,num_decode_tokens\n"
+            for r in requests {
+                text += run.workload == nil ? "\(r.timestamp ?? 0),\(r.promptTokens),\(r.outputTokens)\n" : "\(r.promptTokens),\(r.outputTokens)\n"
+            }
             trace = folder! + "/trace.csv"
             try text.write(toFile: trace!, atomically: false, encoding: .utf8)
         }
@@ -172,32 +196,17 @@ enum ServingRunCheck {
         let tree = scenario(run, instance: extra, trace: trace)
         let plan = try SimulationPlan(ScenarioLoader.decode(tree, file: run.origin), file: run.origin)
         let summary = try Runner.run(plan).summary
-        return Prediction(ttftMs: summary.ttft.mean_ms ?? .nan, tpotMs: summary.tpot.mean_ms ?? .nan)
+        return Prediction(ttftMs: summary.ttft.mean_ms ?? .nan, tpotMs: summary.tpot.mean_ms ?? .nan,
+                          e2eMs: summary.e2el.mean_ms ?? .nan)
     }
 }
 
 /// Reads a folder of per-request runs from LMCache's LMBench client (llm-d-benchmark's layout):
-/// `deployment.json` (gpu, model, tp, engine, gpu_memory_utilization) and one
-/// `LMBench_<workload>_<qps>.csv` per run (prompt_tokens, generation_tokens, ttft, generation_time, launch_time).
+/// `deployment.json` (see `Deployment`) and one `LMBench_<workload>_<qps>.csv` per run
+/// (prompt_tokens, generation_tokens, ttft, generation_time, launch_time).
 enum LMBenchRuns {
     static func read(folder: String) throws -> [MeasuredRun] {
-        let deploymentPath = folder + "/deployment.json"
-        let d = try JSONValue.read(file: deploymentPath, what: "deployment description")
-        func text(_ key: String) throws -> String {
-            guard let s = d[key]?.string else { throw InputError(file: deploymentPath, location: key, "expected a string") }
-            return s
-        }
-        let gpu = try text("gpu"), model = try text("model")
-        guard AcceleratorCatalog.named(gpu) != nil else { throw InputError(file: deploymentPath, location: "gpu", "unknown GPU '\(gpu)'") }
-        guard ModelCatalog.named(model) != nil else { throw InputError(file: deploymentPath, location: "model", "unknown model '\(model)'") }
-        guard let tp = d["tp"]?.integer(in: 1...64) else { throw InputError(file: deploymentPath, location: "tp", "expected a whole number from 1 to 64") }
-        var scheduler: [JSONValue.Member] = []
-        if let u = d["gpu_memory_utilization"] {
-            guard let v = u.double, v > 0, v <= 1 else {
-                throw InputError(file: deploymentPath, location: "gpu_memory_utilization", "expected a number in (0, 1]")
-            }
-            scheduler.append(.init("gpu_memory_utilization", u))
-        }
+        let deployment = try Deployment(folder: folder)
         let files = try FileManager.default.contentsOfDirectory(atPath: folder)
             .filter { $0.hasPrefix("LMBench_") && $0.hasSuffix(".csv") }.sorted()
         guard !files.isEmpty else { throw InputError(file: folder, "no LMBench_*.csv runs in this folder") }
@@ -210,7 +219,7 @@ enum LMBenchRuns {
             if let missing = need.first(where: { column[$0] == nil }) {
                 throw InputError(file: path, location: "line 1", "missing column \(missing)")
             }
-            var rows: [(launch: Double, prompt: Int, output: Int, ttft: Double, tpot: Double?)] = []
+            var rows: [(launch: Double, prompt: Int, output: Int, ttft: Double, generation: Double, tpot: Double?)] = []
             while let line = try lines.next() {
                 if line.isEmpty { continue }
                 let f = CSVLine.fields(line)
@@ -225,21 +234,85 @@ enum LMBenchRuns {
                     throw InputError(file: path, location: "line \(lines.lineNumber)", "expected whole token counts ≥ 1")
                 }
                 let generation = try value("generation_time")
-                rows.append((try value("launch_time"), Int(prompt), Int(output), try value("ttft"),
+                rows.append((try value("launch_time"), Int(prompt), Int(output), try value("ttft"), generation,
                              output > 1 ? generation / (output - 1) : nil))
             }
             guard let start = rows.map(\.launch).min() else { throw InputError(file: path, "no requests") }
             rows.sort { $0.launch < $1.launch }
             let tpots = rows.compactMap(\.tpot)
             let qps = file.dropFirst("LMBench_".count).dropLast(4).split(separator: "_").last.map(String.init) ?? file
-            var run = MeasuredRun(id: file, origin: path, backend: "vllm", backendVersion: "llm-d \(URL(fileURLWithPath: folder).lastPathComponent)",
-                                  model: model, gpu: gpu, tp: tp, inputTokens: 0, outputTokens: 0, concurrency: 0,
-                                  ttftMs: rows.map(\.ttft).reduce(0, +) / Double(rows.count) * 1000,
-                                  tpotMs: tpots.reduce(0, +) / Double(max(tpots.count, 1)) * 1000)
+            var run = deployment.run(id: file, origin: path, ttftMs: rows.map(\.ttft).reduce(0, +) / Double(rows.count) * 1000,
+                                     tpotMs: tpots.reduce(0, +) / Double(max(tpots.count, 1)) * 1000)
+            run.e2eMs = rows.map { $0.ttft + $0.generation }.reduce(0, +) / Double(rows.count) * 1000
             run.requests = rows.map { TraceRow(timestamp: $0.launch - start, promptTokens: $0.prompt, outputTokens: $0.output) }
-            run.scheduler = scheduler
             run.label = "QPS \(qps)"
             return run
         }
+    }
+}
+
+/// What a folder of measured runs ran on, from its `deployment.json`: `gpu`, `model` (catalog
+/// names), `tp`, and optionally `engine` (a profile name; default the backend's), `replicas`
+/// (instances behind the client, round-robin), `gpu_memory_utilization`, `max_num_seqs`,
+/// `max_num_batched_tokens`, `backend_version` and `description`.
+struct Deployment {
+    let gpu: String
+    let model: String
+    let tp: Int
+    let engine: String?
+    let replicas: Int
+    let version: String
+    let scheduler: [JSONValue.Member]
+
+    init(folder: String) throws {
+        let path = folder + "/deployment.json"
+        let d = try JSONValue.read(file: path, what: "deployment description")
+        func fail(_ key: String, _ message: String) -> InputError { InputError(file: path, location: key, message) }
+        let allowed = ["description", "gpu", "model", "tp", "engine", "replicas", "gpu_memory_utilization", "max_num_seqs",
+                       "max_num_batched_tokens", "backend_version"]
+        guard let members = d.members else { throw InputError(file: path, "expected a JSON object") }
+        if let unknown = members.map(\.key).sorted().first(where: { !allowed.contains($0) }) {
+            throw fail(unknown, "unknown field; expected one of: \(allowed.joined(separator: ", "))")
+        }
+        func text(_ key: String) throws -> String {
+            guard let s = d[key]?.string else { throw fail(key, "expected a string") }
+            return s
+        }
+        gpu = try text("gpu")
+        model = try text("model")
+        guard AcceleratorCatalog.named(gpu) != nil else { throw fail("gpu", "unknown GPU '\(gpu)'") }
+        guard ModelCatalog.named(model) != nil else { throw fail("model", "unknown model '\(model)'") }
+        guard let tp = d["tp"]?.integer(in: 1...64) else { throw fail("tp", "expected a whole number from 1 to 64") }
+        self.tp = tp
+        engine = d["engine"] == nil ? nil : try text("engine")
+        if let engine, EngineCatalog.named(engine) == nil {
+            throw fail("engine", "unknown engine '\(engine)'; expected one of: \(EngineCatalog.all.map(\.name).sorted().joined(separator: ", "))")
+        }
+        if let r = d["replicas"] {
+            guard let n = r.integer(in: 1...1024) else { throw fail("replicas", "expected a whole number from 1 to 1024") }
+            replicas = n
+        } else { replicas = 1 }
+        version = d["backend_version"] == nil ? URL(fileURLWithPath: folder).lastPathComponent : try text("backend_version")
+        var scheduler: [JSONValue.Member] = []
+        if let u = d["gpu_memory_utilization"] {
+            guard let v = u.double, v > 0, v <= 1 else { throw fail("gpu_memory_utilization", "expected a number in (0, 1]") }
+            scheduler.append(.init("gpu_memory_utilization", u))
+        }
+        for key in ["max_num_seqs", "max_num_batched_tokens"] {
+            guard let v = d[key] else { continue }
+            guard v.integer(in: 1...10_000_000) != nil else { throw fail(key, "expected a whole number from 1 to 10000000") }
+            scheduler.append(.init(key, v))
+        }
+        self.scheduler = scheduler
+    }
+
+    /// A measured run on this deployment (vLLM).
+    func run(id: String, origin: String, ttftMs: Double, tpotMs: Double) -> MeasuredRun {
+        var r = MeasuredRun(id: id, origin: origin, backend: "vllm", backendVersion: version, model: model, gpu: gpu, tp: tp,
+                            inputTokens: 0, outputTokens: 0, concurrency: 0, ttftMs: ttftMs, tpotMs: tpotMs)
+        r.scheduler = scheduler
+        r.replicas = replicas
+        r.engine = engine
+        return r
     }
 }

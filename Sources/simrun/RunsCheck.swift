@@ -8,6 +8,8 @@ enum RunsCheck {
         let predicted: ServingRunCheck.Prediction
         var ttftError: Double { predicted.ttftMs / run.ttftMs - 1 }
         var tpotError: Double { predicted.tpotMs / run.tpotMs - 1 }
+        /// NaN where the source has no end-to-end latency.
+        var e2eError: Double { run.e2eMs.map { predicted.e2eMs / $0 - 1 } ?? .nan }
     }
 
     /// Predictions for every run, computed on all cores; order follows `runs`.
@@ -34,26 +36,28 @@ enum RunsCheck {
 
     static func report(_ rows: [Row], title: String) -> String {
         func pct(_ x: Double) -> String { x.isFinite ? String(format: "%5.1f%%", x * 100) : "    –" }
-        var lines = [title, "configuration                                                   runs   TTFT median   p90   TPOT median   p90   signed median: TTFT   TPOT"]
+        func signed(_ e: [Double]) -> Double {
+            let finite = e.filter(\.isFinite)
+            return finite.isEmpty ? .nan : SampleSummary(finite).quantile(0.5)
+        }
+        func line(_ label: String, _ g: [Row], signs: Bool) -> String {
+            let t = summary(g.map(\.ttftError)), p = summary(g.map(\.tpotError)), e = summary(g.map(\.e2eError))
+            var text = label.padding(toLength: 62, withPad: " ", startingAt: 0) + String(format: " %5d", g.count)
+                + "   " + pct(t.median) + "  " + pct(t.p90) + "      " + pct(p.median) + "  " + pct(p.p90)
+                + "     " + pct(e.median) + "  " + pct(e.p90)
+            if signs {
+                text += "           " + pct(signed(g.map(\.ttftError))) + "  " + pct(signed(g.map(\.tpotError)))
+                    + "  " + pct(signed(g.map(\.e2eError)))
+            }
+            return text
+        }
+        var lines = [title, "configuration                                                   runs   TTFT median   p90   TPOT median   p90    E2E median   p90   signed median: TTFT   TPOT    E2E"]
         let groups = Dictionary(grouping: rows, by: \.run.configuration)
-        for key in groups.keys.sorted() {
-            let g = groups[key]!
-            let t = summary(g.map(\.ttftError)), p = summary(g.map(\.tpotError))
-            func signed(_ e: [Double]) -> Double { SampleSummary(e.filter(\.isFinite)).quantile(0.5) }
-            lines.append(key.padding(toLength: 62, withPad: " ", startingAt: 0)
-                         + String(format: " %5d", g.count) + "   " + pct(t.median) + "  " + pct(t.p90)
-                         + "      " + pct(p.median) + "  " + pct(p.p90) + "           " + pct(signed(g.map(\.ttftError)))
-                         + "  " + pct(signed(g.map(\.tpotError))))
-        }
+        for key in groups.keys.sorted() { lines.append(line(key, groups[key]!, signs: true)) }
         for backend in Set(rows.map(\.run.backend)).sorted() {
-            let g = rows.filter { $0.run.backend == backend }
-            let t = summary(g.map(\.ttftError)), p = summary(g.map(\.tpotError))
-            lines.append("all \(backend)".padding(toLength: 62, withPad: " ", startingAt: 0) + String(format: " %5d", g.count)
-                         + "   " + pct(t.median) + "  " + pct(t.p90) + "      " + pct(p.median) + "  " + pct(p.p90))
+            lines.append(line("all \(backend)", rows.filter { $0.run.backend == backend }, signs: false))
         }
-        let t = summary(rows.map(\.ttftError)), p = summary(rows.map(\.tpotError))
-        lines.append("all".padding(toLength: 62, withPad: " ", startingAt: 0) + String(format: " %5d", rows.count)
-                     + "   " + pct(t.median) + "  " + pct(t.p90) + "      " + pct(p.median) + "  " + pct(p.p90))
+        lines.append(line("all", rows, signs: false))
         return lines.joined(separator: "\n")
     }
 }

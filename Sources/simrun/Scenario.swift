@@ -40,6 +40,11 @@ struct Scenario: Decodable {
         var all_reduce_small_max_bytes: Double?
         var all_reduce_large: String?
         var attention_backend: String?
+        var kernel_tables: String?
+        var kv_memory: String?
+        var sampler_logit_copies: Double?
+        var non_torch_gib_single_gpu: Double?
+        var non_torch_gib_multi_gpu: Double?
 
         /// The overrides as profile fields, for EngineProfile.apply.
         var json: JSONValue {
@@ -54,6 +59,11 @@ struct Scenario: Decodable {
                 ("all_reduce_small_max_bytes", n(all_reduce_small_max_bytes)),
                 ("all_reduce_large", all_reduce_large.map { .string($0) }),
                 ("attention_backend", attention_backend.map { .string($0) }),
+                ("kernel_tables", kernel_tables.map { .string($0) }),
+                ("kv_memory", kv_memory.map { .string($0) }),
+                ("sampler_logit_copies", n(sampler_logit_copies)),
+                ("non_torch_gib_single_gpu", n(non_torch_gib_single_gpu)),
+                ("non_torch_gib_multi_gpu", n(non_torch_gib_multi_gpu)),
             ]
             return .object(fields.compactMap { k, v in v.map { JSONValue.Member(k, $0) } })
         }

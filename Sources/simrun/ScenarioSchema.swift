@@ -62,6 +62,18 @@ enum ScenarioSchema {
               summary: "All-reduce beyond that size (nccl, vidur_nccl, …)."),
         Field(path: "instances[].engine_overrides.attention_backend", type: "string", defaultValue: "profile",
               summary: "The attention kernels' name (recorded only)."),
+        Field(path: "instances[].engine_overrides.kernel_tables", type: "string", defaultValue: "profile",
+              summary: "Measured kernel timings to use where the GPU has them: vllm-0.14 (GEMMs and attention measured "
+                + "inside vLLM 0.14) or vidur-2024 (standalone GEMM profiles, own FlashAttention measurements)."),
+        Field(path: "instances[].engine_overrides.kv_memory", type: "string", defaultValue: "profile",
+              summary: "How the memory left for the KV cache is computed: estimate, or vllm-v1 (vLLM V1's profile run: "
+                + "CUDA's total × gpu_memory_utilization − weights − peak of forward and sampler − memory outside torch)."),
+        Field(path: "instances[].engine_overrides.sampler_logit_copies", type: "number in 0...1000", defaultValue: "profile",
+              summary: "vllm-v1: FP32 copies of max_num_seqs × vocabulary logits alive at the sampler's peak."),
+        Field(path: "instances[].engine_overrides.non_torch_gib_single_gpu", type: "number in 0...1000", defaultValue: "profile",
+              summary: "vllm-v1: GiB per GPU outside torch's allocator (CUDA context growth) on a one-GPU instance."),
+        Field(path: "instances[].engine_overrides.non_torch_gib_multi_gpu", type: "number in 0...1000", defaultValue: "profile",
+              summary: "vllm-v1: the same with peers (NCCL and custom all-reduce buffers)."),
         Field(path: "router", type: "string", defaultValue: "round_robin",
               summary: "How new requests pick an instance: round_robin or least_outstanding_tokens."),
         Field(path: "scheduler", type: "object", defaultValue: "all defaults", summary: "Batch scheduler of every instance."),

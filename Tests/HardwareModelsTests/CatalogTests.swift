@@ -6,7 +6,7 @@ struct CatalogTests {
     @Test(arguments: [
         ("Llama-2-7B", 6.74e9), ("Llama-2-13B", 13.0e9), ("Llama-2-70B", 69.0e9), ("Llama-3-8B", 8.03e9),
         ("Llama-3-70B", 70.6e9), ("OPT-13B", 12.9e9), ("OPT-66B", 65.7e9), ("OPT-175B", 175e9),
-        ("Mixtral-8x7B", 46.7e9),
+        ("Mixtral-8x7B", 46.7e9), ("CodeLlama-34B", 33.7e9), ("Yi-34B", 34.4e9),
     ])
     func parameterCountsMatchPublishedSizes(name: String, published: Double) throws {
         let m = try #require(ModelCatalog.named(name))

@@ -345,6 +345,13 @@ enum BadCases {
             "r/deployment.json": #"{"gpu": "A100-80GB", "model": "Llama-3.1-70B", "tp": 2}"#,
             "r/LMBench_x_1.csv": "prompt_tokens,generation_tokens,ttft,generation_time,launch_time\n5,five,0.1,0.5,1\n"],
                 args: ["calibrate", "--runs", "r"], mentions: ["r/LMBench_x_1.csv: line 2"]),
+        BadCase(label: "calibrate runs: a vllm bench result without its rate", files: [
+            "r/deployment.json": #"{"gpu": "A100-80GB", "model": "Llama-3.1-8B", "tp": 1}"#,
+            "r/b.json": #"{"completed": 5, "mean_ttft_ms": 5, "mean_tpot_ms": 1, "total_input_tokens": 50, "total_output_tokens": 50}"#],
+                args: ["calibrate", "--runs", "r"], mentions: ["r/b.json: request_rate"]),
+        BadCase(label: "calibrate runs: a vllm bench result that is not JSON", files: [
+            "r/deployment.json": #"{"gpu": "A100-80GB", "model": "Llama-3.1-8B", "tp": 1}"#, "r/b.json": "{\"completed\": 5,"],
+                args: ["calibrate", "--runs", "r/b.json"], mentions: ["r/b.json: line 1"]),
     ]
 
     static var all: [BadCase] { fields + missing + syntax + traces + commandLine + sweeps + databases }

@@ -101,3 +101,75 @@ struct LMBenchRunsTests {
         }
     }
 }
+
+@Suite("vllm bench serve results")
+struct VLLMBenchRunsTests {
+    private func folder(_ results: [String: String], deployment: String = #"{"gpu": "H100-SXM-80GB", "model": "Llama-3.1-8B", "tp": 1, "replicas": 2}"#) throws -> URL {
+        let dir = tempDir()
+        try deployment.write(to: dir.appendingPathComponent("deployment.json"), atomically: true, encoding: .utf8)
+        for (name, text) in results {
+            try text.write(to: dir.appendingPathComponent(name), atomically: true, encoding: .utf8)
+        }
+        return dir
+    }
+
+    /// The shipped exp-7 results: the client's gamma arrivals and fixed lengths, two replicas.
+    @Test func theShippedResultsRebuildTheClientsLoad() throws {
+        let runs = try VLLMBenchRuns.read(repoRoot.appendingPathComponent("calibration/llm-d/exp-7-vllm-8b-2replicas").path)
+        let r = try #require(runs.first)
+        #expect(runs.count == 1 && r.replicas == 2 && r.gpu == "A100-80GB" && r.requests == nil)
+        let arrivals = try #require(r.workload?["arrivals"])
+        #expect(arrivals["process"]?.string == "gamma" && arrivals["rate"]?.double == 1.8)
+        #expect(abs((arrivals["cv"]?.double ?? 0) - 1 / 50.0.squareRoot()) < 1e-12)
+        #expect(r.workload?["lengths"]?["prompt"]?["value"]?.double == 8000)
+        #expect(r.workload?["lengths"]?["output"]?["value"]?.double == 200)
+        #expect(abs(r.ttftMs - 955.2341923862696) < 1e-9 && r.e2eMs == nil)
+        let a = try ServingRunCheck.predict(r, instance: HostTimeFit.overrides(r, nil))
+        let b = try ServingRunCheck.predict(r, instance: HostTimeFit.overrides(r, nil))
+        #expect(a.ttftMs > 0 && a.tpotMs > 0 && a.e2eMs > a.ttftMs)
+        #expect(a.ttftMs == b.ttftMs && a.tpotMs == b.tpotMs, "deterministic")
+    }
+
+    /// Per-request lengths are replayed in order; "inf" with a concurrency cap is a closed loop;
+    /// Python's bare Infinity for --burstiness inf is read; the end-to-end mean is compared when saved.
+    @Test func perRequestLengthsAndAnInfiniteRate() throws {
+        let detailed = #"""
+            {"completed": 3, "request_rate": "inf", "burstiness": Infinity, "max_concurrency": 2,
+             "mean_ttft_ms": 50, "mean_tpot_ms": 10, "mean_e2el_ms": 400,
+             "input_lens": [100, 200, 300], "output_lens": [20, 0, 40], "ttfts": [0.05, 0, 0.05]}
+            """#
+        let runs = try VLLMBenchRuns.read(folder(["run.json": detailed]).path)
+        let r = try #require(runs.first)
+        #expect(r.workload?["arrivals"]?["process"]?.string == "closed_loop" && r.workload?["arrivals"]?["clients"]?.double == 2)
+        #expect(r.requests?.map(\.promptTokens) == [100, 300] && r.requests?.map(\.outputTokens) == [20, 40],
+                "the failed request (0 tokens) is left out")
+        #expect(r.e2eMs == 400)
+        let p = try ServingRunCheck.predict(r, instance: HostTimeFit.overrides(r, nil))
+        #expect(p.ttftMs > 0 && p.e2eMs > p.ttftMs)
+    }
+
+    @Test(arguments: [
+        (#"{"request_rate": 1, "mean_ttft_ms": 5, "mean_tpot_ms": 1}"#, "completed"),
+        (#"{"completed": 5, "request_rate": 1, "mean_tpot_ms": 1, "total_input_tokens": 50, "total_output_tokens": 50}"#, "mean_ttft_ms"),
+        (#"{"completed": 5, "request_rate": 1, "max_concurrency": 4, "mean_ttft_ms": 5, "mean_tpot_ms": 1, "total_input_tokens": 50, "total_output_tokens": 50}"#, "max_concurrency"),
+        (#"{"completed": 5, "request_rate": -1, "mean_ttft_ms": 5, "mean_tpot_ms": 1, "total_input_tokens": 50, "total_output_tokens": 50}"#, "request_rate"),
+        (#"{"completed": 5, "request_rate": 1, "burstiness": 0, "mean_ttft_ms": 5, "mean_tpot_ms": 1, "total_input_tokens": 50, "total_output_tokens": 50}"#, "burstiness"),
+        (#"{"completed": 2, "request_rate": 1, "mean_ttft_ms": 5, "mean_tpot_ms": 1, "input_lens": [5, 6], "output_lens": [5]}"#, "output_lens"),
+    ])
+    func aBadResultNamesItsField(json: String, field: String) throws {
+        let dir = try folder(["r.json": json])
+        do { _ = try VLLMBenchRuns.read(dir.path); Issue.record("accepted \(json)") } catch let e as InputError {
+            #expect(e.location == field, "\(e)")
+        }
+    }
+
+    @Test func aDeploymentWithAnUnknownFieldOrEngineIsRefused() throws {
+        for (deployment, field) in [(#"{"gpu": "H100-SXM-80GB", "model": "Llama-3.1-8B", "tp": 1, "replica": 2}"#, "replica"),
+                                    (#"{"gpu": "H100-SXM-80GB", "model": "Llama-3.1-8B", "tp": 1, "engine": "vllm-v9"}"#, "engine")] {
+            let dir = try folder(["r.json": "{}"], deployment: deployment)
+            do { _ = try VLLMBenchRuns.read(dir.path); Issue.record("accepted \(deployment)") } catch let e as InputError {
+                #expect(e.location == field, "\(e)")
+            }
+        }
+    }
+}

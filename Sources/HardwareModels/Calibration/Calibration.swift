@@ -14,6 +14,8 @@ public enum Calibration {
     ]
     /// All-reduce timings measured inside the engines, under `ownMeasurements`.
     static let engineCollectives = "aiconfigurator/allreduce.csv"
+    /// GEMM and attention timings measured inside vLLM, under `ownMeasurements`.
+    static let engineKernelTables = "aiconfigurator"
 
     /// - Parameters:
     ///   - root: the shared measurements (laid out as ../shared/data/profiles).
@@ -63,6 +65,13 @@ public enum Calibration {
                 let label = "calibration/\(engineCollectives)"
                 profile.collectives = try CollectiveFits.fit(path: collectives, system: system, label: label)
                 profile.sources.append(label)
+            }
+            if let system = device.engineSystem,
+               let kernels = try EngineKernels.fit(folder: "\(ownMeasurements)/\(engineKernelTables)", system: system,
+                                                   label: "calibration/\(engineKernelTables)/{gemm,attention}.csv",
+                                                   ridge: ridge) {
+                profile.engineKernels = kernels
+                profile.sources.append(kernels.source)
             }
             if let layers = device.layers,
                let check = try LayerCheck.evaluate(folder: "\(root)/\(layers)", gemm: gemm,

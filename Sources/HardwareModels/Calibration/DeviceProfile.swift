@@ -19,6 +19,8 @@ public struct DeviceProfile: Sendable, Equatable, Codable {
     public var layerCheck: LayerCheck.Result? = nil
     /// All-reduce implementations measured inside the engines, by name (vllm_custom_graph, nccl, …).
     public var collectives: [String: CollectiveFits.Fit]? = nil
+    /// GEMMs and attention measured inside an engine (nil: none for this GPU).
+    public var engineKernels: EngineKernels? = nil
 
     /// The fitted all-reduce of an implementation: `vidur_nccl` is Vidur's NCCL ring fit.
     public func allReduce(_ implementation: String) -> AllReduceTimingModel? {

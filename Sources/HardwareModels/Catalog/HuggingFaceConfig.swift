@@ -2,10 +2,12 @@ import Foundation
 import SimCore
 
 /// Reads a model's shape from its Hugging Face `config.json`: the dense Llama,
-/// Mistral, Qwen2, Qwen3 and OPT families and the Mixtral and Qwen3-MoE
-/// mixtures of experts. Every problem is an InputError naming the file and field.
+/// Mistral, Qwen2, Qwen3 and OPT families, the Mixtral and Qwen3-MoE mixtures of
+/// experts, and DeepSeek-V2/V3 (latent attention, shared experts, dense first
+/// layers, FP8 checkpoints). Every problem is an InputError naming the file and field.
 extension ModelArchitecture {
-    public static let supportedModelTypes = ["llama", "mistral", "qwen2", "qwen3", "opt", "mixtral", "qwen3_moe"]
+    public static let supportedModelTypes = ["llama", "mistral", "qwen2", "qwen3", "opt", "mixtral", "qwen3_moe",
+                                             "deepseek_v2", "deepseek_v3"]
 
     public init(huggingFaceConfig config: JSONValue, name: String, source: String, file: String) throws {
         func fail(_ field: String, _ message: String) -> InputError { InputError(file: file, location: field, message) }
@@ -32,10 +34,24 @@ extension ModelArchitecture {
         guard heads % kvHeads == 0 else {
             throw fail("num_key_value_heads", "expected a divisor of num_attention_heads (\(heads)), found \(kvHeads)")
         }
-        let headDim = try int("head_dim", default: hidden / heads)
-        let moe = type == "mixtral" || type == "qwen3_moe"
-        let ffn = type == "opt" ? try int("ffn_dim") : type == "qwen3_moe" ? try int("moe_intermediate_size") : try int("intermediate_size")
-        let experts = type == "mixtral" ? try int("num_local_experts") : type == "qwen3_moe" ? try int("num_experts") : 1
+        let deepSeek = type.hasPrefix("deepseek")
+        var latent: LatentAttention?
+        if deepSeek {
+            // q_lora_rank is null in the smaller models, whose queries are projected directly.
+            let qRank = config["q_lora_rank"] == nil || config["q_lora_rank"] == .null ? 0 : try int("q_lora_rank")
+            latent = LatentAttention(kvRank: try int("kv_lora_rank"), qRank: qRank,
+                                     nopeDim: try int("qk_nope_head_dim"), ropeDim: try int("qk_rope_head_dim"),
+                                     valueDim: try int("v_head_dim"))
+            if let f = config["moe_layer_freq"], f.integer(in: 1...1) == nil {
+                throw fail("moe_layer_freq", "only 1 (every layer after first_k_dense_replace) is supported, found \(f.shortText)")
+            }
+        }
+        let headDim = try latent.map { $0.nopeDim + $0.ropeDim } ?? int("head_dim", default: hidden / heads)
+        let moe = type == "mixtral" || type == "qwen3_moe" || deepSeek
+        let ffn = type == "opt" ? try int("ffn_dim")
+            : type == "qwen3_moe" || deepSeek ? try int("moe_intermediate_size") : try int("intermediate_size")
+        let experts = type == "mixtral" ? try int("num_local_experts") : type == "qwen3_moe" ? try int("num_experts")
+            : deepSeek ? try int("n_routed_experts") : 1
         let perToken = moe ? try int("num_experts_per_tok") : 1
         guard perToken <= experts else {
             throw fail("num_experts_per_tok", "expected at most the \(experts) experts, found \(perToken)")
@@ -53,10 +69,27 @@ extension ModelArchitecture {
             default: throw fail("torch_dtype", "expected float16, bfloat16 or float32, found \(d.shortText)")
             }
         }
-        self.init(name: name, layers: layers, hidden: hidden, heads: heads, kvHeads: kvHeads, ffn: ffn,
+        self.init(name: name, layers: layers, hidden: hidden, heads: heads, kvHeads: latent == nil ? kvHeads : heads, ffn: ffn,
                   vocabulary: try int("vocab_size"), experts: experts, expertsPerToken: perToken, gatedMLP: type != "opt",
                   tiedEmbeddings: tied, bytesPerParameter: bytes, maxContext: try int("max_position_embeddings"),
                   source: source, headDim: headDim)
+        if deepSeek {
+            latentAttention = latent
+            sharedExperts = try config["n_shared_experts"] == nil ? 0 : int("n_shared_experts")
+            denseLayers = try config["first_k_dense_replace"] == nil ? 0 : int("first_k_dense_replace")
+            guard denseLayers < layers else {
+                throw fail("first_k_dense_replace", "expected fewer than the \(layers) layers, found \(denseLayers)")
+            }
+            denseFFN = try int("intermediate_size")
+        }
+        // A checkpoint stored in FP8 (DeepSeek-V3's block-scaled weights) keeps BF16 activations.
+        if let q = config["quantization_config"] {
+            guard q["quant_method"]?.string == "fp8" else {
+                throw fail("quantization_config.quant_method", "only fp8 checkpoints are supported, found "
+                           + (q["quant_method"]?.shortText ?? "none"))
+            }
+            self = deployed(weights: .fp8, kvCache: nil)
+        }
     }
 
     /// A model from a config.json file; its name is the file's name without `.json`

@@ -20,10 +20,47 @@ public struct EngineProfile: Sendable, Equatable {
     public var overlapsHost: Bool
     public var cudaGraphs: CUDAGraphs
     public var allReduce: AllReduceChoice
-    /// The attention kernels the engine runs (for the record; the fitted kernels apply).
+    /// The attention kernels the engine runs (for the record; `kernelTables` decides the timings).
     public var attentionBackend: String
+    /// Which measured kernel timings apply on GPUs that have them.
+    public var kernelTables: KernelTables = .standalone
+    /// How the engine decides how much memory is left for the KV cache.
+    public var kvMemory = KVMemory()
     /// Where each number comes from, by field.
     public var sources: [String: String]
+
+    public enum KernelTables: String, Sendable, CaseIterable {
+        /// GEMMs and attention measured inside vLLM 0.14 (AIConfigurator's perf database).
+        case inEngine = "vllm-0.14"
+        /// GEMMs from Vidur's standalone 2024 profiles, attention from this project's own
+        /// FlashAttention measurements: the 2023–24 stacks.
+        case standalone = "vidur-2024"
+    }
+
+    /// The memory a server keeps out of the KV cache besides the weights (see KVCacheSizing).
+    public struct KVMemory: Sendable, Equatable {
+        public enum Method: String, Sendable, CaseIterable {
+            /// One layer's live tensors at the token cap plus FP32 logits split over TP (simrun's first estimate).
+            case estimate
+            /// vLLM V1's profile run: gmu × CUDA's total − weights − peak of (forward at the token cap,
+            /// sampler over max_num_seqs full-vocabulary logits) − memory outside torch (NCCL buffers).
+            case vllmV1 = "vllm-v1"
+        }
+        public var method = Method.estimate
+        /// FP32 copies of the [max_num_seqs × vocabulary] logits alive at the sampler's peak (vllm-v1).
+        public var samplerLogitCopies = 0.0
+        /// Bytes per GPU outside torch's allocator that the profile run adds, alone and with peers (vllm-v1).
+        public var nonTorchSingleGPU = 0.0
+        public var nonTorchMultiGPU = 0.0
+
+        public init(method: Method = .estimate, samplerLogitCopies: Double = 0, nonTorchSingleGPU: Double = 0,
+                    nonTorchMultiGPU: Double = 0) {
+            self.method = method
+            self.samplerLogitCopies = samplerLogitCopies
+            self.nonTorchSingleGPU = nonTorchSingleGPU
+            self.nonTorchMultiGPU = nonTorchMultiGPU
+        }
+    }
 
     public enum GraphBatches: String, Sendable, CaseIterable {
         /// No CUDA graphs: every kernel is launched from the host.
@@ -80,7 +117,8 @@ extension EngineProfile {
     /// Every field a profile file (or a scenario's `engine_overrides`) may set.
     public static let fields = ["name", "description", "host_fixed_ms", "host_per_sequence_us", "host_per_token_us",
                                 "overlap_host", "cuda_graph_batches", "cuda_graph_sizes", "cuda_graph_padding", "all_reduce_small",
-                                "all_reduce_small_max_bytes", "all_reduce_large", "attention_backend", "sources"]
+                                "all_reduce_small_max_bytes", "all_reduce_large", "attention_backend", "kernel_tables", "kv_memory",
+                                "sampler_logit_copies", "non_torch_gib_single_gpu", "non_torch_gib_multi_gpu", "sources"]
 
     /// A profile from its JSON file; each problem names the file and field.
     public init(json: JSONValue, file: String) throws {
@@ -124,6 +162,11 @@ extension EngineProfile {
             case "name": name = try text()
             case "description": description = try text()
             case "attention_backend": attentionBackend = try text()
+            case "kernel_tables":
+                guard let k = KernelTables(rawValue: try text()) else {
+                    throw fail("expected \(KernelTables.allCases.map(\.rawValue).joined(separator: " or ")), found \(m.value.shortText)")
+                }
+                kernelTables = k
             case "host_fixed_ms": hostFixed = try number(0...10_000) / 1e3
             case "host_per_sequence_us": hostPerSequence = try number(0...1e6) / 1e6
             case "host_per_token_us": hostPerToken = try number(0...1e6) / 1e6
@@ -151,6 +194,14 @@ extension EngineProfile {
             case "all_reduce_small": allReduce.small = try collective()
             case "all_reduce_small_max_bytes": allReduce.maxSmallBytes = try number(0...1e12)
             case "all_reduce_large": allReduce.large = try collective()
+            case "kv_memory":
+                guard let k = KVMemory.Method(rawValue: try text()) else {
+                    throw fail("expected \(KVMemory.Method.allCases.map(\.rawValue).joined(separator: " or ")), found \(m.value.shortText)")
+                }
+                kvMemory.method = k
+            case "sampler_logit_copies": kvMemory.samplerLogitCopies = try number(0...1000)
+            case "non_torch_gib_single_gpu": kvMemory.nonTorchSingleGPU = try number(0...1000) * 1_073_741_824
+            case "non_torch_gib_multi_gpu": kvMemory.nonTorchMultiGPU = try number(0...1000) * 1_073_741_824
             case "sources":
                 guard let s = m.value.members else { throw fail("expected an object of field → source") }
                 for source in s {
@@ -177,6 +228,11 @@ extension EngineProfile {
             .init("all_reduce_small", .string(allReduce.small)),
             .init("all_reduce_small_max_bytes", .number(allReduce.maxSmallBytes)),
             .init("all_reduce_large", .string(allReduce.large)), .init("attention_backend", .string(attentionBackend)),
+            .init("kernel_tables", .string(kernelTables.rawValue)),
+            .init("kv_memory", .string(kvMemory.method.rawValue)),
+            .init("sampler_logit_copies", .number(kvMemory.samplerLogitCopies)),
+            .init("non_torch_gib_single_gpu", .number(kvMemory.nonTorchSingleGPU / 1_073_741_824)),
+            .init("non_torch_gib_multi_gpu", .number(kvMemory.nonTorchMultiGPU / 1_073_741_824)),
             .init("sources", .object(sources.keys.sorted().map { .init($0, .string(sources[$0]!)) })),
         ])
     }
