@@ -109,18 +109,19 @@ public struct CostModel: Sendable {
         // most all of them) plus the shared experts every token runs.
         let h = Double(model.hidden)
         let ffn = Double(model.ffn), mlpWidth = Double(model.gatedMLP ? 2 : 1)
-        let attention = attentionProjections(tokens: t, tp: tp)
+        let attention = attentionProjections(tokens: t, tp: tp, graph: graph)
         /// A layer's GEMMs so far, plus `copies` MLPs of `ffn` over `tokens` tokens.
         func plusMLP(_ layer: Double, tokens: Double, ffn: Double, copies: Double = 1) -> Double {
             var x = layer
-            x += copies * gemm(tokens: tokens, inputs: h, outputs: mlpWidth * ffn, tp: tp)
-            x += copies * gemm(tokens: tokens, inputs: ffn, outputs: h, tp: tp)
+            x += copies * gemm(tokens: tokens, inputs: h, outputs: mlpWidth * ffn, tp: tp, graph: graph)
+            x += copies * gemm(tokens: tokens, inputs: ffn, outputs: h, tp: tp, graph: graph)
             return x
         }
         var moeLayer = attention
         if model.moeLayers > 0 {
+            // Each token visits k experts; the weights read are those of the distinct experts touched.
             let routed = t * Double(model.expertsPerToken)
-            let touched = min(Double(model.experts), routed)
+            let touched = model.expectedExpertsTouched(tokens: t)
             moeLayer = plusMLP(attention, tokens: routed / touched, ffn: ffn, copies: touched)
             if model.sharedExperts > 0 { moeLayer = plusMLP(moeLayer, tokens: t, ffn: Double(model.sharedExperts) * ffn) }
         }
@@ -128,7 +129,7 @@ public struct CostModel: Sendable {
         let denseLayer = denseLayers == 0 ? 0 : plusMLP(attention, tokens: t, ffn: model.experts > 1 ? Double(model.denseFFN) : ffn)
         b.gemm = Double(denseLayers) * denseLayer + Double(model.moeLayers) * moeLayer
 
-        b.attention = layers * (prefillAttention(batch, tp: tp) + decodeAttention(batch, tp: tp))
+        b.attention = layers * (prefillAttention(batch, tp: tp, graph: graph) + decodeAttention(batch, tp: tp, graph: graph))
 
         // Norms, residual adds and the MLP activation: pure memory traffic.
         let activeFFN = ffn * Double(model.expertsPerToken + model.sharedExperts)
@@ -150,7 +151,7 @@ public struct CostModel: Sendable {
             b.pipelineHandoff = Double(layout.pp - 1) * (message / linkBandwidth + efficiency.collectiveLatency)
         }
         b.outputProjection = gemm(tokens: decodeOnly ? t : Double(batch.sampledSequences), inputs: h,
-                                  outputs: Double(model.vocabulary), tp: tp)
+                                  outputs: Double(model.vocabulary), tp: tp, graph: graph)
         b.host = engine.hostSeconds(sequences: batch.sequences, tokens: batch.totalTokens)
         return b
     }
@@ -159,35 +160,40 @@ public struct CostModel: Sendable {
     /// (K and V replicated once TP exceeds their heads) and O. Latent attention, as vLLM runs
     /// it: the query's low-rank projection and the latent-and-RoPE-key projection replicated on
     /// every GPU, the up-projections to the heads (query; key and value) and O split over TP.
-    private func attentionProjections(tokens t: Double, tp: Double) -> Double {
+    private func attentionProjections(tokens t: Double, tp: Double, graph: Bool) -> Double {
         let h = Double(model.hidden), q = Double(model.qWidth), out = Double(model.attentionOutputWidth)
         guard let a = model.latentAttention else {
             let qkv = q + 2 * Double(model.kvHeadsPerGPU(tp: layout.tp) * model.headDim) * tp
-            return gemm(tokens: t, inputs: h, outputs: qkv, tp: tp) + gemm(tokens: t, inputs: out, outputs: h, tp: tp)
+            return gemm(tokens: t, inputs: h, outputs: qkv, tp: tp, graph: graph)
+                + gemm(tokens: t, inputs: out, outputs: h, tp: tp, graph: graph)
         }
         let query = a.qRank > 0
-            ? gemm(tokens: t, inputs: h, outputs: Double(a.qRank), tp: 1) + gemm(tokens: t, inputs: Double(a.qRank), outputs: q, tp: tp)
-            : gemm(tokens: t, inputs: h, outputs: q, tp: tp)
-        return query + gemm(tokens: t, inputs: h, outputs: Double(a.kvRank + a.ropeDim), tp: 1)
-            + gemm(tokens: t, inputs: Double(a.kvRank), outputs: Double(model.heads * (a.nopeDim + a.valueDim)), tp: tp)
-            + gemm(tokens: t, inputs: out, outputs: h, tp: tp)
+            ? gemm(tokens: t, inputs: h, outputs: Double(a.qRank), tp: 1, graph: graph)
+                + gemm(tokens: t, inputs: Double(a.qRank), outputs: q, tp: tp, graph: graph)
+            : gemm(tokens: t, inputs: h, outputs: q, tp: tp, graph: graph)
+        return query + gemm(tokens: t, inputs: h, outputs: Double(a.kvRank + a.ropeDim), tp: 1, graph: graph)
+            + gemm(tokens: t, inputs: Double(a.kvRank), outputs: Double(model.heads * (a.nopeDim + a.valueDim)), tp: tp, graph: graph)
+            + gemm(tokens: t, inputs: out, outputs: h, tp: tp, graph: graph)
     }
 
-    /// One GEMM of `tokens`×`inputs` by `inputs`×`outputs`, weights split over `tp` GPUs.
+    /// One GEMM of `tokens`×`inputs` by `inputs`×`outputs`, weights split over `tp` GPUs. Inside a
+    /// captured CUDA graph the fitted per-kernel launch cost is not paid (the same for attention).
     /// FP8 weights halve the weight bytes and run at the FP8 tensor peak: with a fitted FP8
     /// model that is measured; else the BF16 model sees the work scaled by the BF16/FP8 peak
     /// ratio (same achieved fraction assumed).
-    private func gemm(tokens: Double, inputs: Double, outputs: Double, tp: Double) -> Double {
+    private func gemm(tokens: Double, inputs: Double, outputs: Double, tp: Double, graph: Bool) -> Double {
         guard tokens > 0 else { return 0 }
         let fp8 = model.bytesPerParameter == 1 && accelerator.fp8Flops != nil
         let bytes = inputs * outputs / tp * model.bytesPerParameter + (tokens * inputs + tokens * outputs / tp) * model.activationBytes
-        if fp8, let fitted = gemmFP8 { return fitted.seconds(flops: 2 * tokens * inputs * outputs / tp, bytes: bytes) }
+        if fp8, let fitted = gemmFP8 {
+            return fitted.seconds(flops: 2 * tokens * inputs * outputs / tp, bytes: bytes) - (graph ? fitted.launch : 0)
+        }
         let work = 2 * tokens * inputs * outputs / tp * (fp8 ? accelerator.fp16Flops / accelerator.fp8Flops! : 1)
-        if let fitted = gemmBF16 { return fitted.seconds(flops: work, bytes: bytes) }
+        if let fitted = gemmBF16 { return fitted.seconds(flops: work, bytes: bytes) - (graph ? fitted.launch : 0) }
         return max(work / flops, bytes / bandwidth)
     }
 
-    private func prefillAttention(_ batch: BatchShape, tp: Double) -> Double {
+    private func prefillAttention(_ batch: BatchShape, tp: Double, graph: Bool) -> Double {
         guard batch.prefillTokens > 0 else { return 0 }
         if let a = model.latentAttention {
             // vLLM prefills latent attention as ordinary attention over up-projected keys and
@@ -204,18 +210,18 @@ public struct CostModel: Sendable {
         let kvHeads = Double(model.kvHeadsPerGPU(tp: layout.tp)), d = Double(model.headDim)
         if let fitted = inEngineAttention?.prefillAttention {
             let tokens = Double(batch.prefillTokens), cached = Double(batch.prefillCachedTokens)
-            return fitted.seconds(.init(flops: work, bytes: tokens * (2 * headsPerGPU + 2 * kvHeads) * d * 2
+            return fitted.seconds(inGraph: graph, .init(flops: work, bytes: tokens * (2 * headsPerGPU + 2 * kvHeads) * d * 2
                                           + cached * 2 * kvHeads * d * model.kvBytesPerElement,
                                         sequences: Double(batch.prefillSequences), heads: headsPerGPU, kvHeads: kvHeads))
         }
-        if let fitted = profile?.attention?.prefill { return fitted.seconds(work) }
+        if let fitted = profile?.attention?.prefill { return fitted.seconds(work) - (graph ? fitted.launch : 0) }
         let kvWidth = Double(model.kvHeadsPerGPU(tp: layout.tp) * model.headDim)
         let bytes = (Double(batch.prefillTokens) * (2 * Double(model.qWidth) / tp + 2 * kvWidth)
                      ) * model.activationBytes + Double(batch.prefillCachedTokens) * 2 * kvWidth * model.kvBytesPerElement
         return max(work / (accelerator.fp16Flops * efficiency.attentionCompute), bytes / bandwidth)
     }
 
-    private func decodeAttention(_ batch: BatchShape, tp: Double) -> Double {
+    private func decodeAttention(_ batch: BatchShape, tp: Double, graph: Bool) -> Double {
         guard batch.decodeTokens > 0 else { return 0 }
         if let a = model.latentAttention {
             // Decode attends in the latent space (the up-projections absorbed into the query and
@@ -232,14 +238,14 @@ public struct CostModel: Sendable {
             // As the fit counts it: each new token attends to its context and itself.
             let heads = Double(model.heads) / tp, d = Double(model.headDim), sequences = Double(batch.decodeTokens)
             let context = Double(batch.decodeContextTokens)
-            return fitted.seconds(.init(flops: 4 * d * heads * (context + sequences),
+            return fitted.seconds(inGraph: graph, .init(flops: 4 * d * heads * (context + sequences),
                                         bytes: context * 2 * kvPerGPU * model.kvBytesPerElement
                                           + sequences * 2 * (heads + kvPerGPU / d) * d * 2,
                                         sequences: sequences, heads: heads, kvHeads: kvPerGPU / d))
         }
         if let fitted = profile?.attention?.decode {
             let kvBytes = Double(batch.decodeContextTokens) * 2 * kvPerGPU * model.kvBytesPerElement
-            return fitted.seconds(kvBytes)
+            return fitted.seconds(kvBytes) - (graph ? fitted.launch : 0)
         }
         let headsPerGPU = Double(model.heads) / tp
         let work = 4 * Double(model.headDim) * headsPerGPU * Double(batch.decodeContextTokens)

@@ -37,6 +37,19 @@ public struct ModelArchitecture: Sendable, Equatable, Codable {
     /// Leading layers with a dense MLP in a mixture-of-experts model, and that MLP's width.
     public var denseLayers = 0
     public var denseFFN = 0
+    /// How unevenly tokens pick experts: expert i (from 1) is chosen in proportion to i^−skew;
+    /// 0 is uniform routing. A deployment property (set by the scenario), not the checkpoint's.
+    public var expertSkew = 0.0
+
+    /// Expected distinct experts `tokens` tokens route to, each choosing `expertsPerToken`: under
+    /// uniform routing E·(1 − (1 − k/E)^t); under skew, Σᵢ 1 − (1 − min(1, k·pᵢ))^t.
+    public func expectedExpertsTouched(tokens t: Double) -> Double {
+        let e = Double(experts), k = Double(expertsPerToken)
+        guard expertSkew > 0 else { return e * (1 - pow(1 - k / e, t)) }
+        let weights = (1...experts).map { pow(Double($0), -expertSkew) }
+        let total = weights.reduce(0, +)
+        return weights.reduce(0) { $0 + (1 - pow(1 - min(1, k * $1 / total), t)) }
+    }
 
     /// DeepSeek's attention: keys and values are up-projected from one cached latent of
     /// `kvRank` (plus a shared RoPE key of `ropeDim`) per token and layer, so the KV cache holds

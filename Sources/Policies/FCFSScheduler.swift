@@ -10,12 +10,15 @@ import Serving
 ///    a prompt chunk for a prefill) within the batched-token budget. When a
 ///    request needs a block and none is free, the newest running request is
 ///    preempted, repeatedly, until it fits or is itself the victim.
-/// 2. Only if nothing was preempted (or the preemptions emptied the batch, as
-///    when a lone request outgrows the cache): swapped requests come back first, then
+/// 2. Only if nothing was preempted: swapped requests come back first (within
+///    the token budget; one that has outgrown the cache is dropped), then
 ///    waiting requests are admitted in arrival order while the sequence cap,
 ///    the token budget, the free blocks (above the watermark) and the
 ///    admission control allow. A request that can never fit is dropped; the
-///    head of the queue blocks the rest (strict FCFS).
+///    head of the queue blocks the rest (strict FCFS). A step that preempted
+///    swaps nothing in and admits nothing (vLLM V0), unless its preemptions
+///    emptied the batch: then the engine's next step follows at once and is
+///    taken in its place (as when a lone request outgrows the cache).
 public struct FCFSScheduler: BatchScheduler {
     public var admission: any AdmissionControl
 
@@ -44,8 +47,11 @@ public struct FCFSScheduler: BatchScheduler {
             }
             if r.phase == .running && r.scheduledTokens > 0 { i += 1 }
         }
+        // A step that preempted swaps nothing in and admits nothing (vLLM V0). When its preemptions
+        // emptied the batch, nothing runs: the engine's next step follows at once, and is taken here.
         guard !preempted || instance.batch.isEmpty else { return }
 
+        while let r = instance.swapped.first, !instance.canEverSwapIn(r) { instance.dropNextSwapped(.exceedsCapacity) }
         while !instance.swapped.isEmpty, instance.running.count < instance.limits.maxSequences,
               instance.tokenBudget > 0, instance.swapInNextSwapped() {}
         guard instance.swapped.isEmpty else { return }

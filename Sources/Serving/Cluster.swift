@@ -35,6 +35,8 @@ public final class Cluster {
     private var nextRequest: Request?
     private var sourceExhausted = false
     public private(set) var arrived = 0
+    /// Requests whose output was cut short by `max_model_len` (they finish, with fewer tokens).
+    public private(set) var lengthCapped = 0
     public private(set) var ended = 0
     public var totalPreemptions: Int { instances.reduce(0) { $0 + $1.preemptionCount } }
     private var started = false
@@ -144,10 +146,24 @@ public final class Cluster {
         guard let spec = nextRequest else { return }
         nextRequest = nil
         arrived += 1
-        let r = ServingRequest(spec, instance: -1)
+        var r = ServingRequest(spec, instance: -1)
         guard let target = router.route(r, among: instances), instances[target].acceptsNewRequests else {
             end(r, reason: .noInstance)
             return
+        }
+        let limit = instances[target].limits.maxModelLen
+        guard spec.promptTokens <= limit else {
+            r.instance = target
+            end(r, reason: .exceedsContext)
+            return
+        }
+        // vLLM stops a request whose context reaches max_model_len (finish reason "length"),
+        // after at least the token its prefill samples.
+        let cap = max(1, limit - spec.promptTokens)
+        if spec.outputTokens > cap {
+            lengthCapped += 1
+            r = ServingRequest(Request(id: spec.id, arrival: spec.arrival, promptTokens: spec.promptTokens, outputTokens: cap),
+                               instance: -1)
         }
         instances[target].enqueue(r)
         startIterationIfIdle(instances[target])
@@ -374,6 +390,21 @@ public final class Cluster {
 
     /// Checks that every arrived request ended exactly once and that no
     /// instance's KV accounting is off. Returns the problems found.
+    /// Every inter-token gap (ns) of the requests that finished: the recorded gaps less those of
+    /// requests still in flight.
+    public func finishedInterTokenGaps() -> CountedValues {
+        var gaps = metrics.interTokenGaps
+        var inFlight: [ServingRequest] = []
+        for inst in instances {
+            inFlight += Array(inst.waiting) + inst.running + Array(inst.swapped) + inst.awaitingHandoff
+        }
+        for id in groups.keys.sorted() {
+            if case let .migration(r, _, _, _) = groups[id]!.purpose { inFlight.append(r) }
+        }
+        for r in inFlight { for g in r.gaps { gaps.remove(g) } }
+        return gaps
+    }
+
     public func conservationProblems() -> [String] {
         var problems = violations
         var seen = [Bool](repeating: false, count: arrived)

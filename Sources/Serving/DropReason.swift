@@ -9,6 +9,8 @@ public enum DropReason: String, Sendable, CaseIterable, Comparable {
     case noInstance = "no_instance"
     /// It waited longer than `queue_timeout_s` without being scheduled.
     case queueTimeout = "queue_timeout"
+    /// Its prompt is longer than the instance's `max_model_len` (vLLM rejects it at arrival).
+    case exceedsContext = "exceeds_context"
 
     public static func < (a: DropReason, b: DropReason) -> Bool { a.rawValue < b.rawValue }
 }

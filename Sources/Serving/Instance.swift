@@ -183,9 +183,11 @@ public final class Instance {
             && (limits.chunkedPrefill || request.pendingTokens <= limits.maxBatchedTokens)
     }
 
-    /// Drops the head of the waiting queue.
+    /// Drops the head of the waiting queue (freeing the KV a migrated request brought).
     public func dropNextWaiting(_ reason: DropReason) {
         let r = waiting.removeFirst()
+        gpuBlocks.release(r.kvBlocks)
+        r.kvBlocks = 0
         outstandingTokens -= r.contextTokens
         dropped.append((r, reason))
     }
@@ -204,17 +206,37 @@ public final class Instance {
     }
 
     /// Brings the head of the swap queue back to GPU memory and into the batch,
-    /// with its copy over PCIe. Returns false when its blocks are not free.
+    /// with its copy over PCIe, for as many pending tokens as the token budget
+    /// allows (all of them without chunked prefill, as vLLM V0). Returns false
+    /// when its blocks are not free or its tokens do not fit the budget.
     @discardableResult
     public func swapInNextSwapped() -> Bool {
-        guard let r = swapped.first, r.kvBlocks + additionalBlocks(r, tokens: 1) <= availableBlocks - watermarkBlocks
+        guard let r = swapped.first else { return false }
+        let tokens = min(r.pendingTokens, tokenBudget)
+        guard tokens > 0, limits.chunkedPrefill || tokens == r.pendingTokens,
+              r.kvBlocks + additionalBlocks(r, tokens: tokens) <= availableBlocks - watermarkBlocks
         else { return false }
         swapped.removeFirst()
-        releaseSwap(r)
+        releaseSwap(r, copyBack: true)
         gpuBlocks.allocate(r.kvBlocks)
         r.phase = .running
         running.append(r)
-        return scheduleRunning(r, tokens: r.pendingTokens)
+        return scheduleRunning(r, tokens: tokens)
+    }
+
+    /// Whether the head of the swap queue could ever come back: its blocks and one more token's
+    /// must fit in the cache.
+    public func canEverSwapIn(_ r: ServingRequest) -> Bool {
+        r.kvBlocks + additionalBlocks(r, tokens: 1) <= gpuBlocks.capacity - watermarkBlocks
+    }
+
+    /// Drops the head of the swap queue, freeing its host or NVMe blocks (nothing is copied back).
+    public func dropNextSwapped(_ reason: DropReason) {
+        let r = swapped.removeFirst()
+        releaseSwap(r, copyBack: false)
+        r.kvBlocks = 0
+        outstandingTokens -= r.contextTokens
+        dropped.append((r, reason))
     }
 
     /// Preempts the most recently admitted running request (the lowest
@@ -268,17 +290,17 @@ public final class Instance {
         return nil
     }
 
-    private func releaseSwap(_ r: ServingRequest) {
+    private func releaseSwap(_ r: ServingRequest, copyBack: Bool) {
         let bytes = Double(r.kvBlocks) * blockBytesPerGPU * Double(gpus.count)
         switch r.swapTier {
         case .host?:
             hostBlocks.release(r.kvBlocks)
             memory[0].dram.release(bytes, from: .swappedKV)
-            swapTraffic.fromHost += r.kvBlocks
+            if copyBack { swapTraffic.fromHost += r.kvBlocks }
         case .nvme?:
             nvmeBlocks.release(r.kvBlocks)
             memory[0].nvme.release(bytes, from: .swappedKV)
-            swapTraffic.fromNVMe += r.kvBlocks
+            if copyBack { swapTraffic.fromNVMe += r.kvBlocks }
         case nil:
             preconditionFailure("a swapped request without a swap tier")
         }
@@ -381,14 +403,16 @@ public final class Instance {
 
     func reserve(blocks n: Int) { reservedBlocks += n }
 
-    /// A migrated request arrives with its KV: the reserved blocks become its own.
+    /// A migrated request arrives with its KV: the reserved blocks become its own, and it
+    /// waits to be admitted under the same caps as any request (vLLM V1 admits requests whose
+    /// KV arrived from its waiting queue).
     func acceptMigrated(_ r: ServingRequest, blocks n: Int) {
         reservedBlocks -= n
         gpuBlocks.allocate(n)
         r.kvBlocks = n
         r.instance = index
-        r.phase = .running
-        running.append(r)
+        r.phase = .waiting
+        waiting.append(r)
         outstandingTokens += r.contextTokens
     }
 
@@ -405,6 +429,7 @@ public final class Instance {
     /// Checks block accounting against the requests held. Returns a problem, or nil.
     func accountingProblem() -> String? {
         let held = running.reduce(0) { $0 + $1.kvBlocks } + awaitingHandoff.reduce(0) { $0 + $1.kvBlocks }
+            + waiting.reduce(0) { $0 + $1.kvBlocks }
         let transferring = gpuBlocks.used - held
         if gpuBlocks.used < 0 || gpuBlocks.used > gpuBlocks.capacity {
             return "instance \(index): \(gpuBlocks.used) GPU blocks used of \(gpuBlocks.capacity)"

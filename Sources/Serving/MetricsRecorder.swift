@@ -1,11 +1,14 @@
 import SimCore
 
 /// Collects what a run measures: one record per ended request, every
-/// inter-token gap (in a histogram with a 1% relative error bound), and
-/// per-instance samples over time.
+/// inter-token gap of the requests that finished (exactly, in nanoseconds; gaps
+/// are counted as tokens appear and taken back for requests that do not finish,
+/// as `vllm bench serve` counts only successful requests), and per-instance
+/// samples over time.
 public final class MetricsRecorder {
     public private(set) var records: [RequestRecord] = []
-    public private(set) var interTokenGaps = LogHistogram(relativeError: 0.01)
+    /// Gaps of finished requests and of those still in flight (see Cluster.finishedInterTokenGaps).
+    public private(set) var interTokenGaps = CountedValues()
     public private(set) var outputTokens = 0
     public private(set) var samples: [InstanceSample] = []
 
@@ -17,7 +20,8 @@ public final class MetricsRecorder {
             r.firstToken = now
         } else {
             let gap = now - r.lastToken
-            interTokenGaps.add(gap.seconds)
+            interTokenGaps.add(gap.nanoseconds)
+            r.gaps.append(gap.nanoseconds)
             if gap > r.maxInterTokenGap { r.maxInterTokenGap = gap }
         }
         r.lastToken = now
@@ -25,10 +29,18 @@ public final class MetricsRecorder {
 
     func ended(_ r: ServingRequest, at now: SimTime, reason: DropReason?) {
         r.phase = reason == nil ? .finished : .dropped
+        if reason != nil { discardGaps(of: r) }
+        r.gaps = []
         records.append(RequestRecord(
             id: r.id, arrival: r.arrival, firstScheduled: r.firstScheduled, firstToken: r.firstToken, end: now,
             promptTokens: r.promptTokens, outputTokens: r.generatedTokens, instance: r.instance,
             preemptions: r.preemptions, migrations: r.migrations, maxInterTokenGap: r.maxInterTokenGap, dropReason: reason))
+    }
+
+    /// Takes a dropped request's gaps back out of ITL.
+    func discardGaps(of r: ServingRequest) {
+        for g in r.gaps { interTokenGaps.remove(g) }
+        r.gaps = []
     }
 
     func sample(_ s: InstanceSample) { samples.append(s) }

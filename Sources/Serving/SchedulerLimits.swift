@@ -16,6 +16,9 @@ public enum PreemptionMode: String, Sendable, CaseIterable {
 /// `swap_space` 4 GiB per GPU, a 1% block watermark for admission).
 public struct SchedulerLimits: Sendable, Equatable {
     public var maxSequences = 256
+    /// Longest context (prompt + output) a request may reach (vLLM's `max_model_len`): a longer
+    /// prompt is rejected at arrival, and generation stops when the context reaches it.
+    public var maxModelLen = Int.max
     public var maxBatchedTokens = 8192
     public var chunkedPrefill = true
     public var preemption = PreemptionMode.recompute

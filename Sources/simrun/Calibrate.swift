@@ -102,6 +102,11 @@ enum CalibrationReport {
         func pct(_ x: Double) -> String { String(format: "%5.1f%%", x * 100) }
         var lines = ["held-out error (|predicted/measured − 1|)   rows   median    p90"]
         for p in set.profiles {
+            if let from = p.transferredFrom {
+                lines.append("\(p.accelerator)  (\(from)'s profile, memory-bound terms scaled by the bandwidth ratio; "
+                             + "nothing measured on it)")
+                continue
+            }
             lines.append("\(p.accelerator)  (fitted on \(p.fittedSamples) GEMM samples)")
             for (op, e) in p.gemmHeldOutError.sorted(by: { $0.key < $1.key }) {
                 lines.append("  gemm \(op.padding(toLength: 36, withPad: " ", startingAt: 0))\(String(format: "%6d", e.count))  \(pct(e.medianAPE))  \(pct(e.p90APE))")

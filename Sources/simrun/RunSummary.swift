@@ -13,9 +13,10 @@ struct LatencyStats: Encodable {
         self.init(mean: s.mean, quantile: s.quantile)
     }
 
-    /// From a histogram, whose quantiles carry its stated relative error.
-    init(histogram h: LogHistogram) {
-        self.init(mean: h.mean, quantile: h.quantile)
+    /// From exact counts of nanosecond values.
+    init(nanoseconds c: CountedValues) {
+        let q = c.quantiles([0.5, 0.9, 0.99])
+        self.init(mean: c.mean / 1e9, quantile: { p in q[p == 0.5 ? 0 : p == 0.9 ? 1 : 2] / 1e9 })
     }
 
     private init(mean: Double, quantile: (Double) -> Double) {
@@ -60,6 +61,8 @@ struct RunSummary: Encodable {
     let requests_completed: Int
     let requests_dropped: Int
     let requests_unfinished: Int
+    /// Finished requests whose output max_model_len cut short.
+    let requests_length_capped: Int
     let dropped_by_reason: [String: Int]
     let request_throughput: Double
     let output_throughput: Double
@@ -68,7 +71,6 @@ struct RunSummary: Encodable {
     let tpot: LatencyStats
     let itl: LatencyStats
     let e2el: LatencyStats
-    let itl_relative_error_bound: Double
     let slo: SLOReport?
     let kv_utilization_mean: Double
     let kv_utilization_per_instance: [Double]
@@ -112,6 +114,7 @@ struct RunSummary: Encodable {
         requests_completed = done.count
         requests_dropped = records.count - done.count
         requests_unfinished = cluster.arrived - records.count
+        requests_length_capped = cluster.lengthCapped
         var byReason: [String: Int] = [:]
         for r in records { if let d = r.dropReason { byReason[d.rawValue, default: 0] += 1 } }
         dropped_by_reason = byReason
@@ -122,8 +125,7 @@ struct RunSummary: Encodable {
         total_token_throughput = Double(outputTokens + done.reduce(0) { $0 + $1.promptTokens }) * perSecond
         ttft = LatencyStats(seconds: done.compactMap(\.ttft))
         tpot = LatencyStats(seconds: done.compactMap(\.tpot))
-        itl = LatencyStats(histogram: cluster.metrics.interTokenGaps)
-        itl_relative_error_bound = cluster.metrics.interTokenGaps.relativeError
+        itl = LatencyStats(nanoseconds: cluster.finishedInterTokenGaps())
         e2el = LatencyStats(seconds: done.map(\.e2el))
         if plan.slos.isEmpty {
             slo = nil
@@ -151,7 +153,10 @@ struct RunSummary: Encodable {
         nodes = cluster.topology.nodes.count
         var models: [String: String] = [:]
         for inst in cluster.instances {
-            let source = inst.costModel.profile.map { "fitted (\($0.sources.count) measurement files; simrun calibrate)" }
+            let source = inst.costModel.profile.map { p in
+                p.transferredFrom.map { "transferred from \($0) (memory terms scaled by bandwidth; simrun calibrate)" }
+                    ?? "fitted (\(p.sources.count) measurement files; simrun calibrate)"
+            }
             models[inst.spec.accelerator.name] = source ?? "datasheet roofline (no measurements for this GPU)"
         }
         cost_model = models

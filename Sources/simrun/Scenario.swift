@@ -25,6 +25,7 @@ struct Scenario: Decodable {
         var engine_overrides: EngineOverrides?
         var weight_dtype: String?
         var kv_cache_dtype: String?
+        var expert_skew: Double?
     }
 
     /// Any field of an engine profile, set for one instance group.
@@ -72,6 +73,7 @@ struct Scenario: Decodable {
     struct SchedulerSection: Decodable {
         var policy: String?
         var max_num_seqs: Int?
+        var max_model_len: Int?
         var max_num_batched_tokens: Int?
         var chunked_prefill: Bool?
         var preemption: String?

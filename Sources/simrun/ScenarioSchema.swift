@@ -29,6 +29,9 @@ enum ScenarioSchema {
               summary: "bf16, fp16 or fp8 (FP8 weights: half the bytes, GEMMs at the GPU's FP8 peak; needs FP8 tensor cores)."),
         Field(path: "instances[].kv_cache_dtype", type: "string", defaultValue: "auto",
               summary: "auto (the activations' type) or fp8 (vLLM's kv_cache_dtype): bytes per cached K/V element."),
+        Field(path: "instances[].expert_skew", type: "number in 0...10", defaultValue: "0",
+              summary: "Mixture of experts: expert i is routed to in proportion to i^-skew (0: uniform); sets how many "
+                + "distinct experts' weights a batch reads."),
         Field(path: "instances[].tp", type: "integer ≥ 1", defaultValue: "1",
               summary: "Tensor-parallel degree; must divide the model's attention heads."),
         Field(path: "instances[].pp", type: "integer ≥ 1", defaultValue: "1", summary: "Pipeline-parallel degree."),
@@ -94,6 +97,10 @@ enum ScenarioSchema {
               summary: "Past-Future: most sampled futures per round (min(this, 200/batch + 1)); the worst decides."),
         Field(path: "scheduler.reserve", type: "number in [0, 1)", defaultValue: "0.05",
               summary: "Past-Future: share of KV capacity kept free."),
+        Field(path: "scheduler.max_model_len", type: "integer in 1...100000000", defaultValue: "the model's context",
+              summary: "Longest context per request (vLLM's max_model_len): a longer prompt is dropped at arrival "
+                + "(exceeds_context); generation stops when the context reaches it. May exceed the model's context, as "
+                + "LightLLM's max_req_total_len and vLLM's VLLM_ALLOW_LONG_MAX_MODEL_LEN allow."),
         Field(path: "scheduler.max_num_seqs", type: "integer ≥ 1", defaultValue: "256",
               summary: "Most requests in one batch (vLLM max_num_seqs)."),
         Field(path: "scheduler.max_num_batched_tokens", type: "integer ≥ 1", defaultValue: "8192",

@@ -93,6 +93,7 @@ struct SimulationPlan {
         limits.maxBatchedTokens = try positive(sched?.max_num_batched_tokens, "scheduler.max_num_batched_tokens")
             ?? limits.maxBatchedTokens
         limits.chunkedPrefill = sched?.chunked_prefill ?? limits.chunkedPrefill
+        let maxModelLen = try positive(sched?.max_model_len, "scheduler.max_model_len", max: 100_000_000)
         limits.queueTimeout = try number(sched?.queue_timeout_s, "scheduler.queue_timeout_s", { $0 > 0 }, "a number > 0")
             .map(SimTime.seconds)
         if let p = sched?.preemption {
@@ -140,6 +141,10 @@ struct SimulationPlan {
                 throw fail("\(at).weight_dtype", "\(gpu.name) has no FP8 tensor cores; expected bf16 or fp16")
             }
             model = model.deployed(weights: weights, kvCache: try dtype(g.kv_cache_dtype, "kv_cache_dtype", auto: true))
+            if let skew = try number(g.expert_skew, "\(at).expert_skew", { $0 >= 0 && $0 <= 10 }, "a number from 0 to 10") {
+                guard model.experts > 1 else { throw fail("\(at).expert_skew", "\(model.name) has no experts") }
+                model.expertSkew = skew
+            }
             let count = try positive(g.count, "\(at).count", max: 100_000) ?? 1
             let tp = try positive(g.tp, "\(at).tp") ?? 1
             let pp = try positive(g.pp, "\(at).pp") ?? 1
@@ -158,8 +163,10 @@ struct SimulationPlan {
             if let overrides = g.engine_overrides {
                 try engine.apply(overrides.json, file: file, at: "\(at).engine_overrides")
             }
+            var groupLimits = limits
+            groupLimits.maxModelLen = maxModelLen ?? model.maxContext
             let spec = InstanceSpec(model: model, accelerator: gpu, layout: ParallelLayout(tp: tp, pp: pp),
-                                    role: role, limits: limits, engine: engine)
+                                    role: role, limits: groupLimits, engine: engine)
             let sizing: KVCacheSizing
             do { sizing = try spec.kvSizing() } catch let e as KVCacheSizingError {
                 if case .blockTooLarge = e { throw fail("scheduler.block_size", e.description) }

@@ -68,6 +68,27 @@ struct EngineProfileTests {
         #expect(EngineCatalog.distServe2023.cudaGraphs.padded(tokens: 9, decodeOnly: true) == (9, false))
     }
 
+    /// Inside a captured graph no kernel pays its fitted launch cost: 4 GEMMs and the attention of each
+    /// of Llama-3.1-8B's 32 layers.
+    @Test func graphsDropThePerKernelLaunchCost() throws {
+        let model = try #require(ModelCatalog.named("Llama-3.1-8B"))
+        let gpu = try #require(AcceleratorCatalog.named("H100-SXM-80GB"))
+        let kernels = try #require(DeviceProfileSet.bundled.profile(for: gpu.name)?.engineKernels)
+        var graphs = try #require(EngineCatalog.named("vllm-v1"))
+        var eager = graphs
+        eager.cudaGraphs.batches = .none
+        var batch = BatchShape()
+        for _ in 0..<16 { batch.addDecode(context: 1000) }
+        let g = CostModel(model: model, accelerator: gpu, layout: .init(), engine: graphs).breakdown(batch)
+        let e = CostModel(model: model, accelerator: gpu, layout: .init(), engine: eager).breakdown(batch)
+        #expect(g.graph && !e.graph)
+        #expect(abs((e.gemm - g.gemm) - 32 * 4 * kernels.gemm["bf16"]!.launch) < 1e-12)
+        #expect(abs((e.attention - g.attention) - 32 * kernels.decodeAttention.launch) < 1e-12)
+        graphs.kernelTables = .standalone
+        #expect(CostModel(model: model, accelerator: gpu, layout: .init(), engine: graphs).breakdown(batch).gemm != g.gemm,
+                "kernel_tables picks the fitted GEMMs")
+    }
+
     @Test func allReduceIsChosenByMessageSize() throws {
         let v1 = try #require(EngineCatalog.named("vllm-v1")).allReduce
         let mib = 1_048_576.0

@@ -12,6 +12,10 @@ public enum Calibration {
         ("a40", "A40", nil, nil, nil, nil),
         ("h100", "H100-SXM-80GB", "h100_dgx", "llmservingsim/H100", "h100-2026-11-23", "h100_sxm"),
     ]
+    /// GPUs without measurements that share a measured GPU's compute die, clocks and NVLink and differ in
+    /// memory (H200: H100's GH100 at the same clocks, HBM3e at 4.8 TB/s): they take its profile with
+    /// memory-bound terms scaled by the ratio of datasheet bandwidths.
+    static let transfers: [(accelerator: String, from: String)] = [("H200", "H100-SXM-80GB")]
     /// All-reduce timings measured inside the engines, under `ownMeasurements`.
     static let engineCollectives = "aiconfigurator/allreduce.csv"
     /// GEMM and attention timings measured inside vLLM, under `ownMeasurements`.
@@ -80,6 +84,11 @@ public enum Calibration {
                 profile.sources.append("\(layers)/meta-llama/*/tp*/layers.csv")
             }
             profiles.append(profile)
+        }
+        for t in transfers {
+            guard let source = profiles.first(where: { $0.accelerator == t.from }),
+                  let from = AcceleratorCatalog.named(t.from), let to = AcceleratorCatalog.named(t.accelerator) else { continue }
+            profiles.append(source.transferred(to: t.accelerator, bandwidthRatio: from.memoryBandwidth / to.memoryBandwidth))
         }
         guard !profiles.isEmpty else {
             throw InputError(file: root, "no Vidur mlp.csv profiles found under vidur/compute/")

@@ -21,6 +21,41 @@ public struct DeviceProfile: Sendable, Equatable, Codable {
     public var collectives: [String: CollectiveFits.Fit]? = nil
     /// GEMMs and attention measured inside an engine (nil: none for this GPU).
     public var engineKernels: EngineKernels? = nil
+    /// The GPU whose measurements this profile transfers (nil: measured on this GPU).
+    public var transferredFrom: String? = nil
+
+    /// This profile for a GPU with the same compute (tensor cores, clocks, NVLink) and other memory: every
+    /// time per byte of device memory scaled by `bandwidthRatio` (measured / target bandwidth); per-FLOP,
+    /// launch and collective terms kept. No error is claimed for the target: nothing was measured on it.
+    public func transferred(to accelerator: String, bandwidthRatio r: Double) -> DeviceProfile {
+        func gemm(_ g: GEMMTimingModel) -> GEMMTimingModel {
+            GEMMTimingModel(launch: g.launch, computePerFlop: g.computePerFlop, computePerByte: g.computePerByte * r,
+                            memoryPerByte: g.memoryPerByte * r, memoryPerFlop: g.memoryPerFlop)
+        }
+        func attention(_ a: AttentionTimingModel) -> AttentionTimingModel {
+            AttentionTimingModel(launch: a.launch, perFlop: a.perFlop, perByte: a.perByte * r, perSequenceHead: a.perSequenceHead,
+                                 perSequence: a.perSequence, perSequenceKVHead: a.perSequenceKVHead)
+        }
+        var p = DeviceProfile(accelerator: accelerator, gemm: gemm(self.gemm), allReduce: allReduce,
+                              sources: sources, fittedSamples: 0, gemmHeldOutError: [:], allReduceHeldOutError: nil)
+        p.collectives = collectives
+        if let a = self.attention {
+            // Prefill attention is timed per FLOP (kept); decode per byte of KV read (scaled).
+            p.attention = GPUMeasurements.AttentionFit(
+                prefill: a.prefill, decode: LinearTimingModel(launch: a.decode.launch, perUnit: a.decode.perUnit * r),
+                prefillHeldOutError: a.prefillHeldOutError, decodeHeldOutError: a.decodeHeldOutError, gemmCheck: a.gemmCheck,
+                source: a.source)
+        }
+        if let k = engineKernels {
+            p.engineKernels = EngineKernels(gemm: k.gemm.mapValues(gemm), gemmHeldOutError: [:],
+                                            prefillAttention: attention(k.prefillAttention),
+                                            decodeAttention: attention(k.decodeAttention),
+                                            prefillHeldOutError: k.prefillHeldOutError, decodeHeldOutError: k.decodeHeldOutError,
+                                            source: k.source)
+        }
+        p.transferredFrom = self.accelerator
+        return p
+    }
 
     /// The fitted all-reduce of an implementation: `vidur_nccl` is Vidur's NCCL ring fit.
     public func allReduce(_ implementation: String) -> AllReduceTimingModel? {

@@ -48,6 +48,9 @@ public struct AttentionTimingModel: Sendable, Equatable, Codable {
         var features: [Double] { [1, flops, bytes, sequences * heads, sequences, sequences * kvHeads] }
     }
 
+    /// The time without the per-kernel launch cost when the kernel runs inside a captured CUDA graph.
+    public func seconds(inGraph: Bool, _ w: Work) -> Double { seconds(w) - (inGraph ? launch : 0) }
+
     public func seconds(_ w: Work) -> Double {
         // Never below the launch: the fit is linear and a tiny batch must not go negative.
         max(launch, launch + perFlop * w.flops + perByte * w.bytes

@@ -1,0 +1,109 @@
+import HardwareModels
+import Policies
+import SimCore
+import Testing
+import Workloads
+@testable import Serving
+
+/// Serving as the engines do it, each on a tiny case computed by hand.
+@Suite("Engine semantics")
+struct EngineSemanticsTests {
+    /// max_model_len 4096: a 5,000-token prompt is rejected at arrival; a 4,000-token prompt asking for
+    /// 200 tokens stops at 4,096 − 4,000 = 96; a short request is untouched.
+    @Test func theContextLimitRejectsLongPromptsAndCapsGeneration() throws {
+        let s = spec { $0.maxModelLen = 4096 }
+        let c = try cluster([s], ListSource([
+            Request(id: 0, arrival: .zero, promptTokens: 5000, outputTokens: 10),
+            Request(id: 1, arrival: .zero, promptTokens: 4000, outputTokens: 200),
+            Request(id: 2, arrival: .zero, promptTokens: 100, outputTokens: 10),
+        ]))
+        #expect(try c.run() == .completed)
+        let byID = Dictionary(uniqueKeysWithValues: c.metrics.records.map { ($0.id, $0) })
+        #expect(byID[0]?.dropReason == .exceedsContext && byID[0]?.outputTokens == 0)
+        #expect(byID[1]?.finished == true && byID[1]?.outputTokens == 96)
+        #expect(byID[2]?.finished == true && byID[2]?.outputTokens == 10)
+        #expect(c.lengthCapped == 1 && c.conservationProblems().isEmpty)
+    }
+
+    /// Requests handed to a decode instance with max_num_seqs 4 queue there: at no iteration do more
+    /// than 4 run, and all 20 finish.
+    @Test func handedOffRequestsWaitForASequenceSlot() throws {
+        let decode = spec(role: .decode) { $0.maxSequences = 4 }
+        let c = try cluster([spec(role: .prefill), decode], ListSource(requests(20, every: 0, prompt: 200, output: 40)),
+                            sample: .seconds(0.001))
+        #expect(try c.run() == .completed)
+        #expect(c.metrics.records.count == 20 && c.metrics.records.allSatisfy(\.finished))
+        let decodeSamples = c.metrics.samples.filter { $0.instance == 1 }
+        #expect(decodeSamples.allSatisfy { $0.running <= 4 })
+        #expect(decodeSamples.contains { $0.running == 4 && $0.waiting > 0 }, "the rest waited")
+        #expect(c.conservationProblems().isEmpty)
+    }
+
+    /// A request swapped out after 256 of its 552 prompt tokens comes back for 256 more (the token
+    /// budget), not its remaining 296, with its 16 blocks copied back.
+    @Test func swapInIsSizedByTheTokenBudget() throws {
+        let c = try cluster([spec { $0.maxBatchedTokens = 256; $0.preemption = .swap }], ListSource([]))
+        let inst = c.instances[0]
+        let r = ServingRequest(Request(id: 0, arrival: .zero, promptTokens: 552, outputTokens: 5), instance: 0)
+        inst.enqueue(r)
+        _ = inst.formBatch(now: .zero)
+        #expect(inst.batchShape.prefillTokens == 256)
+        _ = inst.completeIteration { _ in }
+        #expect(inst.preemptNewestRunning() === r && r.phase == .swapped && r.kvBlocks == 16)
+        _ = inst.formBatch(now: .zero)
+        #expect(inst.batchShape.prefillTokens == 256 && inst.swapTraffic.fromHost == 16)
+        _ = inst.completeIteration { _ in }
+        #expect(r.computedTokens == 512)
+    }
+
+    /// A swapped request whose next token needs a 21st block on a 20-block cache can never come
+    /// back: it is dropped (exceeds_capacity) instead of blocking admission forever.
+    @Test func aSwappedRequestThatOutgrewTheCacheIsDropped() throws {
+        let c = try cluster([spec { $0.gpuBlocksOverride = 20; $0.watermark = 0; $0.preemption = .swap }], ListSource([]))
+        let inst = c.instances[0]
+        let r = ServingRequest(Request(id: 0, arrival: .zero, promptTokens: 320, outputTokens: 5), instance: 0)
+        inst.enqueue(r)
+        _ = inst.formBatch(now: .zero)
+        _ = inst.completeIteration { _ in }
+        #expect(r.contextTokens == 321 && r.kvBlocks == 20)
+        inst.preemptNewestRunning()
+        #expect(inst.swapped.count == 1 && inst.hostBlocks.used == 20)
+        #expect(inst.formBatch(now: .zero) == nil)
+        #expect(inst.dropped.count == 1 && inst.dropped[0].1 == .exceedsCapacity)
+        #expect(inst.swapped.isEmpty && inst.hostBlocks.used == 0 && inst.swapTraffic.fromHost == 0)
+    }
+
+    /// ITL pools the gaps of finished requests only, exactly: a 4-token request alone has 3 gaps,
+    /// each one decode iteration; a request still running at the horizon adds none.
+    @Test func interTokenLatencyCountsFinishedRequestsExactly() throws {
+        let s = spec()
+        let c = try cluster([s], ListSource([Request(id: 0, arrival: .zero, promptTokens: 1000, outputTokens: 4),
+                                             Request(id: 1, arrival: .seconds(5), promptTokens: 100, outputTokens: 5000)]))
+        #expect(try c.run(StopConditions(horizon: .seconds(6))) == .horizon)
+        #expect(c.metrics.interTokenGaps.total > 3, "the running request's gaps are recorded as they come")
+        let gaps = c.finishedInterTokenGaps()
+        #expect(gaps.total == 3)
+        let cost = CostModel(model: s.model, accelerator: s.accelerator, layout: s.layout)
+        let decodes = (1000..<1003).map { context -> Int64 in
+            var d = BatchShape()
+            d.addDecode(context: context)
+            return SimTime.seconds(cost.iterationTime(d)).nanoseconds
+        }
+        #expect(gaps.quantiles([0.5]) == [Double(decodes.sorted()[1])])
+        #expect(abs(gaps.mean - Double(decodes.reduce(0, +)) / 3) < 1e-6)
+    }
+
+    /// Distinct experts a batch reads: Mixtral (8 experts, 2 per token) at 4 decode tokens touches
+    /// 8·(1 − (3/4)⁴) = 5.46875 in expectation, not min(8, 8) = 8; with 2 experts, 1 per token and
+    /// skew 1 (chances 2/3, 1/3), 2 tokens touch (1 − (1/3)²) + (1 − (2/3)²) = 13/9.
+    @Test func expertsTouchedFollowTheRoutingExpectation() throws {
+        let mixtral = try #require(ModelCatalog.named("Mixtral-8x7B"))
+        #expect(abs(mixtral.expectedExpertsTouched(tokens: 4) - 5.46875) < 1e-12)
+        var two = ModelArchitecture(name: "two", layers: 1, hidden: 64, heads: 8, kvHeads: 8, ffn: 64, vocabulary: 100,
+                                    experts: 2, expertsPerToken: 1, gatedMLP: true, tiedEmbeddings: false,
+                                    bytesPerParameter: 2, maxContext: 100, source: "test")
+        #expect(abs(two.expectedExpertsTouched(tokens: 2) - 1.5) < 1e-12, "uniform: 2·(1 − (1/2)²)")
+        two.expertSkew = 1
+        #expect(abs(two.expectedExpertsTouched(tokens: 2) - 13.0 / 9) < 1e-12)
+    }
+}
