@@ -15,6 +15,8 @@ public enum ClusterEvent: Sendable {
     case transferDone(group: Int)
     /// Time to record every instance's state.
     case sample
+    /// A request's client gives up on it (`clientTimeout` after it was sent).
+    case clientTimeout(request: Int)
 }
 
 /// Makes a fresh batch scheduler for each instance.
@@ -37,6 +39,10 @@ public final class Cluster {
     public private(set) var arrived = 0
     /// Requests whose output was cut short by `max_model_len` (they finish, with fewer tokens).
     public private(set) var lengthCapped = 0
+    /// How long a client waits for its request to finish before it gives up (nil: forever).
+    public var clientTimeout: SimTime?
+    /// Requests whose client may still give up, by id (looked up, never iterated).
+    private var awaitingClients: [Int: ServingRequest] = [:]
     public private(set) var ended = 0
     public var totalPreemptions: Int { instances.reduce(0) { $0 + $1.preemptionCount } }
     private var started = false
@@ -125,6 +131,8 @@ public final class Cluster {
         case .sample:
             recordSamples()
             if !allRequestsEnded, let sampleInterval { loop.schedule(.sample, at: nextSampleTime(sampleInterval)) }
+        case .clientTimeout(let id):
+            if let r = awaitingClients[id] { abandon(r) }
         }
         if let e = deferredError { deferredError = nil; throw e }
         if allRequestsEnded { loop.requestStop() }
@@ -166,6 +174,10 @@ public final class Cluster {
                                instance: -1)
         }
         instances[target].enqueue(r)
+        if let clientTimeout {
+            awaitingClients[r.id] = r
+            loop.schedule(.clientTimeout(request: r.id), at: loop.now + clientTimeout)
+        }
         startIterationIfIdle(instances[target])
     }
 
@@ -203,8 +215,12 @@ public final class Cluster {
     private func finishIteration(on inst: Instance) {
         let now = loop.now
         let leaving = inst.batch.filter { $0.migrationTarget != nil }
+        let ran = inst.batch
         let finished = inst.completeIteration { r in metrics.tokenSampled(r, at: now) }
         for r in finished { end(r, reason: nil) }
+        for r in ran where r.abandoned && r.phase != .finished && r.migrationTarget == nil && inst.abort(r) {
+            end(r, reason: .clientTimeout)
+        }
         for r in leaving {
             let target = r.migrationTarget!
             r.migrationTarget = nil
@@ -216,6 +232,7 @@ public final class Cluster {
 
     private func end(_ r: ServingRequest, reason: DropReason?) {
         ended += 1
+        if clientTimeout != nil { awaitingClients[r.id] = nil }
         metrics.ended(r, at: loop.now, reason: reason)
         source.requestEnded(id: r.id, at: loop.now)
         if nextRequest == nil, !sourceExhausted {
@@ -368,6 +385,7 @@ public final class Cluster {
             dst.acceptMigrated(r, blocks: blocks)
             r.migrations += 1
             migrations += 1
+            if r.abandoned, dst.abort(r) { end(r, reason: .clientTimeout) }
             retireIfDrained(src)
             startIterationIfIdle(src)
             startIterationIfIdle(dst)
@@ -377,6 +395,18 @@ public final class Cluster {
     }
 
     /// Requests that finished prefill on prefill-only instances move to decode instances.
+    /// The client gave up: the engine aborts the request wherever it is and frees its blocks. One
+    /// in the iteration being run, or with its KV in flight, is aborted when that ends.
+    private func abandon(_ r: ServingRequest) {
+        guard r.instance >= 0, r.phase != .finished, r.phase != .dropped else { return }
+        guard r.phase != .transferring, instances[r.instance].abort(r) else {
+            r.abandoned = true
+            return
+        }
+        end(r, reason: .clientTimeout)
+        startIterationIfIdle(instances[r.instance])
+    }
+
     private func retryHandoffs() {
         for inst in instances where !inst.awaitingHandoff.isEmpty {
             for r in inst.awaitingHandoff {
@@ -388,8 +418,6 @@ public final class Cluster {
 
     // MARK: Conservation
 
-    /// Checks that every arrived request ended exactly once and that no
-    /// instance's KV accounting is off. Returns the problems found.
     /// Every inter-token gap (ns) of the requests that finished: the recorded gaps less those of
     /// requests still in flight.
     public func finishedInterTokenGaps() -> CountedValues {
@@ -405,6 +433,8 @@ public final class Cluster {
         return gaps
     }
 
+    /// Checks that every arrived request ended exactly once and that no
+    /// instance's KV accounting is off. Returns the problems found.
     public func conservationProblems() -> [String] {
         var problems = violations
         var seen = [Bool](repeating: false, count: arrived)

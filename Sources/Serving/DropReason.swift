@@ -11,6 +11,8 @@ public enum DropReason: String, Sendable, CaseIterable, Comparable {
     case queueTimeout = "queue_timeout"
     /// Its prompt is longer than the instance's `max_model_len` (vLLM rejects it at arrival).
     case exceedsContext = "exceeds_context"
+    /// Its client gave up (`workload.client_timeout_s`) before it finished; the engine aborted it.
+    case clientTimeout = "client_timeout"
 
     public static func < (a: DropReason, b: DropReason) -> Bool { a.rawValue < b.rawValue }
 }

@@ -322,6 +322,29 @@ public final class Instance {
         for r in kept.reversed() { waiting.prepend(r) }
     }
 
+    /// Takes `r` out of this instance (its client gave up), freeing what it holds. False while it
+    /// is in the iteration being run (or not held here).
+    func abort(_ r: ServingRequest) -> Bool {
+        if busy, batch.contains(where: { $0 === r }) { return false }
+        if let i = waiting.firstIndex(where: { $0 === r }) {
+            waiting.remove(at: i)
+        } else if let i = running.firstIndex(where: { $0 === r }) {
+            running.remove(at: i)
+        } else if let i = awaitingHandoff.firstIndex(where: { $0 === r }) {
+            awaitingHandoff.remove(at: i)
+        } else if let i = swapped.firstIndex(where: { $0 === r }) {
+            swapped.remove(at: i)
+            releaseSwap(r, copyBack: false)
+            r.kvBlocks = 0
+        } else {
+            return false
+        }
+        gpuBlocks.release(r.kvBlocks)
+        r.kvBlocks = 0
+        outstandingTokens -= r.contextTokens
+        return true
+    }
+
     /// Gives back this instance's GPU memory (it was removed).
     func releaseMemory() {
         for (i, g) in gpus.enumerated() {

@@ -38,6 +38,8 @@ public final class ServingRequest {
     var swapTier: SwapTier?
     /// Where the request moves when the iteration it is in ends.
     var migrationTarget: Int?
+    /// Its client gave up while it could not be aborted at once (in a running iteration, or moving).
+    var abandoned = false
     var firstScheduled: SimTime?
     var firstToken: SimTime?
     var lastToken: SimTime = .zero

@@ -8,6 +8,14 @@ public enum ArrivalProcess: Sendable, Equatable {
     /// is burstier than Poisson, cv = 1 is Poisson, cv < 1 is more regular.
     case gamma(rate: Double, cv: Double)
 
+    /// The same process at another mean rate.
+    public func at(rate: Double) -> ArrivalProcess {
+        switch self {
+        case .poisson: .poisson(rate: rate)
+        case .gamma(_, let cv): .gamma(rate: rate, cv: cv)
+        }
+    }
+
     /// The next inter-arrival gap, in seconds.
     public func nextGap(_ stream: RandomStream) -> Double {
         switch self {
@@ -18,5 +26,17 @@ public enum ArrivalProcess: Sendable, Equatable {
             let shape = 1 / (cv * cv)
             return stream.gamma(shape: shape, scale: 1 / (rate * shape))
         }
+    }
+}
+
+/// One stage of a load ramp: `rate` requests/s for `duration` seconds (inference-perf's and
+/// `vllm bench serve`'s stages).
+public struct LoadStage: Sendable, Equatable {
+    public let rate: Double
+    public let duration: Double
+
+    public init(rate: Double, duration: Double) {
+        self.rate = rate
+        self.duration = duration
     }
 }

@@ -82,6 +82,23 @@ struct RunSummary: Encodable {
     let nodes: Int
     /// Per accelerator in the run: "fitted (...)" or "datasheet roofline".
     let cost_model: [String: String]
+    /// Per load stage of a ramp (absent without stages): the requests that arrived in it.
+    let stages: [StageReport]?
+
+    struct StageReport: Encodable {
+        let stage: Int
+        let rate: Double
+        let start_s: Double
+        let end_s: Double
+        /// Requests that arrived in the stage and ended (finished or dropped).
+        let requests_ended: Int
+        let requests_completed: Int
+        /// Completed requests per second of the stage's length.
+        let request_throughput: Double
+        let ttft: LatencyStats
+        let tpot: LatencyStats
+        let e2el: LatencyStats
+    }
 
     struct SLOReport: Encodable {
         let ttft_s: Double?
@@ -127,6 +144,18 @@ struct RunSummary: Encodable {
         tpot = LatencyStats(seconds: done.compactMap(\.tpot))
         itl = LatencyStats(nanoseconds: cluster.finishedInterTokenGaps())
         e2el = LatencyStats(seconds: done.map(\.e2el))
+        var start = 0.0
+        stages = plan.stages.isEmpty ? nil : plan.stages.enumerated().map { i, s in
+            let from = start, to = start + s.duration
+            start = to
+            let inStage = records.filter { $0.arrival.seconds >= from && $0.arrival.seconds < to }
+            let finished = inStage.filter(\.finished)
+            return StageReport(stage: i + 1, rate: s.rate, start_s: from, end_s: to, requests_ended: inStage.count,
+                               requests_completed: finished.count, request_throughput: Double(finished.count) / s.duration,
+                               ttft: LatencyStats(seconds: finished.compactMap(\.ttft)),
+                               tpot: LatencyStats(seconds: finished.compactMap(\.tpot)),
+                               e2el: LatencyStats(seconds: finished.map(\.e2el)))
+        }
         if plan.slos.isEmpty {
             slo = nil
         } else {

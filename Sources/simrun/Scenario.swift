@@ -106,6 +106,7 @@ struct Scenario: Decodable {
         var arrivals: Arrivals
         var lengths: Lengths?
         var num_requests: Int?
+        var client_timeout_s: Double?
     }
 
     struct Arrivals: Decodable {
@@ -117,6 +118,12 @@ struct Scenario: Decodable {
         var rate_scale: Double?
         var clients: Int?
         var think_time_s: Double?
+        var stages: [Stage]?
+    }
+
+    struct Stage: Decodable {
+        var rate: Double
+        var duration_s: Double
     }
 
     struct Lengths: Decodable {

@@ -152,6 +152,13 @@ enum ScenarioSchema {
               summary: "Mean arrival rate, requests/s."),
         Field(path: "workload.arrivals.cv", type: "number > 0", defaultValue: "required for gamma",
               summary: "Coefficient of variation of inter-arrival gaps."),
+        Field(path: "workload.arrivals.stages", type: "array", defaultValue: "none",
+              summary: "Poisson or gamma: a load ramp of {rate, duration_s} stages run one after another instead of rate; "
+                + "the workload ends with the last stage (num_requests, if given, caps it). summary.json reports each stage."),
+        Field(path: "workload.arrivals.stages[].rate", type: "number > 0", defaultValue: "required",
+              summary: "Requests per second during the stage."),
+        Field(path: "workload.arrivals.stages[].duration_s", type: "number > 0", defaultValue: "required",
+              summary: "How long the stage lasts, seconds."),
         Field(path: "workload.arrivals.path", type: "string", defaultValue: "required for trace",
               summary: "Trace file, relative to the scenario file."),
         Field(path: "workload.arrivals.format", type: "string", defaultValue: "detected",
@@ -166,6 +173,9 @@ enum ScenarioSchema {
         Field(path: "workload.num_requests", type: "integer in 1...100000000", defaultValue: "required unless process is trace",
               summary: "Requests to generate; for a trace, the most rows to replay (all by default). Every request's "
                 + "record stays in memory for exact percentiles, which bounds a run."),
+        Field(path: "workload.client_timeout_s", type: "number in (0, 1e9]", defaultValue: "none",
+              summary: "A client gives up on a request not finished this long after sending it: the engine aborts it "
+                + "(its blocks freed) and it counts as dropped (client_timeout), outside every latency metric."),
         Field(path: "slo", type: "object", defaultValue: "none",
               summary: "Service-level objectives; each given bound is checked per request."),
         Field(path: "slo.ttft_s", type: "number > 0", defaultValue: "none", summary: "Bound on time to first token, s."),

@@ -33,6 +33,10 @@ struct SimulationPlan {
     let topology: Topology
     /// The field that sets the gaps between arrivals, named when they overflow the clock.
     let arrivalField: String
+    /// How long a client waits before it gives up on a request (nil: forever).
+    let clientTimeout: SimTime?
+    /// A ramp's load stages (empty: none), reported one by one in the summary.
+    let stages: [LoadStage]
     /// Files the workload reads (traces, length tables), resolved.
     let inputFiles: [String]
     /// The replayed trace and its format, when the workload is one.
@@ -211,10 +215,14 @@ struct SimulationPlan {
                                   "0 (off) or at least 0.001") ?? 1
         sampleInterval = interval > 0 ? .seconds(interval) : nil
         checkInvariants = s.run?.check_invariants ?? false
+        clientTimeout = try number(s.workload.client_timeout_s, "workload.client_timeout_s", { $0 > 0 && $0 <= 1e9 },
+                                   "a number > 0 and at most 1000000000")
+            .map(SimTime.seconds)
 
         let workload = try WorkloadPlan(s.workload, seed: seed, fail: fail, resolve: resolve)
         makeSource = workload.makeSource
         arrivalField = workload.arrivalField
+        stages = workload.stages
         inputFiles = workload.files
         replay = workload.replay
     }
@@ -295,6 +303,7 @@ struct SimulationPlan {
                                   source: makeSource(), sampleInterval: sampleInterval, topology: topology,
                                   makeScheduler: { _, i in PolicyRegistry.scheduler(named: schedulerName, options: options, instance: i)! })
         cluster.checkInvariants = checkInvariants
+        cluster.clientTimeout = clientTimeout
         return cluster
     }
 }

@@ -14,6 +14,8 @@ struct WorkloadPlan {
     private(set) var files: [String] = []
     /// The replayed trace and its format, when the workload is one.
     private(set) var replay: (path: String, format: TraceFormat?)?
+    /// The load stages of a ramp (empty: none).
+    private(set) var stages: [LoadStage] = []
     private let fail: (String, String) -> InputError
     private let resolve: (String) -> String
 
@@ -26,7 +28,26 @@ struct WorkloadPlan {
         if let count, !(1...Self.maxRequests).contains(count) {
             throw fail("workload.num_requests", "expected a whole number from 1 to \(Self.maxRequests), found \(count)")
         }
+        if let list = a.stages {
+            guard a.process == "poisson" || a.process == "gamma" else {
+                throw fail("workload.arrivals.stages", "stages need process poisson or gamma, found '\(a.process)'")
+            }
+            guard !list.isEmpty, list.count <= 10_000 else {
+                throw fail("workload.arrivals.stages", "expected 1 to 10000 stages, found \(list.count)")
+            }
+            guard a.rate == nil else { throw fail("workload.arrivals.stages", "give either rate or stages, not both") }
+            for (i, s) in list.enumerated() {
+                guard s.rate.isFinite, s.rate > 0 else {
+                    throw fail("workload.arrivals.stages[\(i)].rate", "expected a number > 0, found \(s.rate)")
+                }
+                guard s.duration_s.isFinite, s.duration_s > 0, s.duration_s <= 1e9 else {
+                    throw fail("workload.arrivals.stages[\(i)].duration_s", "expected a number > 0 and at most 1e9, found \(s.duration_s)")
+                }
+            }
+            stages = list.map { LoadStage(rate: $0.rate, duration: $0.duration_s) }
+        }
         func rate() throws -> Double {
+            if let first = stages.first { return first.rate }
             guard let r = a.rate else { throw fail("workload.arrivals.rate", "required field is missing") }
             guard r.isFinite, r > 0 else { throw fail("workload.arrivals.rate", "expected a number > 0, found \(r)") }
             return r
@@ -82,11 +103,14 @@ struct WorkloadPlan {
         default:
             throw fail("workload.arrivals.process", "expected poisson, gamma, trace or closed_loop, found '\(a.process)'")
         }
-        guard let count else { throw fail("workload.num_requests", "required field is missing") }
+        guard let count = count ?? (stages.isEmpty ? nil : Self.maxRequests) else {
+            throw fail("workload.num_requests", "required field is missing")
+        }
         let lengths = try lengthModel(w.lengths)
-        arrivalField = "workload.arrivals.rate"
+        arrivalField = stages.isEmpty ? "workload.arrivals.rate" : "workload.arrivals.stages"
         replay = nil
-        makeSource = { SyntheticSource(arrivals: process, lengths: lengths, count: count, seed: seed) }
+        let ramp = stages
+        makeSource = { SyntheticSource(arrivals: process, stages: ramp, lengths: lengths, count: count, seed: seed) }
     }
 
     /// Resolves a file named in the scenario; a missing one is reported at the field that names it.

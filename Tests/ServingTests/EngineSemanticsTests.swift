@@ -107,3 +107,25 @@ struct EngineSemanticsTests {
         #expect(abs(two.expectedExpertsTouched(tokens: 2) - 13.0 / 9) < 1e-12)
     }
 }
+
+@Suite("Clients that give up")
+struct ClientTimeoutTests {
+    /// One sequence slot, a 1 s client timeout: the request waiting behind the long one is aborted
+    /// at exactly 1 s; the running one at the end of the iteration that the deadline falls in. Both
+    /// count as client_timeout, their blocks are freed and no gap of theirs is in ITL.
+    @Test func abandonedRequestsAreAbortedWhereverTheyAre() throws {
+        let c = try cluster([spec { $0.maxSequences = 1 }], ListSource([
+            Request(id: 0, arrival: .zero, promptTokens: 100, outputTokens: 2000),
+            Request(id: 1, arrival: .zero, promptTokens: 100, outputTokens: 10),
+        ]))
+        c.clientTimeout = .seconds(1)
+        #expect(try c.run() == .completed)
+        let byID = Dictionary(uniqueKeysWithValues: c.metrics.records.map { ($0.id, $0) })
+        #expect(byID[1]?.dropReason == .clientTimeout && byID[1]?.end == .seconds(1) && byID[1]?.outputTokens == 0)
+        let running = try #require(byID[0])
+        #expect(running.dropReason == .clientTimeout && running.end >= .seconds(1) && running.end < .seconds(1.1))
+        #expect(running.outputTokens > 1)
+        #expect(c.instances[0].gpuBlocks.used == 0 && c.finishedInterTokenGaps().total == 0)
+        #expect(c.conservationProblems().isEmpty)
+    }
+}

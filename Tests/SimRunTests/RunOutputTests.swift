@@ -63,6 +63,22 @@ struct RunOutputTests {
         #expect(heavy.tpot.median_ms! > light.tpot.median_ms!)
     }
 
+    /// A two-stage ramp of nearly regular arrivals: 10 requests in the first stage, 9 in the second
+    /// (see LoadStageTests), each reported with its own latencies.
+    @Test func eachLoadStageIsReported() throws {
+        let summary = try run(#"""
+            {"name": "ramp", "instances": [{"gpu": "A100-80GB", "model": "Llama-3.1-8B"}],
+             "workload": {"arrivals": {"process": "gamma", "cv": 0.001,
+                                       "stages": [{"rate": 2, "duration_s": 5.25}, {"rate": 10, "duration_s": 0.95}]},
+                          "lengths": {"prompt": {"dist": "fixed", "value": 200}, "output": {"dist": "fixed", "value": 20}}}}
+            """#, into: tempDir().appendingPathComponent("ramp"))
+        let stages = try #require(summary.stages)
+        #expect(stages.map(\.requests_completed) == [10, 9] && summary.requests_completed == 19)
+        #expect(stages.map(\.start_s) == [0, 5.25] && stages.map(\.end_s) == [5.25, 6.2])
+        #expect(abs(stages[0].request_throughput - 10 / 5.25) < 1e-12)
+        #expect((stages[1].ttft.mean_ms ?? 0) > 0)
+    }
+
     @Test func aHorizonStopsEarlyAndReportsUnfinishedRequests() throws {
         let text = smallScenario.replacingOccurrences(of: "\"sample_interval_s\": 0.5", with: "\"sample_interval_s\": 0.5, \"horizon_s\": 5")
         let s = try run(text, into: tempDir())

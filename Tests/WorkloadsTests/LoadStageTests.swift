@@ -1,0 +1,22 @@
+import SimCore
+import Testing
+@testable import Workloads
+
+@Suite("Load stages")
+struct LoadStageTests {
+    /// Nearly regular gaps (gamma, cv 0.001): 2 req/s for 5.25 s gives arrivals at 0.5 … 5.0 (10); the
+    /// gap that crosses 5.25 restarts there at 10 req/s: 5.35 … 6.15 (9) before the ramp ends at 6.2.
+    @Test func aRampRestartsAtEachStageAndEndsWithTheLast() throws {
+        let source = SyntheticSource(arrivals: .gamma(rate: 1, cv: 0.001),
+                                     stages: [LoadStage(rate: 2, duration: 5.25), LoadStage(rate: 10, duration: 0.95)],
+                                     lengths: .independent(prompt: .fixed(10), output: .fixed(10)), count: .max, seed: 1)
+        var times: [Double] = []
+        while let r = source.next() { times.append(r.arrival.seconds) }
+        let first: [Double] = (1...10).map { (k: Int) -> Double in 0.5 * Double(k) }
+        let second: [Double] = (1...9).map { (k: Int) -> Double in 5.25 + 0.1 * Double(k) }
+        let expected = first + second
+        #expect(times.count == 19)
+        #expect(zip(times, expected).allSatisfy { abs($0 - $1) < 0.01 }, "\(times)")
+        #expect(source.next() == nil)
+    }
+}
