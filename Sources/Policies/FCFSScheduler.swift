@@ -19,6 +19,10 @@ import Serving
 ///    swaps nothing in and admits nothing (vLLM V0), unless its preemptions
 ///    emptied the batch: then the engine's next step follows at once and is
 ///    taken in its place (as when a lone request outgrows the cache).
+///
+/// Without chunked prefill, an engine profile with `scheduling: v0` forms vLLM V0's
+/// steps instead: when nothing is swapped out and a waiting prompt can start, the
+/// step admits whole prompts only; otherwise it runs decodes (and swaps in) only.
 public struct FCFSScheduler: BatchScheduler {
     public var admission: any AdmissionControl
 
@@ -32,6 +36,11 @@ public struct FCFSScheduler: BatchScheduler {
 
     public mutating func formBatch(on instance: Instance) {
         let chunked = instance.limits.chunkedPrefill
+        // vLLM V0 without chunked prefill: waiting prompts go first, in a step of their own.
+        if !chunked, instance.spec.engine.scheduling == .v0, instance.swapped.isEmpty {
+            admitWaiting(on: instance, chunked: false)
+            if !instance.batch.isEmpty { return }
+        }
         var preempted = false
         var i = 0
         while i < instance.running.count {
@@ -55,7 +64,12 @@ public struct FCFSScheduler: BatchScheduler {
         while !instance.swapped.isEmpty, instance.running.count < instance.limits.maxSequences,
               instance.tokenBudget > 0, instance.swapInNextSwapped() {}
         guard instance.swapped.isEmpty else { return }
+        if !chunked, instance.spec.engine.scheduling == .v0, !instance.batch.isEmpty { return }
+        admitWaiting(on: instance, chunked: chunked)
+    }
 
+    /// Admits waiting requests in arrival order while the caps and the admission control allow.
+    private mutating func admitWaiting(on instance: Instance, chunked: Bool) {
         admission.beginRound(on: instance)
         while let r = instance.waiting.first, instance.running.count < instance.limits.maxSequences {
             guard instance.canEverRun(r) else {

@@ -46,6 +46,7 @@ struct Scenario: Decodable {
         var sampler_logit_copies: Double?
         var non_torch_gib_single_gpu: Double?
         var non_torch_gib_multi_gpu: Double?
+        var scheduling: String?
 
         /// The overrides as profile fields, for EngineProfile.apply.
         var json: JSONValue {
@@ -65,6 +66,7 @@ struct Scenario: Decodable {
                 ("sampler_logit_copies", n(sampler_logit_copies)),
                 ("non_torch_gib_single_gpu", n(non_torch_gib_single_gpu)),
                 ("non_torch_gib_multi_gpu", n(non_torch_gib_multi_gpu)),
+                ("scheduling", scheduling.map { .string($0) }),
             ]
             return .object(fields.compactMap { k, v in v.map { JSONValue.Member(k, $0) } })
         }

@@ -77,6 +77,9 @@ enum ScenarioSchema {
               summary: "vllm-v1: GiB per GPU outside torch's allocator (CUDA context growth) on a one-GPU instance."),
         Field(path: "instances[].engine_overrides.non_torch_gib_multi_gpu", type: "number in 0...1000", defaultValue: "profile",
               summary: "vllm-v1: the same with peers (NCCL and custom all-reduce buffers)."),
+        Field(path: "instances[].engine_overrides.scheduling", type: "string", defaultValue: "profile",
+              summary: "With chunked prefill off: v0 (a step is all prefills, waiting prompts first, or all decodes) or "
+                + "v1 (decodes and whole prompts share one token budget)."),
         Field(path: "router", type: "string", defaultValue: "round_robin",
               summary: "How new requests pick an instance: round_robin or least_outstanding_tokens."),
         Field(path: "scheduler", type: "object", defaultValue: "all defaults", summary: "Batch scheduler of every instance."),

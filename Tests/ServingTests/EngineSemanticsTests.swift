@@ -129,3 +129,31 @@ struct ClientTimeoutTests {
         #expect(c.conservationProblems().isEmpty)
     }
 }
+
+@Suite("V0 and V1 steps without chunked prefill")
+struct SchedulingSemanticsTests {
+    /// A decodes; B arrives. vLLM V0 runs B's whole prompt in a step of its own (A waits one step);
+    /// V1 runs A's decode and B's prompt together under one token budget.
+    @Test(arguments: [(EngineProfile.Scheduling.v0, 0, 100), (.v1, 1, 100)])
+    func aNewPromptRunsAloneUnderV0AndMixedUnderV1(scheduling: EngineProfile.Scheduling, decodes: Int, prefill: Int) throws {
+        var engine = try #require(EngineCatalog.named("vllm-v1"))
+        engine.scheduling = scheduling
+        var limits = SchedulerLimits()
+        limits.chunkedPrefill = false
+        let s = InstanceSpec(model: ModelCatalog.named("Llama-2-7B")!, accelerator: AcceleratorCatalog.named("A100-80GB")!,
+                             limits: limits, engine: engine)
+        let c = try cluster([s], ListSource([]))
+        let inst = c.instances[0]
+        let a = ServingRequest(Request(id: 0, arrival: .zero, promptTokens: 100, outputTokens: 10), instance: 0)
+        inst.enqueue(a)
+        _ = inst.formBatch(now: .zero)
+        _ = inst.completeIteration { _ in }
+        inst.enqueue(ServingRequest(Request(id: 1, arrival: .zero, promptTokens: 100, outputTokens: 10), instance: 0))
+        _ = inst.formBatch(now: .zero)
+        #expect(inst.batchShape.decodeTokens == decodes && inst.batchShape.prefillTokens == prefill)
+        _ = inst.completeIteration { _ in }
+        // The next step: both decode.
+        _ = inst.formBatch(now: .zero)
+        #expect(inst.batchShape.decodeTokens == 2 && inst.batchShape.prefillTokens == 0)
+    }
+}

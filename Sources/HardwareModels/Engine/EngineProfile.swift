@@ -26,6 +26,16 @@ public struct EngineProfile: Sendable, Equatable {
     public var kernelTables: KernelTables = .standalone
     /// How the engine decides how much memory is left for the KV cache.
     public var kvMemory = KVMemory()
+    /// How a step is formed when chunked prefill is off (with it on, both engines mix decodes
+    /// and prefill chunks under one token budget).
+    public var scheduling = Scheduling.v1
+
+    public enum Scheduling: String, Sendable, CaseIterable {
+        /// vLLM V0: a step is either all prefills (waiting prompts first, whole) or all decodes.
+        case v0
+        /// vLLM V1: one token budget shared by decodes and whole prompts in the same step.
+        case v1
+    }
     /// Where each number comes from, by field.
     public var sources: [String: String]
 
@@ -118,7 +128,7 @@ extension EngineProfile {
     public static let fields = ["name", "description", "host_fixed_ms", "host_per_sequence_us", "host_per_token_us",
                                 "overlap_host", "cuda_graph_batches", "cuda_graph_sizes", "cuda_graph_padding", "all_reduce_small",
                                 "all_reduce_small_max_bytes", "all_reduce_large", "attention_backend", "kernel_tables", "kv_memory",
-                                "sampler_logit_copies", "non_torch_gib_single_gpu", "non_torch_gib_multi_gpu", "sources"]
+                                "sampler_logit_copies", "non_torch_gib_single_gpu", "non_torch_gib_multi_gpu", "scheduling", "sources"]
 
     /// A profile from its JSON file; each problem names the file and field.
     public init(json: JSONValue, file: String) throws {
@@ -199,6 +209,9 @@ extension EngineProfile {
                     throw fail("expected \(KVMemory.Method.allCases.map(\.rawValue).joined(separator: " or ")), found \(m.value.shortText)")
                 }
                 kvMemory.method = k
+            case "scheduling":
+                guard let v = Scheduling(rawValue: try text()) else { throw fail("expected v0 or v1, found \(m.value.shortText)") }
+                scheduling = v
             case "sampler_logit_copies": kvMemory.samplerLogitCopies = try number(0...1000)
             case "non_torch_gib_single_gpu": kvMemory.nonTorchSingleGPU = try number(0...1000) * 1_073_741_824
             case "non_torch_gib_multi_gpu": kvMemory.nonTorchMultiGPU = try number(0...1000) * 1_073_741_824
@@ -233,6 +246,7 @@ extension EngineProfile {
             .init("sampler_logit_copies", .number(kvMemory.samplerLogitCopies)),
             .init("non_torch_gib_single_gpu", .number(kvMemory.nonTorchSingleGPU / 1_073_741_824)),
             .init("non_torch_gib_multi_gpu", .number(kvMemory.nonTorchMultiGPU / 1_073_741_824)),
+            .init("scheduling", .string(scheduling.rawValue)),
             .init("sources", .object(sources.keys.sorted().map { .init($0, .string(sources[$0]!)) })),
         ])
     }
