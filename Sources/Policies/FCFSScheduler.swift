@@ -25,6 +25,12 @@ import Serving
 /// step admits whole prompts only; otherwise it runs decodes (and swaps in) only.
 public struct FCFSScheduler: BatchScheduler {
     public var admission: any AdmissionControl
+    /// New requests are considered every this many steps, or at once when nothing runs
+    /// (LightLLM's `max_wait_tokens` = 2; the Past-Future behaviour study: 10; vLLM: every step).
+    public var admissionInterval = 1
+    /// The most prompt tokens one admission round takes in (nil: the token budget alone).
+    public var maxPrefillTokensPerRound: Int?
+    private var stepsSinceRound = Int.max
 
     public init(admission: any AdmissionControl = AggressiveAdmission()) {
         self.admission = admission
@@ -36,6 +42,7 @@ public struct FCFSScheduler: BatchScheduler {
 
     public mutating func formBatch(on instance: Instance) {
         let chunked = instance.limits.chunkedPrefill
+        if stepsSinceRound < Int.max { stepsSinceRound += 1 }
         // vLLM V0 without chunked prefill: waiting prompts go first, in a step of their own.
         if !chunked, instance.spec.engine.scheduling == .v0, instance.swapped.isEmpty {
             admitWaiting(on: instance, chunked: false)
@@ -70,7 +77,10 @@ public struct FCFSScheduler: BatchScheduler {
 
     /// Admits waiting requests in arrival order while the caps and the admission control allow.
     private mutating func admitWaiting(on instance: Instance, chunked: Bool) {
+        guard instance.running.isEmpty || stepsSinceRound >= admissionInterval else { return }
+        stepsSinceRound = 0
         admission.beginRound(on: instance)
+        var prefill = 0
         while let r = instance.waiting.first, instance.running.count < instance.limits.maxSequences {
             guard instance.canEverRun(r) else {
                 instance.dropNextWaiting(.exceedsCapacity)
@@ -79,10 +89,13 @@ public struct FCFSScheduler: BatchScheduler {
             let budget = instance.tokenBudget
             guard budget > 0 else { break }
             if !chunked && r.pendingTokens > budget { break }
+            let tokens = min(r.pendingTokens, budget)
+            if let cap = maxPrefillTokensPerRound, prefill > 0, prefill + tokens > cap { break }
             // An empty instance always takes the head, so a strict rule cannot stall it.
             guard instance.running.isEmpty || admission.admits(r, on: instance),
-                  instance.admitNextWaiting(tokens: min(r.pendingTokens, budget))
+                  instance.admitNextWaiting(tokens: tokens)
             else { break }
+            prefill += tokens
             admission.admitted(r)
         }
     }

@@ -12,6 +12,9 @@ public struct SchedulerOptions: Sendable {
     public var reserve = 0.05
     /// Seeds each instance's random stream.
     public var seed: UInt64 = 1
+    /// Steps between admission rounds, and the prompt tokens one round may take (see FCFSScheduler).
+    public var admissionInterval = 1
+    public var maxPrefillTokensPerRound: Int?
 
     public init() {}
 }
@@ -44,7 +47,11 @@ public enum PolicyRegistry {
 
     public static func scheduler(named name: String, options: SchedulerOptions = .init(),
                                  instance: Int = 0) -> (any BatchScheduler)? {
-        schedulers.first { $0.name == name }?.make(options, instance)
+        guard let made = schedulers.first(where: { $0.name == name })?.make(options, instance) else { return nil }
+        guard var fcfs = made as? FCFSScheduler else { return made }
+        fcfs.admissionInterval = options.admissionInterval
+        fcfs.maxPrefillTokensPerRound = options.maxPrefillTokensPerRound
+        return fcfs
     }
 
     public static func router(named name: String) -> (any Router)? {

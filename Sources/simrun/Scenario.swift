@@ -76,6 +76,8 @@ struct Scenario: Decodable {
         var policy: String?
         var max_num_seqs: Int?
         var max_model_len: Int?
+        var admission_interval_steps: Int?
+        var max_prefill_tokens_per_round: Int?
         var max_num_batched_tokens: Int?
         var chunked_prefill: Bool?
         var preemption: String?

@@ -104,6 +104,11 @@ enum ScenarioSchema {
               summary: "Longest context per request (vLLM's max_model_len): a longer prompt is dropped at arrival "
                 + "(exceeds_context); generation stops when the context reaches it. May exceed the model's context, as "
                 + "LightLLM's max_req_total_len and vLLM's VLLM_ALLOW_LONG_MAX_MODEL_LEN allow."),
+        Field(path: "scheduler.admission_interval_steps", type: "integer in 1...1000000", defaultValue: "1",
+              summary: "New requests are considered every this many steps, or at once when nothing runs (vLLM: 1; "
+                + "LightLLM's max_wait_tokens: 2; the Past-Future behaviour study: 10)."),
+        Field(path: "scheduler.max_prefill_tokens_per_round", type: "integer in 1...100000000", defaultValue: "none",
+              summary: "Most prompt tokens one admission round takes in (the Past-Future behaviour study: 32768)."),
         Field(path: "scheduler.max_num_seqs", type: "integer ≥ 1", defaultValue: "256",
               summary: "Most requests in one batch (vLLM max_num_seqs)."),
         Field(path: "scheduler.max_num_batched_tokens", type: "integer ≥ 1", defaultValue: "8192",

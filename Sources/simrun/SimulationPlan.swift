@@ -86,6 +86,10 @@ struct SimulationPlan {
             ?? options.historyWindow
         options.historyPrior = try positive(sched?.history_prior, "scheduler.history_prior", max: 10_000_000)
         options.futureSamples = try positive(sched?.future_samples, "scheduler.future_samples", max: 100) ?? options.futureSamples
+        options.admissionInterval = try positive(sched?.admission_interval_steps, "scheduler.admission_interval_steps", max: 1_000_000)
+            ?? options.admissionInterval
+        options.maxPrefillTokensPerRound = try positive(sched?.max_prefill_tokens_per_round,
+                                                        "scheduler.max_prefill_tokens_per_round", max: 100_000_000)
         options.reserve = try number(sched?.reserve, "scheduler.reserve", { $0 >= 0 && $0 < 1 }, "a number in [0, 1)")
             ?? options.reserve
         schedulerOptions = options

@@ -157,3 +157,44 @@ struct SchedulingSemanticsTests {
         #expect(inst.batchShape.decodeTokens == 2 && inst.batchShape.prefillTokens == 0)
     }
 }
+
+@Suite("Admission timing")
+struct AdmissionTimingTests {
+    private func instance(interval: Int, cap: Int? = nil) throws -> Instance {
+        var options = SchedulerOptions()
+        options.admissionInterval = interval
+        options.maxPrefillTokensPerRound = cap
+        let c = try Cluster(instances: [spec()], router: RoundRobinRouter(), source: ListSource([]), sampleInterval: nil,
+                            makeScheduler: { _, i in PolicyRegistry.scheduler(named: "fcfs", options: options, instance: i)! })
+        return c.instances[0]
+    }
+
+    private func step(_ inst: Instance) -> BatchShape {
+        _ = inst.formBatch(now: .zero)
+        let shape = inst.batchShape
+        _ = inst.completeIteration { _ in }
+        return shape
+    }
+
+    /// Rounds every 3 steps: A starts a round at step 1; B, queued before step 2, waits for the
+    /// round at step 4 (steps 2 and 3 decode A alone).
+    @Test func newRequestsWaitForTheNextRound() throws {
+        let inst = try instance(interval: 3)
+        inst.enqueue(ServingRequest(Request(id: 0, arrival: .zero, promptTokens: 100, outputTokens: 50), instance: 0))
+        #expect(step(inst).prefillTokens == 100)
+        inst.enqueue(ServingRequest(Request(id: 1, arrival: .zero, promptTokens: 100, outputTokens: 50), instance: 0))
+        let shapes = (2...4).map { _ in step(inst) }
+        #expect(shapes.map(\.prefillTokens) == [0, 0, 100] && shapes.map(\.decodeTokens) == [1, 1, 1])
+    }
+
+    /// A 250-token round cap: of three 100-token prompts, two start; the third waits for the next round.
+    @Test func aRoundTakesAtMostItsPrefillCap() throws {
+        let inst = try instance(interval: 1, cap: 250)
+        for id in 0..<3 {
+            inst.enqueue(ServingRequest(Request(id: id, arrival: .zero, promptTokens: 100, outputTokens: 50), instance: 0))
+        }
+        #expect(step(inst).prefillTokens == 200)
+        let next = step(inst)
+        #expect(next.prefillTokens == 100 && next.decodeTokens == 2)
+    }
+}
