@@ -36,8 +36,11 @@ enum VLLMBenchRuns {
     }
 
     static func run(_ path: String, _ deployment: Deployment) throws -> MeasuredRun {
+        guard FileSystem.kind(of: path) == .file, let data = FileManager.default.contents(atPath: path) else {
+            throw InputError(file: path, "cannot read the benchmark result (not a readable file)")
+        }
         // Python's json writes a bare Infinity for `--burstiness inf`; read it as the string "inf".
-        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        var bytes = [UInt8](data)
         if let text = String(bytes: bytes, encoding: .utf8), text.contains(": Infinity") {
             bytes = Array(text.replacingOccurrences(of: ": Infinity", with: ": \"inf\"").utf8)
         }
@@ -73,7 +76,8 @@ enum VLLMBenchRuns {
             perRequest = pairs.map { TraceRow(timestamp: nil, promptTokens: $0.0, outputTokens: $0.1) }
         } else {
             let input = try number("total_input_tokens") / Double(completed), output = try number("total_output_tokens") / Double(completed)
-            guard input >= 1, output >= 1 else { throw fail("total_output_tokens", "expected at least one token per request") }
+            guard input >= 1, input <= 1e7 else { throw fail("total_input_tokens", "expected 1 to 10000000 tokens per request") }
+            guard output >= 1, output <= 1e7 else { throw fail("total_output_tokens", "expected 1 to 10000000 tokens per request") }
             lengths = .object([
                 .init("prompt", .object([.init("dist", .string("fixed")), .init("value", .number(String(Int(input.rounded()))))])),
                 .init("output", .object([.init("dist", .string("fixed")), .init("value", .number(String(Int(output.rounded()))))])),

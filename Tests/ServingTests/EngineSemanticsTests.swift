@@ -198,3 +198,44 @@ struct AdmissionTimingTests {
         #expect(next.prefillTokens == 100 && next.decodeTokens == 2)
     }
 }
+
+/// FCFS with a check after every step: a step whose preemptions left a batch to run swapped
+/// nothing in, even with requests waiting in swap.
+final class StepLog: @unchecked Sendable {
+    var swapInsAfterPreempting = 0
+    var preemptingStepsWithSwapped = 0
+}
+
+struct CheckedFCFS: BatchScheduler {
+    var inner = FCFSScheduler()
+    let log: StepLog
+
+    mutating func formBatch(on instance: Instance) {
+        let before = instance.preemptionCount
+        inner.formBatch(on: instance)
+        guard instance.preemptionCount > before, !instance.batch.isEmpty else { return }
+        if !instance.swapped.isEmpty { log.preemptingStepsWithSwapped += 1 }
+        if instance.swapTraffic.fromHost + instance.swapTraffic.fromNVMe > 0 { log.swapInsAfterPreempting += 1 }
+    }
+
+    mutating func requestFinished(_ request: ServingRequest) { inner.requestFinished(request) }
+}
+
+@Suite("A step that preempts")
+struct PreemptingStepTests {
+    /// Overload with swap: many steps preempt while others wait in swap; none of them swaps in (vLLM V0).
+    @Test func swapsNothingIn() throws {
+        let s = spec("Llama-2-13B", gpu: "A100-40GB") { $0.preemption = .swap; $0.maxPreemptions = 3; $0.swapSpaceBytesPerGPU = 2e9 }
+        let source = SyntheticSource(arrivals: .poisson(rate: 50),
+                                     lengths: .independent(prompt: .uniform(min: 500, max: 8000), output: .uniform(min: 200, max: 3000)),
+                                     count: 300, seed: 5)
+        let log = StepLog()
+        let c = try Cluster(instances: [s], router: RoundRobinRouter(), source: source, sampleInterval: nil,
+                            makeScheduler: { _, _ in CheckedFCFS(log: log) })
+        c.checkInvariants = true
+        #expect(try c.run(StopConditions(maxEvents: 2_000_000)) == .completed)
+        #expect(log.preemptingStepsWithSwapped > 0, "the case arose")
+        #expect(log.swapInsAfterPreempting == 0)
+        #expect(c.conservationProblems().isEmpty)
+    }
+}

@@ -101,8 +101,9 @@ extension EngineKernels {
             }
             let m = try g.number(r, "m"), n = try g.number(r, "n"), k = try g.number(r, "k")
             let seconds = try g.number(r, "latency_ms") / 1e3
-            guard m >= 1, n >= 1, k >= 1, seconds > 0 else {
-                throw InputError(file: gemmPath, location: "line \(g.lines[r])", "expected m, n, k ≥ 1 and a latency > 0")
+            guard [m, n, k].allSatisfy({ $0 >= 1 && $0 <= 1e9 && $0 == $0.rounded() }), seconds > 0 else {
+                throw InputError(file: gemmPath, location: "line \(g.lines[r])",
+                                 "expected whole m, n, k from 1 to 1e9 and a latency > 0")
             }
             byType[dtype, default: []].append(GEMMSample(
                 flops: 2 * m * n * k, bytes: n * k * weightBytes + (m * k + m * n) * 2, seconds: seconds, op: dtype,
@@ -130,9 +131,9 @@ extension EngineKernels {
             let values = try ["batch", "new_tokens", "cached_tokens", "heads", "kv_heads", "head_dim", "latency_ms"]
                 .map { try a.number(r, $0) }
             guard values[0] >= 1, values[1] >= 1, values[2] >= 0, values[3] >= 1, values[4] >= 1, values[5] >= 1,
-                  values[6] > 0 else {
+                  values.prefix(6).allSatisfy({ $0 <= 1e9 && $0 == $0.rounded() }), values[6] > 0 else {
                 throw InputError(file: attentionPath, location: "line \(a.lines[r])",
-                                 "expected batch, new_tokens, heads, kv_heads, head_dim ≥ 1, cached_tokens ≥ 0, latency > 0")
+                                 "expected whole batch, new_tokens, heads, kv_heads, head_dim from 1 to 1e9, cached_tokens ≥ 0, latency > 0")
             }
             let key = "attention|\(system)|\(phase)|" + values.prefix(5).map { String(Int($0)) }.joined(separator: "|")
             phases[phase, default: []].append((
