@@ -108,7 +108,7 @@ public final class Cluster {
         }
         if let failure { throw failure }
         let now = loop.now
-        for i in instances.indices { kvUsage[i].set(Double(instances[i].gpuBlocks.used), at: now) }
+        for i in instances.indices { kvUsage[i].set(Double(instances[i].blocksInUse), at: now) }
         return reason
     }
 
@@ -186,7 +186,7 @@ public final class Cluster {
         let duration = inst.formBatch(now: loop.now)
         for (r, reason) in inst.dropped { end(r, reason: reason) }
         inst.dropped.removeAll()
-        kvUsage[inst.index].set(Double(inst.gpuBlocks.used), at: loop.now)
+        kvUsage[inst.index].set(Double(inst.blocksInUse), at: loop.now)
         guard let compute = duration else {
             retireIfDrained(inst)
             return
@@ -215,12 +215,11 @@ public final class Cluster {
     private func finishIteration(on inst: Instance) {
         let now = loop.now
         let leaving = inst.batch.filter { $0.migrationTarget != nil }
-        let ran = inst.batch
+        // Requests whose client gave up during this iteration are aborted now that it is over.
+        let abandoned = clientTimeout == nil ? [] : inst.batch.filter { $0.abandoned && $0.migrationTarget == nil }
         let finished = inst.completeIteration { r in metrics.tokenSampled(r, at: now) }
         for r in finished { end(r, reason: nil) }
-        for r in ran where r.abandoned && r.phase != .finished && r.migrationTarget == nil && inst.abort(r) {
-            end(r, reason: .clientTimeout)
-        }
+        for r in abandoned where r.phase != .finished && inst.abort(r) { end(r, reason: .clientTimeout) }
         for r in leaving {
             let target = r.migrationTarget!
             r.migrationTarget = nil
@@ -256,7 +255,7 @@ public final class Cluster {
         for inst in instances where inst.state != .removed {
             metrics.sample(InstanceSample(
                 time: loop.now, instance: inst.index, waiting: inst.waiting.count, running: inst.running.count,
-                swapped: inst.swapped.count, gpuBlocksUsed: inst.gpuBlocks.used,
+                swapped: inst.swapped.count, gpuBlocksUsed: inst.blocksInUse,
                 gpuBlocksTotal: inst.gpuBlocks.capacity, hostBlocksUsed: inst.hostBlocks.used,
                 nvmeBlocksUsed: inst.nvmeBlocks.used))
         }

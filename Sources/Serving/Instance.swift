@@ -1,6 +1,7 @@
 import DequeModule
 import HardwareModels
 import SimCore
+import Workloads
 
 /// What part of serving an instance does.
 public enum InstanceRole: String, Sendable, CaseIterable {
@@ -96,6 +97,14 @@ public final class Instance {
     public private(set) var preemptionCount = 0
     /// Bytes of one KV block held on each GPU (each holds a shard).
     public let blockBytesPerGPU: Double
+    /// Cached prompt blocks, when the engine caches prefixes (and preempts by recompute).
+    var prefixCache = PrefixCache()
+    public let cachesPrefixes: Bool
+    /// Prompt tokens found in the prefix cache, and prompt tokens of requests that looked.
+    public var prefixHitTokens: Int { prefixCache.hitTokens }
+    public var prefixLookedUpTokens: Int { prefixCache.lookedUpTokens }
+    /// Blocks holding live KV: the pool's used blocks less cached ones nobody uses.
+    public var blocksInUse: Int { gpuBlocks.used - prefixCache.evictable }
 
     public init(index: Int, spec: InstanceSpec, scheduler: any BatchScheduler, gpus: [GPUAddress],
                 memory: [NodeMemory]) throws {
@@ -107,6 +116,7 @@ public final class Instance {
         self.scheduler = scheduler
         costModel = CostModel(model: spec.model, accelerator: spec.accelerator, layout: spec.layout,
                               efficiency: spec.efficiency, engine: spec.engine)
+        cachesPrefixes = spec.engine.prefixCaching && spec.limits.preemption == .recompute
         let sizing = try spec.kvSizing()
         gpuBlocks = KVBlockPool(capacity: sizing.blocks)
         let blockBytes = Double(spec.limits.blockTokens) * spec.model.kvBytesPerToken(tp: spec.layout.tp)
@@ -145,8 +155,26 @@ public final class Instance {
     /// Blocks kept free when admitting (the watermark).
     public var watermarkBlocks: Int { Int(Double(gpuBlocks.capacity) * limits.watermark) }
 
-    /// Free blocks not promised to incoming transfers.
-    public var availableBlocks: Int { gpuBlocks.free - reservedBlocks }
+    /// Free blocks not promised to incoming transfers (cached blocks nobody uses count as free).
+    public var availableBlocks: Int { gpuBlocks.free + prefixCache.evictable - reservedBlocks }
+
+    /// Takes `n` blocks from the pool, evicting least recently used cached blocks if it must.
+    private func take(_ n: Int) {
+        if n > gpuBlocks.free {
+            let evicted = n - gpuBlocks.free
+            prefixCache.evict(evicted)
+            gpuBlocks.release(evicted)
+        }
+        gpuBlocks.allocate(n)
+    }
+
+    /// Gives back what `r` holds on the GPU: its own blocks to the pool, its cached ones to the cache.
+    private func free(_ r: ServingRequest) {
+        gpuBlocks.release(r.kvBlocks - r.cachedBlocks)
+        if r.cachedBlocks > 0 { prefixCache.release(r.blockHashes[..<r.cachedBlocks]) }
+        r.cachedBlocks = 0
+        r.kvBlocks = 0
+    }
 
     public func canReserve(blocks n: Int) -> Bool { n <= availableBlocks - watermarkBlocks }
 
@@ -162,7 +190,7 @@ public final class Instance {
         precondition(request.phase == .running && request.instance == index && tokens > 0)
         let extra = additionalBlocks(request, tokens: tokens)
         guard extra <= availableBlocks else { return false }
-        gpuBlocks.allocate(extra)
+        take(extra)
         request.kvBlocks += extra
         request.scheduledTokens = tokens
         let samples = request.computedTokens + tokens == request.contextTokens
@@ -186,8 +214,7 @@ public final class Instance {
     /// Drops the head of the waiting queue (freeing the KV a migrated request brought).
     public func dropNextWaiting(_ reason: DropReason) {
         let r = waiting.removeFirst()
-        gpuBlocks.release(r.kvBlocks)
-        r.kvBlocks = 0
+        free(r)
         outstandingTokens -= r.contextTokens
         dropped.append((r, reason))
     }
@@ -197,8 +224,28 @@ public final class Instance {
     /// the watermark) are not free.
     @discardableResult
     public func admitNextWaiting(tokens: Int) -> Bool {
-        guard let r = waiting.first, additionalBlocks(r, tokens: tokens) <= availableBlocks - watermarkBlocks
-        else { return false }
+        guard let r = waiting.first else { return false }
+        var tokens = tokens
+        // A prompt starts from every leading block the cache holds, computing at least its last token.
+        let looksUp = cachesPrefixes && r.computedTokens == 0 && !r.blockHashes.isEmpty
+        if looksUp {
+            let hits = prefixCache.acquireLeading(r.blockHashes, limit: (r.contextTokens - 1) / limits.blockTokens,
+                                                  blockTokens: limits.blockTokens, promptTokens: r.promptTokens)
+            r.cachedBlocks = hits
+            r.kvBlocks = hits
+            r.computedTokens = hits * limits.blockTokens
+            tokens = min(tokens, r.pendingTokens)
+        }
+        guard additionalBlocks(r, tokens: tokens) <= availableBlocks - watermarkBlocks else {
+            if looksUp {
+                prefixCache.unacquire(r.blockHashes[..<r.cachedBlocks], blockTokens: limits.blockTokens,
+                                      promptTokens: r.promptTokens)
+                r.cachedBlocks = 0
+                r.kvBlocks = 0
+                r.computedTokens = 0
+            }
+            return false
+        }
         waiting.removeFirst()
         r.phase = .running
         running.append(r)
@@ -218,7 +265,7 @@ public final class Instance {
         else { return false }
         swapped.removeFirst()
         releaseSwap(r, copyBack: true)
-        gpuBlocks.allocate(r.kvBlocks)
+        take(r.kvBlocks)
         r.phase = .running
         running.append(r)
         return scheduleRunning(r, tokens: tokens)
@@ -254,8 +301,7 @@ public final class Instance {
         r.preemptions += 1
         preemptionCount += 1
         if r.preemptions > limits.maxPreemptions {
-            gpuBlocks.release(r.kvBlocks)
-            r.kvBlocks = 0
+            free(r)
             outstandingTokens -= r.contextTokens
             dropped.append((r, .tooManyPreemptions))
         } else if limits.preemption == .swap, r.computedTokens > 0, let tier = reserveSwap(r.kvBlocks) {
@@ -265,8 +311,7 @@ public final class Instance {
             r.phase = .swapped
             swapped.append(r)
         } else {
-            gpuBlocks.release(r.kvBlocks)
-            r.kvBlocks = 0
+            free(r)
             r.computedTokens = 0
             r.phase = .waiting
             waiting.prepend(r)
@@ -339,8 +384,7 @@ public final class Instance {
         } else {
             return false
         }
-        gpuBlocks.release(r.kvBlocks)
-        r.kvBlocks = 0
+        free(r)
         outstandingTokens -= r.contextTokens
         return true
     }
@@ -365,6 +409,9 @@ public final class Instance {
     // MARK: Runtime operations (called by the cluster)
 
     func enqueue(_ r: ServingRequest) {
+        if cachesPrefixes, r.computedTokens == 0 {
+            r.blockHashes = PrefixCache.blockHashes(r.prefix, promptTokens: r.promptTokens, blockTokens: limits.blockTokens)
+        }
         r.instance = index
         r.phase = .waiting
         waiting.append(r)
@@ -394,6 +441,16 @@ public final class Instance {
         for r in batch {
             r.computedTokens += r.scheduledTokens
             r.scheduledTokens = 0
+            // Name the prompt blocks it has just filled; a block already cached elsewhere stays
+            // its own, and the chain of names stops there.
+            let full = cachesPrefixes ? min(min(r.computedTokens, r.promptTokens) / limits.blockTokens, r.blockHashes.count) : 0
+            while r.cachedBlocks < full {
+                guard prefixCache.register(r.blockHashes[r.cachedBlocks]) else {
+                    r.blockHashes.removeLast(r.blockHashes.count - r.cachedBlocks)
+                    break
+                }
+                r.cachedBlocks += 1
+            }
             guard r.computedTokens == r.contextTokens else { continue }
             r.generatedTokens += 1
             outstandingTokens += 1
@@ -419,8 +476,8 @@ public final class Instance {
 
     /// Frees everything `r` holds here and stops counting it as load.
     func release(_ r: ServingRequest) {
-        gpuBlocks.release(r.kvBlocks)
-        r.kvBlocks = 0
+        free(r)
+        r.blockHashes = []
         outstandingTokens -= r.contextTokens
     }
 
@@ -431,7 +488,7 @@ public final class Instance {
     /// KV arrived from its waiting queue).
     func acceptMigrated(_ r: ServingRequest, blocks n: Int) {
         reservedBlocks -= n
-        gpuBlocks.allocate(n)
+        take(n)
         r.kvBlocks = n
         r.instance = index
         r.phase = .waiting
@@ -451,8 +508,10 @@ public final class Instance {
 
     /// Checks block accounting against the requests held. Returns a problem, or nil.
     func accountingProblem() -> String? {
-        let held = running.reduce(0) { $0 + $1.kvBlocks } + awaitingHandoff.reduce(0) { $0 + $1.kvBlocks }
-            + waiting.reduce(0) { $0 + $1.kvBlocks }
+        // Requests' own blocks, plus cached blocks counted once however many requests share them.
+        let own: (Int, ServingRequest) -> Int = { $0 + $1.kvBlocks - $1.cachedBlocks }
+        let held = running.reduce(0, own) + awaitingHandoff.reduce(0, own) + waiting.reduce(0, own)
+            + prefixCache.inUse + prefixCache.evictable
         let transferring = gpuBlocks.used - held
         if gpuBlocks.used < 0 || gpuBlocks.used > gpuBlocks.capacity {
             return "instance \(index): \(gpuBlocks.used) GPU blocks used of \(gpuBlocks.capacity)"

@@ -33,6 +33,14 @@ public final class ServingRequest {
     /// Tokens this request computes in the iteration being run.
     public internal(set) var scheduledTokens = 0
 
+    /// What its prompt is made of (see PrefixSegment), and the hashes of its full prompt blocks
+    /// on the instance that caches prefixes (empty elsewhere).
+    let prefix: [PrefixSegment]
+    var blockHashes: [UInt64] = []
+    /// Leading blocks of its KV that are named in the instance's prefix cache (shared with
+    /// other requests); the rest of `kvBlocks` are its own.
+    var cachedBlocks = 0
+
     /// Where its KV cache waits while swapped out.
     enum SwapTier { case host, nvme }
     var swapTier: SwapTier?
@@ -52,6 +60,7 @@ public final class ServingRequest {
         arrival = request.arrival
         promptTokens = request.promptTokens
         outputTokens = request.outputTokens
+        prefix = request.prefix
         self.instance = instance
     }
 

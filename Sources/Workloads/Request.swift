@@ -9,12 +9,29 @@ public struct Request: Sendable, Equatable {
     public let arrival: SimTime
     public let promptTokens: Int
     public let outputTokens: Int
+    /// What the prompt is made of, as runs of tokens that other prompts may share (a system
+    /// prompt, a conversation so far); empty when the workload does not say. Prefix caching
+    /// matches prompts on it.
+    public var prefix: [PrefixSegment] = []
 
-    public init(id: Int, arrival: SimTime, promptTokens: Int, outputTokens: Int) {
+    public init(id: Int, arrival: SimTime, promptTokens: Int, outputTokens: Int, prefix: [PrefixSegment] = []) {
         self.id = id
         self.arrival = arrival
         self.promptTokens = promptTokens
         self.outputTokens = outputTokens
+        self.prefix = prefix
+    }
+}
+
+/// `tokens` tokens of content `id`: two prompts that start with the same segments start with the
+/// same tokens.
+public struct PrefixSegment: Sendable, Equatable {
+    public let id: UInt64
+    public let tokens: Int
+
+    public init(id: UInt64, tokens: Int) {
+        self.id = id
+        self.tokens = tokens
     }
 }
 

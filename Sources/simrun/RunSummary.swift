@@ -84,6 +84,10 @@ struct RunSummary: Encodable {
     let cost_model: [String: String]
     /// Per load stage of a ramp (absent without stages): the requests that arrived in it.
     let stages: [StageReport]?
+    /// Automatic prefix caching (absent when no prompt was looked up): prompt tokens found in
+    /// the cache over prompt tokens looked up, and the tokens found.
+    let prefix_cache_hit_rate: Double?
+    let prefix_cache_hit_tokens: Int?
 
     struct StageReport: Encodable {
         let stage: Int
@@ -144,6 +148,10 @@ struct RunSummary: Encodable {
         tpot = LatencyStats(seconds: done.compactMap(\.tpot))
         itl = LatencyStats(nanoseconds: cluster.finishedInterTokenGaps())
         e2el = LatencyStats(seconds: done.map(\.e2el))
+        let looked = cluster.instances.reduce(0) { $0 + $1.prefixLookedUpTokens }
+        let hits = cluster.instances.reduce(0) { $0 + $1.prefixHitTokens }
+        prefix_cache_hit_rate = looked > 0 ? Double(hits) / Double(looked) : nil
+        prefix_cache_hit_tokens = looked > 0 ? hits : nil
         var start = 0.0
         stages = plan.stages.isEmpty ? nil : plan.stages.enumerated().map { i, s in
             let from = start, to = start + s.duration

@@ -47,6 +47,7 @@ struct Scenario: Decodable {
         var non_torch_gib_single_gpu: Double?
         var non_torch_gib_multi_gpu: Double?
         var scheduling: String?
+        var prefix_caching: Bool?
 
         /// The overrides as profile fields, for EngineProfile.apply.
         var json: JSONValue {
@@ -67,6 +68,7 @@ struct Scenario: Decodable {
                 ("non_torch_gib_single_gpu", n(non_torch_gib_single_gpu)),
                 ("non_torch_gib_multi_gpu", n(non_torch_gib_multi_gpu)),
                 ("scheduling", scheduling.map { .string($0) }),
+                ("prefix_caching", prefix_caching.map { .bool($0) }),
             ]
             return .object(fields.compactMap { k, v in v.map { JSONValue.Member(k, $0) } })
         }
@@ -111,6 +113,14 @@ struct Scenario: Decodable {
         var lengths: Lengths?
         var num_requests: Int?
         var client_timeout_s: Double?
+        var shared_prefix: SharedPrefix?
+    }
+
+    struct SharedPrefix: Decodable {
+        var groups: Int
+        var prompts_per_group: Int
+        var system_tokens: Int
+        var question_tokens: Int
     }
 
     struct Arrivals: Decodable {

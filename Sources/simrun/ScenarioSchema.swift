@@ -77,6 +77,8 @@ enum ScenarioSchema {
               summary: "vllm-v1: GiB per GPU outside torch's allocator (CUDA context growth) on a one-GPU instance."),
         Field(path: "instances[].engine_overrides.non_torch_gib_multi_gpu", type: "number in 0...1000", defaultValue: "profile",
               summary: "vllm-v1: the same with peers (NCCL and custom all-reduce buffers)."),
+        Field(path: "instances[].engine_overrides.prefix_caching", type: "boolean", defaultValue: "profile",
+              summary: "Automatic prefix caching (vLLM V1, SGLang: on): prompts reuse the cached blocks they share."),
         Field(path: "instances[].engine_overrides.scheduling", type: "string", defaultValue: "profile",
               summary: "With chunked prefill off: v0 (a step is all prefills, waiting prompts first, or all decodes) or "
                 + "v1 (decodes and whole prompts share one token budget)."),
@@ -181,6 +183,18 @@ enum ScenarioSchema {
         Field(path: "workload.num_requests", type: "integer in 1...100000000", defaultValue: "required unless process is trace",
               summary: "Requests to generate; for a trace, the most rows to replay (all by default). Every request's "
                 + "record stays in memory for exact percentiles, which bounds a run."),
+        Field(path: "workload.shared_prefix", type: "object", defaultValue: "none",
+              summary: "Poisson or gamma arrivals of prompts that share system prompts (inference-perf's shared prefix): "
+                + "groups × prompts_per_group prompts, each a group's system prompt plus its own question, drawn "
+                + "uniformly; output lengths from workload.lengths.output. Replaces workload.lengths.prompt."),
+        Field(path: "workload.shared_prefix.groups", type: "integer in 1...1000000", defaultValue: "required",
+              summary: "System prompts."),
+        Field(path: "workload.shared_prefix.prompts_per_group", type: "integer in 1...1000000", defaultValue: "required",
+              summary: "Questions per system prompt (groups × prompts_per_group ≤ 100000000)."),
+        Field(path: "workload.shared_prefix.system_tokens", type: "integer in 0...10000000", defaultValue: "required",
+              summary: "Tokens of each system prompt."),
+        Field(path: "workload.shared_prefix.question_tokens", type: "integer in 1...10000000", defaultValue: "required",
+              summary: "Tokens of each question."),
         Field(path: "workload.client_timeout_s", type: "number in (0, 1e9]", defaultValue: "none",
               summary: "A client gives up on a request not finished this long after sending it: the engine aborts it "
                 + "(its blocks freed) and it counts as dropped (client_timeout), outside every latency metric."),

@@ -28,6 +28,9 @@ struct WorkloadPlan {
         if let count, !(1...Self.maxRequests).contains(count) {
             throw fail("workload.num_requests", "expected a whole number from 1 to \(Self.maxRequests), found \(count)")
         }
+        if w.shared_prefix != nil, a.process != "poisson", a.process != "gamma" {
+            throw fail("workload.shared_prefix", "shared prefixes need process poisson or gamma, found '\(a.process)'")
+        }
         if let list = a.stages {
             guard a.process == "poisson" || a.process == "gamma" else {
                 throw fail("workload.arrivals.stages", "stages need process poisson or gamma, found '\(a.process)'")
@@ -105,6 +108,31 @@ struct WorkloadPlan {
         }
         guard let count = count ?? (stages.isEmpty ? nil : Self.maxRequests) else {
             throw fail("workload.num_requests", "required field is missing")
+        }
+        if let sp = w.shared_prefix {
+            let at = "workload.shared_prefix"
+            guard (1...1_000_000).contains(sp.groups) else { throw fail("\(at).groups", "expected 1 to 1000000, found \(sp.groups)") }
+            guard (1...1_000_000).contains(sp.prompts_per_group), sp.groups * sp.prompts_per_group <= 100_000_000 else {
+                throw fail("\(at).prompts_per_group", "expected 1 to 1000000, and groups × prompts_per_group ≤ 100000000")
+            }
+            guard (0...10_000_000).contains(sp.system_tokens) else {
+                throw fail("\(at).system_tokens", "expected 0 to 10000000, found \(sp.system_tokens)")
+            }
+            guard (1...10_000_000).contains(sp.question_tokens) else {
+                throw fail("\(at).question_tokens", "expected 1 to 10000000, found \(sp.question_tokens)")
+            }
+            guard w.lengths?.prompt == nil, w.lengths?.from_trace == nil else {
+                throw fail("workload.lengths", "a shared-prefix workload sets the prompt; give only lengths.output")
+            }
+            guard let o = w.lengths?.output else { throw fail("workload.lengths.output", "required field is missing") }
+            let output = try distribution(o, "workload.lengths.output")
+            arrivalField = stages.isEmpty ? "workload.arrivals.rate" : "workload.arrivals.stages"
+            replay = nil
+            let ramp = stages
+            makeSource = { SharedPrefixSource(arrivals: process, stages: ramp, groups: sp.groups, promptsPerGroup: sp.prompts_per_group,
+                                              systemTokens: sp.system_tokens, questionTokens: sp.question_tokens, output: output,
+                                              count: count, seed: seed) }
+            return
         }
         let lengths = try lengthModel(w.lengths)
         arrivalField = stages.isEmpty ? "workload.arrivals.rate" : "workload.arrivals.stages"

@@ -239,3 +239,82 @@ struct PreemptingStepTests {
         #expect(c.conservationProblems().isEmpty)
     }
 }
+
+@Suite("Automatic prefix caching")
+struct PrefixCachingTests {
+    private func instance(blocks: Int? = nil) throws -> Instance {
+        var limits = SchedulerLimits()
+        limits.gpuBlocksOverride = blocks
+        limits.watermark = 0
+        let s = InstanceSpec(model: ModelCatalog.named("Llama-3.1-8B")!, accelerator: AcceleratorCatalog.named("A100-80GB")!,
+                             limits: limits, engine: EngineCatalog.named("vllm-v1")!)
+        return try cluster([s], ListSource([])).instances[0]
+    }
+
+    /// A 64-token system prompt and a 16-token question: 5 full 16-token blocks.
+    private func request(_ id: Int, question: UInt64, output: Int = 2) -> ServingRequest {
+        ServingRequest(Request(id: id, arrival: .zero, promptTokens: 80, outputTokens: output,
+                               prefix: [PrefixSegment(id: 7, tokens: 64), PrefixSegment(id: question, tokens: 16)]), instance: 0)
+    }
+
+    private func runToEnd(_ inst: Instance, _ r: ServingRequest) -> [BatchShape] {
+        inst.enqueue(r)
+        var shapes: [BatchShape] = []
+        while r.generatedTokens < 2 {
+            _ = inst.formBatch(now: .zero)
+            shapes.append(inst.batchShape)
+            _ = inst.completeIteration { _ in }
+        }
+        return shapes
+    }
+
+    /// B shares A's 4 system-prompt blocks and computes only its 16-token question; the same
+    /// prompt again reuses 4 blocks, not 5: the last token is always computed (vLLM).
+    @Test func aPromptComputesOnlyWhatTheCacheLacks() throws {
+        let inst = try instance()
+        #expect(runToEnd(inst, request(0, question: 1))[0].prefillTokens == 80)
+        let b = runToEnd(inst, request(1, question: 2))[0]
+        #expect(b.prefillTokens == 16 && b.prefillCachedTokens == 64)
+        let again = runToEnd(inst, request(2, question: 1))[0]
+        #expect(again.prefillTokens == 16 && again.prefillCachedTokens == 64)
+        #expect(inst.prefixHitTokens == 128 && inst.prefixLookedUpTokens == 240)
+        // Nothing runs: every block left is a cached one nobody uses (A's 5, B's question block).
+        #expect(inst.blocksInUse == 0 && inst.gpuBlocks.used == 6 && inst.accountingProblem() == nil)
+    }
+
+    /// A 10-block cache: after A, a 160-token prompt needs every block, so A's cached blocks are
+    /// evicted and A's prompt finds nothing the next time.
+    @Test func cachedBlocksAreEvictedWhenThePoolNeedsThem() throws {
+        let inst = try instance(blocks: 10)
+        _ = runToEnd(inst, request(0, question: 1))
+        let big = ServingRequest(Request(id: 1, arrival: .zero, promptTokens: 159, outputTokens: 2), instance: 0)
+        _ = runToEnd(inst, big)
+        #expect(inst.accountingProblem() == nil)
+        let again = runToEnd(inst, request(2, question: 1))[0]
+        #expect(again.prefillTokens == 80 && again.prefillCachedTokens == 0)
+    }
+
+    /// Under load every request ends once and the block accounting holds with sharing, preemption
+    /// and eviction (the conservation checks), and caching cuts the time to first token.
+    @Test func sharedPrefixesUnderLoadKeepTheBooks() throws {
+        func run(_ caching: Bool) throws -> Cluster {
+            var engine = EngineCatalog.named("vllm-v1")!
+            engine.prefixCaching = caching
+            var limits = SchedulerLimits()
+            limits.gpuBlocksOverride = 400
+            let s = InstanceSpec(model: ModelCatalog.named("Llama-3.1-8B")!, accelerator: AcceleratorCatalog.named("A100-80GB")!,
+                                 limits: limits, engine: engine)
+            let source = SharedPrefixSource(arrivals: .poisson(rate: 20), groups: 3, promptsPerGroup: 5, systemTokens: 1000,
+                                            questionTokens: 50, output: .uniform(min: 10, max: 200), count: 300, seed: 3)
+            let c = try cluster([s], source)
+            #expect(try c.run() == .completed)
+            #expect(c.conservationProblems().isEmpty)
+            #expect(c.metrics.records.count == 300)
+            return c
+        }
+        let on = try run(true), off = try run(false)
+        #expect(on.instances[0].prefixHitTokens > 0 && off.instances[0].prefixLookedUpTokens == 0)
+        let ttft = { (c: Cluster) in c.metrics.records.compactMap(\.ttft).reduce(0, +) }
+        #expect(ttft(on) < ttft(off))
+    }
+}

@@ -119,6 +119,8 @@ enum BadCases {
         ("workload.arrivals.rate", ["0", "-6", "1e-12", "\"fast\"", "null"]),
         ("workload.arrivals.cv", ["0", "-1"]),
         ("workload.client_timeout_s", ["0", "-1", "1e300", "\"x\""]),
+        ("workload.shared_prefix", ["5", "{\"groups\": 1}",
+                                    "{\"groups\": 0, \"prompts_per_group\": 1, \"system_tokens\": 1, \"question_tokens\": 1}"]),
         ("workload.arrivals.stages", ["[]", "5", "[{\"rate\": 1}]"]),
         ("scheduler.max_model_len", ["0", "-5", "1.5", "1e12"]),
         ("instances[0].expert_skew", ["-1", "11", "1"]),

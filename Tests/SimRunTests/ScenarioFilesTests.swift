@@ -4,7 +4,7 @@ import Testing
 
 @Suite("Shipped scenarios and their documentation")
 struct ScenarioFilesTests {
-    static let shipped = ["quickstart.json", "azure-conv-4x.json", "stress-1m.json"]
+    static let shipped = ["quickstart.json", "azure-conv-4x.json", "stress-1m.json", "shared-prefix.json"]
         + ["llama2-7b-sharegpt", "llama2-7b-dist1-decode-heavy", "llama2-7b-dist2-balanced", "llama2-7b-dist3-prefill-heavy",
            "llama2-13b-sharegpt", "llama2-13b-dist1-decode-heavy", "llama2-70b-sharegpt", "llama2-70b-dist1-decode-heavy"]
             .map { "past-future/\($0).json" }

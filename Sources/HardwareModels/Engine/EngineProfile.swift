@@ -26,6 +26,8 @@ public struct EngineProfile: Sendable, Equatable {
     public var kernelTables: KernelTables = .standalone
     /// How the engine decides how much memory is left for the KV cache.
     public var kvMemory = KVMemory()
+    /// Automatic prefix caching: a prompt reuses the KV blocks of any cached prompt it starts with.
+    public var prefixCaching = false
     /// How a step is formed when chunked prefill is off (with it on, both engines mix decodes
     /// and prefill chunks under one token budget).
     public var scheduling = Scheduling.v1
@@ -128,7 +130,7 @@ extension EngineProfile {
     public static let fields = ["name", "description", "host_fixed_ms", "host_per_sequence_us", "host_per_token_us",
                                 "overlap_host", "cuda_graph_batches", "cuda_graph_sizes", "cuda_graph_padding", "all_reduce_small",
                                 "all_reduce_small_max_bytes", "all_reduce_large", "attention_backend", "kernel_tables", "kv_memory",
-                                "sampler_logit_copies", "non_torch_gib_single_gpu", "non_torch_gib_multi_gpu", "scheduling", "sources"]
+                                "sampler_logit_copies", "non_torch_gib_single_gpu", "non_torch_gib_multi_gpu", "scheduling", "prefix_caching", "sources"]
 
     /// A profile from its JSON file; each problem names the file and field.
     public init(json: JSONValue, file: String) throws {
@@ -209,6 +211,9 @@ extension EngineProfile {
                     throw fail("expected \(KVMemory.Method.allCases.map(\.rawValue).joined(separator: " or ")), found \(m.value.shortText)")
                 }
                 kvMemory.method = k
+            case "prefix_caching":
+                guard let b = m.value.bool else { throw fail("expected true or false, found \(m.value.shortText)") }
+                prefixCaching = b
             case "scheduling":
                 guard let v = Scheduling(rawValue: try text()) else { throw fail("expected v0 or v1, found \(m.value.shortText)") }
                 scheduling = v
@@ -247,6 +252,7 @@ extension EngineProfile {
             .init("non_torch_gib_single_gpu", .number(kvMemory.nonTorchSingleGPU / 1_073_741_824)),
             .init("non_torch_gib_multi_gpu", .number(kvMemory.nonTorchMultiGPU / 1_073_741_824)),
             .init("scheduling", .string(scheduling.rawValue)),
+            .init("prefix_caching", .bool(prefixCaching)),
             .init("sources", .object(sources.keys.sorted().map { .init($0, .string(sources[$0]!)) })),
         ])
     }
