@@ -7,11 +7,14 @@ public struct TraceRow: Sendable, Equatable {
     public let timestamp: Double?
     public let promptTokens: Int
     public let outputTokens: Int
+    /// What the prompt shares with others (Mooncake's `hash_ids`); empty when the trace does not say.
+    public var prefix: [PrefixSegment] = []
 
-    public init(timestamp: Double?, promptTokens: Int, outputTokens: Int) {
+    public init(timestamp: Double?, promptTokens: Int, outputTokens: Int, prefix: [PrefixSegment] = []) {
         self.timestamp = timestamp
         self.promptTokens = promptTokens
         self.outputTokens = outputTokens
+        self.prefix = prefix
     }
 }
 
@@ -110,8 +113,10 @@ public final class TraceReader {
         if format == .mooncake {
             guard line.hasPrefix("{"), line.hasSuffix("}") else { throw fail("expected one JSON object per line") }
             let ms = try jsonNumber(line, "timestamp")
-            return try row(timestamp: ms / 1000, prompt: jsonNumber(line, "input_length"),
-                           output: jsonNumber(line, "output_length"))
+            var r = try row(timestamp: ms / 1000, prompt: jsonNumber(line, "input_length"),
+                            output: jsonNumber(line, "output_length"))
+            r.prefix = try hashBlocks(line, promptTokens: r.promptTokens)
+            return r
         }
         let fields = line.split(separator: ",", omittingEmptySubsequences: false)
         guard fields.count == columnCount else {
@@ -150,6 +155,33 @@ public final class TraceReader {
         }
         return TraceRow(timestamp: timestamp, promptTokens: Int(prompt), outputTokens: Int(output))
     }
+
+    /// Mooncake's `hash_ids`: one id per 512-token block of the prompt, equal ids for equal
+    /// prefixes; the last block holds the rest of the prompt. None when the line has no such field.
+    private func hashBlocks(_ line: String, promptTokens: Int) throws -> [PrefixSegment] {
+        guard let k = line.range(of: "\"hash_ids\"") else { return [] }
+        let rest = line[k.upperBound...].drop { $0 == " " || $0 == ":" }
+        guard rest.first == "[", let close = rest.firstIndex(of: "]") else { throw fail("hash_ids: expected a list of ids") }
+        let ids = try rest[rest.index(after: rest.startIndex)..<close].split(separator: ",").map { text -> UInt64 in
+            guard let id = UInt64(text.trimmingCharacters(in: .whitespaces)) else {
+                throw fail("hash_ids: expected whole numbers ≥ 0, found '\(text)'")
+            }
+            return id
+        }
+        guard !ids.isEmpty else { return [] }
+        let block = Self.mooncakeBlockTokens
+        let last = promptTokens - block * (ids.count - 1)
+        guard (1...block).contains(last) else {
+            throw fail("hash_ids: expected one id per \(block) prompt tokens (\((promptTokens + block - 1) / block) for "
+                       + "\(promptTokens) tokens), found \(ids.count)")
+        }
+        return ids.enumerated().map { i, id in
+            PrefixSegment(id: StableHash.mix(id ^ 0x6d6f_6f6e), tokens: i == ids.count - 1 ? last : block)
+        }
+    }
+
+    /// Tokens per Mooncake hash id (the trace's README: 512-token blocks).
+    static let mooncakeBlockTokens = 512
 
     /// The number after `"key":` in a flat JSON object.
     private func jsonNumber(_ line: String, _ key: String) throws -> Double {

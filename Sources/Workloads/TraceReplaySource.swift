@@ -32,7 +32,7 @@ public final class TraceReplaySource: RequestSource {
         origin = start
         defer { produced += 1 }
         return Request(id: produced, arrival: .seconds((t - start) / rateScale),
-                       promptTokens: row.promptTokens, outputTokens: row.outputTokens)
+                       promptTokens: row.promptTokens, outputTokens: row.outputTokens, prefix: row.prefix)
     }
 
     /// Reads the whole trace once, so a bad row anywhere is found before any run starts.
