@@ -31,7 +31,7 @@ struct TraceReaderTests {
         let rows = try azure.readAll()
         #expect(rows.count == 2 && rows[0].promptTokens == 374 && rows[0].outputTokens == 44)
         let mooncake = try TraceReader(path: writeTemp("m.jsonl",
-            "{\"timestamp\": 0, \"input_length\": 6758, \"output_length\": 500, \"hash_ids\": [0, 1]}\n{\"timestamp\": 1500, \"input_length\": 7, \"output_length\": 9, \"hash_ids\": []}\n"))
+            "{\"timestamp\": 0, \"input_length\": 6758, \"output_length\": 500, \"hash_ids\": [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]}\n{\"timestamp\": 1500, \"input_length\": 7, \"output_length\": 9, \"hash_ids\": []}\n"))
         #expect(mooncake.format == .mooncake)
         let m = try mooncake.readAll()
         #expect(m[1] == TraceRow(timestamp: 1.5, promptTokens: 7, outputTokens: 9))
