@@ -121,6 +121,7 @@ struct Scenario: Decodable {
         var prompts_per_group: Int
         var system_tokens: Int
         var question_tokens: Int
+        var turns: Int?
     }
 
     struct Arrivals: Decodable {

@@ -194,7 +194,10 @@ enum ScenarioSchema {
         Field(path: "workload.shared_prefix.system_tokens", type: "integer in 0...10000000", defaultValue: "required",
               summary: "Tokens of each system prompt."),
         Field(path: "workload.shared_prefix.question_tokens", type: "integer in 1...10000000", defaultValue: "required",
-              summary: "Tokens of each question."),
+              summary: "Tokens of each question (and of each follow-up)."),
+        Field(path: "workload.shared_prefix.turns", type: "integer in 1...10000", defaultValue: "1",
+              summary: "Turns of a chat: a prompt drawn again continues its chat (the exchange so far plus a follow-up "
+                + "question) until it has had this many turns, then starts over."),
         Field(path: "workload.client_timeout_s", type: "number in (0, 1e9]", defaultValue: "none",
               summary: "A client gives up on a request not finished this long after sending it: the engine aborts it "
                 + "(its blocks freed) and it counts as dropped (client_timeout), outside every latency metric."),

@@ -121,6 +121,8 @@ struct WorkloadPlan {
             guard (1...10_000_000).contains(sp.question_tokens) else {
                 throw fail("\(at).question_tokens", "expected 1 to 10000000, found \(sp.question_tokens)")
             }
+            let turns = sp.turns ?? 1
+            guard (1...10_000).contains(turns) else { throw fail("\(at).turns", "expected 1 to 10000, found \(turns)") }
             guard w.lengths?.prompt == nil, w.lengths?.from_trace == nil else {
                 throw fail("workload.lengths", "a shared-prefix workload sets the prompt; give only lengths.output")
             }
@@ -130,7 +132,8 @@ struct WorkloadPlan {
             replay = nil
             let ramp = stages
             makeSource = { SharedPrefixSource(arrivals: process, stages: ramp, groups: sp.groups, promptsPerGroup: sp.prompts_per_group,
-                                              systemTokens: sp.system_tokens, questionTokens: sp.question_tokens, output: output,
+                                              systemTokens: sp.system_tokens, questionTokens: sp.question_tokens, turns: turns,
+                                              output: output,
                                               count: count, seed: seed) }
             return
         }

@@ -48,3 +48,20 @@ struct MooncakeHashIDTests {
         #expect(throws: InputError.self) { _ = try TraceReader(path: path).readAll() }
     }
 }
+
+@Suite("Shared-prefix chats")
+struct SharedPrefixChatTests {
+    /// One prompt, 3-turn chats: 100 + 10 = 110 tokens; then + 20 (answer) + 10 (follow-up) = 140; then 170;
+    /// then a new chat of 110. Each turn's prompt starts with the whole previous prompt.
+    @Test func eachTurnExtendsTheExchange() throws {
+        let source = SharedPrefixSource(arrivals: .poisson(rate: 1), groups: 1, promptsPerGroup: 1, systemTokens: 100,
+                                        questionTokens: 10, turns: 3, output: .fixed(20), count: 4, seed: 1)
+        var requests: [Request] = []
+        while let r = source.next() { requests.append(r) }
+        #expect(requests.map(\.promptTokens) == [110, 140, 170, 110])
+        #expect(Array(requests[1].prefix.prefix(2)) == requests[0].prefix)
+        #expect(Array(requests[2].prefix.prefix(4)) == requests[1].prefix)
+        #expect(requests[3].prefix[0] == requests[0].prefix[0] && requests[3].prefix[1] != requests[0].prefix[1],
+                "a new chat: the same system prompt, a new question")
+    }
+}
