@@ -54,8 +54,16 @@ def main():
     root, out = sys.argv[1], sys.argv[2]
     os.makedirs(out, exist_ok=True)
     for name, frame in [("gemm.csv", gemm(root)), ("attention.csv", attention(root))]:
-        frame.to_csv(f"{out}/{name}", index=False, float_format="%.6g")
-        print(f"{out}/{name}: {len(frame)} rows")
+        path = f"{out}/{name}"
+        header = ",".join(frame.columns)
+        # Replace only a table this script wrote (same header); never someone else's file.
+        if os.path.exists(path):
+            with open(path) as f:
+                if f.readline().strip() != header:
+                    sys.exit(f"{path}: exists and is not a table this script wrote; not replaced")
+        frame.to_csv(path + ".tmp", index=False, float_format="%.6g")
+        os.replace(path + ".tmp", path)
+        print(f"{path}: {len(frame)} rows")
 
 
 if __name__ == "__main__":

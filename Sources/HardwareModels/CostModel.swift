@@ -32,6 +32,8 @@ public struct CostModel: Sendable {
     private let gemmBF16: GEMMTimingModel?
     private let gemmFP8: GEMMTimingModel?
     private let inEngineAttention: EngineKernels?
+    /// Skewed routing's per-expert chances, computed once (empty: uniform).
+    private let expertPicks: [Double]
 
     public init(model: ModelArchitecture, accelerator: Accelerator, layout: ParallelLayout,
                 efficiency: EfficiencyFactors = .init(), engine: EngineProfile = EngineCatalog.distServe2023,
@@ -54,6 +56,7 @@ public struct CostModel: Sendable {
         gemmBF16 = tables?.gemm["bf16"] ?? profile?.gemm
         gemmFP8 = tables?.gemm["fp8"]
         inEngineAttention = tables
+        expertPicks = model.expertPickChances
         collectives = [(false, false), (false, true), (true, false), (true, true)].map { small, graph in
             fitted.flatMap { $0.allReduce(choice.implementation(bytes: small ? 0 : .infinity, graph: graph)) ?? $0.allReduce }
         }
@@ -121,7 +124,7 @@ public struct CostModel: Sendable {
         if model.moeLayers > 0 {
             // Each token visits k experts; the weights read are those of the distinct experts touched.
             let routed = t * Double(model.expertsPerToken)
-            let touched = model.expectedExpertsTouched(tokens: t)
+            let touched = model.expectedExpertsTouched(tokens: t, chances: expertPicks)
             moeLayer = plusMLP(attention, tokens: routed / touched, ffn: ffn, copies: touched)
             if model.sharedExperts > 0 { moeLayer = plusMLP(moeLayer, tokens: t, ffn: Double(model.sharedExperts) * ffn) }
         }

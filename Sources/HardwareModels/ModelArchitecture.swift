@@ -43,12 +43,22 @@ public struct ModelArchitecture: Sendable, Equatable, Codable {
 
     /// Expected distinct experts `tokens` tokens route to, each choosing `expertsPerToken`: under
     /// uniform routing E·(1 − (1 − k/E)^t); under skew, Σᵢ 1 − (1 − min(1, k·pᵢ))^t.
-    public func expectedExpertsTouched(tokens t: Double) -> Double {
-        let e = Double(experts), k = Double(expertsPerToken)
-        guard expertSkew > 0 else { return e * (1 - pow(1 - k / e, t)) }
+    /// `chances` are `expertPickChances`, passed in by callers that compute them once.
+    public func expectedExpertsTouched(tokens t: Double, chances: [Double]? = nil) -> Double {
+        let picks = chances ?? expertPickChances
+        guard !picks.isEmpty else {
+            let e = Double(experts)
+            return e * (1 - pow(1 - Double(expertsPerToken) / e, t))
+        }
+        return picks.reduce(0) { $0 + (1 - pow(1 - $1, t)) }
+    }
+
+    /// Per expert under skewed routing, min(1, k·pᵢ): the chance one token picks it (empty when uniform).
+    public var expertPickChances: [Double] {
+        guard experts > 1, expertSkew > 0 else { return [] }
         let weights = (1...experts).map { pow(Double($0), -expertSkew) }
         let total = weights.reduce(0, +)
-        return weights.reduce(0) { $0 + (1 - pow(1 - min(1, k * $1 / total), t)) }
+        return weights.map { min(1, Double(expertsPerToken) * $0 / total) }
     }
 
     /// DeepSeek's attention: keys and values are up-projected from one cached latent of
