@@ -170,8 +170,8 @@ public final class Cluster {
         let cap = max(1, limit - spec.promptTokens)
         if spec.outputTokens > cap {
             lengthCapped += 1
-            r = ServingRequest(Request(id: spec.id, arrival: spec.arrival, promptTokens: spec.promptTokens, outputTokens: cap),
-                               instance: -1)
+            r = ServingRequest(Request(id: spec.id, arrival: spec.arrival, promptTokens: spec.promptTokens, outputTokens: cap,
+                                       prefix: spec.prefix), instance: -1)
         }
         instances[target].enqueue(r)
         if let clientTimeout {
@@ -393,7 +393,6 @@ public final class Cluster {
         }
     }
 
-    /// Requests that finished prefill on prefill-only instances move to decode instances.
     /// The client gave up: the engine aborts the request wherever it is and frees its blocks. One
     /// in the iteration being run, or with its KV in flight, is aborted when that ends.
     private func abandon(_ r: ServingRequest) {
@@ -406,6 +405,7 @@ public final class Cluster {
         startIterationIfIdle(instances[r.instance])
     }
 
+    /// Requests that finished prefill on prefill-only instances move to decode instances.
     private func retryHandoffs() {
         for inst in instances where !inst.awaitingHandoff.isEmpty {
             for r in inst.awaitingHandoff {
