@@ -12,8 +12,9 @@
 /// the fitted timing models instead of datasheet peaks × efficiency factors;
 /// other operators keep the roofline. Tensor parallelism
 /// divides weights and heads by `tp` and adds two all-reduces per layer;
-/// pipeline parallelism runs the stages one after another for a batch (no
-/// micro-batch overlap yet) and adds a hand-off between stages.
+/// pipeline parallelism splits the layers over `pp` stages and adds a hand-off
+/// between stages: the breakdown is a batch crossing all of them (the instance
+/// keeps `pp` micro-batches in flight, see `Serving.Pipeline`).
 public struct CostModel: Sendable {
     public let model: ModelArchitecture
     public let accelerator: Accelerator

@@ -20,6 +20,9 @@ import Serving
 ///    emptied the batch: then the engine's next step follows at once and is
 ///    taken in its place (as when a lone request outgrows the cache).
 ///
+/// With pipeline parallelism a request in a micro-batch still in flight waits for it, and is
+/// never the one preempted.
+///
 /// Without chunked prefill, an engine profile with `scheduling: v0` forms vLLM V0's
 /// steps instead: when nothing is swapped out and a waiting prompt can start, the
 /// step admits whole prompts only; otherwise it runs decodes (and swaps in) only.
@@ -52,6 +55,7 @@ public struct FCFSScheduler: BatchScheduler {
         var i = 0
         while i < instance.running.count {
             let r = instance.running[i]
+            if r.inFlight { i += 1; continue }  // in another micro-batch of the pipeline
             let budget = instance.tokenBudget
             guard budget > 0 else { break }
             var tokens = min(r.pendingTokens, budget)

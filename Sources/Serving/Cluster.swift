@@ -6,8 +6,10 @@ import Workloads
 public enum ClusterEvent: Sendable {
     /// The next request from the workload arrives.
     case arrival
-    /// An instance's forward pass ends.
+    /// An instance's forward pass (its oldest micro-batch in flight) ends.
     case iterationDone(instance: Int)
+    /// A pipeline-parallel instance's first stage is free for the next micro-batch.
+    case firstStageFree(instance: Int)
     /// The flow network's next flow delivers its data (stale when `version`
     /// is not the network's current one: rates changed since).
     case flowDelivery(version: Int)
@@ -59,7 +61,7 @@ public final class Cluster {
             /// A request's KV cache moving to another instance.
             case migration(request: ServingRequest, from: Int, to: Int, blocks: Int)
             /// Swap traffic an iteration waits for before it computes.
-            case swapBeforeIteration(instance: Int, compute: Double)
+            case swapBeforeIteration(instance: Int, step: StageTimes)
         }
         let purpose: Purpose
         var flowsLeft: Int
@@ -124,6 +126,8 @@ public final class Cluster {
             finishIteration(on: instances[i])
             // New hand-offs appear on prefill instances; room for them on decode ones.
             if instances[i].role != .colocated { retryHandoffs() }
+        case .firstStageFree(let i):
+            startIterationIfIdle(instances[i])
         case .flowDelivery(let version):
             if version == flowVersion { deliverFlows() }
         case .transferDone(let group):
@@ -181,18 +185,20 @@ public final class Cluster {
         startIterationIfIdle(instances[target])
     }
 
+    /// Starts the instance's next batch if it can take one (no batch in flight; with pipeline
+    /// parallelism, fewer than `pp` and the first stage free).
     private func startIterationIfIdle(_ inst: Instance) {
-        guard !inst.busy, inst.state != .removed else { return }
-        let duration = inst.formBatch(now: loop.now)
+        guard inst.state != .removed, inst.canStartBatch(at: loop.now) else { return }
+        let formed = inst.formBatch(now: loop.now)
         for (r, reason) in inst.dropped { end(r, reason: reason) }
         inst.dropped.removeAll()
         kvUsage[inst.index].set(Double(inst.blocksInUse), at: loop.now)
-        guard let compute = duration else {
+        guard let step = formed else {
             retireIfDrained(inst)
             return
         }
         let now = loop.now
-        for r in inst.batch where r.firstScheduled == nil { r.firstScheduled = now }
+        for r in inst.newestFlight where r.firstScheduled == nil { r.firstScheduled = now }
         // Swaps are copied before the forward pass that needs the memory: each
         // GPU moves its shard of every swapped block.
         let traffic = inst.swapTraffic
@@ -206,17 +212,24 @@ public final class Cluster {
                     flows.append((Double(blocks) * inst.blockBytesPerGPU, path))
                 }
             }
-            startGroup(.swapBeforeIteration(instance: inst.index, compute: compute), flows: flows)
+            inst.pipeline.hold()
+            startGroup(.swapBeforeIteration(instance: inst.index, step: step), flows: flows)
         } else {
-            loop.schedule(.iterationDone(instance: inst.index), after: .seconds(compute))
+            enterPipeline(inst, step)
         }
+    }
+
+    private func enterPipeline(_ inst: Instance, _ step: StageTimes) {
+        let (done, firstStageFree) = inst.pipeline.run(from: loop.now, step)
+        loop.schedule(.iterationDone(instance: inst.index), at: done)
+        if inst.spec.layout.pp > 1 { loop.schedule(.firstStageFree(instance: inst.index), at: firstStageFree) }
     }
 
     private func finishIteration(on inst: Instance) {
         let now = loop.now
-        let leaving = inst.batch.filter { $0.migrationTarget != nil }
+        let leaving = inst.oldestFlight.filter { $0.migrationTarget != nil }
         // Requests whose client gave up during this iteration are aborted now that it is over.
-        let abandoned = clientTimeout == nil ? [] : inst.batch.filter { $0.abandoned && $0.migrationTarget == nil }
+        let abandoned = clientTimeout == nil ? [] : inst.oldestFlight.filter { $0.abandoned && $0.migrationTarget == nil }
         let finished = inst.completeIteration { r in metrics.tokenSampled(r, at: now) }
         for r in finished { end(r, reason: nil) }
         for r in abandoned where r.phase != .finished && inst.abort(r) { end(r, reason: .clientTimeout) }
@@ -317,7 +330,7 @@ public final class Cluster {
               dst.canReserve(blocks: r.kvBlocks + 1),
               r.phase == .running || src.awaitingHandoff.contains(where: { $0 === r })
         else { return false }
-        if src.busy && src.batch.contains(where: { $0 === r }) {
+        if r.inFlight {
             r.migrationTarget = destination
             return true
         }
@@ -388,8 +401,8 @@ public final class Cluster {
             retireIfDrained(src)
             startIterationIfIdle(src)
             startIterationIfIdle(dst)
-        case let .swapBeforeIteration(instance, compute):
-            loop.schedule(.iterationDone(instance: instance), after: .seconds(compute))
+        case let .swapBeforeIteration(instance, step):
+            enterPipeline(instances[instance], step)
         }
     }
 

@@ -72,10 +72,19 @@ public final class Instance {
     /// Blocks promised to requests in flight to this instance.
     public private(set) var reservedBlocks = 0
 
-    /// The batch of the iteration being run (or being formed).
+    /// The batch being formed (then the last one formed).
     public private(set) var batch: [ServingRequest] = []
     public private(set) var batchShape = BatchShape()
-    var busy = false
+    /// Micro-batches running, oldest first: one, or up to `pp` with pipeline parallelism.
+    private var flights = Deque<[ServingRequest]>()
+    /// Emptied batch arrays kept for reuse: forming a batch allocates nothing.
+    private var spareBatches: [[ServingRequest]] = []
+    var pipeline: Pipeline
+    var busy: Bool { !flights.isEmpty }
+    /// The micro-batch that finishes next.
+    var oldestFlight: [ServingRequest] { flights.first ?? [] }
+    /// The micro-batch formed last.
+    var newestFlight: [ServingRequest] { flights.last ?? [] }
     /// KV blocks this iteration copies between GPU and host or NVMe before it computes.
     public struct SwapTraffic: Sendable, Equatable {
         public var toHost = 0, fromHost = 0, toNVMe = 0, fromNVMe = 0
@@ -117,6 +126,7 @@ public final class Instance {
         costModel = CostModel(model: spec.model, accelerator: spec.accelerator, layout: spec.layout,
                               efficiency: spec.efficiency, engine: spec.engine)
         cachesPrefixes = spec.engine.prefixCaching && spec.limits.preemption == .recompute
+        pipeline = Pipeline(stages: spec.layout.pp)
         let sizing = try spec.kvSizing()
         gpuBlocks = KVBlockPool(capacity: sizing.blocks)
         let blockBytes = Double(spec.limits.blockTokens) * spec.model.kvBytesPerToken(tp: spec.layout.tp)
@@ -140,6 +150,8 @@ public final class Instance {
     /// Requests queued, running, swapped or waiting for hand-off here.
     public var requestCount: Int { waiting.count + running.count + swapped.count + awaitingHandoff.count }
     public var isIdle: Bool { requestCount == 0 && !busy }
+    /// Whether a new micro-batch may start at `now`: fewer than `pp` in flight, the first stage free.
+    func canStartBatch(at now: SimTime) -> Bool { flights.count < spec.layout.pp && pipeline.acceptsBatch(at: now) }
 
     // MARK: Block arithmetic
 
@@ -287,11 +299,15 @@ public final class Instance {
     }
 
     /// Preempts the most recently admitted running request (the lowest
-    /// priority under FCFS), by recompute or swap as configured. A request
-    /// preempted too often is dropped instead. Returns the victim.
+    /// priority under FCFS) that is not in a micro-batch in flight, by recompute
+    /// or swap as configured. A request preempted too often is dropped instead.
+    /// Returns the victim.
     @discardableResult
     public func preemptNewestRunning() -> ServingRequest {
-        let r = running.removeLast()
+        guard let last = running.lastIndex(where: { !$0.inFlight }) else {
+            preconditionFailure("preemption with every running request in flight")
+        }
+        let r = running.remove(at: last)
         if let i = batch.lastIndex(where: { $0 === r }) {
             // It was already in this batch: take its tokens back out.
             batch.remove(at: i)
@@ -370,7 +386,7 @@ public final class Instance {
     /// Takes `r` out of this instance (its client gave up), freeing what it holds. False while it
     /// is in the iteration being run (or not held here).
     func abort(_ r: ServingRequest) -> Bool {
-        if busy, batch.contains(where: { $0 === r }) { return false }
+        if r.inFlight { return false }
         if let i = waiting.firstIndex(where: { $0 === r }) {
             waiting.remove(at: i)
         } else if let i = running.firstIndex(where: { $0 === r }) {
@@ -418,27 +434,30 @@ public final class Instance {
         outstandingTokens += r.contextTokens
     }
 
-    /// Runs the scheduler; returns the iteration's compute time in seconds, or
-    /// nil when there is nothing to run. Swap traffic (`swapOutBlocks`,
-    /// `swapInBlocks`) comes on top, as flows the cluster runs first.
-    func formBatch(now: SimTime) -> Double? {
-        precondition(!busy)
+    /// Runs the scheduler and puts the batch it forms in flight; returns how long the batch
+    /// holds each pipeline stage, or nil when there is nothing to run. Swap traffic
+    /// (`swapTraffic`) comes first, as flows the cluster runs.
+    func formBatch(now: SimTime) -> StageTimes? {
         abortExpiredWaiting(now: now)
         batch.removeAll(keepingCapacity: true)
         batchShape = BatchShape()
         swapTraffic = SwapTraffic()
         scheduler.formBatch(on: self)
         guard !batch.isEmpty else { return nil }
-        busy = true
-        return costModel.iterationTime(batchShape)
+        for r in batch { r.inFlight = true }
+        flights.append(batch)
+        batch = spareBatches.popLast() ?? []
+        let step = costModel.breakdown(batchShape)
+        return StageTimes(host: step.host, gpu: step.gpu, overlapsHost: step.overlapsHost, stages: spec.layout.pp)
     }
 
     /// Applies the iteration's progress. Calls `sampled` for each request that
     /// produced a token, and returns the requests that finished.
     func completeIteration(sampled: (ServingRequest) -> Void) -> [ServingRequest] {
-        busy = false
+        var done = flights.removeFirst()
         var finished: [ServingRequest] = []
-        for r in batch {
+        for r in done {
+            r.inFlight = false
             r.computedTokens += r.scheduledTokens
             r.scheduledTokens = 0
             // Name the prompt blocks it has just filled; a block already cached elsewhere stays
@@ -470,7 +489,8 @@ public final class Instance {
                 scheduler.requestFinished(r)
             }
         }
-        batch.removeAll(keepingCapacity: true)
+        done.removeAll(keepingCapacity: true)
+        spareBatches.append(done)
         return finished
     }
 
@@ -499,8 +519,7 @@ public final class Instance {
     /// Takes a request out of this instance for migration (it keeps its blocks
     /// here until the copy finishes).
     func detachForMigration(_ r: ServingRequest) {
-        precondition(r.instance == index && !(busy && batch.contains { $0 === r }),
-                     "a request in the running iteration cannot be migrated")
+        precondition(r.instance == index && !r.inFlight, "a request in the running iteration cannot be migrated")
         if let i = running.firstIndex(where: { $0 === r }) { running.remove(at: i) }
         if let i = awaitingHandoff.firstIndex(where: { $0 === r }) { awaitingHandoff.remove(at: i) }
         r.phase = .transferring

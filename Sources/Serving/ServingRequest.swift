@@ -32,6 +32,8 @@ public final class ServingRequest {
     public internal(set) var migrations = 0
     /// Tokens this request computes in the iteration being run.
     public internal(set) var scheduledTokens = 0
+    /// Whether it is in a micro-batch being run (a request is in at most one at a time).
+    public internal(set) var inFlight = false
 
     /// What its prompt is made of (see PrefixSegment), and the hashes of its full prompt blocks
     /// on the instance that caches prefixes (empty elsewhere).

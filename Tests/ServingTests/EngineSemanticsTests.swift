@@ -318,3 +318,48 @@ struct PrefixCachingTests {
         #expect(ttft(on) < ttft(off))
     }
 }
+
+@Suite("Pipeline parallelism")
+struct PipelineTests {
+    /// Two stages. A (3 s on the first stage, 2 s on the second) enters at 0: done at 5, first stage
+    /// free at 3. B (the same) enters at 3: done at 8. C (1 s, 4 s) enters at 5 but waits for the
+    /// first stage until 6, leaves it at 7, waits for the second until 8: done at 12.
+    @Test func microBatchesFollowEachOtherThroughTheStages() {
+        var p = Pipeline(stages: 2)
+        let ab = StageTimes(first: .seconds(3), rest: .seconds(2))
+        #expect(p.run(from: .zero, ab) == (.seconds(5), .seconds(3)))
+        #expect(!p.acceptsBatch(at: .seconds(2.9)) && p.acceptsBatch(at: .seconds(3)))
+        #expect(p.run(from: .seconds(3), ab) == (.seconds(8), .seconds(6)))
+        #expect(p.run(from: .seconds(5), StageTimes(first: .seconds(1), rest: .seconds(4))) == (.seconds(12), .seconds(7)))
+    }
+
+    /// One stage is the whole step; with two, the host work stays on the first and the GPU
+    /// time splits in halves (serial host: 1 + 4/2; overlapped: max(1, 4/2)).
+    @Test func aStepSplitsOverTheStages() {
+        #expect(StageTimes(host: 1, gpu: 4, overlapsHost: false, stages: 1) == StageTimes(first: .seconds(5), rest: .seconds(4)))
+        #expect(StageTimes(host: 1, gpu: 4, overlapsHost: false, stages: 2) == StageTimes(first: .seconds(3), rest: .seconds(2)))
+        #expect(StageTimes(host: 1, gpu: 4, overlapsHost: true, stages: 2) == StageTimes(first: .seconds(2), rest: .seconds(2)))
+    }
+
+    /// PP2: A's prefill enters at 0 and samples after both stages (f + r); B, arriving at 1 ms,
+    /// starts when the first stage frees (f), in a micro-batch of its own, not after A's step.
+    /// With PP1, B waits for A's whole step.
+    @Test func aSecondMicroBatchStartsWhenTheFirstStageFrees() throws {
+        let reqs = [Request(id: 0, arrival: .zero, promptTokens: 1000, outputTokens: 3),
+                    Request(id: 1, arrival: .seconds(0.001), promptTokens: 1000, outputTokens: 3)]
+        var shape = BatchShape()
+        shape.addPrefill(tokens: 1000, cached: 0, samples: true)
+        for pp in [1, 2] {
+            var s = spec("Llama-2-13B")
+            s.layout = ParallelLayout(tp: 1, pp: pp)
+            let c = try cluster([s], ListSource(reqs))
+            #expect(try c.run() == .completed)
+            let step = c.instances[0].costModel.breakdown(shape)
+            let t = StageTimes(host: step.host, gpu: step.gpu, overlapsHost: step.overlapsHost, stages: pp)
+            let byID = Dictionary(uniqueKeysWithValues: c.metrics.records.map { ($0.id, $0) })
+            #expect(byID[0]?.firstToken == .zero + t.first + (pp == 2 ? t.rest : .zero))
+            #expect(byID[1]?.firstScheduled == (pp == 2 ? .zero + t.first : byID[0]?.firstToken))
+            #expect(c.conservationProblems().isEmpty)
+        }
+    }
+}

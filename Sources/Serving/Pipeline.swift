@@ -1,0 +1,54 @@
+import SimCore
+
+/// How long one micro-batch holds each pipeline stage. The layers split evenly over the
+/// stages, so each holds it for its share of the GPU time; the first also runs the step's
+/// host work (scheduling, input preparation), serial with its kernels or hidden behind them.
+public struct StageTimes: Sendable, Equatable {
+    public var first: SimTime
+    public var rest: SimTime
+
+    public init(first: SimTime, rest: SimTime) {
+        self.first = first
+        self.rest = rest
+    }
+
+    /// Splits a step over `stages` stages. With one stage, `first` is the whole step.
+    public init(host: Double, gpu: Double, overlapsHost: Bool, stages: Int) {
+        let stageGPU = gpu / Double(stages)
+        first = .seconds(overlapsHost ? max(host, stageGPU) : host + stageGPU)
+        rest = .seconds(stageGPU)
+    }
+}
+
+/// The stages of a pipeline-parallel instance. Each stage works on one micro-batch at a time,
+/// in the order they entered, so up to `stages` micro-batches are in flight (vLLM keeps one per
+/// virtual engine): throughput scales with the stages while each batch crosses all of them.
+struct Pipeline {
+    /// When each stage finishes the last micro-batch given to it.
+    private var stageFree: [SimTime]
+    /// A formed micro-batch waits (for its swap traffic) to enter: nothing may enter before it.
+    private var held = false
+
+    init(stages: Int) {
+        stageFree = Array(repeating: .zero, count: stages)
+    }
+
+    /// Whether a new micro-batch could enter the first stage at `now`.
+    func acceptsBatch(at now: SimTime) -> Bool { !held && stageFree[0] <= now }
+
+    /// Keeps the first stage for a formed micro-batch that cannot enter yet.
+    mutating func hold() { held = true }
+
+    /// Runs a micro-batch through every stage from `now`. Returns when it leaves the last
+    /// stage (its tokens are sampled) and when the first stage is free again.
+    mutating func run(from now: SimTime, _ times: StageTimes) -> (done: SimTime, firstStageFree: SimTime) {
+        held = false
+        var t = max(now, stageFree[0]) + times.first
+        stageFree[0] = t
+        for k in 1..<stageFree.count {
+            t = max(t, stageFree[k]) + times.rest
+            stageFree[k] = t
+        }
+        return (t, stageFree[0])
+    }
+}
