@@ -97,6 +97,11 @@ public struct CostModel: Sendable {
     }
 
     public func breakdown(_ batch: BatchShape) -> Breakdown {
+        guard engine.kernelTables != .none else {
+            var b = Breakdown()
+            b.host = engine.hostSeconds(sequences: batch.sequences, tokens: batch.totalTokens)
+            return b
+        }
         let tp = Double(layout.tp)
         let bpp = model.activationBytes
         let decodeOnly = batch.prefillTokens == 0

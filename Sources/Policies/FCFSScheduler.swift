@@ -29,7 +29,7 @@ import Serving
 public struct FCFSScheduler: BatchScheduler {
     public var admission: any AdmissionControl
     /// New requests are considered every this many steps, or at once when nothing runs
-    /// (LightLLM's `max_wait_tokens` = 2; the Past-Future behaviour study: 10; vLLM: every step).
+    /// (LightLLM's `max_wait_tokens` = 2; vLLM: every step). Every step counts, a prefill-only one too.
     public var admissionInterval = 1
     /// The most prompt tokens one admission round takes in (nil: the token budget alone).
     public var maxPrefillTokensPerRound: Int?

@@ -106,7 +106,7 @@ public final class Instance {
     public private(set) var preemptionCount = 0
     /// Bytes of one KV block held on each GPU (each holds a shard).
     public let blockBytesPerGPU: Double
-    /// Cached prompt blocks, when the engine caches prefixes (and preempts by recompute).
+    /// Cached prompt blocks, when the engine caches prefixes.
     var prefixCache = PrefixCache()
     public let cachesPrefixes: Bool
     /// Prompt tokens found in the prefix cache, and prompt tokens of requests that looked.
@@ -125,7 +125,7 @@ public final class Instance {
         self.scheduler = scheduler
         costModel = CostModel(model: spec.model, accelerator: spec.accelerator, layout: spec.layout,
                               efficiency: spec.efficiency, engine: spec.engine)
-        cachesPrefixes = spec.engine.prefixCaching && spec.limits.preemption == .recompute
+        cachesPrefixes = spec.engine.prefixCaching
         pipeline = Pipeline(stages: spec.layout.pp)
         let sizing = try spec.kvSizing()
         gpuBlocks = KVBlockPool(capacity: sizing.blocks)
@@ -321,7 +321,10 @@ public final class Instance {
             outstandingTokens -= r.contextTokens
             dropped.append((r, .tooManyPreemptions))
         } else if limits.preemption == .swap, r.computedTokens > 0, let tier = reserveSwap(r.kvBlocks) {
-            gpuBlocks.release(r.kvBlocks)
+            // Every block is copied out; shared cached ones also stay cached on the GPU until evicted.
+            let blocks = r.kvBlocks
+            free(r)
+            r.kvBlocks = blocks
             r.swapTier = tier
             if tier == .host { swapTraffic.toHost += r.kvBlocks } else { swapTraffic.toNVMe += r.kvBlocks }
             r.phase = .swapped

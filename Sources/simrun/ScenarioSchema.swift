@@ -67,7 +67,8 @@ enum ScenarioSchema {
               summary: "The attention kernels' name (recorded only)."),
         Field(path: "instances[].engine_overrides.kernel_tables", type: "string", defaultValue: "profile",
               summary: "Measured kernel timings to use where the GPU has them: vllm-0.14 (GEMMs and attention measured "
-                + "inside vLLM 0.14) or vidur-2024 (standalone GEMM profiles, own FlashAttention measurements)."),
+                + "inside vLLM 0.14), vidur-2024 (standalone GEMM profiles, own FlashAttention measurements) or none "
+                + "(no kernels: a step costs its host time alone, for token-accounting studies)."),
         Field(path: "instances[].engine_overrides.kv_memory", type: "string", defaultValue: "profile",
               summary: "How the memory left for the KV cache is computed: estimate, or vllm-v1 (vLLM V1's profile run: "
                 + "CUDA's total × gpu_memory_utilization − weights − peak of forward and sampler − memory outside torch)."),
@@ -108,7 +109,8 @@ enum ScenarioSchema {
                 + "LightLLM's max_req_total_len and vLLM's VLLM_ALLOW_LONG_MAX_MODEL_LEN allow."),
         Field(path: "scheduler.admission_interval_steps", type: "integer in 1...1000000", defaultValue: "1",
               summary: "New requests are considered every this many steps, or at once when nothing runs (vLLM: 1; "
-                + "LightLLM's max_wait_tokens: 2; the Past-Future behaviour study: 10)."),
+                + "LightLLM's max_wait_tokens: 2). Every step counts, a prefill-only one too: the Past-Future behaviour "
+                + "study's 10 decode steps between prefill rounds are 11."),
         Field(path: "scheduler.max_prefill_tokens_per_round", type: "integer in 1...100000000", defaultValue: "none",
               summary: "Most prompt tokens one admission round takes in (the Past-Future behaviour study: 32768)."),
         Field(path: "scheduler.max_num_seqs", type: "integer ≥ 1", defaultValue: "256",

@@ -122,6 +122,17 @@ struct EngineProfileTests {
         let eager = CostModel(model: model, accelerator: gpu, layout: .init(), engine: EngineCatalog.distServe2023)
         #expect(eager.breakdown(batch).gemm < eager.breakdown(sixteen).gemm)
     }
+
+    /// token-accounting: a step of 10 decodes and one of a 4,000-token prompt both cost its 1 ms.
+    @Test func tokenAccountingStepsCostTheSame() throws {
+        let model = try #require(ModelCatalog.named("Llama-2-7B"))
+        let gpu = try #require(AcceleratorCatalog.named("A100-80GB"))
+        let cost = CostModel(model: model, accelerator: gpu, layout: .init(), engine: try #require(EngineCatalog.named("token-accounting")))
+        var decodes = BatchShape(), prompt = BatchShape()
+        for _ in 0..<10 { decodes.addDecode(context: 1000) }
+        prompt.addPrefill(tokens: 4000, cached: 0, samples: true)
+        #expect(cost.iterationTime(decodes) == 0.001 && cost.iterationTime(prompt) == 0.001)
+    }
 }
 
 @Suite("Models from Hugging Face config.json")

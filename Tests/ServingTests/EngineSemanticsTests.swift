@@ -294,14 +294,42 @@ struct PrefixCachingTests {
         #expect(again.prefillTokens == 80 && again.prefillCachedTokens == 0)
     }
 
+    /// Swap preemption with caching: A (80 tokens, 5 cached blocks, +1 block for its first output)
+    /// is swapped out: all 6 blocks go to host memory, and its 5 named blocks stay cached, unused.
+    /// B then reuses the 4 system-prompt blocks. A comes back with its 6 blocks as its own copies.
+    @Test func swappedRequestsLeaveTheirSharedBlocksCached() throws {
+        var limits = SchedulerLimits()
+        limits.watermark = 0
+        limits.preemption = .swap
+        let s = InstanceSpec(model: ModelCatalog.named("Llama-3.1-8B")!, accelerator: AcceleratorCatalog.named("A100-80GB")!,
+                             limits: limits, engine: EngineCatalog.named("vllm-v1")!)
+        let inst = try cluster([s], ListSource([])).instances[0]
+        let a = request(0, question: 1, output: 4)
+        inst.enqueue(a)
+        _ = inst.formBatch(now: .zero)
+        _ = inst.completeIteration { _ in }
+        _ = inst.formBatch(now: .zero)   // A's first decode takes a 6th block
+        _ = inst.completeIteration { _ in }
+        #expect(inst.preemptNewestRunning() === a && a.phase == .swapped && a.kvBlocks == 6)
+        #expect(inst.hostBlocks.used == 6 && inst.blocksInUse == 0 && inst.gpuBlocks.used == 5)
+        let b = request(1, question: 2)
+        inst.enqueue(b)
+        _ = inst.formBatch(now: .zero)
+        #expect(inst.batchShape.prefillCachedTokens == 64 && inst.swapTraffic.fromHost == 6)
+        _ = inst.completeIteration { _ in }
+        #expect(a.phase == .running && a.kvBlocks == 6 && a.cachedBlocks == 0 && inst.hostBlocks.used == 0)
+        #expect(inst.accountingProblem() == nil)
+    }
+
     /// Under load every request ends once and the block accounting holds with sharing, preemption
     /// and eviction (the conservation checks), and caching cuts the time to first token.
     @Test func sharedPrefixesUnderLoadKeepTheBooks() throws {
-        func run(_ caching: Bool) throws -> Cluster {
+        func run(_ caching: Bool, _ preemption: PreemptionMode = .recompute) throws -> Cluster {
             var engine = EngineCatalog.named("vllm-v1")!
             engine.prefixCaching = caching
             var limits = SchedulerLimits()
             limits.gpuBlocksOverride = 400
+            limits.preemption = preemption
             let s = InstanceSpec(model: ModelCatalog.named("Llama-3.1-8B")!, accelerator: AcceleratorCatalog.named("A100-80GB")!,
                                  limits: limits, engine: engine)
             let source = SharedPrefixSource(arrivals: .poisson(rate: 20), groups: 3, promptsPerGroup: 5, systemTokens: 1000,
@@ -312,8 +340,9 @@ struct PrefixCachingTests {
             #expect(c.metrics.records.count == 300)
             return c
         }
-        let on = try run(true), off = try run(false)
+        let on = try run(true), off = try run(false), swapping = try run(true, .swap)
         #expect(on.instances[0].prefixHitTokens > 0 && off.instances[0].prefixLookedUpTokens == 0)
+        #expect(swapping.instances[0].prefixHitTokens > 0 && swapping.totalPreemptions > 0)
         let ttft = { (c: Cluster) in c.metrics.records.compactMap(\.ttft).reduce(0, +) }
         #expect(ttft(on) < ttft(off))
     }

@@ -47,6 +47,9 @@ public struct EngineProfile: Sendable, Equatable {
         /// GEMMs from Vidur's standalone 2024 profiles, attention from this project's own
         /// FlashAttention measurements: the 2023–24 stacks.
         case standalone = "vidur-2024"
+        /// No kernels: a step costs its host time alone. For token-accounting studies, where
+        /// every step must cost the same (the Past-Future behaviour study).
+        case none
     }
 
     /// The memory a server keeps out of the KV cache besides the weights (see KVCacheSizing).
