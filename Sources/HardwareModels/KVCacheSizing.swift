@@ -69,6 +69,7 @@ public struct KVCacheSizing: Sendable, Equatable {
 public enum KVCacheSizingError: Error, CustomStringConvertible, Equatable {
     case doesNotFit(model: String, accelerator: String, layout: ParallelLayout, needGiB: Double, haveGiB: Double)
     case blockTooLarge(blockTokens: Int, blockGiB: Double, freeGiB: Double)
+    case offloadDoesNotFit(needGiB: Double, haveGiB: Double)
 
     public var description: String {
         switch self {
@@ -79,6 +80,9 @@ public enum KVCacheSizingError: Error, CustomStringConvertible, Equatable {
         case let .blockTooLarge(tokens, block, free):
             return "one KV block of \(tokens) tokens takes \(String(format: "%.3g", block)) GiB, more than the "
                 + "\(String(format: "%.3g", free)) GiB left for the KV cache; lower scheduler.block_size"
+        case let .offloadDoesNotFit(need, have):
+            return "scheduler.kv_offloading_gib: \(String(format: "%.3g", need)) GiB of offloaded KV does not fit "
+                + "the \(String(format: "%.3g", have)) GiB of host memory left on the server"
         }
     }
 }

@@ -1,6 +1,8 @@
 /// What occupies memory, for accounting and reports.
 public enum MemoryUse: String, Sendable, CaseIterable, Codable {
     case weights, activations, kvCache = "kv_cache", swappedKV = "swapped_kv", stagedWeights = "staged_weights"
+    /// Prefix-cache blocks offloaded to host DRAM (reserved whole when the instance starts).
+    case offloadedKV = "offloaded_kv"
 }
 
 /// One memory tier (a GPU's HBM, a server's DRAM or NVMe) with a capacity

@@ -62,6 +62,8 @@ public final class Cluster {
             case migration(request: ServingRequest, from: Int, to: Int, blocks: Int)
             /// Swap traffic an iteration waits for before it computes.
             case swapBeforeIteration(instance: Int, step: StageTimes)
+            /// Copies nothing waits for (prefix blocks stored to host DRAM), sharing the links.
+            case background
         }
         let purpose: Purpose
         var flowsLeft: Int
@@ -231,6 +233,12 @@ public final class Cluster {
         // Requests whose client gave up during this iteration are aborted now that it is over.
         let abandoned = clientTimeout == nil ? [] : inst.oldestFlight.filter { $0.abandoned && $0.migrationTarget == nil }
         let finished = inst.completeIteration { r in metrics.tokenSampled(r, at: now) }
+        if inst.offloadStores > 0 {
+            // Blocks just named in the prefix cache are copied to host DRAM while serving goes on.
+            let bytes = Double(inst.offloadStores) * inst.blockBytesPerGPU
+            startGroup(.background, flows: inst.gpus.map { (bytes, topology.pathToHost(from: $0)) })
+            inst.offloadStores = 0
+        }
         for r in finished { end(r, reason: nil) }
         for r in abandoned where r.phase != .finished && inst.abort(r) { end(r, reason: .clientTimeout) }
         for r in leaving {
@@ -403,6 +411,8 @@ public final class Cluster {
             startIterationIfIdle(dst)
         case let .swapBeforeIteration(instance, step):
             enterPipeline(instances[instance], step)
+        case .background:
+            break
         }
     }
 

@@ -85,7 +85,8 @@ public final class Instance {
     var oldestFlight: [ServingRequest] { flights.first ?? [] }
     /// The micro-batch formed last.
     var newestFlight: [ServingRequest] { flights.last ?? [] }
-    /// KV blocks this iteration copies between GPU and host or NVMe before it computes.
+    /// KV blocks this iteration copies between GPU and host or NVMe before it computes (swaps,
+    /// and prefix blocks loaded from host DRAM).
     public struct SwapTraffic: Sendable, Equatable {
         public var toHost = 0, fromHost = 0, toNVMe = 0, fromNVMe = 0
         public var isEmpty: Bool { toHost + fromHost + toNVMe + fromNVMe == 0 }
@@ -95,6 +96,7 @@ public final class Instance {
     public let gpus: [GPUAddress]
     private let memory: [NodeMemory]
     private let hbmReservations: [(MemoryUse, Double)]
+    private let offloadDRAM: Double
     /// Requests this iteration's scheduling dropped, for the cluster to record.
     var dropped: [(ServingRequest, DropReason)] = []
     /// Requests that finished prefill here and wait for a decode instance.
@@ -109,8 +111,14 @@ public final class Instance {
     /// Cached prompt blocks, when the engine caches prefixes.
     var prefixCache = PrefixCache()
     public let cachesPrefixes: Bool
+    /// Prefix-cache blocks in host DRAM (capacity 0: no offloading), and blocks stored there
+    /// since the cluster last copied them.
+    var offloaded: OffloadedPrefixes
+    var offloadStores = 0
     /// Prompt tokens found in the prefix cache, and prompt tokens of requests that looked.
     public var prefixHitTokens: Int { prefixCache.hitTokens }
+    /// Prompt tokens loaded from host DRAM instead of recomputed.
+    public var offloadHitTokens: Int { offloaded.hitTokens }
     public var prefixLookedUpTokens: Int { prefixCache.lookedUpTokens }
     /// Blocks holding live KV: the pool's used blocks less cached ones nobody uses.
     public var blocksInUse: Int { gpuBlocks.used - prefixCache.evictable }
@@ -133,6 +141,8 @@ public final class Instance {
         blockBytesPerGPU = blockBytes / Double(spec.layout.gpus)
         hostBlocks = KVBlockPool(capacity: Int(spec.limits.swapSpaceBytesPerGPU / blockBytesPerGPU))
         nvmeBlocks = KVBlockPool(capacity: Int(spec.limits.nvmeSwapBytesPerGPU / blockBytesPerGPU))
+        let offloadBytes = cachesPrefixes ? spec.limits.kvOffloadBytes : 0
+        offloaded = OffloadedPrefixes(capacity: Int(offloadBytes / blockBytes))
         // Every GPU holds its share of weights, activations and the KV pool.
         hbmReservations = [(.weights, sizing.weightBytesPerGPU), (.activations, sizing.activationReserveBytesPerGPU),
                            (.kvCache, Double(sizing.blocks) * blockBytesPerGPU)]
@@ -142,6 +152,11 @@ public final class Instance {
                                                     layout: spec.layout, needGiB: bytes / 1_073_741_824,
                                                     haveGiB: memory[i].hbm[g.slot].free / 1_073_741_824)
             }
+        }
+        offloadDRAM = Double(offloaded.capacity) * blockBytes
+        if offloadDRAM > 0, !memory[0].dram.reserve(offloadDRAM, for: .offloadedKV) {
+            throw KVCacheSizingError.offloadDoesNotFit(needGiB: offloadDRAM / 1_073_741_824,
+                                                       haveGiB: memory[0].dram.free / 1_073_741_824)
         }
     }
 
@@ -237,15 +252,17 @@ public final class Instance {
     @discardableResult
     public func admitNextWaiting(tokens: Int) -> Bool {
         guard let r = waiting.first else { return false }
-        var tokens = tokens
+        var tokens = tokens, loads = 0
         // A prompt starts from every leading block the cache holds, computing at least its last token.
         let looksUp = cachesPrefixes && r.computedTokens == 0 && !r.blockHashes.isEmpty
         if looksUp {
             let hits = prefixCache.acquireLeading(r.blockHashes, limit: (r.contextTokens - 1) / limits.blockTokens,
                                                   blockTokens: limits.blockTokens, promptTokens: r.promptTokens)
+            // Blocks the GPU lacks but host DRAM holds are loaded into blocks of its own.
+            loads = offloaded.leading(r.blockHashes, from: hits, limit: (r.contextTokens - 1) / limits.blockTokens)
             r.cachedBlocks = hits
             r.kvBlocks = hits
-            r.computedTokens = hits * limits.blockTokens
+            r.computedTokens = (hits + loads) * limits.blockTokens
             tokens = min(tokens, r.pendingTokens)
         }
         guard additionalBlocks(r, tokens: tokens) <= availableBlocks - watermarkBlocks else {
@@ -259,6 +276,10 @@ public final class Instance {
             return false
         }
         waiting.removeFirst()
+        if loads > 0 {
+            swapTraffic.fromHost += loads
+            offloaded.loaded(blocks: loads, blockTokens: limits.blockTokens)
+        }
         r.phase = .running
         running.append(r)
         return scheduleRunning(r, tokens: tokens)
@@ -413,6 +434,7 @@ public final class Instance {
         for (i, g) in gpus.enumerated() {
             for (use, bytes) in hbmReservations { memory[i].releaseHBM(slot: g.slot, bytes, from: use) }
         }
+        if offloadDRAM > 0 { memory[0].dram.release(offloadDRAM, from: .offloadedKV) }
     }
 
     private func rebuildBatchShape() {
@@ -471,6 +493,7 @@ public final class Instance {
                     r.blockHashes.removeLast(r.blockHashes.count - r.cachedBlocks)
                     break
                 }
+                if offloaded.store(r.blockHashes[r.cachedBlocks]) { offloadStores += 1 }
                 r.cachedBlocks += 1
             }
             guard r.computedTokens == r.contextTokens else { continue }

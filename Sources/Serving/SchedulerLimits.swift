@@ -39,6 +39,9 @@ public struct SchedulerLimits: Sendable, Equatable {
     public var queueTimeout: SimTime?
     /// NVMe space per GPU for swapped KV once host swap space is full (0: none).
     public var nvmeSwapBytesPerGPU = 0.0
+    /// Host DRAM per instance for prefix-cache blocks offloaded from the GPU (vLLM's
+    /// `kv_offloading_size`; 0: none). Needs prefix caching.
+    public var kvOffloadBytes = 0.0
 
     public init() {}
 }

@@ -88,6 +88,9 @@ struct RunSummary: Encodable {
     /// the cache over prompt tokens looked up, and the tokens found.
     let prefix_cache_hit_rate: Double?
     let prefix_cache_hit_tokens: Int?
+    /// Prompt tokens loaded from offloaded blocks in host DRAM instead of recomputed (absent
+    /// without `kv_offloading_gib`).
+    let prefix_cache_offload_hit_tokens: Int?
 
     struct StageReport: Encodable {
         let stage: Int
@@ -152,6 +155,7 @@ struct RunSummary: Encodable {
         let hits = cluster.instances.reduce(0) { $0 + $1.prefixHitTokens }
         prefix_cache_hit_rate = looked > 0 ? Double(hits) / Double(looked) : nil
         prefix_cache_hit_tokens = looked > 0 ? hits : nil
+        prefix_cache_offload_hit_tokens = plan.offloadsPrefixes ? cluster.instances.reduce(0) { $0 + $1.offloadHitTokens } : nil
         var start = 0.0
         stages = plan.stages.isEmpty ? nil : plan.stages.enumerated().map { i, s in
             let from = start, to = start + s.duration

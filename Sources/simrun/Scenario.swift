@@ -90,6 +90,7 @@ struct Scenario: Decodable {
         var gpu_memory_utilization: Double?
         var swap_space_gib: Double?
         var swap_nvme_gib: Double?
+        var kv_offloading_gib: Double?
         var max_output_tokens: Int?
         var queue_timeout_s: Double?
         var history_window: Int?

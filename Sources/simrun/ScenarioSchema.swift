@@ -151,6 +151,10 @@ enum ScenarioSchema {
               summary: "Achieved share of every link's datasheet bandwidth (measured NVLink send/recv: 0.76–0.77)."),
         Field(path: "scheduler.swap_nvme_gib", type: "number in 0...1000000", defaultValue: "0 (off)",
               summary: "NVMe space per GPU for swapped KV once host swap space (or the server's DRAM) is full."),
+        Field(path: "scheduler.kv_offloading_gib", type: "number in 0...1000000", defaultValue: "0 (off)",
+              summary: "Host DRAM per instance for prefix-cache blocks (vLLM's kv_offloading_size, LMCache's CPU "
+                + "backend): prompt blocks are stored there as they are computed, and a prompt loads the leading blocks "
+                + "the GPU cache lacks over PCIe instead of recomputing them. Needs prefix_caching."),
         Field(path: "workload", type: "object", defaultValue: "required", summary: "Where requests come from."),
         Field(path: "workload.arrivals", type: "object", defaultValue: "required", summary: "Arrival process."),
         Field(path: "workload.arrivals.process", type: "string", defaultValue: "required",

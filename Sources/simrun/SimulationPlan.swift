@@ -23,6 +23,8 @@ struct SimulationPlan {
     let name: String
     let seed: UInt64
     let specs: [InstanceSpec]
+    /// Whether any instance keeps prefix-cache blocks in host DRAM.
+    var offloadsPrefixes: Bool { specs.contains { $0.engine.prefixCaching && $0.limits.kvOffloadBytes > 0 } }
     let routerName: String
     let schedulerName: String
     let schedulerOptions: SchedulerOptions
@@ -121,6 +123,10 @@ struct SimulationPlan {
         if let gib = try number(sched?.swap_space_gib, "scheduler.swap_space_gib", { $0 >= 0 && $0 <= 1e6 },
                                 "a number from 0 to 1000000") {
             limits.swapSpaceBytesPerGPU = gib * 1_073_741_824
+        }
+        if let gib = try number(sched?.kv_offloading_gib, "scheduler.kv_offloading_gib", { $0 >= 0 && $0 <= 1e6 },
+                                "a number from 0 to 1000000") {
+            limits.kvOffloadBytes = gib * 1_073_741_824
         }
         if let gib = try number(sched?.swap_nvme_gib, "scheduler.swap_nvme_gib", { $0 >= 0 && $0 <= 1e6 },
                                 "a number from 0 to 1000000") {
@@ -284,6 +290,13 @@ struct SimulationPlan {
             if Double(n.gpus) * limits.swapSpaceBytesPerGPU > n.hostMemoryBytes {
                 throw fail("scheduler.swap_space_gib", "\(n.gpus) GPUs × \(limits.swapSpaceBytesPerGPU / 1_073_741_824) GiB "
                            + "of swap space exceed a \(spec.accelerator.name) server's \(n.hostMemoryBytes / 1_073_741_824) GiB of host memory")
+            }
+            // Each instance on the server holds its offloaded blocks there too.
+            let perServer = n.gpus / max(1, specs.filter { $0.accelerator.name == spec.accelerator.name }.map(\.layout.gpus).min() ?? 1)
+            if Double(n.gpus) * limits.swapSpaceBytesPerGPU + Double(perServer) * limits.kvOffloadBytes > n.hostMemoryBytes {
+                throw fail("scheduler.kv_offloading_gib", "\(perServer) instances × \(limits.kvOffloadBytes / 1_073_741_824) GiB of "
+                           + "offloaded KV and \(n.gpus) GPUs × \(limits.swapSpaceBytesPerGPU / 1_073_741_824) GiB of swap space exceed "
+                           + "a \(spec.accelerator.name) server's \(n.hostMemoryBytes / 1_073_741_824) GiB of host memory")
             }
             if Double(n.gpus) * limits.nvmeSwapBytesPerGPU > n.nvmeBytes {
                 throw fail("scheduler.swap_nvme_gib", "\(n.gpus) GPUs × \(limits.nvmeSwapBytesPerGPU / 1_073_741_824) GiB "

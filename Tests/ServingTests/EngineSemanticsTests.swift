@@ -242,9 +242,10 @@ struct PreemptingStepTests {
 
 @Suite("Automatic prefix caching")
 struct PrefixCachingTests {
-    private func instance(blocks: Int? = nil) throws -> Instance {
+    private func instance(blocks: Int? = nil, offloadGiB: Double = 0) throws -> Instance {
         var limits = SchedulerLimits()
         limits.gpuBlocksOverride = blocks
+        limits.kvOffloadBytes = offloadGiB * 1_073_741_824
         limits.watermark = 0
         let s = InstanceSpec(model: ModelCatalog.named("Llama-3.1-8B")!, accelerator: AcceleratorCatalog.named("A100-80GB")!,
                              limits: limits, engine: EngineCatalog.named("vllm-v1")!)
@@ -321,15 +322,34 @@ struct PrefixCachingTests {
         #expect(inst.accountingProblem() == nil)
     }
 
+    /// Offloading: A's 5 prompt blocks are stored in host DRAM as the GPU cache names them. A
+    /// 159-token prompt then evicts them from the 10-block GPU cache; A's prompt again loads its 4
+    /// leading blocks over PCIe (the last token is always computed) and computes 16 tokens, not 80.
+    @Test func offloadedBlocksComeBackInsteadOfBeingRecomputed() throws {
+        let inst = try instance(blocks: 10, offloadGiB: 1)
+        _ = runToEnd(inst, request(0, question: 1))
+        #expect(inst.offloadStores == 5 && inst.offloaded.count == 5)
+        _ = runToEnd(inst, ServingRequest(Request(id: 1, arrival: .zero, promptTokens: 159, outputTokens: 2), instance: 0))
+        let again = request(2, question: 1)
+        inst.enqueue(again)
+        _ = inst.formBatch(now: .zero)
+        #expect(inst.batchShape.prefillTokens == 16 && inst.batchShape.prefillCachedTokens == 64)
+        #expect(inst.swapTraffic.fromHost == 4)
+        _ = inst.completeIteration { _ in }
+        #expect(inst.offloadHitTokens == 64 && inst.prefixHitTokens == 0 && inst.offloadStores == 5)
+        #expect(inst.accountingProblem() == nil)
+    }
+
     /// Under load every request ends once and the block accounting holds with sharing, preemption
     /// and eviction (the conservation checks), and caching cuts the time to first token.
     @Test func sharedPrefixesUnderLoadKeepTheBooks() throws {
-        func run(_ caching: Bool, _ preemption: PreemptionMode = .recompute) throws -> Cluster {
+        func run(_ caching: Bool, _ preemption: PreemptionMode = .recompute, offloadGiB: Double = 0) throws -> Cluster {
             var engine = EngineCatalog.named("vllm-v1")!
             engine.prefixCaching = caching
             var limits = SchedulerLimits()
             limits.gpuBlocksOverride = 400
             limits.preemption = preemption
+            limits.kvOffloadBytes = offloadGiB * 1_073_741_824
             let s = InstanceSpec(model: ModelCatalog.named("Llama-3.1-8B")!, accelerator: AcceleratorCatalog.named("A100-80GB")!,
                                  limits: limits, engine: engine)
             let source = SharedPrefixSource(arrivals: .poisson(rate: 20), groups: 3, promptsPerGroup: 5, systemTokens: 1000,
@@ -340,8 +360,9 @@ struct PrefixCachingTests {
             #expect(c.metrics.records.count == 300)
             return c
         }
-        let on = try run(true), off = try run(false), swapping = try run(true, .swap)
+        let on = try run(true), off = try run(false), swapping = try run(true, .swap), offloading = try run(true, offloadGiB: 4)
         #expect(on.instances[0].prefixHitTokens > 0 && off.instances[0].prefixLookedUpTokens == 0)
+        #expect(offloading.instances[0].offloadHitTokens > 0 && on.instances[0].offloadHitTokens == 0)
         #expect(swapping.instances[0].prefixHitTokens > 0 && swapping.totalPreemptions > 0)
         let ttft = { (c: Cluster) in c.metrics.records.compactMap(\.ttft).reduce(0, +) }
         #expect(ttft(on) < ttft(off))

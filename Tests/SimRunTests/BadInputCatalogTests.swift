@@ -102,6 +102,7 @@ enum BadCases {
         ("scheduler.gpu_memory_utilization", ["0", "1.5"]),
         ("scheduler.swap_space_gib", ["-1", "1e300"]),
         ("scheduler.swap_nvme_gib", ["-1"]),
+        ("scheduler.kv_offloading_gib", ["-1", "1e7", "\"x\""]),
         ("scheduler.max_output_tokens", ["0", "100000000"]),
         ("scheduler.queue_timeout_s", ["0", "-1"]),
         ("scheduler.history_window", ["0"]),
