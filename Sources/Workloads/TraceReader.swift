@@ -7,7 +7,8 @@ public struct TraceRow: Sendable, Equatable {
     public let timestamp: Double?
     public let promptTokens: Int
     public let outputTokens: Int
-    /// What the prompt shares with others (Mooncake's `hash_ids`); empty when the trace does not say.
+    /// What the prompt shares with others (Mooncake's `hash_ids`, or the earlier turns of its
+    /// session); empty when the trace does not say.
     public var prefix: [PrefixSegment] = []
 
     public init(timestamp: Double?, promptTokens: Int, outputTokens: Int, prefix: [PrefixSegment] = []) {
@@ -38,8 +39,11 @@ public final class TraceReader {
     public let format: TraceFormat
     private let lines: LineReader
     private var pending: String?
-    private var columns: (time: Int?, prompt: Int, output: Int) = (nil, 0, 1)
+    private var columns: (time: Int?, prompt: Int, output: Int, session: Int?) = (nil, 0, 1, nil)
     private var columnCount = 0
+    /// Conversations, when a CSV trace has a session column (`session_id`, `conversation_id` or
+    /// `chat_id`): each turn's prompt begins with the exchange so far.
+    private var sessions = ConversationSessions()
 
     /// Lines read so far, the header included.
     public var linesRead: Int { lines.lineNumber }
@@ -64,19 +68,20 @@ public final class TraceReader {
     }
 
     private static func detect(_ first: String, path: String)
-        throws -> (format: TraceFormat, columns: (time: Int?, prompt: Int, output: Int)) {
-        if first.hasPrefix("{") { return (.mooncake, (nil, 0, 0)) }
+        throws -> (format: TraceFormat, columns: (time: Int?, prompt: Int, output: Int, session: Int?)) {
+        if first.hasPrefix("{") { return (.mooncake, (nil, 0, 0, nil)) }
         let header = first.split(separator: ",", omittingEmptySubsequences: false)
             .map { $0.trimmingCharacters(in: CharacterSet(charactersIn: " \"")) }
         func column(_ names: String...) -> Int? { header.firstIndex { names.contains($0) } }
+        let session = column("session_id", "conversation_id", "chat_id")
         if let t = column("TIMESTAMP"), let p = column("ContextTokens"), let o = column("GeneratedTokens") {
-            return (.azure, (t, p, o))
+            return (.azure, (t, p, o, session))
         }
         let p = column("num_prefill_tokens", "prompt_tokens", "input_length")
         let o = column("num_decode_tokens", "output_tokens", "output_length")
         if let p, let o {
-            if let t = column("arrived_at") { return (.timedCSV, (t, p, o)) }
-            return (.lengthsCSV, (nil, p, o))
+            if let t = column("arrived_at") { return (.timedCSV, (t, p, o, session)) }
+            return (.lengthsCSV, (nil, p, o, session))
         }
         throw InputError(file: path, location: "line 1",
                          "unrecognised trace header; expected Azure (TIMESTAMP,ContextTokens,GeneratedTokens), "
@@ -142,8 +147,12 @@ public final class TraceReader {
             guard let v = Double(text) else { throw fail("expected a token count in column \(name), found '\(text)'") }
             return v
         }
-        return try row(timestamp: time, prompt: number(columns.prompt, "prompt"),
-                       output: number(columns.output, "output"))
+        var r = try row(timestamp: time, prompt: number(columns.prompt, "prompt"), output: number(columns.output, "output"))
+        if let s = columns.session {
+            let id = fields[s].trimmingCharacters(in: CharacterSet(charactersIn: " \""))
+            if !id.isEmpty { r.prefix = sessions.nextTurn(of: id, promptTokens: r.promptTokens, outputTokens: r.outputTokens) }
+        }
+        return r
     }
 
     private func row(timestamp: Double?, prompt: Double, output: Double) throws -> TraceRow {

@@ -43,6 +43,26 @@ struct TraceReaderTests {
         #expect(try lengths.readAll()[0].timestamp == nil)
     }
 
+    /// Session ids: chat a's second turn (200 tokens) begins with its first prompt (100) and answer
+    /// (50), then 50 new tokens; its third (120 tokens, history trimmed) keeps the first prompt and
+    /// 20 tokens of the answer. Chat b shares nothing with a; a row without an id is on its own.
+    @Test func sessionsMakeEachTurnExtendTheExchangeSoFar() throws {
+        let rows = try TraceReader(path: writeTemp("s.csv", """
+            arrived_at,session_id,num_prefill_tokens,num_decode_tokens
+            0,a,100,50
+            1,b,80,10
+            2,a,200,20
+            3,a,120,5
+            4,,30,5
+            """)).readAll()
+        let (first, second, third) = (rows[0].prefix, rows[2].prefix, rows[3].prefix)
+        #expect(first.map(\.tokens) == [100] && rows[1].prefix.map(\.tokens) == [80])
+        #expect(rows[1].prefix[0].id != first[0].id)
+        #expect(second.map(\.tokens) == [100, 50, 50] && second[0] == first[0])
+        #expect(third.map(\.tokens) == [100, 20] && third[0] == first[0] && third[1].id == second[1].id)
+        #expect(Set([second[1].id, second[2].id]).count == 2 && rows[4].prefix.isEmpty)
+    }
+
     @Test func readsTheShippedSamples() throws {
         let conv = try TraceReader(path: sampleData + "/azure_conv_2023.csv").readAll()
         #expect(conv.count == 19366)
