@@ -20,6 +20,9 @@ import Serving
 ///    emptied the batch: then the engine's next step follows at once and is
 ///    taken in its place (as when a lone request outgrows the cache).
 ///
+/// Without chunked prefill, a prefill-only instance batches prompts up to the token budget and
+/// runs a longer prompt alone (DistServe's L_m).
+///
 /// With pipeline parallelism a request in a micro-batch still in flight waits for it, and is
 /// never the one preempted.
 ///
@@ -92,8 +95,10 @@ public struct FCFSScheduler: BatchScheduler {
             }
             let budget = instance.tokenBudget
             guard budget > 0 else { break }
-            if !chunked && r.pendingTokens > budget { break }
-            let tokens = min(r.pendingTokens, budget)
+            // A prefill instance runs a prompt longer than its budget alone (DistServe's L_m).
+            let alone = instance.role == .prefill && instance.batch.isEmpty
+            if !chunked && r.pendingTokens > budget && !alone { break }
+            let tokens = chunked ? min(r.pendingTokens, budget) : r.pendingTokens
             if let cap = maxPrefillTokensPerRound, prefill > 0, prefill + tokens > cap { break }
             // An empty instance always takes the head, so a strict rule cannot stall it.
             guard instance.running.isEmpty || admission.admits(r, on: instance),

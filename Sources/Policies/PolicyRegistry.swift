@@ -43,6 +43,7 @@ public enum PolicyRegistry {
     public static let routers: [(name: String, summary: String, make: @Sendable () -> any Router)] = [
         ("round_robin", "each accepting instance in turn", { RoundRobinRouter() }),
         ("least_outstanding_tokens", "fewest prompt+generated tokens held", { LeastOutstandingTokensRouter() }),
+        ("shortest_queue", "fewest requests waiting and running (DistServe's prefill dispatch)", { ShortestQueueRouter() }),
     ]
 
     public static func scheduler(named name: String, options: SchedulerOptions = .init(),

@@ -33,3 +33,19 @@ public struct LeastOutstandingTokensRouter: Router {
         return best
     }
 }
+
+/// DistServe's dispatch: the accepting instance with the shortest queue, counting the requests
+/// waiting there and those it is running (on a prefill instance, the prefills in progress); ties
+/// go to the lowest index.
+public struct ShortestQueueRouter: Router {
+    public init() {}
+
+    public mutating func route(_ request: ServingRequest, among instances: [Instance]) -> Int? {
+        var best: Int?, shortest = Int.max
+        for (i, inst) in instances.enumerated() where inst.acceptsNewRequests {
+            let queue = inst.waiting.count + inst.running.count
+            if queue < shortest { best = i; shortest = queue }
+        }
+        return best
+    }
+}

@@ -354,6 +354,9 @@ public final class Cluster {
         guard dst.state == .active, dst.canReserve(blocks: r.kvBlocks) else { return false }
         src.detachForMigration(r)
         dst.reserve(blocks: r.kvBlocks)
+        // A hand-off's KV has waited since its prefill sampled the first token.
+        if src.role == .prefill { r.kvWait += loop.now - r.lastToken }
+        r.transferStart = loop.now
         let bytes = Double(r.computedTokens) * src.spec.model.kvBytesPerToken(tp: src.spec.layout.tp) / Double(src.gpus.count)
         let flows = src.gpus.enumerated().map { i, g in (bytes, topology.path(from: g, to: dst.gpus[i % dst.gpus.count])) }
         startGroup(.migration(request: r, from: src.index, to: dst.index, blocks: r.kvBlocks), flows: flows)
@@ -403,6 +406,7 @@ public final class Cluster {
             let src = instances[from], dst = instances[to]
             src.release(r)
             dst.acceptMigrated(r, blocks: blocks)
+            r.kvTransfer += loop.now - r.transferStart
             r.migrations += 1
             migrations += 1
             if r.abandoned, dst.abort(r) { end(r, reason: .clientTimeout) }

@@ -232,10 +232,10 @@ public final class Instance {
 
     /// Whether the head of the waiting queue could ever run here: its whole
     /// context must fit in the cache, and without chunked prefill its pending
-    /// tokens must fit in one batch.
+    /// tokens must fit in one batch (a prefill instance runs a longer prompt alone).
     public func canEverRun(_ request: ServingRequest) -> Bool {
         blocks(forTokens: request.contextTokens) <= gpuBlocks.capacity - watermarkBlocks
-            && (limits.chunkedPrefill || request.pendingTokens <= limits.maxBatchedTokens)
+            && (limits.chunkedPrefill || role == .prefill || request.pendingTokens <= limits.maxBatchedTokens)
     }
 
     /// Drops the head of the waiting queue (freeing the KV a migrated request brought).

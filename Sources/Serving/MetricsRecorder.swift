@@ -34,7 +34,8 @@ public final class MetricsRecorder {
         records.append(RequestRecord(
             id: r.id, arrival: r.arrival, firstScheduled: r.firstScheduled, firstToken: r.firstToken, end: now,
             promptTokens: r.promptTokens, outputTokens: r.generatedTokens, instance: r.instance,
-            preemptions: r.preemptions, migrations: r.migrations, maxInterTokenGap: r.maxInterTokenGap, dropReason: reason))
+            preemptions: r.preemptions, migrations: r.migrations, maxInterTokenGap: r.maxInterTokenGap,
+            kvWait: r.kvWait, kvTransfer: r.kvTransfer, dropReason: reason))
     }
 
     /// Takes a dropped request's gaps back out of ITL.

@@ -15,6 +15,10 @@ public struct RequestRecord: Sendable, Equatable {
     public let preemptions: Int
     public let migrations: Int
     public let maxInterTokenGap: SimTime
+    /// Disaggregated serving: how long its prefilled KV waited to be taken by a decode instance,
+    /// and how long its KV spent moving between instances (zero when it never moved).
+    public let kvWait: SimTime
+    public let kvTransfer: SimTime
     /// nil when the request finished.
     public let dropReason: DropReason?
 

@@ -48,6 +48,11 @@ public final class ServingRequest {
     var swapTier: SwapTier?
     /// Where the request moves when the iteration it is in ends.
     var migrationTarget: Int?
+    /// Time its finished prefill waited on a prefill instance for a decode instance to take its
+    /// KV, and time its KV spent moving (every move), so far; when the move under way began.
+    var kvWait: SimTime = .zero
+    var kvTransfer: SimTime = .zero
+    var transferStart: SimTime = .zero
     /// Its client gave up while it could not be aborted at once (in a running iteration, or moving).
     var abandoned = false
     var firstScheduled: SimTime?

@@ -78,6 +78,10 @@ struct RunSummary: Encodable {
     /// Preemptions (evictions) per arrived request.
     let preemptions_per_request: Double
     let migrations: Int
+    /// Over finished requests whose KV moved (absent when none did): the share of their total
+    /// end-to-end latency their prefilled KV spent waiting for a decode instance, and moving.
+    let kv_wait_share: Double?
+    let kv_transfer_share: Double?
     let instances: Int
     let nodes: Int
     /// Per accelerator in the run: "fitted (...)" or "datasheet roofline".
@@ -190,6 +194,10 @@ struct RunSummary: Encodable {
         preemptions = cluster.totalPreemptions
         preemptions_per_request = Double(cluster.totalPreemptions) / Double(max(1, cluster.arrived))
         migrations = cluster.migrations
+        let moved = done.filter { $0.kvTransfer > .zero }
+        let movedLatency = moved.reduce(0.0) { $0 + $1.e2el }
+        kv_wait_share = movedLatency > 0 ? moved.reduce(0.0) { $0 + $1.kvWait.seconds } / movedLatency : nil
+        kv_transfer_share = movedLatency > 0 ? moved.reduce(0.0) { $0 + $1.kvTransfer.seconds } / movedLatency : nil
         instances = cluster.instances.count
         nodes = cluster.topology.nodes.count
         var models: [String: String] = [:]

@@ -26,6 +26,8 @@ struct Scenario: Decodable {
         var weight_dtype: String?
         var kv_cache_dtype: String?
         var expert_skew: Double?
+        var max_num_seqs: Int?
+        var max_num_batched_tokens: Int?
     }
 
     /// Any field of an engine profile, set for one instance group.

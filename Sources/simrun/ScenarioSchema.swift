@@ -37,6 +37,11 @@ enum ScenarioSchema {
         Field(path: "instances[].pp", type: "integer ≥ 1", defaultValue: "1", summary: "Pipeline-parallel degree."),
         Field(path: "instances[].role", type: "string", defaultValue: "colocated",
               summary: "colocated (prefill and decode), prefill (hands requests to decode instances) or decode."),
+        Field(path: "instances[].max_num_seqs", type: "integer ≥ 1", defaultValue: "scheduler's",
+              summary: "This group's batch-size cap (a decode instance's largest batch, DistServe's decode L_m)."),
+        Field(path: "instances[].max_num_batched_tokens", type: "integer ≥ 1", defaultValue: "scheduler's",
+              summary: "This group's token budget per step (DistServe's prefill L_m: prompts batch up to it, a "
+                + "longer prompt runs alone on a prefill instance)."),
         Field(path: "instances[].engine", type: "string", defaultValue: "vllm-v1",
               summary: "The serving stack the instances model: host time per step and whether it overlaps the GPU, "
                 + "CUDA graphs, all-reduce by message size. The path of a profile file, or one of: "
@@ -84,7 +89,8 @@ enum ScenarioSchema {
               summary: "With chunked prefill off: v0 (a step is all prefills, waiting prompts first, or all decodes) or "
                 + "v1 (decodes and whole prompts share one token budget)."),
         Field(path: "router", type: "string", defaultValue: "round_robin",
-              summary: "How new requests pick an instance: round_robin or least_outstanding_tokens."),
+              summary: "How new requests pick an instance: round_robin, least_outstanding_tokens or shortest_queue "
+                + "(fewest waiting + running: DistServe's prefill dispatch)."),
         Field(path: "scheduler", type: "object", defaultValue: "all defaults", summary: "Batch scheduler of every instance."),
         Field(path: "scheduler.policy", type: "string", defaultValue: "fcfs",
               summary: "fcfs (= aggressive): vLLM continuous batching, admit while blocks are free; conservative: reserve "

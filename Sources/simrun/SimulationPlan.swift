@@ -179,6 +179,9 @@ struct SimulationPlan {
             }
             var groupLimits = limits
             groupLimits.maxModelLen = maxModelLen ?? model.maxContext
+            groupLimits.maxSequences = try positive(g.max_num_seqs, "\(at).max_num_seqs") ?? limits.maxSequences
+            groupLimits.maxBatchedTokens = try positive(g.max_num_batched_tokens, "\(at).max_num_batched_tokens")
+                ?? limits.maxBatchedTokens
             let spec = InstanceSpec(model: model, accelerator: gpu, layout: ParallelLayout(tp: tp, pp: pp),
                                     role: role, limits: groupLimits, engine: engine)
             let sizing: KVCacheSizing

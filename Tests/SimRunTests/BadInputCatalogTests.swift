@@ -125,6 +125,8 @@ enum BadCases {
         ("workload.arrivals.stages", ["[]", "5", "[{\"rate\": 1}]"]),
         ("scheduler.max_model_len", ["0", "-5", "1.5", "1e12"]),
         ("instances[0].expert_skew", ["-1", "11", "1"]),
+        ("instances[0].max_num_seqs", ["0", "\"x\"", "2.5"]),
+        ("instances[0].max_num_batched_tokens", ["0", "-4"]),
         ("instances[0].engine_overrides.kernel_tables", ["\"vllm-9\"", "5"]),
         ("instances[0].engine_overrides.kv_memory", ["\"all\""]),
         ("instances[0].engine_overrides.scheduling", ["\"v2\"", "0"]),
