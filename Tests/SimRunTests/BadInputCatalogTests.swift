@@ -377,7 +377,26 @@ enum BadCases {
                 args: ["calibrate", "--runs", "r/b.json"], mentions: ["r/b.json: line 1"]),
     ]
 
-    static var all: [BadCase] { fields + missing + syntax + traces + commandLine + sweeps + databases }
+    /// Goodput searches: options out of range, scenarios without a rate or an SLO, someone's file as --out.
+    static let goodput: [BadCase] = {
+        let noSLO = smallScenario.replacingOccurrences(of: #""slo": { "ttft_s": 0.5, "tpot_s": 0.05 },"#, with: "")
+        let closed = smallScenario.replacingOccurrences(of: #""process": "gamma", "rate": 6, "cv": 2"#,
+                                                        with: #""process": "closed_loop", "clients": 4"#)
+        func goodput(_ label: String, _ args: [String], _ mentions: [String], scenario: String = smallScenario) -> BadCase {
+            BadCase(label: label, files: ["s.json": scenario, "keep.txt": "mine\n"], args: ["goodput", "s.json"] + args,
+                    mentions: mentions)
+        }
+        return [
+            goodput("attainment above 100%", ["--attainment", "120"], ["s.json: --attainment"]),
+            goodput("zero tolerance", ["--tolerance", "0"], ["s.json: --tolerance"]),
+            goodput("negative rate limit", ["--max-rate", "-1"], ["s.json: --max-rate"]),
+            goodput("no SLO", [], ["s.json: slo"], scenario: noSLO),
+            goodput("closed-loop arrivals", [], ["s.json: workload.arrivals"], scenario: closed),
+            goodput("someone's file as --out", ["--out", "keep.txt"], ["keep.txt: --out"]),
+        ]
+    }()
+
+    static var all: [BadCase] { fields + missing + syntax + traces + commandLine + sweeps + databases + goodput }
 }
 
 /// Every file below a folder with its content, to show that nothing was written.

@@ -1,0 +1,54 @@
+import Foundation
+import Testing
+@testable import simrun
+
+@Suite("Goodput search")
+struct GoodputTests {
+    /// Attainment that falls from 100% to 0 at a threshold rate.
+    private func step(at threshold: Double, log: Locked<[Double]>) -> @Sendable (Double) throws -> GoodputSearch.Probe {
+        { rate in
+            log.update { $0.append(rate) }
+            return GoodputSearch.Probe(rate: rate, attainment: rate < threshold ? 1 : 0, ttft: nil, tpot: nil, arrived: 1, completed: 1)
+        }
+    }
+
+    /// From a start of 1 req/s, a threshold of 37.3: the bracket goes up by 8s (1, 2, 4; 8, 16, 32; 64 fails),
+    /// then narrows in quarters until it is within 2% of its upper end, its lower end only rising and its
+    /// upper end only falling; the same probes come out twice.
+    @Test func bisectionBracketsTheThresholdWithinItsTolerance() throws {
+        let log = Locked<[Double]>([])
+        let a = try GoodputSearch.find(start: 1, target: 0.9, tolerance: 0.02, maxRate: 1e4, probe: step(at: 37.3, log: log))
+        #expect(a.goodput < 37.3 && a.failing >= 37.3 && a.failing - a.goodput <= 0.02 * a.failing)
+        let bracketing: Set<Double> = [1, 2, 4, 8, 16, 32, 64, 128, 256]
+        #expect(Set(log.value).isSuperset(of: bracketing) && log.value.count == Set(log.value).count)
+        #expect(log.value.filter { !bracketing.contains($0) }.allSatisfy { $0 > 32 && $0 < 64 })
+        let b = try GoodputSearch.find(start: 1, target: 0.9, tolerance: 0.02, maxRate: 1e4, probe: step(at: 37.3, log: Locked([])))
+        #expect(a.probes == b.probes && a.goodput == b.goodput)
+        // Every probe at or below the result met the target; every one at or above the failing end missed it.
+        #expect(a.probes.allSatisfy { ($0.rate <= a.goodput) == ($0.attainment >= 0.9) })
+    }
+
+    /// A threshold below the start: the search steps down by 8s; none met: goodput 0.
+    @Test func aStartAboveTheThresholdSearchesDownAndNothingMeansZero() throws {
+        let below = try GoodputSearch.find(start: 100, target: 0.9, tolerance: 0.05, maxRate: 1e4, probe: step(at: 3, log: Locked([])))
+        #expect(below.goodput < 3 && below.failing >= 3 && below.failing - below.goodput <= 0.05 * below.failing)
+        let never = try GoodputSearch.find(start: 1, target: 0.9, tolerance: 0.05, maxRate: 1e4, probe: step(at: 0, log: Locked([])))
+        #expect(never.goodput == 0)
+        let always = try GoodputSearch.find(start: 1, target: 0.9, tolerance: 0.05, maxRate: 100, probe: step(at: 1e9, log: Locked([])))
+        #expect(always.reachedMax && always.goodput == 64)
+    }
+
+    /// Through the executable on a small scenario: the same report twice, a goodput between probes
+    /// that met and missed the target, and the probe table as CSV.
+    @Test func theCommandIsDeterministic() throws {
+        let dir = tempDir()
+        let scenario = try writeScenario(smallScenario.replacingOccurrences(of: #""num_requests": 300"#, with: #""num_requests": 150"#),
+                                         in: dir)
+        let a = try runSimrun(["goodput", scenario, "--tolerance", "0.1", "--out", "p.csv"], cwd: dir)
+        let b = try runSimrun(["goodput", scenario, "--tolerance", "0.1", "--out", "p.csv"], cwd: dir)
+        #expect(a.status == 0 && a.stdout == b.stdout, "\(a.stderr)")
+        #expect(a.stdout.contains("goodput: ") && a.stdout.contains("per GPU over 2 GPUs"))
+        let csv = try String(contentsOfFile: dir.appendingPathComponent("p.csv").path, encoding: .utf8)
+        #expect(csv.hasPrefix(GoodputSearch.Probe.header + "\n") && csv.contains(",1\n") && csv.contains(",0\n"))
+    }
+}
