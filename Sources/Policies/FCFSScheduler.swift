@@ -49,8 +49,10 @@ public struct FCFSScheduler: BatchScheduler {
     public mutating func formBatch(on instance: Instance) {
         let chunked = instance.limits.chunkedPrefill
         if stepsSinceRound < Int.max { stepsSinceRound += 1 }
-        // vLLM V0 without chunked prefill: waiting prompts go first, in a step of their own.
-        if !chunked, instance.spec.engine.scheduling == .v0, instance.swapped.isEmpty {
+        // vLLM V0 without chunked prefill: waiting prompts go first, in a step of their own. A request
+        // whose KV arrived from a prefill instance is a decode, and joins the decodes instead.
+        let v0 = !chunked && instance.spec.engine.scheduling == .v0
+        if v0, instance.swapped.isEmpty, let head = instance.waiting.first, !head.isDecoding {
             admitWaiting(on: instance, chunked: false)
             if !instance.batch.isEmpty { return }
         }
@@ -78,17 +80,19 @@ public struct FCFSScheduler: BatchScheduler {
         while !instance.swapped.isEmpty, instance.running.count < instance.limits.maxSequences,
               instance.tokenBudget > 0, instance.swapInNextSwapped() {}
         guard instance.swapped.isEmpty else { return }
-        if !chunked, instance.spec.engine.scheduling == .v0, !instance.batch.isEmpty { return }
-        admitWaiting(on: instance, chunked: chunked)
+        admitWaiting(on: instance, chunked: chunked, decodesOnly: v0 && !instance.batch.isEmpty)
     }
 
-    /// Admits waiting requests in arrival order while the caps and the admission control allow.
-    private mutating func admitWaiting(on instance: Instance, chunked: Bool) {
+    /// Admits waiting requests in arrival order while the caps and the admission control allow
+    /// (with `decodesOnly`, only requests whose KV has arrived, up to the first prompt).
+    private mutating func admitWaiting(on instance: Instance, chunked: Bool, decodesOnly: Bool = false) {
+        if decodesOnly, !(instance.waiting.first?.isDecoding ?? false) { return }
         guard instance.running.isEmpty || stepsSinceRound >= admissionInterval else { return }
         stepsSinceRound = 0
         admission.beginRound(on: instance)
         var prefill = 0
         while let r = instance.waiting.first, instance.running.count < instance.limits.maxSequences {
+            if decodesOnly && !r.isDecoding { break }
             guard instance.canEverRun(r) else {
                 instance.dropNextWaiting(.exceedsCapacity)
                 continue

@@ -40,14 +40,11 @@ struct Goodput: ParsableCommand {
                 $0.starts(with: Data((GoodputSearch.Probe.header + "\n").utf8))
             }
         }
-        let probe = { @Sendable (rate: Double) throws -> GoodputSearch.Probe in
-            let p = try SimulationPlan(scenarioPath: scenario, seed: seed, overrides: overrides + ["workload.arrivals.rate=\(rate)"])
-            let s = try Runner.run(p).summary
-            return GoodputSearch.Probe(rate: rate, attainment: s.slo?.attainment ?? 0, ttft: s.slo?.ttft_attainment,
-                                       tpot: s.slo?.tpot_attainment, arrived: s.requests_arrived, completed: s.requests_completed)
+        let tree = try ScenarioLoader.resolvedTree(scenario, overrides: overrides)
+        let (file, seed) = (scenario, seed)
+        let result = try GoodputSearch.find(start: start, target: attainment / 100, tolerance: tolerance, maxRate: maxRate) {
+            try GoodputSearch.probe(tree, file: file, seed: seed, rate: $0)
         }
-        let result = try GoodputSearch.find(start: start, target: attainment / 100, tolerance: tolerance, maxRate: maxRate,
-                                            probe: probe)
         let gpus = plan.specs.reduce(0) { $0 + $1.layout.gpus }
         print("     rate  attainment    ttft    tpot")
         for p in result.probes {
@@ -145,6 +142,14 @@ enum GoodputSearch {
             lo = meet ?? lo
         }
         return outcome(lo, hi)
+    }
+
+    /// One probe: the scenario at `rate`, simulated once.
+    static func probe(_ tree: JSONValue, file: String, seed: UInt64?, rate: Double) throws -> Probe {
+        let atRate = try ScenarioLoader.resolved(tree, settings: ["workload.arrivals.rate=\(rate)"], file: file)
+        let s = try Runner.run(SimulationPlan(ScenarioLoader.decode(atRate, file: file), file: file, seedOverride: seed)).summary
+        return Probe(rate: rate, attainment: s.slo?.attainment ?? 0, ttft: s.slo?.ttft_attainment, tpot: s.slo?.tpot_attainment,
+                     arrived: s.requests_arrived, completed: s.requests_completed)
     }
 
     /// Runs the probes of one round at once (up to the cores), results in the order given.

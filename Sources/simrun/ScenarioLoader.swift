@@ -35,6 +35,14 @@ enum ScenarioLoader {
         }
     }
 
+    /// A scenario tree with `settings` (`a.b.c=value`) applied, checked against the schema.
+    static func resolved(_ tree: JSONValue, settings: [String], file: String) throws -> JSONValue {
+        var tree = tree
+        for s in settings { tree = try apply(s, to: tree, file: file) }
+        try check(tree, schemaPath: "", shownPath: "", file: file)
+        return tree
+    }
+
     /// Sets one `a.b.c=value` in the tree (objects only; arrays are not addressable).
     private static func apply(_ setting: String, to tree: JSONValue, file: String) throws -> JSONValue {
         func fail(_ message: String) -> InputError { InputError(file: file, location: "--set \(setting)", message) }

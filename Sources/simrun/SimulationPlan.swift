@@ -241,7 +241,7 @@ struct SimulationPlan {
     }
 
     /// A model by catalog name, or from a Hugging Face config.json named by path.
-    private static func model(_ name: String, field: String, fail: (String, String) -> InputError,
+    static func model(_ name: String, field: String, fail: (String, String) -> InputError,
                               resolve: (String) -> String) throws -> ModelArchitecture {
         try entry(name, field: field, what: "model config", known: ModelCatalog.all.map(\.name), lookup: ModelCatalog.named,
                   fail: fail, resolve: resolve) { try ModelArchitecture(configFile: $0) }

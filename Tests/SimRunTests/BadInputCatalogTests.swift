@@ -389,14 +389,34 @@ enum BadCases {
         return [
             goodput("attainment above 100%", ["--attainment", "120"], ["s.json: --attainment"]),
             goodput("zero tolerance", ["--tolerance", "0"], ["s.json: --tolerance"]),
-            goodput("negative rate limit", ["--max-rate", "-1"], ["s.json: --max-rate"]),
+            goodput("zero rate limit", ["--max-rate", "0"], ["s.json: --max-rate"]),
             goodput("no SLO", [], ["s.json: slo"], scenario: noSLO),
             goodput("closed-loop arrivals", [], ["s.json: workload.arrivals"], scenario: closed),
             goodput("someone's file as --out", ["--out", "keep.txt"], ["keep.txt: --out"]),
         ]
     }()
 
-    static var all: [BadCase] { fields + missing + syntax + traces + commandLine + sweeps + databases + goodput }
+    /// Search specs: every field named when wrong.
+    static let search: [BadCase] = {
+        func spec(_ label: String, _ body: String, _ mentions: [String]) -> BadCase {
+            BadCase(label: label, files: ["s.json": smallScenario, "p.json": body], args: ["search", "p.json"], mentions: mentions)
+        }
+        let gpus = #""gpus": [{"gpu": "A100-80GB", "count": 2}]"#
+        return [
+            spec("no scenario", "{\(gpus)}", ["p.json: scenario"]),
+            spec("a missing scenario", #"{"scenario": "none.json", "# + gpus + "}", ["none.json: "]),
+            spec("unknown GPU", #"{"scenario": "s.json", "gpus": [{"gpu": "Z80", "count": 2}]}"#, ["p.json: gpus[0].gpu"]),
+            spec("zero GPUs", #"{"scenario": "s.json", "gpus": [{"gpu": "A100-80GB", "count": 0}]}"#, ["p.json: gpus[0].count"]),
+            spec("a negative price", #"{"scenario": "s.json", "gpus": [{"gpu": "A100-80GB", "count": 2, "price_per_hour": -1}]}"#,
+                 ["p.json: gpus[0].price_per_hour"]),
+            spec("a fractional TP", #"{"scenario": "s.json", "tp": [1.5], "# + gpus + "}", ["p.json: tp"]),
+            spec("an unknown layout", #"{"scenario": "s.json", "layouts": ["split"], "# + gpus + "}", ["p.json: layouts"]),
+            spec("an unknown field", #"{"scenario": "s.json", "budget": 3, "# + gpus + "}", ["p.json: budget"]),
+            spec("attainment of 0", #"{"scenario": "s.json", "attainment": 0, "# + gpus + "}", ["p.json: attainment"]),
+        ]
+    }()
+
+    static var all: [BadCase] { fields + missing + syntax + traces + commandLine + sweeps + databases + goodput + search }
 }
 
 /// Every file below a folder with its content, to show that nothing was written.

@@ -52,3 +52,38 @@ struct GoodputTests {
         #expect(csv.hasPrefix(GoodputSearch.Probe.header + "\n") && csv.contains(",1\n") && csv.contains(",0\n"))
     }
 }
+
+@Suite("Placement search")
+struct SearchTests {
+    /// Two A100s for Llama-2-7B: colocated TP1 × 2 and TP2 × 1, and prefill TP1 + decode TP1. Llama-2-70B
+    /// at TP1 does not fit and is skipped, not fatal; the ranking follows goodput per GPU, and the winner is
+    /// written as a scenario that runs.
+    @Test func searchRanksEveryLayoutAndSkipsWhatDoesNotFit() throws {
+        let dir = tempDir()
+        _ = try writeScenario(smallScenario.replacingOccurrences(of: #""num_requests": 300"#, with: #""num_requests": 120"#), in: dir)
+        try #"{"scenario": "scenario.json", "gpus": [{"gpu": "A100-80GB", "count": 2}], "tp": [1, 2], "tolerance": 0.1}"#
+            .write(to: dir.appendingPathComponent("s.json"), atomically: true, encoding: .utf8)
+        let r = try runSimrun(["search", "s.json", "--out", "found"], cwd: dir)
+        #expect(r.status == 0, "\(r.stderr)")
+        let csv = try String(contentsOfFile: dir.appendingPathComponent("found/search.csv").path, encoding: .utf8)
+        let rows = csv.split(separator: "\n").dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+        #expect(rows.count == 3)
+        let perGPU = rows.map { Double($0[6])! }
+        #expect(perGPU == perGPU.sorted(by: >) && perGPU.allSatisfy { $0 > 0 })
+        #expect(rows.contains { $0[3] == "prefill 1 × TP1 + decode 1 × TP1" } && rows.contains { $0[3] == "colocated 1 × TP2" })
+        let best = dir.appendingPathComponent("found/best.json").path
+        #expect(try runSimrun(["run", best, "--out", "best-run"], cwd: dir).status == 0)
+        // The same search twice: the same table.
+        let again = try runSimrun(["search", "s.json", "--out", "found"], cwd: dir)
+        #expect(again.stdout == r.stdout)
+
+        let big = smallScenario.replacingOccurrences(of: #""model": "Llama-2-7B""#, with: #""model": "Llama-2-70B""#)
+        _ = try writeScenario(big.replacingOccurrences(of: #""num_requests": 300"#, with: #""num_requests": 60"#), in: dir)
+        try #"{"scenario": "scenario.json", "gpus": [{"gpu": "A100-80GB", "count": 2}], "tp": [1, 2], "layouts": ["colocated"], "tolerance": 0.2}"#
+            .write(to: dir.appendingPathComponent("s.json"), atomically: true, encoding: .utf8)
+        let skipped = try runSimrun(["search", "s.json", "--out", "found70"], cwd: dir)
+        #expect(skipped.status == 0, "\(skipped.stderr)")
+        let table = try String(contentsOfFile: dir.appendingPathComponent("found70/search.csv").path, encoding: .utf8)
+        #expect(table.contains("colocated 2 × TP1") && table.contains("skipped: ") && table.contains("does not fit"))
+    }
+}

@@ -1,0 +1,313 @@
+import ArgumentParser
+import Foundation
+import HardwareModels
+import SimCore
+
+/// `simrun search`: which layout of a model on a GPU budget serves the most requests per second
+/// within the SLOs: every colocated layout (TP × PP, as many replicas as fit) and every
+/// disaggregated one (prefill and decode groups, each with its own TP and count, within the
+/// budget), each measured by its goodput (`simrun goodput`) and ranked per GPU, or by cost per
+/// unit of goodput when the spec prices the GPUs.
+struct Search: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Search layouts (colocated TP × PP × replicas, disaggregated prefill/decode) for the best goodput per GPU or per dollar.",
+        discussion: """
+            The spec names a base scenario (model and engine from its first instance group, workload, SLOs, \
+            scheduler), the GPU types with how many of each may be used and optionally their price per GPU-hour, \
+            and which TP and PP degrees and layouts to try. Every candidate is a complete scenario whose goodput \
+            is found as `simrun goodput` finds it. The whole space within the budget is searched (DistServe's \
+            Algorithms 1 and 2 prune the same space for large clusters). Candidates whose model does not fit \
+            are recorded as skipped. The folder --out receives search.csv (every candidate) and the winners as \
+            scenarios to run: best.json, best-colocated.json, best-disaggregated.json.
+            """)
+
+    @Argument(help: "The search spec JSON file.") var spec: String
+    @Option(help: "Results folder (default results/search-<spec name>): new, empty, or one simrun wrote.") var out: String?
+
+    func run() throws {
+        let s = try SearchSpec(path: spec)
+        let folder = try ResultsFolder(out ?? "results/search-\(s.name)")
+        do {
+            var results: [SearchSpec.Evaluated] = []
+            for c in s.candidates {
+                let r = s.evaluate(c)
+                results.append(r)
+                FileHandle.standardError.write(Data("  \(r.line)\n".utf8))
+            }
+            let ranked = s.rank(results)
+            print(SearchSpec.table(ranked, priced: s.priced))
+            try SearchSpec.writeCSV(ranked, to: folder.path("search.csv"))
+            let ok = ranked.filter { $0.goodput != nil }
+            for (file, pick) in [("best.json", ok.first), ("best-colocated.json", ok.first { !$0.candidate.disaggregated }),
+                                 ("best-disaggregated.json", ok.first { $0.candidate.disaggregated })] {
+                if let pick { try Data((s.scenario(for: pick).prettyText + "\n").utf8).write(to: URL(fileURLWithPath: folder.path(file))) }
+            }
+            try folder.commit()
+            if let best = ok.first { print("best: \(best.candidate.description) on \(best.candidate.gpu); scenarios in \(folder.shown)") }
+        } catch {
+            folder.abandon()
+            throw error
+        }
+    }
+}
+
+/// A search spec: the base scenario, the GPU budget per type, the degrees and layouts to try.
+struct SearchSpec {
+    struct GPUChoice {
+        let name: String
+        let count: Int
+        let pricePerHour: Double?
+    }
+
+    /// One layout to measure.
+    struct Candidate {
+        let gpu: String
+        /// (role, tp, pp, count) per instance group: one colocated group, or prefill then decode.
+        let groups: [(role: String, tp: Int, pp: Int, count: Int)]
+        var disaggregated: Bool { groups.count == 2 }
+        var gpus: Int { groups.reduce(0) { $0 + $1.tp * $1.pp * $1.count } }
+        var description: String {
+            func g(_ x: (role: String, tp: Int, pp: Int, count: Int)) -> String {
+                "\(x.count) × TP\(x.tp)" + (x.pp > 1 ? "·PP\(x.pp)" : "")
+            }
+            return disaggregated ? "prefill \(g(groups[0])) + decode \(g(groups[1]))" : "colocated \(g(groups[0]))"
+        }
+    }
+
+    struct Evaluated {
+        let candidate: Candidate
+        let goodput: Double?
+        let pricePerHour: Double?
+        let status: String
+        var perGPU: Double? { goodput.map { $0 / Double(candidate.gpus) } }
+        /// Dollars per hour for each request per second of goodput.
+        var costPerGoodput: Double? {
+            guard let p = pricePerHour, let g = goodput, g > 0 else { return nil }
+            return p * Double(candidate.gpus) / g
+        }
+        var line: String {
+            "\(candidate.description) on \(candidate.gpu): " + (goodput.map { String(format: "goodput %.3g req/s", $0) } ?? status)
+        }
+    }
+
+    let name: String
+    let file: String
+    let scenarioPath: String
+    let base: JSONValue
+    let baseGroup: [JSONValue.Member]
+    let gpus: [GPUChoice]
+    let attainment: Double
+    let tolerance: Double
+    let candidates: [Candidate]
+    let priced: Bool
+    private let startRate: Double
+
+    init(path: String) throws {
+        file = path
+        func fail(_ field: String, _ message: String) -> InputError { InputError(file: path, location: field, message) }
+        let json = try JSONValue.read(file: path, what: "search spec")
+        guard let members = json.members else { throw InputError(file: path, "expected a JSON object at the top level") }
+        let known = ["name", "scenario", "gpus", "tp", "pp", "layouts", "attainment", "tolerance"]
+        if let unknown = members.first(where: { !known.contains($0.key) }) {
+            throw fail(unknown.key, "unknown field; expected one of: " + known.joined(separator: ", "))
+        }
+        func field(_ key: String) -> JSONValue? { members.first { $0.key == key }?.value }
+        func ints(_ key: String, _ fallback: [Int]) throws -> [Int] {
+            guard let v = field(key) else { return fallback }
+            guard let list = v.elements, !list.isEmpty, list.count <= 64 else { throw fail(key, "expected a list of whole numbers") }
+            return try list.map {
+                guard let n = $0.integer(in: 1...1024) else { throw fail(key, "expected whole numbers from 1 to 1024, found \($0.shortText)") }
+                return n
+            }
+        }
+        name = field("name")?.string ?? URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
+        guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
+            throw fail("name", "expected letters, digits, '-', '_' or '.'")
+        }
+        guard let given = field("scenario")?.string else { throw fail("scenario", "expected the path of the base scenario") }
+        scenarioPath = given.hasPrefix("/") ? given
+            : URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent(given).path
+        // The base scenario's own instances need not fit: only its first group's model and settings are used.
+        base = try ScenarioLoader.resolvedTree(scenarioPath)
+        let scenario = try ScenarioLoader.decode(base, file: scenarioPath)
+        let arrivals = scenario.workload.arrivals
+        guard arrivals.process == "poisson" || arrivals.process == "gamma", arrivals.stages == nil, let rate = arrivals.rate else {
+            throw InputError(file: scenarioPath, location: "workload.arrivals",
+                             "a search varies the rate: expected process poisson or gamma with a rate and no stages")
+        }
+        guard let slo = scenario.slo, [slo.ttft_s, slo.tpot_s, slo.e2el_s, slo.max_itl_s].contains(where: { $0 != nil }) else {
+            throw InputError(file: scenarioPath, location: "slo", "a search needs at least one SLO")
+        }
+        startRate = rate
+        guard let first = base.members?.first(where: { $0.key == "instances" })?.value.elements?.first?.members,
+              let group = scenario.instances.first else {
+            throw InputError(file: scenarioPath, location: "instances", "expected at least one instance group")
+        }
+        baseGroup = first.filter { !["gpu", "tp", "pp", "count", "role", "max_num_seqs", "max_num_batched_tokens"].contains($0.key) }
+        let folder = URL(fileURLWithPath: scenarioPath).deletingLastPathComponent().path
+        let model = try SimulationPlan.model(group.model, field: "instances[0].model",
+                                             fail: { [scenarioPath] in InputError(file: scenarioPath, location: $0, $1) },
+                                             resolve: { $0.hasPrefix("/") ? $0 : folder + "/" + $0 })
+
+        guard let given = field("gpus")?.elements, !given.isEmpty, given.count <= 16 else {
+            throw fail("gpus", "expected a list of {\"gpu\": name, \"count\": n, \"price_per_hour\": dollars}")
+        }
+        gpus = try given.enumerated().map { i, g in
+            let at = "gpus[\(i)]"
+            guard let m = g.members else { throw fail(at, "expected an object") }
+            if let unknown = m.first(where: { !["gpu", "count", "price_per_hour"].contains($0.key) }) {
+                throw fail("\(at).\(unknown.key)", "unknown field; expected gpu, count or price_per_hour")
+            }
+            let value = { (k: String) in m.first { $0.key == k }?.value }
+            guard let name = value("gpu")?.string, AcceleratorCatalog.named(name) != nil else {
+                throw fail("\(at).gpu", "expected a GPU of the catalog: " + AcceleratorCatalog.all.map(\.name).joined(separator: ", "))
+            }
+            guard let count = value("count")?.integer(in: 1...1024) else { throw fail("\(at).count", "expected a whole number from 1 to 1024") }
+            var price: Double?
+            if let p = value("price_per_hour") {
+                guard let d = p.double, d.isFinite, d > 0, d < 1e6 else { throw fail("\(at).price_per_hour", "expected dollars > 0") }
+                price = d
+            }
+            return GPUChoice(name: name, count: count, pricePerHour: price)
+        }
+        priced = gpus.allSatisfy { $0.pricePerHour != nil }
+        if !priced, gpus.contains(where: { $0.pricePerHour != nil }) {
+            throw fail("gpus", "give price_per_hour for every GPU type or for none")
+        }
+        let tps = try ints("tp", [1, 2, 4, 8]), pps = try ints("pp", [1])
+        var layouts = ["colocated", "disaggregated"]
+        if let l = field("layouts") {
+            guard let names = l.elements?.compactMap(\.string), !names.isEmpty, names.count == l.elements?.count,
+                  names.allSatisfy(layouts.contains) else { throw fail("layouts", "expected a list of colocated and disaggregated") }
+            layouts = names
+        }
+        attainment = try field("attainment").map {
+            guard let v = $0.double, v > 0, v <= 100 else { throw fail("attainment", "expected a percentage in (0, 100]") }
+            return v
+        } ?? 90
+        tolerance = try field("tolerance").map {
+            guard let v = $0.double, v > 0, v < 1 else { throw fail("tolerance", "expected a number in (0, 1)") }
+            return v
+        } ?? 0.05
+
+        // TP must split the heads as vLLM requires; every layout stays within the GPU budget.
+        let validTP = tps.filter { model.heads % $0 == 0 && (model.kvHeads % $0 == 0 || $0 % model.kvHeads == 0) }
+        var list: [Candidate] = []
+        for g in gpus {
+            let shapes = validTP.flatMap { tp in pps.map { (tp: tp, pp: $0) } }.filter { $0.tp * $0.pp <= g.count }
+            if layouts.contains("colocated") {
+                for s in shapes {
+                    list.append(Candidate(gpu: g.name, groups: [("colocated", s.tp, s.pp, g.count / (s.tp * s.pp))]))
+                }
+            }
+            if layouts.contains("disaggregated") {
+                for p in shapes {
+                    for d in shapes {
+                        for np in 1...max(1, g.count / (p.tp * p.pp)) {
+                            let left = g.count - np * p.tp * p.pp
+                            guard left >= d.tp * d.pp else { continue }
+                            for nd in 1...(left / (d.tp * d.pp)) {
+                                list.append(Candidate(gpu: g.name, groups: [("prefill", p.tp, p.pp, np), ("decode", d.tp, d.pp, nd)]))
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        candidates = list
+    }
+
+    /// The base scenario with the candidate's instance groups (and `rate`, when given).
+    func scenario(for c: Candidate, rate: Double? = nil) throws -> JSONValue {
+        let groups = c.groups.map { g -> JSONValue in
+            var m = baseGroup
+            m.insert(.init("gpu", .string(c.gpu)), at: 0)
+            m.append(contentsOf: [.init("tp", .number(String(g.tp))), .init("pp", .number(String(g.pp))),
+                                  .init("count", .number(String(g.count))), .init("role", .string(g.role))])
+            return .object(m)
+        }
+        var settings = ["instances=" + JSONValue.array(groups).canonicalText]
+        if c.disaggregated { settings.append("router=shortest_queue") }
+        if let rate { settings.append("workload.arrivals.rate=\(rate)") }
+        return try ScenarioLoader.resolved(base, settings: settings, file: scenarioPath)
+    }
+
+    func scenario(for e: Evaluated) throws -> JSONValue { try scenario(for: e.candidate, rate: e.goodput) }
+
+    /// Finds one candidate's goodput; a candidate that does not fit is skipped, one that fails is recorded.
+    func evaluate(_ c: Candidate) -> Evaluated {
+        let price = gpus.first { $0.name == c.gpu }?.pricePerHour
+        let tree: JSONValue
+        do {
+            tree = try scenario(for: c)
+            _ = try SimulationPlan(ScenarioLoader.decode(tree, file: scenarioPath), file: scenarioPath)
+        } catch {
+            return Evaluated(candidate: c, goodput: nil, pricePerHour: price, status: "skipped: \(error)")
+        }
+        let file = scenarioPath
+        do {
+            let r = try GoodputSearch.find(start: startRate, target: attainment / 100, tolerance: tolerance, maxRate: 1e5) {
+                try GoodputSearch.probe(tree, file: file, seed: nil, rate: $0)
+            }
+            return Evaluated(candidate: c, goodput: r.goodput, pricePerHour: price, status: r.reachedMax ? "ok (rate limit)" : "ok")
+        } catch {
+            return Evaluated(candidate: c, goodput: nil, pricePerHour: price, status: "failed: \(error)")
+        }
+    }
+
+    /// Best first: by cost per unit of goodput when every GPU is priced, else by goodput per GPU;
+    /// candidates without a goodput last, in the order they were tried.
+    func rank(_ results: [Evaluated]) -> [Evaluated] {
+        let indexed = Array(results.enumerated())
+        return indexed.sorted { a, b in
+            switch (a.element.perGPU, b.element.perGPU) {
+            case let (x?, y?):
+                if priced, let ca = a.element.costPerGoodput, let cb = b.element.costPerGoodput, ca != cb { return ca < cb }
+                if x != y { return x > y }
+                return a.offset < b.offset
+            case (_?, nil): return true
+            case (nil, _?): return false
+            case (nil, nil): return a.offset < b.offset
+            }
+        }.map(\.element)
+    }
+
+    static let csvHeader = ["rank", "layout", "gpu", "description", "gpus", "goodput_rps", "goodput_per_gpu_rps",
+                            "price_per_gpu_hour", "usd_per_hour_per_rps", "status"]
+
+    static func writeCSV(_ ranked: [Evaluated], to path: String) throws {
+        let csv = try CSVWriter(path: path, header: csvHeader)
+        for (i, r) in ranked.enumerated() {
+            csv.field(i + 1)
+            csv.field(r.candidate.disaggregated ? "disaggregated" : "colocated")
+            csv.field(r.candidate.gpu)
+            csv.field(r.candidate.description)
+            csv.field(r.candidate.gpus)
+            csv.field(r.goodput ?? .nan)
+            csv.field(r.perGPU ?? .nan)
+            csv.field(r.pricePerHour ?? .nan)
+            csv.field(r.costPerGoodput ?? .nan)
+            csv.field(r.status)
+            csv.endRow()
+        }
+        try csv.close()
+    }
+
+    static func table(_ ranked: [Evaluated], priced: Bool) -> String {
+        func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
+        var lines = [pad("rank", 5) + pad("layout", 45) + pad("gpu", 15) + " gpus    goodput/s      per GPU"
+                     + (priced ? "   $/h per req/s" : "")]
+        for (i, r) in ranked.enumerated() {
+            var line = pad("\(i + 1)", 5) + pad(r.candidate.description, 45) + pad(r.candidate.gpu, 15)
+                + String(format: "%5d ", r.candidate.gpus)
+            if let g = r.goodput, let p = r.perGPU {
+                line += String(format: "%12.3f %12.3f", g, p)
+                if priced { line += r.costPerGoodput.map { String(format: " %16.3f", $0) } ?? "               –" }
+            } else {
+                line += "  " + r.status
+            }
+            lines.append(line)
+        }
+        return lines.joined(separator: "\n")
+    }
+}

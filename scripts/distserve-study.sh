@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The DistServe reproduction (OPT-13B chatbot on A100-80GB): Table 2's attainment against per-GPU rate for
+# colocated vLLM (1 GPU) and DistServe (prefill TP2 + decode TP1, 3 GPUs), the goodput of each, and the
+# placement search on 4 GPUs. Writes OUT_DIR/table2.csv and OUT_DIR/search/ (search.csv, best*.json).
+# Usage: scripts/distserve-study.sh [OUT_DIR]   (needs a release build: swift build -c release)
+set -euo pipefail
+out=${1:-results/distserve-study}
+bin=.build/release/simrun
+dir=scenarios/distserve
+mkdir -p "$out"
+echo "per_gpu_rate,system,gpus,attainment,ttft_attainment,tpot_attainment,kv_wait_share,kv_transfer_share" > "$out/table2.csv"
+for rate in 1.0 1.5 2.0 2.5 3.0 3.5 4.0; do
+  for system in vllm:1 distserve:3; do
+    name=${system%%:*}; gpus=${system##*:}
+    tmp=$(mktemp -d)
+    "$bin" run "$dir/opt13b-chatbot-$name.json" --out "$tmp/r" \
+      --set workload.arrivals.rate="$(python3 -c "print($rate * $gpus)")" > /dev/null
+    python3 - "$tmp/r/summary.json" "$rate" "$name" "$gpus" >> "$out/table2.csv" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1])); slo = s["slo"]
+print(",".join(str(x) for x in [sys.argv[2], sys.argv[3], sys.argv[4], round(slo["attainment"], 4),
+      round(slo["ttft_attainment"], 4), round(slo["tpot_attainment"], 4),
+      round(s.get("kv_wait_share") or 0, 5), round(s.get("kv_transfer_share") or 0, 6)]))
+PY
+    rm -rf "$tmp"
+  done
+done
+for name in vllm distserve; do
+  "$bin" goodput "$dir/opt13b-chatbot-$name.json" --out "$out/goodput-$name.csv" | tail -2
+done
+"$bin" search "$dir/search-opt13b-4xa100.json" --out "$out/search" 2> /dev/null
+echo "wrote $out" >&2
