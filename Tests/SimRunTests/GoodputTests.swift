@@ -77,6 +77,16 @@ struct SearchTests {
         let again = try runSimrun(["search", "s.json", "--out", "found"], cwd: dir)
         #expect(again.stdout == r.stdout)
 
+        // Priced: an H100 at 100 times an A100's price ranks second though it serves more per GPU.
+        try #"{"scenario": "scenario.json", "gpus": [{"gpu": "H100-SXM-80GB", "count": 1, "price_per_hour": 100}, {"gpu": "A100-80GB", "count": 1, "price_per_hour": 1}], "tp": [1], "layouts": ["colocated"], "tolerance": 0.1}"#
+            .write(to: dir.appendingPathComponent("s.json"), atomically: true, encoding: .utf8)
+        let priced = try runSimrun(["search", "s.json", "--out", "priced"], cwd: dir)
+        #expect(priced.status == 0, "\(priced.stderr)")
+        let pricedRows = try String(contentsOfFile: dir.appendingPathComponent("priced/search.csv").path, encoding: .utf8)
+            .split(separator: "\n").dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+        #expect(pricedRows.map { String($0[2]) } == ["A100-80GB", "H100-SXM-80GB"])
+        #expect(Double(pricedRows[0][8])! < Double(pricedRows[1][8])! && Double(pricedRows[0][6])! < Double(pricedRows[1][6])!)
+
         let big = smallScenario.replacingOccurrences(of: #""model": "Llama-2-7B""#, with: #""model": "Llama-2-70B""#)
         _ = try writeScenario(big.replacingOccurrences(of: #""num_requests": 300"#, with: #""num_requests": 60"#), in: dir)
         try #"{"scenario": "scenario.json", "gpus": [{"gpu": "A100-80GB", "count": 2}], "tp": [1, 2], "layouts": ["colocated"], "tolerance": 0.2}"#
