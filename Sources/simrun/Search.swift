@@ -34,6 +34,13 @@ struct Search: ParsableCommand {
                 results.append(r)
                 FileHandle.standardError.write(Data("  \(r.line)\n".utf8))
             }
+            if let target = s.targetRate {
+                for g in s.gpus {
+                    let r = s.algorithm1(on: g, targetRate: target)
+                    results.append(r)
+                    FileHandle.standardError.write(Data("  \(r.line)\n".utf8))
+                }
+            }
             let ranked = s.rank(results)
             print(SearchSpec.table(ranked, priced: s.priced))
             try SearchSpec.writeCSV(ranked, to: folder.path("search.csv"))
@@ -64,13 +71,17 @@ struct SearchSpec {
         let gpu: String
         /// (role, tp, pp, count) per instance group: one colocated group, or prefill then decode.
         let groups: [(role: String, tp: Int, pp: Int, count: Int)]
+        /// How it was chosen, when not by enumeration.
+        var origin: String?
         var disaggregated: Bool { groups.count == 2 }
         var gpus: Int { groups.reduce(0) { $0 + $1.tp * $1.pp * $1.count } }
         var description: String {
             func g(_ x: (role: String, tp: Int, pp: Int, count: Int)) -> String {
                 "\(x.count) × TP\(x.tp)" + (x.pp > 1 ? "·PP\(x.pp)" : "")
             }
-            return disaggregated ? "prefill \(g(groups[0])) + decode \(g(groups[1]))" : "colocated \(g(groups[0]))"
+            guard !groups.isEmpty else { return origin ?? "" }
+            let layout = disaggregated ? "prefill \(g(groups[0])) + decode \(g(groups[1]))" : "colocated \(g(groups[0]))"
+            return origin.map { layout + " (\($0))" } ?? layout
         }
     }
 
@@ -99,6 +110,10 @@ struct SearchSpec {
     let attainment: Double
     let tolerance: Double
     let candidates: [Candidate]
+    /// TP × PP shapes that split the model as vLLM requires, per GPU type (within its budget).
+    let shapes: [String: [(tp: Int, pp: Int)]]
+    /// The rate Algorithm 1 replicates its configurations to serve (nil: Algorithm 1 is not run).
+    let targetRate: Double?
     let priced: Bool
     private let startRate: Double
 
@@ -107,7 +122,7 @@ struct SearchSpec {
         func fail(_ field: String, _ message: String) -> InputError { InputError(file: path, location: field, message) }
         let json = try JSONValue.read(file: path, what: "search spec")
         guard let members = json.members else { throw InputError(file: path, "expected a JSON object at the top level") }
-        let known = ["name", "scenario", "gpus", "tp", "pp", "layouts", "attainment", "tolerance"]
+        let known = ["name", "scenario", "gpus", "tp", "pp", "layouts", "attainment", "tolerance", "target_rate"]
         if let unknown = members.first(where: { !known.contains($0.key) }) {
             throw fail(unknown.key, "unknown field; expected one of: " + known.joined(separator: ", "))
         }
@@ -185,6 +200,10 @@ struct SearchSpec {
             guard let v = $0.double, v > 0, v <= 100 else { throw fail("attainment", "expected a percentage in (0, 100]") }
             return v
         } ?? 90
+        targetRate = try field("target_rate").map {
+            guard let v = $0.double, v > 0, v <= 1e5 else { throw fail("target_rate", "expected a rate in (0, 100000] req/s") }
+            return v
+        }
         tolerance = try field("tolerance").map {
             guard let v = $0.double, v > 0, v < 1 else { throw fail("tolerance", "expected a number in (0, 1)") }
             return v
@@ -193,8 +212,10 @@ struct SearchSpec {
         // TP must split the heads as vLLM requires; every layout stays within the GPU budget.
         let validTP = tps.filter { model.heads % $0 == 0 && (model.kvHeads % $0 == 0 || $0 % model.kvHeads == 0) }
         var list: [Candidate] = []
+        var shapesByGPU: [String: [(tp: Int, pp: Int)]] = [:]
         for g in gpus {
             let shapes = validTP.flatMap { tp in pps.map { (tp: tp, pp: $0) } }.filter { $0.tp * $0.pp <= g.count }
+            shapesByGPU[g.name] = shapes
             if layouts.contains("colocated") {
                 for s in shapes {
                     list.append(Candidate(gpu: g.name, groups: [("colocated", s.tp, s.pp, g.count / (s.tp * s.pp))]))
@@ -215,10 +236,12 @@ struct SearchSpec {
             }
         }
         candidates = list
+        shapes = shapesByGPU
     }
 
-    /// The base scenario with the candidate's instance groups (and `rate`, when given).
-    func scenario(for c: Candidate, rate: Double? = nil) throws -> JSONValue {
+    /// The base scenario with the candidate's instance groups (and `rate`, when given; with
+    /// `onlySLO`, the scenario's SLOs but that one dropped).
+    func scenario(for c: Candidate, rate: Double? = nil, onlySLO: String? = nil) throws -> JSONValue {
         let groups = c.groups.map { g -> JSONValue in
             var m = baseGroup
             m.insert(.init("gpu", .string(c.gpu)), at: 0)
@@ -229,17 +252,57 @@ struct SearchSpec {
         var settings = ["instances=" + JSONValue.array(groups).canonicalText]
         if c.disaggregated { settings.append("router=shortest_queue") }
         if let rate { settings.append("workload.arrivals.rate=\(rate)") }
-        return try ScenarioLoader.resolved(base, settings: settings, file: scenarioPath)
+        var tree = base
+        if let only = onlySLO, var members = tree.members, let i = members.firstIndex(where: { $0.key == "slo" }) {
+            members[i].value = .object((members[i].value.members ?? []).filter { $0.key == only })
+            tree = .object(members)
+        }
+        return try ScenarioLoader.resolved(tree, settings: settings, file: scenarioPath)
     }
 
     func scenario(for e: Evaluated) throws -> JSONValue { try scenario(for: e.candidate, rate: e.goodput) }
 
+    /// DistServe's Algorithm 1 (high node affinity): each prefill shape measured alone against the TTFT SLO
+    /// (ample decode instances behind it) and each decode shape alone against the TPOT SLO (ample prefill
+    /// instances in front), the best of each by goodput per GPU chosen independently, then replicated to serve
+    /// `targetRate`; the placement that makes is measured whole. Needs both a TTFT and a TPOT SLO.
+    func algorithm1(on g: GPUChoice, targetRate: Double) -> Evaluated {
+        let price = g.pricePerHour
+        func none(_ why: String) -> Evaluated {
+            Evaluated(candidate: Candidate(gpu: g.name, groups: [], origin: "Algorithm 1"),
+                      goodput: nil, pricePerHour: price, status: "skipped: \(why)")
+        }
+        let slo = base.members?.first { $0.key == "slo" }?.value.members?.map(\.key) ?? []
+        guard slo.contains("ttft_s"), slo.contains("tpot_s") else { return none("Algorithm 1 needs both ttft_s and tpot_s") }
+        let ample = 8
+        func best(_ role: String, slo: String) -> (shape: (tp: Int, pp: Int), goodput: Double)? {
+            var found: (shape: (tp: Int, pp: Int), goodput: Double)?
+            for s in shapes[g.name] ?? [] {
+                let alone = Candidate(gpu: g.name, groups: role == "prefill" ? [("prefill", s.tp, s.pp, 1), ("decode", s.tp, s.pp, ample)]
+                                                                            : [("prefill", s.tp, s.pp, ample), ("decode", s.tp, s.pp, 1)])
+                guard let r = measure(alone, onlySLO: slo).goodput, r > 0 else { continue }
+                let perGPU = r / Double(s.tp * s.pp)
+                if found.map({ perGPU > $0.goodput / Double($0.shape.tp * $0.shape.pp) }) ?? true { found = (s, r) }
+            }
+            return found
+        }
+        guard let p = best("prefill", slo: "ttft_s") else { return none("no prefill shape meets the TTFT SLO on \(g.name)") }
+        guard let d = best("decode", slo: "tpot_s") else { return none("no decode shape meets the TPOT SLO on \(g.name)") }
+        let np = Int((targetRate / p.goodput).rounded(.up)), nd = Int((targetRate / d.goodput).rounded(.up))
+        let c = Candidate(gpu: g.name, groups: [("prefill", p.shape.tp, p.shape.pp, np), ("decode", d.shape.tp, d.shape.pp, nd)],
+                          origin: String(format: "Algorithm 1 for %g req/s; prefill alone %.3g; decode alone %.3g req/s", targetRate,
+                                         p.goodput, d.goodput))
+        return measure(c)
+    }
+
     /// Finds one candidate's goodput; a candidate that does not fit is skipped, one that fails is recorded.
-    func evaluate(_ c: Candidate) -> Evaluated {
+    func evaluate(_ c: Candidate) -> Evaluated { measure(c) }
+
+    private func measure(_ c: Candidate, onlySLO: String? = nil) -> Evaluated {
         let price = gpus.first { $0.name == c.gpu }?.pricePerHour
         let tree: JSONValue
         do {
-            tree = try scenario(for: c)
+            tree = try scenario(for: c, onlySLO: onlySLO)
             _ = try SimulationPlan(ScenarioLoader.decode(tree, file: scenarioPath), file: scenarioPath)
         } catch {
             return Evaluated(candidate: c, goodput: nil, pricePerHour: price, status: "skipped: \(error)")
@@ -294,7 +357,7 @@ struct SearchSpec {
     }
 
     static func table(_ ranked: [Evaluated], priced: Bool) -> String {
-        func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
+        func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s + " " : s + String(repeating: " ", count: n - s.count) }
         var lines = [pad("rank", 5) + pad("layout", 45) + pad("gpu", 15) + " gpus    goodput/s      per GPU"
                      + (priced ? "   $/h per req/s" : "")]
         for (i, r) in ranked.enumerated() {

@@ -412,6 +412,7 @@ enum BadCases {
             spec("a fractional TP", #"{"scenario": "s.json", "tp": [1.5], "# + gpus + "}", ["p.json: tp"]),
             spec("an unknown layout", #"{"scenario": "s.json", "layouts": ["split"], "# + gpus + "}", ["p.json: layouts"]),
             spec("an unknown field", #"{"scenario": "s.json", "budget": 3, "# + gpus + "}", ["p.json: budget"]),
+            spec("a negative target rate", #"{"scenario": "s.json", "target_rate": -1, "# + gpus + "}", ["p.json: target_rate"]),
             spec("attainment of 0", #"{"scenario": "s.json", "attainment": 0, "# + gpus + "}", ["p.json: attainment"]),
         ]
     }()

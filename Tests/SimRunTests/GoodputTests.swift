@@ -55,19 +55,22 @@ struct GoodputTests {
 
 @Suite("Placement search")
 struct SearchTests {
-    /// Two A100s for Llama-2-7B: colocated TP1 × 2 and TP2 × 1, and prefill TP1 + decode TP1. Llama-2-70B
+    /// Two A100s for Llama-2-7B: colocated TP1 × 2 and TP2 × 1, prefill TP1 + decode TP1, and Algorithm 1's
+    /// placement for 4 req/s (which may exceed the budget: it is sized by the rate). Llama-2-70B
     /// at TP1 does not fit and is skipped, not fatal; the ranking follows goodput per GPU, and the winner is
     /// written as a scenario that runs.
     @Test func searchRanksEveryLayoutAndSkipsWhatDoesNotFit() throws {
         let dir = tempDir()
         _ = try writeScenario(smallScenario.replacingOccurrences(of: #""num_requests": 300"#, with: #""num_requests": 120"#), in: dir)
-        try #"{"scenario": "scenario.json", "gpus": [{"gpu": "A100-80GB", "count": 2}], "tp": [1, 2], "tolerance": 0.1}"#
+        try #"{"scenario": "scenario.json", "gpus": [{"gpu": "A100-80GB", "count": 2}], "tp": [1, 2], "tolerance": 0.1, "target_rate": 4}"#
             .write(to: dir.appendingPathComponent("s.json"), atomically: true, encoding: .utf8)
         let r = try runSimrun(["search", "s.json", "--out", "found"], cwd: dir)
         #expect(r.status == 0, "\(r.stderr)")
         let csv = try String(contentsOfFile: dir.appendingPathComponent("found/search.csv").path, encoding: .utf8)
         let rows = csv.split(separator: "\n").dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false) }
-        #expect(rows.count == 3)
+        #expect(rows.count == 4)
+        // Algorithm 1: the best prefill and decode shapes measured alone, replicated for 4 req/s, measured whole.
+        #expect(rows.contains { $0[3].contains("(Algorithm 1 for 4 req/s; prefill alone ") && Double($0[5])! > 0 })
         let perGPU = rows.map { Double($0[6])! }
         #expect(perGPU == perGPU.sorted(by: >) && perGPU.allSatisfy { $0 > 0 })
         #expect(rows.contains { $0[3] == "prefill 1 × TP1 + decode 1 × TP1" } && rows.contains { $0[3] == "colocated 1 × TP2" })
