@@ -28,5 +28,18 @@ done
 for name in vllm distserve; do
   "$bin" goodput "$dir/opt13b-chatbot-$name.json" --out "$out/goodput-$name.csv" | tail -2
 done
+# Where the KV moves: NVLink inside a server, or one 25-Gbps NIC between two (OPT-66B, 1 req/s per prefill instance).
+for layout in one-server two-servers; do
+  tmp=$(mktemp -d)
+  "$bin" run "$dir/opt66b-chatbot-$layout.json" --out "$tmp/r" > /dev/null
+  python3 - "$tmp/r" "$layout" <<'PY'
+import csv, json, sys
+s = json.load(open(sys.argv[1] + "/summary.json"))
+moves = sorted(float(r["kv_transfer_s"]) for r in csv.DictReader(open(sys.argv[1] + "/requests.csv")) if r["status"] == "finished")
+print(f"{sys.argv[2]}: attainment {s['slo']['attainment']:.3f}, KV transfer {100 * s['kv_transfer_share']:.3g}% of latency, "
+      f"median {1000 * moves[len(moves) // 2]:.1f} ms, p95 {1000 * moves[int(0.95 * len(moves))]:.1f} ms")
+PY
+  rm -rf "$tmp"
+done
 "$bin" search "$dir/search-opt13b-4xa100.json" --out "$out/search" 2> /dev/null
 echo "wrote $out" >&2
