@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The DistServe reproduction (OPT-13B chatbot on A100-80GB): Table 2's attainment against per-GPU rate for
 # colocated vLLM (1 GPU) and DistServe (prefill TP2 + decode TP1, 3 GPUs), the goodput of each, and the
-# placement search on 4 GPUs. Writes OUT_DIR/table2.csv and OUT_DIR/search/ (search.csv, best*.json).
+# placement search on 4 GPUs (OPT-13B) and 32 (OPT-175B, Algorithm 2). Writes OUT_DIR/table2.csv and
+# OUT_DIR/search*/ (search.csv, best*.json).
 # Usage: scripts/distserve-study.sh [OUT_DIR]   (needs a release build: swift build -c release)
 set -euo pipefail
 out=${1:-results/distserve-study}
@@ -42,4 +43,5 @@ PY
   rm -rf "$tmp"
 done
 "$bin" search "$dir/search-opt13b-4xa100.json" --out "$out/search" 2> /dev/null
+"$bin" search "$dir/search-opt175b-32xa100.json" --out "$out/search-opt175b" 2> /dev/null | head -8
 echo "wrote $out" >&2

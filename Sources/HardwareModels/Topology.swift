@@ -64,6 +64,28 @@ public struct Topology {
         return gpus
     }
 
+    /// GPUs for a pipeline of `stages` stages of `perStage` GPUs each, every stage on a different server:
+    /// each takes the first server (in order) with room that holds no earlier stage, adding servers as
+    /// needed. Stage-major order. So a prefill and a decode instance placed one after the other put their
+    /// stage k on the same server (DistServe's low node affinity), and their KV moves over NVLink.
+    public mutating func allocate(stages: Int, perStage: Int, of accelerator: Accelerator) -> [GPUAddress]? {
+        guard perStage <= spec(for: accelerator).gpus else { return nil }
+        var gpus: [GPUAddress] = []
+        var used = Set<Int>()
+        for _ in 0..<stages {
+            let room = nodes.indices.first { n in
+                !used.contains(n) && nodes[n].accelerator.name == accelerator.name && nodes[n].free.filter { $0 }.count >= perStage
+            }
+            guard let n = room ?? addNode(accelerator) else {
+                release(gpus)
+                return nil
+            }
+            used.insert(n)
+            gpus += take(Array(nodes[n].free.indices.filter { nodes[n].free[$0] }.prefix(perStage)), on: n)
+        }
+        return gpus
+    }
+
     /// Returns GPUs to the pool (an instance was removed).
     public mutating func release(_ gpus: [GPUAddress]) {
         for g in gpus { nodes[g.node].free[g.slot] = true }

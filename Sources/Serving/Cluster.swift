@@ -295,7 +295,7 @@ public final class Cluster {
     /// Adds an instance while the simulation runs; it takes requests at once.
     @discardableResult
     public func addInstance(_ spec: InstanceSpec) throws -> Instance {
-        guard let gpus = topology.allocate(spec.layout.gpus, of: spec.accelerator) else {
+        guard let gpus = topology.allocate(for: spec) else {
             throw ClusterError.noFreeGPUs(accelerator: spec.accelerator.name, needed: spec.layout.gpus)
         }
         let inst: Instance
@@ -357,8 +357,14 @@ public final class Cluster {
         // A hand-off's KV has waited since its prefill sampled the first token.
         if src.role == .prefill { r.kvWait += loop.now - r.lastToken }
         r.transferStart = loop.now
+        // Each source GPU sends its shard to the GPU holding the same layers and heads at the destination
+        // (GPUs are in stage-major order; stage k's layers land in the destination stage that holds them).
         let bytes = Double(r.computedTokens) * src.spec.model.kvBytesPerToken(tp: src.spec.layout.tp) / Double(src.gpus.count)
-        let flows = src.gpus.enumerated().map { i, g in (bytes, topology.path(from: g, to: dst.gpus[i % dst.gpus.count])) }
+        let (s, d) = (src.spec.layout, dst.spec.layout)
+        let flows = src.gpus.enumerated().map { i, g in
+            let stage = i / s.tp * d.pp / s.pp, rank = i % s.tp % d.tp
+            return (bytes, topology.path(from: g, to: dst.gpus[stage * d.tp + rank]))
+        }
         startGroup(.migration(request: r, from: src.index, to: dst.index, blocks: r.kvBlocks), flows: flows)
         return true
     }

@@ -23,6 +23,8 @@ public struct InstanceSpec: Sendable {
     public var efficiency: EfficiencyFactors
     /// The serving stack the instance models (host time, CUDA graphs, collectives).
     public var engine: EngineProfile
+    /// With pipeline parallelism, each stage on its own server (see Topology.allocate(stages:)).
+    public var stagePerServer = false
 
     public init(model: ModelArchitecture, accelerator: Accelerator, layout: ParallelLayout = .init(),
                 role: InstanceRole = .colocated, limits: SchedulerLimits = .init(),
@@ -42,6 +44,15 @@ public struct InstanceSpec: Sendable {
                           blockTokens: limits.blockTokens, memoryUtilization: limits.memoryUtilization,
                           maxBatchedTokens: limits.maxBatchedTokens, maxSequences: limits.maxSequences,
                           blocksOverride: limits.gpuBlocksOverride, memory: engine.kvMemory)
+    }
+}
+
+extension Topology {
+    /// The GPUs for an instance of `spec`, placed as it asks: packed, or one server per stage.
+    public mutating func allocate(for spec: InstanceSpec) -> [GPUAddress]? {
+        spec.stagePerServer && spec.layout.pp > 1
+            ? allocate(stages: spec.layout.pp, perStage: spec.layout.tp, of: spec.accelerator)
+            : allocate(spec.layout.gpus, of: spec.accelerator)
     }
 }
 

@@ -28,6 +28,7 @@ struct Scenario: Decodable {
         var expert_skew: Double?
         var max_num_seqs: Int?
         var max_num_batched_tokens: Int?
+        var placement: String?
     }
 
     /// Any field of an engine profile, set for one instance group.

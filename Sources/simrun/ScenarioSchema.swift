@@ -37,6 +37,10 @@ enum ScenarioSchema {
         Field(path: "instances[].pp", type: "integer ≥ 1", defaultValue: "1", summary: "Pipeline-parallel degree."),
         Field(path: "instances[].role", type: "string", defaultValue: "colocated",
               summary: "colocated (prefill and decode), prefill (hands requests to decode instances) or decode."),
+        Field(path: "instances[].placement", type: "string", defaultValue: "packed",
+              summary: "packed (an instance's GPUs on as few servers as possible) or stage_per_server (each pipeline stage "
+                + "on its own server, the first with room: a prefill and a decode group placed this way share each stage's "
+                + "server, so their KV moves over NVLink; DistServe's low node affinity)."),
         Field(path: "instances[].max_num_seqs", type: "integer ≥ 1", defaultValue: "scheduler's",
               summary: "This group's batch-size cap (a decode instance's largest batch, DistServe's decode L_m)."),
         Field(path: "instances[].max_num_batched_tokens", type: "integer ≥ 1", defaultValue: "scheduler's",

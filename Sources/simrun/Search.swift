@@ -73,6 +73,8 @@ struct SearchSpec {
         let groups: [(role: String, tp: Int, pp: Int, count: Int)]
         /// How it was chosen, when not by enumeration.
         var origin: String?
+        /// Each pipeline stage on its own server, prefill and decode stage k sharing one (Algorithm 2).
+        var stagePerServer = false
         var disaggregated: Bool { groups.count == 2 }
         var gpus: Int { groups.reduce(0) { $0 + $1.tp * $1.pp * $1.count } }
         var description: String {
@@ -190,10 +192,12 @@ struct SearchSpec {
             throw fail("gpus", "give price_per_hour for every GPU type or for none")
         }
         let tps = try ints("tp", [1, 2, 4, 8]), pps = try ints("pp", [1])
-        var layouts = ["colocated", "disaggregated"]
+        var layouts = ["colocated", "disaggregated", "stage_per_server"]
         if let l = field("layouts") {
             guard let names = l.elements?.compactMap(\.string), !names.isEmpty, names.count == l.elements?.count,
-                  names.allSatisfy(layouts.contains) else { throw fail("layouts", "expected a list of colocated and disaggregated") }
+                  names.allSatisfy(layouts.contains) else {
+                throw fail("layouts", "expected a list of colocated, disaggregated and stage_per_server")
+            }
             layouts = names
         }
         attainment = try field("attainment").map {
@@ -219,6 +223,21 @@ struct SearchSpec {
             if layouts.contains("colocated") {
                 for s in shapes {
                     list.append(Candidate(gpu: g.name, groups: [("colocated", s.tp, s.pp, g.count / (s.tp * s.pp))]))
+                }
+            }
+            if layouts.contains("stage_per_server") {
+                // Algorithm 2 (low node affinity): one unit of a prefill and a decode pipeline whose stage k
+                // share server k, so the KV never crosses a NIC.
+                let perServer = scenario.topology?.gpus_per_node ?? NodeSpec.defaults(for: AcceleratorCatalog.named(g.name)!).gpus
+                for pp in pps where pp > 1 {
+                    for tp in validTP {
+                        for td in validTP where tp + td <= perServer && pp * (tp + td) <= g.count {
+                            var c = Candidate(gpu: g.name, groups: [("prefill", tp, pp, 1), ("decode", td, pp, 1)],
+                                              origin: "Algorithm 2: stage k of both on server k")
+                            c.stagePerServer = true
+                            list.append(c)
+                        }
+                    }
                 }
             }
             if layouts.contains("disaggregated") {
@@ -247,6 +266,7 @@ struct SearchSpec {
             m.insert(.init("gpu", .string(c.gpu)), at: 0)
             m.append(contentsOf: [.init("tp", .number(String(g.tp))), .init("pp", .number(String(g.pp))),
                                   .init("count", .number(String(g.count))), .init("role", .string(g.role))])
+            if c.stagePerServer { m.append(.init("placement", .string("stage_per_server"))) }
             return .object(m)
         }
         var settings = ["instances=" + JSONValue.array(groups).canonicalText]

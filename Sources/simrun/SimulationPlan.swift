@@ -182,8 +182,13 @@ struct SimulationPlan {
             groupLimits.maxSequences = try positive(g.max_num_seqs, "\(at).max_num_seqs") ?? limits.maxSequences
             groupLimits.maxBatchedTokens = try positive(g.max_num_batched_tokens, "\(at).max_num_batched_tokens")
                 ?? limits.maxBatchedTokens
-            let spec = InstanceSpec(model: model, accelerator: gpu, layout: ParallelLayout(tp: tp, pp: pp),
+            var spec = InstanceSpec(model: model, accelerator: gpu, layout: ParallelLayout(tp: tp, pp: pp),
                                     role: role, limits: groupLimits, engine: engine)
+            switch g.placement ?? "packed" {
+            case "packed": break
+            case "stage_per_server": spec.stagePerServer = true
+            case let other: throw fail("\(at).placement", "expected packed or stage_per_server, found '\(other)'")
+            }
             let sizing: KVCacheSizing
             do { sizing = try spec.kvSizing() } catch let e as KVCacheSizingError {
                 if case .blockTooLarge = e { throw fail("scheduler.block_size", e.description) }
@@ -309,7 +314,7 @@ struct SimulationPlan {
         }
         let topology = Topology(nodeSpecs: nodeSpecs, maxNodes: maxNodes, linkEfficiency: efficiency)
         var probe = topology
-        for (i, spec) in specs.enumerated() where probe.allocate(spec.layout.gpus, of: spec.accelerator) == nil {
+        for (i, spec) in specs.enumerated() where probe.allocate(for: spec) == nil {
             throw fail("topology.max_nodes", "instance \(i + 1) of \(specs.count) (\(spec.layout.gpus) × \(spec.accelerator.name)) "
                        + "does not fit in \(maxNodes ?? 0) servers")
         }

@@ -112,3 +112,43 @@ struct DisaggregationTests {
         #expect(router.route(r(5), among: c.instances) == 0)
     }
 }
+
+@Suite("Stage-per-server placement (DistServe's low node affinity)")
+struct StagePlacementTests {
+    /// Prefill TP3·PP3 then decode TP4·PP3 on 8-GPU servers: stage k of both on server k (3 + 4 GPUs).
+    @Test func eachStageTakesTheFirstServerWithRoom() {
+        var t = Topology()
+        let a100 = AcceleratorCatalog.named("A100-80GB")!
+        let p = t.allocate(stages: 3, perStage: 3, of: a100)!, d = t.allocate(stages: 3, perStage: 4, of: a100)!
+        #expect(p.map(\.node) == [0, 0, 0, 1, 1, 1, 2, 2, 2] && d.map(\.node) == [0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2])
+        #expect(Set(p + d).count == 21 && t.nodes.count == 3)
+        // A third pipeline finds no server with 4 free GPUs among the three (1 left each) and opens new ones.
+        #expect(t.allocate(stages: 2, perStage: 4, of: a100)!.map(\.node) == [3, 3, 3, 3, 4, 4, 4, 4])
+    }
+
+    /// Llama-2-13B prefill and decode at TP1·PP2, one stage per server (1-GPU NIC, 8-GPU servers): each
+    /// stage's KV half moves over NVLink inside its server, as fast as the whole KV over NVLink on one; packed
+    /// on 1-GPU servers it crosses the NIC.
+    @Test func stageAlignedHandOffsStayOnNVLink() throws {
+        func transfer(stagePerServer: Bool, gpusPerNode: Int) throws -> Double {
+            var node = NodeSpec.defaults(for: AcceleratorCatalog.named("A100-80GB")!)
+            node.gpus = gpusPerNode
+            var p = spec("Llama-2-13B", role: .prefill), d = spec("Llama-2-13B", role: .decode)
+            p.layout = ParallelLayout(tp: 1, pp: 2)
+            d.layout = ParallelLayout(tp: 1, pp: 2)
+            p.stagePerServer = stagePerServer
+            d.stagePerServer = stagePerServer
+            let c = try Cluster(instances: [p, d], router: ShortestQueueRouter(),
+                                source: ListSource([Request(id: 0, arrival: .zero, promptTokens: 2000, outputTokens: 3)]),
+                                sampleInterval: nil, topology: Topology(nodeSpecs: ["A100-80GB": node]),
+                                makeScheduler: { _, _ in FCFSScheduler() })
+            c.checkInvariants = true
+            #expect(try c.run() == .completed && c.conservationProblems().isEmpty)
+            if stagePerServer { #expect(c.instances[0].gpus.map(\.node) == c.instances[1].gpus.map(\.node)) }
+            return try #require(c.metrics.records.first).kvTransfer.seconds
+        }
+        let aligned = try transfer(stagePerServer: true, gpusPerNode: 8)
+        let acrossNIC = try transfer(stagePerServer: false, gpusPerNode: 1)
+        #expect(aligned > 0 && acrossNIC > 5 * aligned)
+    }
+}

@@ -127,6 +127,7 @@ enum BadCases {
         ("instances[0].expert_skew", ["-1", "11", "1"]),
         ("instances[0].max_num_seqs", ["0", "\"x\"", "2.5"]),
         ("instances[0].max_num_batched_tokens", ["0", "-4"]),
+        ("instances[0].placement", ["\"spread\"", "1"]),
         ("instances[0].engine_overrides.kernel_tables", ["\"vllm-9\"", "5"]),
         ("instances[0].engine_overrides.kv_memory", ["\"all\""]),
         ("instances[0].engine_overrides.scheduling", ["\"v2\"", "0"]),

@@ -80,6 +80,15 @@ struct SearchTests {
         let again = try runSimrun(["search", "s.json", "--out", "found"], cwd: dir)
         #expect(again.stdout == r.stdout)
 
+        // Algorithm 2: with PP2 on 4 GPUs, one prefill and one decode pipeline sharing each stage's server.
+        try #"{"scenario": "scenario.json", "gpus": [{"gpu": "A100-80GB", "count": 4}], "tp": [1], "pp": [2], "layouts": ["disaggregated", "stage_per_server"], "tolerance": 0.2}"#
+            .write(to: dir.appendingPathComponent("s.json"), atomically: true, encoding: .utf8)
+        let low = try runSimrun(["search", "s.json", "--out", "low"], cwd: dir)
+        #expect(low.status == 0, "\(low.stderr)")
+        let lowRows = try String(contentsOfFile: dir.appendingPathComponent("low/search.csv").path, encoding: .utf8)
+            .split(separator: "\n").dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+        #expect(lowRows.count == 2 && lowRows.contains { $0[3].contains("(Algorithm 2: stage k of both on server k)") && Double($0[5])! > 0 })
+
         // Priced: an H100 at 100 times an A100's price ranks second though it serves more per GPU.
         try #"{"scenario": "scenario.json", "gpus": [{"gpu": "H100-SXM-80GB", "count": 1, "price_per_hour": 100}, {"gpu": "A100-80GB", "count": 1, "price_per_hour": 1}], "tp": [1], "layouts": ["colocated"], "tolerance": 0.1}"#
             .write(to: dir.appendingPathComponent("s.json"), atomically: true, encoding: .utf8)
