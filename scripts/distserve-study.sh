@@ -26,6 +26,19 @@ PY
     rm -rf "$tmp"
   done
 done
+# Attainment against SLO scale (both SLOs times one factor) at 1 req/s per GPU.
+echo "slo_scale,system,attainment" > "$out/slo-scale.csv"
+for scale in 0.4 0.6 0.8 1.0 1.2 1.6 2.0; do
+  for system in vllm:1 distserve:3; do
+    name=${system%%:*}; gpus=${system##*:}
+    tmp=$(mktemp -d)
+    "$bin" run "$dir/opt13b-chatbot-$name.json" --out "$tmp/r" --set workload.arrivals.rate="$gpus" \
+      --set slo.ttft_s="$(python3 -c "print(0.2 * $scale)")" --set slo.tpot_s="$(python3 -c "print(0.1 * $scale)")" > /dev/null
+    python3 -c "import json, sys; print('$scale,$name,' + str(round(json.load(open('$tmp/r/summary.json'))['slo']['attainment'], 4)))" \
+      >> "$out/slo-scale.csv"
+    rm -rf "$tmp"
+  done
+done
 for name in vllm distserve; do
   "$bin" goodput "$dir/opt13b-chatbot-$name.json" --out "$out/goodput-$name.csv" | tail -2
 done
