@@ -7,14 +7,16 @@ import SimCore
 /// least a target share of requests meets every SLO the scenario sets, and per GPU.
 struct Goodput: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Find the highest Poisson/gamma rate at which the target share of requests meets every SLO (DistServe's goodput).",
+        abstract: "Find the highest rate at which the target share of requests meets every SLO (DistServe's goodput).",
         discussion: """
             Each probe is a full simulation of the scenario at one rate, with its seed: the result is the same on \
             any machine. Probes run three at a time on all cores. Attainment is the share of arrived requests that \
-            finished and met every SLO in `slo` (summary.json's slo.attainment).
+            finished and met every SLO in `slo` (summary.json's slo.attainment). A Poisson or gamma workload varies \
+            workload.arrivals.rate; a trace varies workload.arrivals.rate_scale (the trace replayed that many times \
+            as fast), and the result is a scale.
             """)
 
-    @Argument(help: "The scenario JSON file (workload.arrivals.process poisson or gamma, and an slo).") var scenario: String
+    @Argument(help: "The scenario JSON file (arrivals poisson, gamma or trace, and an slo).") var scenario: String
     @Option(help: "Target attainment, percent of requests meeting every SLO.") var attainment = 90.0
     @Option(help: "Stop when the bracket around the goodput is narrower than this share of its upper end.")
     var tolerance = 0.02
@@ -31,8 +33,15 @@ struct Goodput: ParsableCommand {
         guard maxRate > 0, maxRate.isFinite else { throw fail("--max-rate", "expected a rate > 0, found \(maxRate)") }
         let plan = try SimulationPlan(scenarioPath: scenario, seed: seed, overrides: overrides)
         let arrivals = try ScenarioLoader.load(scenario, overrides: overrides).workload.arrivals
-        guard arrivals.process == "poisson" || arrivals.process == "gamma", arrivals.stages == nil, let start = arrivals.rate else {
-            throw fail("workload.arrivals", "goodput varies the rate: expected process poisson or gamma with a rate and no stages")
+        let knob: String, start: Double, unit: String
+        switch arrivals.process {
+        case "poisson", "gamma" where arrivals.stages == nil:
+            guard let rate = arrivals.rate else { throw fail("workload.arrivals.rate", "goodput varies the rate: expected a rate") }
+            (knob, start, unit) = ("workload.arrivals.rate", rate, "req/s")
+        case "trace":
+            (knob, start, unit) = ("workload.arrivals.rate_scale", arrivals.rate_scale ?? 1, "× the trace's rate")
+        default:
+            throw fail("workload.arrivals", "goodput varies the rate: expected process poisson or gamma (without stages) or trace")
         }
         guard !plan.slos.isEmpty else { throw fail("slo", "goodput needs at least one SLO (ttft_s, tpot_s, e2el_s or max_itl_s)") }
         if let out {
@@ -43,16 +52,20 @@ struct Goodput: ParsableCommand {
         let tree = try ScenarioLoader.resolvedTree(scenario, overrides: overrides)
         let (file, seed) = (scenario, seed)
         let result = try GoodputSearch.find(start: start, target: attainment / 100, tolerance: tolerance, maxRate: maxRate) {
-            try GoodputSearch.probe(tree, file: file, seed: seed, rate: $0)
+            try GoodputSearch.probe(tree, file: file, seed: seed, rate: $0, knob: knob)
         }
         let gpus = plan.specs.reduce(0) { $0 + $1.layout.gpus }
-        print("     rate  attainment    ttft    tpot")
+        print(knob.hasSuffix("scale") ? "    scale  attainment    ttft    tpot" : "     rate  attainment    ttft    tpot")
         for p in result.probes {
             func pct(_ v: Double?) -> String { v.map { String(format: "%6.1f%%", $0 * 100) } ?? "      –" }
             print(String(format: "%9.4g  %9.1f%%  ", p.rate, p.attainment * 100) + pct(p.ttft) + "  " + pct(p.tpot))
         }
         if result.reachedMax {
-            print(String(format: "goodput: at least %.4g req/s (every probe up to --max-rate met %.0f%%)", result.goodput, attainment))
+            print(String(format: "goodput: at least %.4g ", result.goodput) + unit
+                  + String(format: " (every probe up to --max-rate met %.0f%%)", attainment))
+        } else if knob.hasSuffix("scale") {
+            print(String(format: "goodput: %.4g ", result.goodput) + unit
+                  + String(format: " at ≥ %.0f%% attainment (bracket %.4g–%.4g) on %d GPUs", attainment, result.goodput, result.failing, gpus))
         } else {
             print(String(format: "goodput: %.4g req/s at ≥ %.0f%% attainment (bracket %.4g–%.4g), %.4g req/s per GPU over %d GPUs",
                          result.goodput, attainment, result.goodput, result.failing, result.goodput / Double(gpus), gpus))
@@ -144,9 +157,10 @@ enum GoodputSearch {
         return outcome(lo, hi)
     }
 
-    /// One probe: the scenario at `rate`, simulated once.
-    static func probe(_ tree: JSONValue, file: String, seed: UInt64?, rate: Double) throws -> Probe {
-        let atRate = try ScenarioLoader.resolved(tree, settings: ["workload.arrivals.rate=\(rate)"], file: file)
+    /// One probe: the scenario with `knob` (the arrival rate, or a trace's rate scale) at `rate`, simulated once.
+    static func probe(_ tree: JSONValue, file: String, seed: UInt64?, rate: Double,
+                      knob: String = "workload.arrivals.rate") throws -> Probe {
+        let atRate = try ScenarioLoader.resolved(tree, settings: ["\(knob)=\(rate)"], file: file)
         let s = try Runner.run(SimulationPlan(ScenarioLoader.decode(atRate, file: file), file: file, seedOverride: seed)).summary
         return Probe(rate: rate, attainment: s.slo?.attainment ?? 0, ttft: s.slo?.ttft_attainment, tpot: s.slo?.tpot_attainment,
                      arrived: s.requests_arrived, completed: s.requests_completed)

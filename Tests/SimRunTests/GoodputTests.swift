@@ -51,6 +51,20 @@ struct GoodputTests {
         let csv = try String(contentsOfFile: dir.appendingPathComponent("p.csv").path, encoding: .utf8)
         #expect(csv.hasPrefix(GoodputSearch.Probe.header + "\n") && csv.contains(",1\n") && csv.contains(",0\n"))
     }
+
+    /// A trace's goodput is a rate scale: the Azure conversation trace (first 400 requests) on one instance.
+    @Test func aTraceVariesItsRateScale() throws {
+        let dir = tempDir()
+        let trace = repoRoot.appendingPathComponent("scenarios/data/azure_conv_2023.csv").path
+        let scenario = try writeScenario("""
+            {"name": "t", "instances": [{"gpu": "A100-80GB", "model": "Llama-2-7B"}],
+             "workload": {"arrivals": {"process": "trace", "path": "\(trace)"}, "num_requests": 400},
+             "slo": {"ttft_s": 1, "tpot_s": 0.1}, "run": {"sample_interval_s": 0}}
+            """, in: dir)
+        let r = try runSimrun(["goodput", scenario, "--tolerance", "0.1"], cwd: dir)
+        #expect(r.status == 0 && r.stdout.contains("    scale  attainment") && r.stdout.contains("× the trace's rate at ≥ 90%"),
+                "\(r.stderr)")
+    }
 }
 
 @Suite("Placement search")
