@@ -44,7 +44,26 @@ public enum PolicyRegistry {
         ("round_robin", "each accepting instance in turn", { RoundRobinRouter() }),
         ("least_outstanding_tokens", "fewest prompt+generated tokens held", { LeastOutstandingTokensRouter() }),
         ("shortest_queue", "fewest requests waiting and running (DistServe's prefill dispatch)", { ShortestQueueRouter() }),
+        ("llumnix_load", "highest freeness: free KV blocks per request served (Llumnix's dispatch)", { FreenessRouter() }),
     ]
+
+    /// What a cluster controller may be configured with.
+    public struct ControllerOptions: Sendable {
+        public var period = SimTime.seconds(0.05)
+        public var threshold = 3.0
+        public var pairing = LlumnixController.Pairing.defrag
+        public var pick = LlumnixController.Pick.shortestRunning
+        public init() {}
+    }
+
+    public static let controllers: [(name: String, summary: String, make: @Sendable (ControllerOptions) -> any ClusterController)] = [
+        ("llumnix", "Llumnix's global scheduler: pair loaded with free instances by freeness, migrate a request each period",
+         { o in LlumnixController(period: o.period, threshold: o.threshold, pairing: o.pairing, pick: o.pick) }),
+    ]
+
+    public static func controller(named name: String, options: ControllerOptions = .init()) -> (any ClusterController)? {
+        controllers.first { $0.name == name }?.make(options)
+    }
 
     public static func scheduler(named name: String, options: SchedulerOptions = .init(),
                                  instance: Int = 0) -> (any BatchScheduler)? {

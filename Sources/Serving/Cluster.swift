@@ -19,6 +19,8 @@ public enum ClusterEvent: Sendable {
     case sample
     /// A request's client gives up on it (`clientTimeout` after it was sent).
     case clientTimeout(request: Int)
+    /// The cluster controller's periodic call.
+    case controlTick
 }
 
 /// Makes a fresh batch scheduler for each instance.
@@ -31,6 +33,8 @@ public final class Cluster {
     public let loop = EventLoop<ClusterEvent>()
     public private(set) var instances: [Instance] = []
     public var router: any Router
+    /// Cluster-wide decisions on their own clock (nil: none).
+    public var controller: (any ClusterController)?
     public let metrics = MetricsRecorder()
     public let sampleInterval: SimTime?
 
@@ -97,6 +101,7 @@ public final class Cluster {
             started = true
             try pullNextArrival()
             if let sampleInterval { loop.schedule(.sample, at: .zero + sampleInterval) }
+            if let period = controller?.period { loop.schedule(.controlTick, at: .zero + period) }
         }
         var failure: Error?
         var sinceProgress = 0
@@ -139,6 +144,9 @@ public final class Cluster {
             if !allRequestsEnded, let sampleInterval { loop.schedule(.sample, at: nextSampleTime(sampleInterval)) }
         case .clientTimeout(let id):
             if let r = awaitingClients[id] { abandon(r) }
+        case .controlTick:
+            controller?.tick(ControlPlane(cluster: self))
+            if !allRequestsEnded, let period = controller?.period { loop.schedule(.controlTick, at: loop.now + period) }
         }
         if let e = deferredError { deferredError = nil; throw e }
         if allRequestsEnded { loop.requestStop() }
@@ -180,6 +188,7 @@ public final class Cluster {
                                        prefix: spec.prefix), instance: -1)
         }
         instances[target].enqueue(r)
+        notify(.arrival(request: r.id, instance: target))
         if let clientTimeout {
             awaitingClients[r.id] = r
             loop.schedule(.clientTimeout(request: r.id), at: loop.now + clientTimeout)
@@ -255,6 +264,7 @@ public final class Cluster {
         if clientTimeout != nil { awaitingClients[r.id] = nil }
         metrics.ended(r, at: loop.now, reason: reason)
         source.requestEnded(id: r.id, at: loop.now)
+        notify(.ended(request: r.id, instance: r.instance))
         if nextRequest == nil, !sourceExhausted {
             // A closed-loop client may send now; a source error surfaces after this event.
             do { try pullNextArrival() } catch { deferredError = error }
@@ -308,7 +318,12 @@ public final class Cluster {
         }
         instances.append(inst)
         kvUsage.append(TimeWeightedMean(start: loop.now))
+        notify(.instanceReady(inst.index))
         return inst
+    }
+
+    private func notify(_ event: ControlEvent) {
+        controller?.observe(event, ControlPlane(cluster: self))
     }
 
     /// Stops routing new requests to an instance; it is removed once it holds none.
@@ -323,6 +338,7 @@ public final class Cluster {
             inst.state = .removed
             inst.releaseMemory()
             topology.release(inst.gpus)
+            notify(.instanceRemoved(inst.index))
         }
     }
 

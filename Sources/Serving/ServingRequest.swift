@@ -47,7 +47,7 @@ public final class ServingRequest {
     enum SwapTier { case host, nvme }
     var swapTier: SwapTier?
     /// Where the request moves when the iteration it is in ends.
-    var migrationTarget: Int?
+    public internal(set) var migrationTarget: Int?
     /// Time its finished prefill waited on a prefill instance for a decode instance to take its
     /// KV, and time its KV spent moving (every move), so far; when the move under way began.
     var kvWait: SimTime = .zero

@@ -8,6 +8,7 @@ struct Scenario: Decodable {
     var seed: UInt64?
     var instances: [InstanceGroup]
     var router: String?
+    var controller: ControllerSection?
     var scheduler: SchedulerSection?
     var topology: TopologySection?
     var workload: WorkloadSection
@@ -75,6 +76,14 @@ struct Scenario: Decodable {
             ]
             return .object(fields.compactMap { k, v in v.map { JSONValue.Member(k, $0) } })
         }
+    }
+
+    struct ControllerSection: Decodable {
+        var policy: String
+        var period_s: Double?
+        var threshold: Double?
+        var pairing: String?
+        var pick: String?
     }
 
     struct SchedulerSection: Decodable {

@@ -92,9 +92,24 @@ enum ScenarioSchema {
         Field(path: "instances[].engine_overrides.scheduling", type: "string", defaultValue: "profile",
               summary: "With chunked prefill off: v0 (a step is all prefills, waiting prompts first, or all decodes) or "
                 + "v1 (decodes and whole prompts share one token budget)."),
+        Field(path: "controller", type: "object", defaultValue: "none",
+              summary: "A cluster controller: a policy that runs every period and on events, and acts by migrating, "
+                + "adding and draining instances."),
+        Field(path: "controller.policy", type: "string", defaultValue: "required",
+              summary: "llumnix: Llumnix's global scheduler (every period, instances below the freeness threshold, or "
+                + "that preempted, each move one request to a partner above it, the most loaded with the freest)."),
+        Field(path: "controller.period_s", type: "number in 0.001...1000000", defaultValue: "0.05",
+              summary: "Seconds between the controller's rounds (Llumnix's polling interval)."),
+        Field(path: "controller.threshold", type: "number", defaultValue: "3",
+              summary: "llumnix: the freeness (decode steps before the KV blocks run out) below which an instance "
+                + "migrates requests out and above which it takes them (migrate_out_threshold)."),
+        Field(path: "controller.pairing", type: "string", defaultValue: "defrag",
+              summary: "llumnix: defrag (keep every pair) or balanced (only pairs a migration balances)."),
+        Field(path: "controller.pick", type: "string", defaultValue: "shortest_running",
+              summary: "llumnix: the request a source moves: shortest_running, longest_running or last_running."),
         Field(path: "router", type: "string", defaultValue: "round_robin",
-              summary: "How new requests pick an instance: round_robin, least_outstanding_tokens or shortest_queue "
-                + "(fewest waiting + running: DistServe's prefill dispatch)."),
+              summary: "How new requests pick an instance: round_robin, least_outstanding_tokens, llumnix_load (highest "
+                + "freeness: Llumnix's dispatch) or shortest_queue (fewest waiting + running: DistServe's prefill dispatch)."),
         Field(path: "scheduler", type: "object", defaultValue: "all defaults", summary: "Batch scheduler of every instance."),
         Field(path: "scheduler.policy", type: "string", defaultValue: "fcfs",
               summary: "fcfs (= aggressive): vLLM continuous batching, admit while blocks are free; conservative: reserve "

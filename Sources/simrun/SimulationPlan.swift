@@ -26,6 +26,8 @@ struct SimulationPlan {
     /// Whether any instance keeps prefix-cache blocks in host DRAM.
     var offloadsPrefixes: Bool { specs.contains { $0.engine.prefixCaching && $0.limits.kvOffloadBytes > 0 } }
     let routerName: String
+    /// The cluster controller and its options (nil: none).
+    let controller: (name: String, options: PolicyRegistry.ControllerOptions)?
     let schedulerName: String
     let schedulerOptions: SchedulerOptions
     let slos: SLOs
@@ -214,6 +216,33 @@ struct SimulationPlan {
         self.specs = specs
         topology = try Self.topology(s.topology, specs: specs, limits: limits, fail: fail)
 
+        if let c = s.controller {
+            guard PolicyRegistry.controller(named: c.policy) != nil else {
+                throw fail("controller.policy", "unknown controller '\(c.policy)'; expected one of: "
+                           + PolicyRegistry.controllers.map(\.name).joined(separator: ", "))
+            }
+            var o = PolicyRegistry.ControllerOptions()
+            if let p = try number(c.period_s, "controller.period_s", { $0 >= 0.001 && $0 <= 1e6 }, "a number from 0.001 to 1000000") {
+                o.period = .seconds(p)
+            }
+            o.threshold = try number(c.threshold, "controller.threshold", { abs($0) <= 1e9 }, "a number") ?? o.threshold
+            if let name = c.pairing {
+                guard let p = LlumnixController.Pairing(rawValue: name) else {
+                    throw fail("controller.pairing", "expected defrag or balanced, found '\(name)'")
+                }
+                o.pairing = p
+            }
+            if let name = c.pick {
+                guard let p = LlumnixController.Pick(rawValue: name) else {
+                    throw fail("controller.pick", "expected " + LlumnixController.Pick.allCases.map(\.rawValue).joined(separator: ", ")
+                               + ", found '\(name)'")
+                }
+                o.pick = p
+            }
+            controller = (c.policy, o)
+        } else {
+            controller = nil
+        }
         routerName = s.router ?? "round_robin"
         guard PolicyRegistry.router(named: routerName) != nil else {
             throw fail("router", "unknown router '\(routerName)'; expected one of: "
@@ -328,6 +357,7 @@ struct SimulationPlan {
                                   source: makeSource(), sampleInterval: sampleInterval, topology: topology,
                                   makeScheduler: { _, i in PolicyRegistry.scheduler(named: schedulerName, options: options, instance: i)! })
         cluster.checkInvariants = checkInvariants
+        if let (name, options) = controller { cluster.controller = PolicyRegistry.controller(named: name, options: options) }
         cluster.clientTimeout = clientTimeout
         return cluster
     }

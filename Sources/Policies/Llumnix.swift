@@ -1,0 +1,120 @@
+import SimCore
+import Serving
+
+/// Llumnix's load metric (OSDI'24, `remaining_steps` in its artifact): an instance's freeness
+/// F = (M − ΣV) / B, the decode steps it can run before its KV blocks run out. M − ΣV is the free
+/// blocks above the watermark less the virtual usage of queued requests, B the requests it serves.
+/// An empty instance is infinitely free; one being drained infinitely loaded (its fake request).
+public enum Freeness {
+    /// The migration view: only the head-of-line queued request counts, with its whole demand,
+    /// so an instance whose queue is blocked looks loaded and its running requests move away.
+    public static func forMigration(_ inst: Instance) -> Double {
+        guard inst.state == .active else { return -.infinity }
+        let head = inst.waiting.first.map { inst.blocks(forTokens: $0.contextTokens) } ?? 0
+        let requests = inst.running.count + (inst.waiting.isEmpty ? 0 : 1)
+        guard requests > 0 else { return .infinity }
+        return Double(inst.availableBlocks - inst.watermarkBlocks - head) / Double(requests)
+    }
+
+    /// The dispatch view: every queued request counts with its whole demand.
+    public static func forDispatch(_ inst: Instance) -> Double {
+        guard inst.state == .active else { return -.infinity }
+        let queued = inst.waiting.reduce(0) { $0 + inst.blocks(forTokens: $1.contextTokens) }
+        let requests = inst.running.count + inst.waiting.count
+        guard requests > 0 else { return .infinity }
+        return Double(inst.availableBlocks - inst.watermarkBlocks - queued) / Double(requests)
+    }
+}
+
+/// Llumnix's dispatch (`load`): each new request to the accepting instance with the highest
+/// freeness; ties go to the lowest index.
+public struct FreenessRouter: Router {
+    public init() {}
+
+    public mutating func route(_ request: ServingRequest, among instances: [Instance]) -> Int? {
+        var best: Int?, bestFreeness = -Double.infinity
+        for (i, inst) in instances.enumerated() where inst.acceptsNewRequests {
+            let f = Freeness.forDispatch(inst)
+            if best == nil || f > bestFreeness { best = i; bestFreeness = f }
+        }
+        return best
+    }
+}
+
+/// Llumnix's global scheduler, rescheduling by migration: every polling interval, instances whose
+/// freeness is below the threshold (or that preempted a request since the last round) are paired
+/// with instances above it, the most loaded with the freest, and each source moves one request
+/// to its partner with its KV cache.
+public struct LlumnixController: ClusterController {
+    /// How pairs are kept: every pair (`defrag`), or only those a migration balances (`balanced`:
+    /// the destination stays above the threshold and the gap narrows without inverting).
+    public enum Pairing: String, Sendable, CaseIterable { case defrag, balanced }
+    /// Which running request a source gives up: the shortest (Llumnix's default), the longest,
+    /// or the last admitted.
+    public enum Pick: String, Sendable, CaseIterable {
+        case shortestRunning = "shortest_running", longestRunning = "longest_running", lastRunning = "last_running"
+    }
+
+    public var period: SimTime?
+    public var threshold: Double
+    public var pairing: Pairing
+    public var pick: Pick
+    /// Preemptions each instance had counted at the last round (sources when it grew).
+    private var preemptionsSeen: [Int] = []
+
+    public init(period: SimTime = .seconds(0.05), threshold: Double = 3, pairing: Pairing = .defrag,
+                pick: Pick = .shortestRunning) {
+        self.period = period
+        self.threshold = threshold
+        self.pairing = pairing
+        self.pick = pick
+    }
+
+    public mutating func tick(_ plane: ControlPlane) {
+        let instances = plane.instances
+        let freeness = instances.map(Freeness.forMigration)
+        if preemptionsSeen.count < instances.count { preemptionsSeen += Array(repeating: 0, count: instances.count - preemptionsSeen.count) }
+        var sources: [Int] = [], destinations: [Int] = []
+        for (i, inst) in instances.enumerated() where inst.state != .removed && inst.role == .colocated {
+            let preempted = inst.preemptionCount > preemptionsSeen[i]
+            preemptionsSeen[i] = inst.preemptionCount
+            if freeness[i] < threshold || preempted { sources.append(i) }
+            else if inst.state == .active && freeness[i] > threshold { destinations.append(i) }
+        }
+        // The most loaded with the freest; ties by index, so the pairing is deterministic.
+        sources.sort { freeness[$0] != freeness[$1] ? freeness[$0] < freeness[$1] : $0 < $1 }
+        destinations.sort { freeness[$0] != freeness[$1] ? freeness[$0] > freeness[$1] : $0 < $1 }
+        for (src, dst) in zip(sources, destinations) {
+            guard let r = candidate(on: instances[src]) else { continue }
+            if pairing == .balanced, !balances(r, from: instances[src], to: instances[dst], freeness: freeness) { continue }
+            plane.migrate(r, to: dst)
+        }
+    }
+
+    /// The running request a source gives up: decoding, not already leaving.
+    private func candidate(on inst: Instance) -> ServingRequest? {
+        let movable = inst.running.filter { $0.isDecoding && $0.migrationTarget == nil }
+        switch pick {
+        case .shortestRunning: return movable.min { $0.contextTokens < $1.contextTokens }
+        case .longestRunning: return movable.max { $0.contextTokens < $1.contextTokens }
+        case .lastRunning: return movable.last
+        }
+    }
+
+    /// Whether moving `r` keeps the destination above the threshold and narrows the freeness gap
+    /// without inverting it.
+    private func balances(_ r: ServingRequest, from src: Instance, to dst: Instance, freeness: [Double]) -> Bool {
+        let before = freeness[dst.index] - freeness[src.index]
+        let srcRequests = src.running.count + (src.waiting.isEmpty ? 0 : 1)
+        let dstRequests = dst.running.count + (dst.waiting.isEmpty ? 0 : 1)
+        func after(_ inst: Instance, blocks: Int, requests: Int) -> Double {
+            requests > 0 ? Double(inst.availableBlocks - inst.watermarkBlocks - blocks) / Double(requests) : .infinity
+        }
+        let srcHead = src.waiting.first.map { src.blocks(forTokens: $0.contextTokens) } ?? 0
+        let dstHead = dst.waiting.first.map { dst.blocks(forTokens: $0.contextTokens) } ?? 0
+        let srcAfter = after(src, blocks: srcHead - r.kvBlocks, requests: srcRequests - 1)
+        let dstAfter = after(dst, blocks: dstHead + r.kvBlocks, requests: dstRequests + 1)
+        let gap = dstAfter - srcAfter
+        return dstAfter > threshold && abs(gap) < abs(before) && (gap >= 0) == (before >= 0)
+    }
+}

@@ -1,0 +1,50 @@
+import SimCore
+
+/// What a cluster controller is told as it happens.
+public enum ControlEvent: Sendable, Equatable {
+    /// A new request was queued on an instance.
+    case arrival(request: Int, instance: Int)
+    /// A request ended (finished or dropped) on an instance.
+    case ended(request: Int, instance: Int)
+    /// An instance started taking requests.
+    case instanceReady(Int)
+    /// A drained instance was removed.
+    case instanceRemoved(Int)
+}
+
+/// A cluster-wide policy that runs on its own clock: Llumnix's global scheduler, an autoscaler,
+/// ElasticMoE's scaling. It is called every `period` and on each event, reads the instances
+/// (read-only: their queues, batches, blocks and state; never a request's true output length,
+/// which the runtime keeps out of this module's reach), and acts only through the mechanisms of
+/// `ControlPlane`, whose time and bytes the runtime models. A policy is one file and one line in
+/// the policy registry, as routers and schedulers are.
+public protocol ClusterController {
+    /// Time between ticks (nil: events only).
+    var period: SimTime? { get }
+    mutating func tick(_ plane: ControlPlane)
+    mutating func observe(_ event: ControlEvent, _ plane: ControlPlane)
+}
+
+extension ClusterController {
+    public mutating func observe(_ event: ControlEvent, _ plane: ControlPlane) {}
+}
+
+/// A controller's handle on the cluster: the instances to read, and the mechanisms to act with.
+public struct ControlPlane {
+    unowned let cluster: Cluster
+
+    public var now: SimTime { cluster.loop.now }
+    /// Every instance, removed ones included (their index stays theirs).
+    public var instances: [Instance] { cluster.instances }
+
+    /// Moves a running request with its KV cache to another instance (see Cluster.migrate).
+    @discardableResult
+    public func migrate(_ request: ServingRequest, to instance: Int) -> Bool { cluster.migrate(request, to: instance) }
+
+    /// Stops routing to an instance; it is removed once empty.
+    public func drain(_ instance: Int) { cluster.drain(instance) }
+
+    /// Adds an instance while the cluster runs; returns its index.
+    @discardableResult
+    public func add(_ spec: InstanceSpec) throws -> Int { try cluster.addInstance(spec).index }
+}
