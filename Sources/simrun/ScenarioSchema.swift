@@ -97,7 +97,8 @@ enum ScenarioSchema {
                 + "adding and draining instances."),
         Field(path: "controller.policy", type: "string", defaultValue: "required",
               summary: "llumnix: Llumnix's global scheduler (every period, instances below the freeness threshold, or "
-                + "that preempted, each move one request to a partner above it, the most loaded with the freest)."),
+                + "that preempted, each move one request to a partner above it, the most loaded with the freest); none: "
+                + "no controller (to switch one off with --set)."),
         Field(path: "controller.period_s", type: "number in 0.001...1000000", defaultValue: "0.05",
               summary: "Seconds between the controller's rounds (Llumnix's polling interval)."),
         Field(path: "controller.threshold", type: "number", defaultValue: "3",

@@ -216,9 +216,9 @@ struct SimulationPlan {
         self.specs = specs
         topology = try Self.topology(s.topology, specs: specs, limits: limits, fail: fail)
 
-        if let c = s.controller {
+        if let c = s.controller, c.policy != "none" {
             guard PolicyRegistry.controller(named: c.policy) != nil else {
-                throw fail("controller.policy", "unknown controller '\(c.policy)'; expected one of: "
+                throw fail("controller.policy", "unknown controller '\(c.policy)'; expected none or one of: "
                            + PolicyRegistry.controllers.map(\.name).joined(separator: ", "))
             }
             var o = PolicyRegistry.ControllerOptions()
