@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The Llumnix reproduction (serving, generated lengths): scenarios/llumnix/llama7b-a10-generated.json under
-# round-robin dispatch, freeness dispatch without migration (INFaaS++) and Llumnix (freeness dispatch and
-# migration) at several Poisson rates; one CSV row per run.
+# round-robin dispatch, freeness dispatch without migration (INFaaS++), Llumnix (freeness dispatch and live
+# migration) and Llumnix with blocking one-copy migration, at several Poisson rates; one CSV row per run.
 # Usage: scripts/llumnix-study.sh [OUT.csv [--set FIELD=VALUE ...]]   (needs a release build: swift build -c release)
 set -euo pipefail
 out=${1:-results/llumnix-study.csv}
@@ -9,18 +9,22 @@ shift || true
 extra=("$@")
 bin=.build/release/simrun
 mkdir -p "$(dirname "$out")"
-echo "rate,system,mean_ttft_ms,p99_ttft_ms,p99_tpot_ms,mean_e2el_ms,p99_e2el_ms,preemptions,migrations" > "$out"
+echo "rate,system,mean_ttft_ms,p99_ttft_ms,p99_tpot_ms,mean_e2el_ms,p99_e2el_ms,preemptions,migrations,mean_downtime_ms,p99_downtime_ms,migrations_aborted" > "$out"
 for rate in 22 24 26 28; do
-  for system in round_robin:none:round_robin infaas:none:llumnix_load llumnix:llumnix:llumnix_load; do
-    IFS=: read -r name controller router <<< "$system"
+  for system in round_robin:none:round_robin:live infaas:none:llumnix_load:live llumnix:llumnix:llumnix_load:live \
+                llumnix-blocking:llumnix:llumnix_load:blocking; do
+    IFS=: read -r name controller router migration <<< "$system"
     dir=$(mktemp -d)
     "$bin" run scenarios/llumnix/llama7b-a10-generated.json --out "$dir/r" --set workload.arrivals.rate=$rate \
-      --set router=$router --set controller.policy=$controller ${extra[@]+"${extra[@]}"} > /dev/null
+      --set router=$router --set controller.policy=$controller --set controller.migration=$migration \
+      ${extra[@]+"${extra[@]}"} > /dev/null
     python3 - "$dir/r/summary.json" "$rate" "$name" >> "$out" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[1]))
+down = s.get("migration_downtime") or {}
 print(",".join(str(x) for x in [sys.argv[2], sys.argv[3], round(s["ttft"]["mean_ms"], 1), round(s["ttft"]["p99_ms"], 1),
-      round(s["tpot"]["p99_ms"], 1), round(s["e2el"]["mean_ms"], 1), round(s["e2el"]["p99_ms"], 1), s["preemptions"], s["migrations"]]))
+      round(s["tpot"]["p99_ms"], 1), round(s["e2el"]["mean_ms"], 1), round(s["e2el"]["p99_ms"], 1), s["preemptions"], s["migrations"],
+      round(down.get("mean_ms") or 0, 3), round(down.get("p99_ms") or 0, 3), s.get("migrations_aborted") or 0]))
 PY
     rm -rf "$dir"
   done

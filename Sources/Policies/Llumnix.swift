@@ -55,19 +55,24 @@ public struct LlumnixController: ClusterController {
         case shortestRunning = "shortest_running", longestRunning = "longest_running", lastRunning = "last_running"
     }
 
+    /// How a request moves: in stages while it decodes (Llumnix), or in one copy with it paused.
+    public enum Migration: String, Sendable, CaseIterable { case live, blocking }
+
     public var period: SimTime?
     public var threshold: Double
     public var pairing: Pairing
     public var pick: Pick
+    public var migration: Migration
     /// Preemptions each instance had counted at the last round (sources when it grew).
     private var preemptionsSeen: [Int] = []
 
     public init(period: SimTime = .seconds(0.05), threshold: Double = 3, pairing: Pairing = .defrag,
-                pick: Pick = .shortestRunning) {
+                pick: Pick = .shortestRunning, migration: Migration = .live) {
         self.period = period
         self.threshold = threshold
         self.pairing = pairing
         self.pick = pick
+        self.migration = migration
     }
 
     public mutating func tick(_ plane: ControlPlane) {
@@ -87,13 +92,13 @@ public struct LlumnixController: ClusterController {
         for (src, dst) in zip(sources, destinations) {
             guard let r = candidate(on: instances[src]) else { continue }
             if pairing == .balanced, !balances(r, from: instances[src], to: instances[dst], freeness: freeness) { continue }
-            plane.migrate(r, to: dst)
+            if migration == .live { plane.migrateLive(r, to: dst) } else { plane.migrate(r, to: dst) }
         }
     }
 
     /// The running request a source gives up: decoding, not already leaving.
     private func candidate(on inst: Instance) -> ServingRequest? {
-        let movable = inst.running.filter { $0.isDecoding && $0.migrationTarget == nil }
+        let movable = inst.running.filter { $0.isDecoding && !$0.isMigrating }
         switch pick {
         case .shortestRunning: return movable.min { $0.contextTokens < $1.contextTokens }
         case .longestRunning: return movable.max { $0.contextTokens < $1.contextTokens }

@@ -53,12 +53,13 @@ public enum PolicyRegistry {
         public var threshold = 3.0
         public var pairing = LlumnixController.Pairing.defrag
         public var pick = LlumnixController.Pick.shortestRunning
+        public var migration = LlumnixController.Migration.live
         public init() {}
     }
 
     public static let controllers: [(name: String, summary: String, make: @Sendable (ControllerOptions) -> any ClusterController)] = [
         ("llumnix", "Llumnix's global scheduler: pair loaded with free instances by freeness, migrate a request each period",
-         { o in LlumnixController(period: o.period, threshold: o.threshold, pairing: o.pairing, pick: o.pick) }),
+         { o in LlumnixController(period: o.period, threshold: o.threshold, pairing: o.pairing, pick: o.pick, migration: o.migration) }),
     ]
 
     public static func controller(named name: String, options: ControllerOptions = .init()) -> (any ClusterController)? {

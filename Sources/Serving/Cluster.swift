@@ -53,14 +53,14 @@ public final class Cluster {
     public var totalPreemptions: Int { instances.reduce(0) { $0 + $1.preemptionCount } }
     private var started = false
     private var deferredError: Error?
-    public private(set) var migrations = 0
+    public internal(set) var migrations = 0
 
     /// The machines, links and flows under the instances.
     public private(set) var topology: Topology
     private var flowVersion = 0
 
     /// Flows that together move one thing, and what their arrival means.
-    private struct TransferGroup {
+    struct TransferGroup {
         enum Purpose {
             /// A request's KV cache moving to another instance.
             case migration(request: ServingRequest, from: Int, to: Int, blocks: Int)
@@ -68,12 +68,21 @@ public final class Cluster {
             case swapBeforeIteration(instance: Int, step: StageTimes)
             /// Copies nothing waits for (prefix blocks stored to host DRAM), sharing the links.
             case background
+            /// One stage of a live migration (see Cluster+LiveMigration.swift).
+            case liveStage(migration: Int, last: Bool)
         }
         let purpose: Purpose
         var flowsLeft: Int
         var latency: Double = 0
     }
     private var groups: [Int: TransferGroup] = [:]
+    /// Live migrations under way, by id (looked up, never iterated for decisions), and every migration's record.
+    var live: [Int: LiveMigration] = [:]
+    var nextLiveID = 0
+    public internal(set) var migrationRecords: [MigrationRecord] = []
+    /// Llumnix's limits: at most this many stages, and a last stage once the blocks added since the
+    /// previous one are at most this many.
+    public var liveMigrationLimits = (maxStages: 3, lastStageMaxBlocks: 16)
     private var flowGroup: [FlowNetwork.FlowID: Int] = [:]
     private var nextGroupID = 0
     private var kvUsage: [TimeWeightedMean] = []
@@ -198,7 +207,7 @@ public final class Cluster {
 
     /// Starts the instance's next batch if it can take one (no batch in flight; with pipeline
     /// parallelism, fewer than `pp` and the first stage free).
-    private func startIterationIfIdle(_ inst: Instance) {
+    func startIterationIfIdle(_ inst: Instance) {
         guard inst.state != .removed, inst.canStartBatch(at: loop.now) else { return }
         let formed = inst.formBatch(now: loop.now)
         for (r, reason) in inst.dropped { end(r, reason: reason) }
@@ -239,6 +248,8 @@ public final class Cluster {
     private func finishIteration(on inst: Instance) {
         let now = loop.now
         let leaving = inst.oldestFlight.filter { $0.migrationTarget != nil }
+        // Live migrations waiting for this iteration to end before their last stage pauses the request.
+        let pausing = inst.oldestFlight.compactMap { r in r.liveMigration.flatMap { live[$0]?.awaitingPause == true ? $0 : nil } }
         // Requests whose client gave up during this iteration are aborted now that it is over.
         let abandoned = clientTimeout == nil ? [] : inst.oldestFlight.filter { $0.abandoned && $0.migrationTarget == nil }
         let finished = inst.completeIteration { r in metrics.tokenSampled(r, at: now) }
@@ -256,10 +267,11 @@ public final class Cluster {
             if r.phase == .running { startTransfer(r, to: target) }
         }
         if checkInvariants, let problem = inst.accountingProblem() { violations.append("t=\(now.seconds)s: \(problem)") }
+        for id in pausing { continueLiveMigration(id) }
         startIterationIfIdle(inst)
     }
 
-    private func end(_ r: ServingRequest, reason: DropReason?) {
+    func end(_ r: ServingRequest, reason: DropReason?) {
         ended += 1
         if clientTimeout != nil { awaitingClients[r.id] = nil }
         metrics.ended(r, at: loop.now, reason: reason)
@@ -333,7 +345,7 @@ public final class Cluster {
         retireIfDrained(instances[index])
     }
 
-    private func retireIfDrained(_ inst: Instance) {
+    func retireIfDrained(_ inst: Instance) {
         if inst.state == .draining, inst.isIdle, inst.reservedBlocks == 0 {
             inst.state = .removed
             inst.releaseMemory()
@@ -350,7 +362,7 @@ public final class Cluster {
     @discardableResult
     public func migrate(_ r: ServingRequest, to destination: Int) -> Bool {
         let src = instances[r.instance], dst = instances[destination]
-        guard destination != r.instance, dst.state == .active, r.migrationTarget == nil,
+        guard destination != r.instance, dst.state == .active, !r.isMigrating,
               dst.canReserve(blocks: r.kvBlocks + 1),
               r.phase == .running || src.awaitingHandoff.contains(where: { $0 === r })
         else { return false }
@@ -373,21 +385,26 @@ public final class Cluster {
         // A hand-off's KV has waited since its prefill sampled the first token.
         if src.role == .prefill { r.kvWait += loop.now - r.lastToken }
         r.transferStart = loop.now
-        // Each source GPU sends its shard to the GPU holding the same layers and heads at the destination
-        // (GPUs are in stage-major order; stage k's layers land in the destination stage that holds them).
         let bytes = Double(r.computedTokens) * src.spec.model.kvBytesPerToken(tp: src.spec.layout.tp) / Double(src.gpus.count)
-        let (s, d) = (src.spec.layout, dst.spec.layout)
-        let flows = src.gpus.enumerated().map { i, g in
-            let stage = i / s.tp * d.pp / s.pp, rank = i % s.tp % d.tp
-            return (bytes, topology.path(from: g, to: dst.gpus[stage * d.tp + rank]))
-        }
-        startGroup(.migration(request: r, from: src.index, to: dst.index, blocks: r.kvBlocks), flows: flows)
+        startGroup(.migration(request: r, from: src.index, to: dst.index, blocks: r.kvBlocks),
+                   flows: kvFlows(from: src, to: dst, bytesPerGPU: bytes))
         return true
     }
 
     // MARK: Flows
 
-    private func startGroup(_ purpose: TransferGroup.Purpose, flows: [(bytes: Double, path: [Int])]) {
+    /// Flows that copy a request's KV from one instance to another, `bytes` from each source GPU to the
+    /// GPU holding the same layers and heads at the destination (GPUs are in stage-major order; stage k's
+    /// layers land in the destination stage that holds them).
+    func kvFlows(from src: Instance, to dst: Instance, bytesPerGPU bytes: Double) -> [(bytes: Double, path: [Int])] {
+        let (s, d) = (src.spec.layout, dst.spec.layout)
+        return src.gpus.enumerated().map { i, g in
+            let stage = i / s.tp * d.pp / s.pp, rank = i % s.tp % d.tp
+            return (bytes, topology.path(from: g, to: dst.gpus[stage * d.tp + rank]))
+        }
+    }
+
+    func startGroup(_ purpose: TransferGroup.Purpose, flows: [(bytes: Double, path: [Int])]) {
         let id = nextGroupID
         nextGroupID += 1
         topology.network.advance(to: loop.now.seconds)
@@ -426,9 +443,13 @@ public final class Cluster {
         switch group.purpose {
         case let .migration(r, from, to, blocks):
             let src = instances[from], dst = instances[to]
+            let bytes = Double(r.computedTokens) * src.spec.model.kvBytesPerToken(tp: src.spec.layout.tp)
             src.release(r)
             dst.acceptMigrated(r, blocks: blocks)
             r.kvTransfer += loop.now - r.transferStart
+            migrationRecords.append(MigrationRecord(
+                request: r.id, from: from, to: to, kind: src.role == .prefill ? .handOff : .blocking, start: r.transferStart,
+                end: loop.now, stages: 1, bytes: bytes, downtime: loop.now - r.transferStart, outcome: .committed))
             r.migrations += 1
             migrations += 1
             if r.abandoned, dst.abort(r) { end(r, reason: .clientTimeout) }
@@ -439,6 +460,8 @@ public final class Cluster {
             enterPipeline(instances[instance], step)
         case .background:
             break
+        case let .liveStage(id, last):
+            if last { commitLiveMigration(id) } else { continueLiveMigration(id) }
         }
     }
 
@@ -477,6 +500,7 @@ public final class Cluster {
         for id in groups.keys.sorted() {
             if case let .migration(r, _, _, _) = groups[id]!.purpose { inFlight.append(r) }
         }
+        for id in live.keys.sorted() where live[id]!.pausedAt != nil { inFlight.append(live[id]!.request) }
         for r in inFlight { for g in r.gaps { gaps.remove(g) } }
         return gaps
     }

@@ -37,9 +37,15 @@ public struct ControlPlane {
     /// Every instance, removed ones included (their index stays theirs).
     public var instances: [Instance] { cluster.instances }
 
-    /// Moves a running request with its KV cache to another instance (see Cluster.migrate).
+    /// Moves a running request with its KV cache to another instance in one copy, the request
+    /// paused throughout (see Cluster.migrate).
     @discardableResult
     public func migrate(_ request: ServingRequest, to instance: Int) -> Bool { cluster.migrate(request, to: instance) }
+
+    /// Moves a running request in stages while it keeps decoding, paused only for the last (see
+    /// Cluster.migrateLive).
+    @discardableResult
+    public func migrateLive(_ request: ServingRequest, to instance: Int) -> Bool { cluster.migrateLive(request, to: instance) }
 
     /// Stops routing to an instance; it is removed once empty.
     public func drain(_ instance: Int) { cluster.drain(instance) }

@@ -539,6 +539,7 @@ public final class Instance {
     }
 
     func reserve(blocks n: Int) { reservedBlocks += n }
+    func unreserve(blocks n: Int) { reservedBlocks -= n }
 
     /// A migrated request arrives with its KV: the reserved blocks become its own, and it
     /// waits to be admitted under the same caps as any request (vLLM V1 admits requests whose

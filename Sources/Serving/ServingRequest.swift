@@ -48,6 +48,10 @@ public final class ServingRequest {
     var swapTier: SwapTier?
     /// Where the request moves when the iteration it is in ends.
     public internal(set) var migrationTarget: Int?
+    /// The live migration moving it, while one is under way.
+    var liveMigration: Int?
+    /// Whether a move to another instance is under way or due.
+    public var isMigrating: Bool { migrationTarget != nil || liveMigration != nil }
     /// Time its finished prefill waited on a prefill instance for a decode instance to take its
     /// KV, and time its KV spent moving (every move), so far; when the move under way began.
     var kvWait: SimTime = .zero

@@ -78,6 +78,11 @@ struct RunSummary: Encodable {
     /// Preemptions (evictions) per arrived request.
     let preemptions_per_request: Double
     let migrations: Int
+    /// Moves between colocated instances (not hand-offs): time each request was paused by its move
+    /// (a live migration's last stage, a blocking migration's whole copy), and moves that did not
+    /// complete (aborted, or a last stage the destination could not take). Absent without moves.
+    let migration_downtime: LatencyStats?
+    let migrations_aborted: Int?
     /// Over finished requests whose KV moved (absent when none did): the share of their total
     /// end-to-end latency their prefilled KV spent waiting for a decode instance, and moving.
     let kv_wait_share: Double?
@@ -194,6 +199,9 @@ struct RunSummary: Encodable {
         preemptions = cluster.totalPreemptions
         preemptions_per_request = Double(cluster.totalPreemptions) / Double(max(1, cluster.arrived))
         migrations = cluster.migrations
+        let moves = cluster.migrationRecords.filter { $0.kind != .handOff }
+        migration_downtime = moves.isEmpty ? nil : LatencyStats(seconds: moves.filter { $0.outcome == .committed }.map(\.downtime.seconds))
+        migrations_aborted = moves.isEmpty ? nil : moves.filter { $0.outcome != .committed }.count
         let moved = done.filter { $0.kvTransfer > .zero }
         let movedLatency = moved.reduce(0.0) { $0 + $1.e2el }
         kv_wait_share = movedLatency > 0 ? moved.reduce(0.0) { $0 + $1.kvWait.seconds } / movedLatency : nil

@@ -84,6 +84,7 @@ struct Scenario: Decodable {
         var threshold: Double?
         var pairing: String?
         var pick: String?
+        var migration: String?
     }
 
     struct SchedulerSection: Decodable {

@@ -108,6 +108,9 @@ enum ScenarioSchema {
               summary: "llumnix: defrag (keep every pair) or balanced (only pairs a migration balances)."),
         Field(path: "controller.pick", type: "string", defaultValue: "shortest_running",
               summary: "llumnix: the request a source moves: shortest_running, longest_running or last_running."),
+        Field(path: "controller.migration", type: "string", defaultValue: "live",
+              summary: "llumnix: live (in stages while the request decodes, paused only for the last: at most 3 stages, "
+                + "the last once 16 blocks or fewer remain) or blocking (one copy, the request paused throughout)."),
         Field(path: "router", type: "string", defaultValue: "round_robin",
               summary: "How new requests pick an instance: round_robin, least_outstanding_tokens, llumnix_load (highest "
                 + "freeness: Llumnix's dispatch) or shortest_queue (fewest waiting + running: DistServe's prefill dispatch)."),

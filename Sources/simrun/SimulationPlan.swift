@@ -239,6 +239,12 @@ struct SimulationPlan {
                 }
                 o.pick = p
             }
+            if let name = c.migration {
+                guard let m = LlumnixController.Migration(rawValue: name) else {
+                    throw fail("controller.migration", "expected live or blocking, found '\(name)'")
+                }
+                o.migration = m
+            }
             controller = (c.policy, o)
         } else {
             controller = nil

@@ -84,3 +84,78 @@ struct ControlPlaneTests {
         for inst in llumnix.instances { #expect(inst.gpuBlocks.used == 0 && inst.reservedBlocks == 0) }
     }
 }
+
+@Suite("Live migration in stages (Llumnix)")
+struct LiveMigrationTests {
+    /// One long request on instance 0 of two, decoding; returns the cluster and the request once it has
+    /// generated `after` tokens.
+    private func decoding(prompt: Int, output: Int = 400, after: Int = 5, destinationBlocks: Int? = nil) throws -> (Cluster, ServingRequest) {
+        let c = try cluster([spec(), spec { $0.gpuBlocksOverride = destinationBlocks; $0.watermark = 0 }],
+                            ListSource([Request(id: 0, arrival: .zero, promptTokens: prompt, outputTokens: output)]),
+                            router: FirstInstanceRouter())
+        var r: ServingRequest?
+        while r == nil || r!.generatedTokens < after {
+            _ = try c.run(StopConditions(maxEvents: c.loop.eventsProcessed + 1))
+            r = c.instances[0].running.first
+        }
+        return (c, r!)
+    }
+
+    private func move(prompt: Int, live: Bool) throws -> (MigrationRecord, Cluster) {
+        let (c, r) = try decoding(prompt: prompt)
+        #expect(live ? c.migrateLive(r, to: 1) : c.migrate(r, to: 1))
+        #expect(try c.run() == .completed)
+        #expect(c.conservationProblems().isEmpty)
+        let rec = try #require(c.metrics.records.first)
+        #expect(rec.finished && rec.instance == 1 && rec.outputTokens == 400 && c.metrics.records.count == 1)
+        for inst in c.instances { #expect(inst.gpuBlocks.used == 0 && inst.reservedBlocks == 0) }
+        return (try #require(c.migrationRecords.first), c)
+    }
+
+    /// A 2,000-token request moves in stages while it decodes and is paused only for the last (a few
+    /// blocks); a blocking move pauses it for the whole copy. Its downtime stays flat from 1,000 to 3,500
+    /// tokens while the blocking copy's grows with the length.
+    @Test func downtimeIsTheLastStageAndDoesNotGrowWithLength() throws {
+        let (short, _) = try move(prompt: 1000, live: true), (long, _) = try move(prompt: 3500, live: true)
+        let (blockShort, _) = try move(prompt: 1000, live: false), (blockLong, _) = try move(prompt: 3500, live: false)
+        #expect(short.outcome == .committed && short.kind == .live && short.stages >= 2 && long.stages >= 2)
+        #expect(blockShort.kind == .blocking && blockShort.stages == 1)
+        #expect(long.downtime.seconds < blockLong.downtime.seconds / 5)
+        #expect(long.downtime.seconds < 1.5 * short.downtime.seconds, "live: \(short.downtime.seconds) → \(long.downtime.seconds)")
+        #expect(blockLong.downtime.seconds > 2.5 * blockShort.downtime.seconds)
+        #expect(long.bytes > short.bytes * 3)
+    }
+
+    /// A destination of 20 blocks cannot take the first stage (about 125 blocks): the move aborts, nothing
+    /// stays reserved, and the request finishes on the source.
+    @Test func aDestinationWithoutRoomAbortsTheMove() throws {
+        let (c, r) = try decoding(prompt: 2000, destinationBlocks: 20)
+        #expect(!c.migrateLive(r, to: 1))
+        #expect(c.migrationRecords.first?.outcome == .aborted && c.instances[1].reservedBlocks == 0)
+        #expect(try c.run() == .completed && c.conservationProblems().isEmpty)
+        #expect(c.metrics.records.first?.instance == 0 && c.metrics.records.first?.outputTokens == 400)
+    }
+
+    /// A request that finishes during the first stage: the move aborts when the stage ends and frees the
+    /// destination's reservation; the request ended once, on the source.
+    @Test func aRequestThatFinishesDuringAStageAbortsTheMove() throws {
+        let (c, r) = try decoding(prompt: 3500, output: 8, after: 7)
+        #expect(c.migrateLive(r, to: 1))
+        #expect(try c.run() == .completed && c.conservationProblems().isEmpty)
+        #expect(c.migrationRecords.first?.outcome == .aborted && c.instances[1].reservedBlocks == 0)
+        #expect(c.metrics.records.count == 1 && c.metrics.records[0].instance == 0 && c.metrics.records[0].outputTokens == 8)
+    }
+
+    /// A destination of exactly 125 blocks takes the first stage (the 125 full blocks of a 2,000-token
+    /// prompt) but not the last (the block still filling): the last stage fails and the request, never
+    /// paused, finishes on the source with nothing left reserved.
+    @Test func aFailedLastStageLeavesTheRequestOnTheSource() throws {
+        let (c, r) = try decoding(prompt: 2000, after: 2, destinationBlocks: 125)
+        #expect(r.kvBlocks == 126)
+        #expect(c.migrateLive(r, to: 1))
+        #expect(try c.run() == .completed && c.conservationProblems().isEmpty)
+        let rec = try #require(c.migrationRecords.first)
+        #expect(rec.outcome == .failedLastStage && rec.stages == 1 && rec.downtime == .zero)
+        #expect(c.instances[1].reservedBlocks == 0 && c.metrics.records.first?.instance == 0)
+    }
+}
