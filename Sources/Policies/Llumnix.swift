@@ -80,7 +80,7 @@ public struct LlumnixController: ClusterController {
         let freeness = instances.map(Freeness.forMigration)
         if preemptionsSeen.count < instances.count { preemptionsSeen += Array(repeating: 0, count: instances.count - preemptionsSeen.count) }
         var sources: [Int] = [], destinations: [Int] = []
-        for (i, inst) in instances.enumerated() where inst.state != .removed && inst.role == .colocated {
+        for (i, inst) in instances.enumerated() where (inst.state == .active || inst.state == .draining) && inst.role == .colocated {
             let preempted = inst.preemptionCount > preemptionsSeen[i]
             preemptionsSeen[i] = inst.preemptionCount
             if freeness[i] < threshold || preempted { sources.append(i) }

@@ -21,6 +21,8 @@ public enum ClusterEvent: Sendable {
     case clientTimeout(request: Int)
     /// The cluster controller's periodic call.
     case controlTick
+    /// A started instance has warmed up and takes requests.
+    case instanceWarm(instance: Int)
 }
 
 /// Makes a fresh batch scheduler for each instance.
@@ -70,6 +72,8 @@ public final class Cluster {
             case background
             /// One stage of a live migration (see Cluster+LiveMigration.swift).
             case liveStage(migration: Int, last: Bool)
+            /// A started instance's weights, loaded onto its GPUs.
+            case weightsLoad(instance: Int)
         }
         let purpose: Purpose
         var flowsLeft: Int
@@ -153,6 +157,11 @@ public final class Cluster {
             if !allRequestsEnded, let sampleInterval { loop.schedule(.sample, at: nextSampleTime(sampleInterval)) }
         case .clientTimeout(let id):
             if let r = awaitingClients[id] { abandon(r) }
+        case .instanceWarm(let i):
+            guard instances[i].state == .starting else { break }
+            instances[i].state = .active
+            instances[i].lifecycle.ready = loop.now
+            notify(.instanceReady(i))
         case .controlTick:
             controller?.tick(ControlPlane(cluster: self))
             if !allRequestsEnded, let period = controller?.period { loop.schedule(.controlTick, at: loop.now + period) }
@@ -314,9 +323,38 @@ public final class Cluster {
 
     // MARK: Mechanisms for policies: scaling, hand-off, migration
 
-    /// Adds an instance while the simulation runs; it takes requests at once.
+    /// Where a started instance loads its weights from.
+    public enum WeightSource: Sendable, Equatable {
+        /// The server's NVMe, through a host buffer.
+        case nvme
+        /// The server's DRAM (weights staged there).
+        case hostMemory
+        /// A running instance's GPUs (GPU i copies from the peer's GPU i mod its count).
+        case peer(instance: Int)
+    }
+
+    /// Starts an instance while the cluster runs: its GPUs are taken at once; it loads its weights
+    /// over the modelled path (flows that share bandwidth with everything else), warms up for its
+    /// engine's `warmup`, and only then takes requests. Each phase is in `lifecycle`.
     @discardableResult
-    public func addInstance(_ spec: InstanceSpec) throws -> Instance {
+    public func launchInstance(_ spec: InstanceSpec, weightsFrom source: WeightSource = .nvme) throws -> Instance {
+        let inst = try addInstance(spec, ready: false)
+        inst.lifecycle.requested = loop.now
+        let flows = inst.gpus.enumerated().map { i, g -> (bytes: Double, path: [Int]) in
+            switch source {
+            case .nvme: (inst.weightBytesPerGPU, topology.pathFromNVMe(to: g))
+            case .hostMemory: (inst.weightBytesPerGPU, topology.pathFromHost(to: g))
+            case .peer(let p): (inst.weightBytesPerGPU, topology.path(from: instances[p].gpus[i % instances[p].gpus.count], to: g))
+            }
+        }
+        startGroup(.weightsLoad(instance: inst.index), flows: flows)
+        return inst
+    }
+
+    /// Adds an instance while the simulation runs; it takes requests at once (`ready`), or once
+    /// `launchInstance` has loaded and warmed it.
+    @discardableResult
+    public func addInstance(_ spec: InstanceSpec, ready: Bool = true) throws -> Instance {
         guard let gpus = topology.allocate(for: spec) else {
             throw ClusterError.noFreeGPUs(accelerator: spec.accelerator.name, needed: spec.layout.gpus)
         }
@@ -330,7 +368,12 @@ public final class Cluster {
         }
         instances.append(inst)
         kvUsage.append(TimeWeightedMean(start: loop.now))
-        notify(.instanceReady(inst.index))
+        if ready {
+            inst.lifecycle.ready = loop.now
+            notify(.instanceReady(inst.index))
+        } else {
+            inst.state = .starting
+        }
         return inst
     }
 
@@ -342,12 +385,14 @@ public final class Cluster {
     public func drain(_ index: Int) {
         guard instances[index].state == .active else { return }
         instances[index].state = .draining
+        instances[index].lifecycle.drainStarted = loop.now
         retireIfDrained(instances[index])
     }
 
     func retireIfDrained(_ inst: Instance) {
         if inst.state == .draining, inst.isIdle, inst.reservedBlocks == 0 {
             inst.state = .removed
+            inst.lifecycle.removed = loop.now
             inst.releaseMemory()
             topology.release(inst.gpus)
             notify(.instanceRemoved(inst.index))
@@ -460,6 +505,9 @@ public final class Cluster {
             enterPipeline(instances[instance], step)
         case .background:
             break
+        case let .weightsLoad(i):
+            instances[i].lifecycle.weightsLoaded = loop.now
+            loop.schedule(.instanceWarm(instance: i), after: .seconds(instances[i].spec.engine.warmup))
         case let .liveStage(id, last):
             if last { commitLiveMigration(id) } else { continueLiveMigration(id) }
         }

@@ -50,7 +50,10 @@ public struct ControlPlane {
     /// Stops routing to an instance; it is removed once empty.
     public func drain(_ instance: Int) { cluster.drain(instance) }
 
-    /// Adds an instance while the cluster runs; returns its index.
+    /// Starts an instance: it loads its weights over the modelled path and warms up before it takes
+    /// requests (`instanceReady` tells when); returns its index.
     @discardableResult
-    public func add(_ spec: InstanceSpec) throws -> Int { try cluster.addInstance(spec).index }
+    public func launch(_ spec: InstanceSpec, weightsFrom source: Cluster.WeightSource = .nvme) throws -> Int {
+        try cluster.launchInstance(spec, weightsFrom: source).index
+    }
 }

@@ -69,8 +69,23 @@ public final class Instance {
     public var limits: SchedulerLimits { spec.limits }
     public var role: InstanceRole { spec.role }
 
-    public enum State: String, Sendable { case active, draining, removed }
+    /// starting: loading its weights and warming up; active: taking requests; draining: finishing
+    /// those it holds; removed: gone, its GPUs returned.
+    public enum State: String, Sendable { case starting, active, draining, removed }
     public internal(set) var state = State.active
+
+    /// When an instance went through each phase (nil: not reached; an instance present from the
+    /// start has only `ready`).
+    public struct Lifecycle: Sendable, Equatable {
+        public var requested: SimTime?
+        public var weightsLoaded: SimTime?
+        public var ready: SimTime?
+        public var drainStarted: SimTime?
+        public var removed: SimTime?
+    }
+    public internal(set) var lifecycle = Lifecycle()
+    /// Bytes of weights each of its GPUs holds.
+    public let weightBytesPerGPU: Double
 
     public private(set) var waiting = Deque<ServingRequest>()
     public private(set) var running: [ServingRequest] = []
@@ -147,6 +162,7 @@ public final class Instance {
         cachesPrefixes = spec.engine.prefixCaching
         pipeline = Pipeline(stages: spec.layout.pp)
         let sizing = try spec.kvSizing()
+        weightBytesPerGPU = sizing.weightBytesPerGPU
         gpuBlocks = KVBlockPool(capacity: sizing.blocks)
         let blockBytes = Double(spec.limits.blockTokens) * spec.model.kvBytesPerToken(tp: spec.layout.tp)
         blockBytesPerGPU = blockBytes / Double(spec.layout.gpus)

@@ -82,6 +82,8 @@ struct RunSummary: Encodable {
     /// (a live migration's last stage, a blocking migration's whole copy), and moves that did not
     /// complete (aborted, or a last stage the destination could not take). Absent without moves.
     let migration_downtime: LatencyStats?
+    /// Instances started, drained or removed during the run (absent when none was): when each phase began, s.
+    let instance_phases: [PhaseReport]?
     let migrations_aborted: Int?
     /// Over finished requests whose KV moved (absent when none did): the share of their total
     /// end-to-end latency their prefilled KV spent waiting for a decode instance, and moving.
@@ -100,6 +102,15 @@ struct RunSummary: Encodable {
     /// Prompt tokens loaded from offloaded blocks in host DRAM instead of recomputed (absent
     /// without `kv_offloading_gib`).
     let prefix_cache_offload_hit_tokens: Int?
+
+    struct PhaseReport: Encodable {
+        let instance: Int
+        let requested_s: Double?
+        let weights_loaded_s: Double?
+        let ready_s: Double?
+        let drain_started_s: Double?
+        let removed_s: Double?
+    }
 
     struct StageReport: Encodable {
         let stage: Int
@@ -202,6 +213,12 @@ struct RunSummary: Encodable {
         let moves = cluster.migrationRecords.filter { $0.kind != .handOff }
         migration_downtime = moves.isEmpty ? nil : LatencyStats(seconds: moves.filter { $0.outcome == .committed }.map(\.downtime.seconds))
         migrations_aborted = moves.isEmpty ? nil : moves.filter { $0.outcome != .committed }.count
+        let changed = cluster.instances.filter { $0.lifecycle.requested != nil || $0.lifecycle.drainStarted != nil }
+        instance_phases = changed.isEmpty ? nil : changed.map { inst in
+            let l = inst.lifecycle
+            return PhaseReport(instance: inst.index, requested_s: l.requested?.seconds, weights_loaded_s: l.weightsLoaded?.seconds,
+                               ready_s: l.ready?.seconds, drain_started_s: l.drainStarted?.seconds, removed_s: l.removed?.seconds)
+        }
         let moved = done.filter { $0.kvTransfer > .zero }
         let movedLatency = moved.reduce(0.0) { $0 + $1.e2el }
         kv_wait_share = movedLatency > 0 ? moved.reduce(0.0) { $0 + $1.kvWait.seconds } / movedLatency : nil

@@ -52,6 +52,7 @@ struct Scenario: Decodable {
         var non_torch_gib_multi_gpu: Double?
         var scheduling: String?
         var prefix_caching: Bool?
+        var warmup_s: Double?
 
         /// The overrides as profile fields, for EngineProfile.apply.
         var json: JSONValue {
@@ -73,6 +74,7 @@ struct Scenario: Decodable {
                 ("non_torch_gib_multi_gpu", n(non_torch_gib_multi_gpu)),
                 ("scheduling", scheduling.map { .string($0) }),
                 ("prefix_caching", prefix_caching.map { .bool($0) }),
+                ("warmup_s", n(warmup_s)),
             ]
             return .object(fields.compactMap { k, v in v.map { JSONValue.Member(k, $0) } })
         }

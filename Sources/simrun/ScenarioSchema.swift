@@ -89,6 +89,8 @@ enum ScenarioSchema {
               summary: "vllm-v1: the same with peers (NCCL and custom all-reduce buffers)."),
         Field(path: "instances[].engine_overrides.prefix_caching", type: "boolean", defaultValue: "profile",
               summary: "Automatic prefix caching (vLLM V1, SGLang: on): prompts reuse the cached blocks they share."),
+        Field(path: "instances[].engine_overrides.warmup_s", type: "number in 0...3600", defaultValue: "profile",
+              summary: "Seconds an added instance warms up after loading its weights, before it takes requests."),
         Field(path: "instances[].engine_overrides.scheduling", type: "string", defaultValue: "profile",
               summary: "With chunked prefill off: v0 (a step is all prefills, waiting prompts first, or all decodes) or "
                 + "v1 (decodes and whole prompts share one token budget)."),

@@ -159,3 +159,52 @@ struct LiveMigrationTests {
         #expect(c.instances[1].reservedBlocks == 0 && c.metrics.records.first?.instance == 0)
     }
 }
+
+@Suite("Instance lifecycle")
+struct InstanceLifecycleTests {
+    private func launched(count: Int, source: Cluster.WeightSource = .nvme, gpusPerNode: Int = 8) throws -> Cluster {
+        var node = NodeSpec.defaults(for: AcceleratorCatalog.named("A100-80GB")!)
+        node.gpus = gpusPerNode
+        // A request a minute in keeps the run going while the instances start.
+        let c = try Cluster(instances: [spec()], router: RoundRobinRouter(),
+                            source: ListSource([Request(id: 0, arrival: .seconds(60), promptTokens: 10, outputTokens: 2)]),
+                            sampleInterval: nil, topology: Topology(nodeSpecs: ["A100-80GB": node]),
+                            makeScheduler: { _, _ in FCFSScheduler() })
+        for _ in 0..<count { try c.launchInstance(spec(), weightsFrom: source) }
+        #expect(c.instances.dropFirst().allSatisfy { $0.state == .starting && !$0.acceptsNewRequests })
+        _ = try c.run()
+        return c
+    }
+
+    /// Llama-2-7B's 13.5 GB from NVMe: weight bytes over the path's narrowest link (NVMe read × link
+    /// efficiency) plus its latency, then the engine's warm-up, then ready; two loads at once on one
+    /// server share the NVMe and take about twice as long; from a peer over NVLink it is much faster.
+    @Test func startUpIsWeightBytesOverThePathThenWarmUp() throws {
+        let one = try launched(count: 1)
+        let inst = one.instances[1]
+        let node = one.topology.nodes[0].spec, a100 = AcceleratorCatalog.named("A100-80GB")!
+        let narrowest = min(node.nvmeReadBandwidth, node.hostMemoryBandwidth, a100.hostLinkBandwidth) * one.topology.linkEfficiency
+        let expected = inst.weightBytesPerGPU / narrowest + one.topology.network.latency(of: one.topology.pathFromNVMe(to: inst.gpus[0]))
+        let load = try #require(inst.lifecycle.weightsLoaded).seconds
+        #expect(abs(load - expected) < 1e-6 + 1e-3 * expected && inst.lifecycle.requested == .zero)
+        #expect(inst.lifecycle.ready == inst.lifecycle.weightsLoaded! + .seconds(inst.spec.engine.warmup) && inst.state == .active)
+        let two = try launched(count: 2)
+        let shared = try #require(two.instances[1].lifecycle.weightsLoaded).seconds
+        #expect(shared > 1.6 * load && shared < 2.4 * load)
+        let peer = try launched(count: 1, source: .peer(instance: 0))
+        #expect(try #require(peer.instances[1].lifecycle.weightsLoaded).seconds < load / 5)
+    }
+
+    /// A drained instance is removed only once the requests it held have ended.
+    @Test func aDrainedInstanceIsRemovedOnlyWhenEmpty() throws {
+        let c = try cluster([spec(), spec()], ListSource(requests(6, every: 0, prompt: 300, output: 200)))
+        _ = try c.run(StopConditions(horizon: .seconds(0.5)))
+        #expect(c.instances[1].requestCount > 0)
+        c.drain(1)
+        #expect(c.instances[1].state == .draining && c.instances[1].lifecycle.drainStarted == .seconds(0.5))
+        _ = try c.run()
+        let lastEnd = c.metrics.records.filter { $0.instance == 1 }.map(\.end).max()!
+        #expect(c.instances[1].state == .removed && c.instances[1].lifecycle.removed == lastEnd)
+        #expect(c.conservationProblems().isEmpty)
+    }
+}

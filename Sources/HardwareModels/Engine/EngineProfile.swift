@@ -31,6 +31,9 @@ public struct EngineProfile: Sendable, Equatable {
     /// How a step is formed when chunked prefill is off (with it on, both engines mix decodes
     /// and prefill chunks under one token budget).
     public var scheduling = Scheduling.v1
+    /// Seconds an instance warms up (graph capture, first passes) after its weights are loaded,
+    /// before it takes requests.
+    public var warmup = 0.0
 
     public enum Scheduling: String, Sendable, CaseIterable {
         /// vLLM V0: a step is either all prefills (waiting prompts first, whole) or all decodes.
@@ -133,7 +136,7 @@ extension EngineProfile {
     public static let fields = ["name", "description", "host_fixed_ms", "host_per_sequence_us", "host_per_token_us",
                                 "overlap_host", "cuda_graph_batches", "cuda_graph_sizes", "cuda_graph_padding", "all_reduce_small",
                                 "all_reduce_small_max_bytes", "all_reduce_large", "attention_backend", "kernel_tables", "kv_memory",
-                                "sampler_logit_copies", "non_torch_gib_single_gpu", "non_torch_gib_multi_gpu", "scheduling", "prefix_caching", "sources"]
+                                "sampler_logit_copies", "non_torch_gib_single_gpu", "non_torch_gib_multi_gpu", "scheduling", "prefix_caching", "warmup_s", "sources"]
 
     /// A profile from its JSON file; each problem names the file and field.
     public init(json: JSONValue, file: String) throws {
@@ -220,6 +223,7 @@ extension EngineProfile {
             case "scheduling":
                 guard let v = Scheduling(rawValue: try text()) else { throw fail("expected v0 or v1, found \(m.value.shortText)") }
                 scheduling = v
+            case "warmup_s": warmup = try number(0...3600)
             case "sampler_logit_copies": kvMemory.samplerLogitCopies = try number(0...1000)
             case "non_torch_gib_single_gpu": kvMemory.nonTorchSingleGPU = try number(0...1000) * 1_073_741_824
             case "non_torch_gib_multi_gpu": kvMemory.nonTorchMultiGPU = try number(0...1000) * 1_073_741_824
@@ -256,6 +260,7 @@ extension EngineProfile {
             .init("non_torch_gib_multi_gpu", .number(kvMemory.nonTorchMultiGPU / 1_073_741_824)),
             .init("scheduling", .string(scheduling.rawValue)),
             .init("prefix_caching", .bool(prefixCaching)),
+            .init("warmup_s", .number(warmup)),
             .init("sources", .object(sources.keys.sorted().map { .init($0, .string(sources[$0]!)) })),
         ])
     }
