@@ -55,27 +55,48 @@ public struct LlumnixController: ClusterController {
         case shortestRunning = "shortest_running", longestRunning = "longest_running", lastRunning = "last_running"
     }
 
-    /// How a request moves: in stages while it decodes (Llumnix), or in one copy with it paused.
-    public enum Migration: String, Sendable, CaseIterable { case live, blocking }
+    /// How a request moves: in stages while it decodes (Llumnix), in one copy with it paused, or not
+    /// at all (INFaaS++: freeness dispatch and scaling only).
+    public enum Migration: String, Sendable, CaseIterable { case live, blocking, none }
+
+    /// Llumnix's autoscaling on the cluster's average freeness: every `interval`, start an instance
+    /// (like the first) when it is below `up`, drain the instance serving fewest requests when it would
+    /// stay above `down` without it; between `minInstances` and `maxInstances`.
+    public struct Scaling: Sendable {
+        public var up = 10.0
+        public var down = 60.0
+        public var interval = SimTime.seconds(10)
+        public var minInstances = 1
+        public var maxInstances: Int
+        public init(maxInstances: Int) { self.maxInstances = maxInstances }
+    }
 
     public var period: SimTime?
     public var threshold: Double
     public var pairing: Pairing
     public var pick: Pick
     public var migration: Migration
+    public var scaling: Scaling?
     /// Preemptions each instance had counted at the last round (sources when it grew).
     private var preemptionsSeen: [Int] = []
+    private var lastScaling = SimTime.zero
 
     public init(period: SimTime = .seconds(0.05), threshold: Double = 3, pairing: Pairing = .defrag,
-                pick: Pick = .shortestRunning, migration: Migration = .live) {
+                pick: Pick = .shortestRunning, migration: Migration = .live, scaling: Scaling? = nil) {
         self.period = period
         self.threshold = threshold
         self.pairing = pairing
         self.pick = pick
         self.migration = migration
+        self.scaling = scaling
     }
 
     public mutating func tick(_ plane: ControlPlane) {
+        if let s = scaling, plane.now - lastScaling >= s.interval {
+            lastScaling = plane.now
+            scale(s, plane)
+        }
+        guard migration != .none else { return }
         let instances = plane.instances
         let freeness = instances.map(Freeness.forMigration)
         if preemptionsSeen.count < instances.count { preemptionsSeen += Array(repeating: 0, count: instances.count - preemptionsSeen.count) }
@@ -94,6 +115,31 @@ public struct LlumnixController: ClusterController {
             if pairing == .balanced, !balances(r, from: instances[src], to: instances[dst], freeness: freeness) { continue }
             if migration == .live { plane.migrateLive(r, to: dst) } else { plane.migrate(r, to: dst) }
         }
+    }
+
+    /// One scaling decision. An empty instance counts as one request, so it adds its free blocks.
+    private func scale(_ s: Scaling, _ plane: ControlPlane) {
+        let serving = plane.instances.filter { $0.role == .colocated && ($0.state == .active || $0.state == .starting) }
+        let active = serving.filter { $0.state == .active }
+        guard !active.isEmpty, serving.count == active.count else { return }   // one start at a time
+        func headroom(_ inst: Instance) -> Double {
+            let head = inst.waiting.first.map { inst.blocks(forTokens: $0.contextTokens) } ?? 0
+            return Double(inst.availableBlocks - inst.watermarkBlocks - head)
+        }
+        func freeness(_ inst: Instance) -> Double {
+            headroom(inst) / Double(max(1, inst.running.count + (inst.waiting.isEmpty ? 0 : 1)))
+        }
+        let average = active.reduce(0.0) { $0 + freeness($1) } / Double(active.count)
+        if average < s.up, active.count < s.maxInstances {
+            _ = try? plane.launch(active[0].spec)
+            return
+        }
+        // The average over the others (Llumnix: "as if the last instance were removed"); the victim is the
+        // instance running fewest requests, drained by migrating them away.
+        guard active.count > s.minInstances,
+              let victim = active.min(by: { ($0.running.count, -$0.index) < ($1.running.count, -$1.index) }) else { return }
+        let without = active.filter { $0 !== victim }.reduce(0.0) { $0 + freeness($1) } / Double(active.count - 1)
+        if without > s.down { plane.drain(victim.index) }
     }
 
     /// The running request a source gives up: decoding, not already leaving.

@@ -54,12 +54,14 @@ public enum PolicyRegistry {
         public var pairing = LlumnixController.Pairing.defrag
         public var pick = LlumnixController.Pick.shortestRunning
         public var migration = LlumnixController.Migration.live
+        public var scaling: LlumnixController.Scaling?
         public init() {}
     }
 
     public static let controllers: [(name: String, summary: String, make: @Sendable (ControllerOptions) -> any ClusterController)] = [
         ("llumnix", "Llumnix's global scheduler: pair loaded with free instances by freeness, migrate a request each period",
-         { o in LlumnixController(period: o.period, threshold: o.threshold, pairing: o.pairing, pick: o.pick, migration: o.migration) }),
+         { o in LlumnixController(period: o.period, threshold: o.threshold, pairing: o.pairing, pick: o.pick, migration: o.migration,
+                                   scaling: o.scaling) }),
     ]
 
     public static func controller(named name: String, options: ControllerOptions = .init()) -> (any ClusterController)? {

@@ -37,6 +37,8 @@ public final class Cluster {
     public var router: any Router
     /// Cluster-wide decisions on their own clock (nil: none).
     public var controller: (any ClusterController)?
+    private var controlling = false
+    private var pendingControlEvents: [ControlEvent] = []
     public let metrics = MetricsRecorder()
     public let sampleInterval: SimTime?
 
@@ -163,7 +165,7 @@ public final class Cluster {
             instances[i].lifecycle.ready = loop.now
             notify(.instanceReady(i))
         case .controlTick:
-            controller?.tick(ControlPlane(cluster: self))
+            control { $0.tick(ControlPlane(cluster: self)) }
             if !allRequestsEnded, let period = controller?.period { loop.schedule(.controlTick, at: loop.now + period) }
         }
         if let e = deferredError { deferredError = nil; throw e }
@@ -377,8 +379,32 @@ public final class Cluster {
         return inst
     }
 
+    /// Tells the controller of an event; one that happens while the controller acts (it started an
+    /// instance, its migration ended a request) is told once that call returns, in order.
     private func notify(_ event: ControlEvent) {
-        controller?.observe(event, ControlPlane(cluster: self))
+        guard controller != nil || controlling else { return }
+        pendingControlEvents.append(event)
+        deliverControlEvents()
+    }
+
+    private func deliverControlEvents() {
+        guard !controlling else { return }
+        while !pendingControlEvents.isEmpty {
+            let next = pendingControlEvents.removeFirst()
+            control { $0.observe(next, ControlPlane(cluster: self)) }
+        }
+    }
+
+    /// Calls the controller with it taken out, so that what it does can reach the cluster (and queue
+    /// events for it) without touching the controller while it runs.
+    private func control(_ call: (inout any ClusterController) -> Void) {
+        guard var c = controller else { return }
+        controlling = true
+        controller = nil
+        call(&c)
+        controller = c
+        controlling = false
+        deliverControlEvents()
     }
 
     /// Stops routing new requests to an instance; it is removed once it holds none.

@@ -82,6 +82,10 @@ struct RunSummary: Encodable {
     /// (a live migration's last stage, a blocking migration's whole copy), and moves that did not
     /// complete (aborted, or a last stage the destination could not take). Absent without moves.
     let migration_downtime: LatencyStats?
+    /// Instance-hours and GPU-hours held: from the start (or when an instance was requested) to its
+    /// removal (or the end of the run), starting and draining time included.
+    let instance_hours: Double
+    let gpu_hours: Double
     /// Instances started, drained or removed during the run (absent when none was): when each phase began, s.
     let instance_phases: [PhaseReport]?
     let migrations_aborted: Int?
@@ -213,6 +217,11 @@ struct RunSummary: Encodable {
         let moves = cluster.migrationRecords.filter { $0.kind != .handOff }
         migration_downtime = moves.isEmpty ? nil : LatencyStats(seconds: moves.filter { $0.outcome == .committed }.map(\.downtime.seconds))
         migrations_aborted = moves.isEmpty ? nil : moves.filter { $0.outcome != .committed }.count
+        let held = cluster.instances.map { inst in
+            ((inst.lifecycle.removed ?? cluster.loop.now) - (inst.lifecycle.requested ?? .zero)).seconds / 3600
+        }
+        instance_hours = held.reduce(0, +)
+        gpu_hours = zip(held, cluster.instances).reduce(0) { $0 + $1.0 * Double($1.1.gpus.count) }
         let changed = cluster.instances.filter { $0.lifecycle.requested != nil || $0.lifecycle.drainStarted != nil }
         instance_phases = changed.isEmpty ? nil : changed.map { inst in
             let l = inst.lifecycle

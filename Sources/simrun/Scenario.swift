@@ -87,6 +87,11 @@ struct Scenario: Decodable {
         var pairing: String?
         var pick: String?
         var migration: String?
+        var max_instances: Int?
+        var min_instances: Int?
+        var scale_up: Double?
+        var scale_down: Double?
+        var scale_interval_s: Double?
     }
 
     struct SchedulerSection: Decodable {

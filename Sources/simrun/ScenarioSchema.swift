@@ -112,7 +112,19 @@ enum ScenarioSchema {
               summary: "llumnix: the request a source moves: shortest_running, longest_running or last_running."),
         Field(path: "controller.migration", type: "string", defaultValue: "live",
               summary: "llumnix: live (in stages while the request decodes, paused only for the last: at most 3 stages, "
-                + "the last once 16 blocks or fewer remain) or blocking (one copy, the request paused throughout)."),
+                + "the last once 16 blocks or fewer remain), blocking (one copy, the request paused throughout) or none "
+                + "(no migration: INFaaS++)."),
+        Field(path: "controller.max_instances", type: "integer in 1...100000", defaultValue: "none (no scaling)",
+              summary: "llumnix: autoscale up to this many instances (like the first group's; started from NVMe, with "
+                + "their load and warm-up time), on the average freeness every scale_interval_s."),
+        Field(path: "controller.min_instances", type: "integer ≥ 1", defaultValue: "1",
+              summary: "llumnix: never drain below this many instances."),
+        Field(path: "controller.scale_up", type: "number", defaultValue: "10",
+              summary: "llumnix: start an instance when the average freeness is below this."),
+        Field(path: "controller.scale_down", type: "number > scale_up", defaultValue: "60",
+              summary: "llumnix: drain the instance running fewest requests when the others' average freeness is above this."),
+        Field(path: "controller.scale_interval_s", type: "number in 0.001...1000000", defaultValue: "10",
+              summary: "llumnix: seconds between scaling decisions."),
         Field(path: "router", type: "string", defaultValue: "round_robin",
               summary: "How new requests pick an instance: round_robin, least_outstanding_tokens, llumnix_load (highest "
                 + "freeness: Llumnix's dispatch) or shortest_queue (fewest waiting + running: DistServe's prefill dispatch)."),

@@ -241,9 +241,23 @@ struct SimulationPlan {
             }
             if let name = c.migration {
                 guard let m = LlumnixController.Migration(rawValue: name) else {
-                    throw fail("controller.migration", "expected live or blocking, found '\(name)'")
+                    throw fail("controller.migration", "expected live, blocking or none, found '\(name)'")
                 }
                 o.migration = m
+            }
+            if let most = try positive(c.max_instances, "controller.max_instances", max: 100_000) {
+                var sc = LlumnixController.Scaling(maxInstances: most)
+                sc.minInstances = try positive(c.min_instances, "controller.min_instances", max: most) ?? sc.minInstances
+                sc.up = try number(c.scale_up, "controller.scale_up", { abs($0) <= 1e9 }, "a number") ?? sc.up
+                sc.down = try number(c.scale_down, "controller.scale_down", { $0 > sc.up && $0 <= 1e9 },
+                                     "a number above scale_up (\(sc.up))") ?? sc.down
+                if let i = try number(c.scale_interval_s, "controller.scale_interval_s", { $0 >= 0.001 && $0 <= 1e6 },
+                                      "a number from 0.001 to 1000000") { sc.interval = .seconds(i) }
+                o.scaling = sc
+            } else if let field = [("min_instances", c.min_instances != nil), ("scale_up", c.scale_up != nil),
+                                   ("scale_down", c.scale_down != nil), ("scale_interval_s", c.scale_interval_s != nil)]
+                        .first(where: { $0.1 }) {
+                throw fail("controller.\(field.0)", "scaling needs controller.max_instances")
             }
             controller = (c.policy, o)
         } else {

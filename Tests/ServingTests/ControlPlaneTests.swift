@@ -208,3 +208,30 @@ struct InstanceLifecycleTests {
         #expect(c.conservationProblems().isEmpty)
     }
 }
+
+@Suite("Llumnix autoscaling")
+struct AutoscalingTests {
+    /// A burst on one small instance: average freeness falls below 10, so instances start (one at a time,
+    /// each loading and warming up) up to 3; once the burst is served the emptiest are drained and removed
+    /// down to 1. Every request ends once, with all its tokens.
+    @Test func instancesStartUnderLoadAndDrainAfterIt() throws {
+        var burst = requests(150, every: 0.02, prompt: 400, output: 300)
+        burst += [Request(id: 150, arrival: .seconds(200), promptTokens: 50, outputTokens: 5),
+                  Request(id: 151, arrival: .seconds(300), promptTokens: 50, outputTokens: 5)]
+        let s = spec { $0.gpuBlocksOverride = 600 }
+        let c = try Cluster(instances: [s], router: FreenessRouter(), source: ListSource(burst), sampleInterval: nil,
+                            makeScheduler: { _, _ in FCFSScheduler() })
+        c.checkInvariants = true
+        var scaling = LlumnixController.Scaling(maxInstances: 3)
+        scaling.interval = .seconds(1)
+        c.controller = LlumnixController(scaling: scaling)
+        #expect(try c.run() == .completed && c.conservationProblems().isEmpty)
+        #expect(c.instances.count == 3)
+        let launched = c.instances.dropFirst()
+        #expect(launched.allSatisfy { $0.lifecycle.ready! >= $0.lifecycle.weightsLoaded! && $0.lifecycle.weightsLoaded! > $0.lifecycle.requested! })
+        #expect(c.instances.filter { $0.state == .removed }.count == 2)
+        #expect(c.instances.allSatisfy { $0.state != .removed || $0.lifecycle.removed! >= $0.lifecycle.drainStarted! })
+        #expect(c.metrics.records.count == 152 && c.metrics.records.allSatisfy { $0.finished })
+        #expect(c.metrics.records.contains { $0.instance > 0 })
+    }
+}
