@@ -29,4 +29,22 @@ PY
     rm -rf "$dir"
   done
 done
-echo "wrote $out" >&2
+# Autoscaling: Llumnix against INFaaS++ (the same scaling rule, no migration); instance-hours at the tail latency.
+scaling=${out%.csv}-autoscale.csv
+echo "rate,system,mean_ttft_ms,p99_ttft_ms,p99_tpot_ms,instance_hours,migrations,preemptions" > "$scaling"
+for rate in 2.0 2.5 3.0; do
+  for system in llumnix:live infaas:none; do
+    IFS=: read -r name migration <<< "$system"
+    dir=$(mktemp -d)
+    "$bin" run scenarios/llumnix/llama7b-a10-autoscale.json --out "$dir/r" --set workload.arrivals.rate=$rate \
+      --set controller.migration=$migration ${extra[@]+"${extra[@]}"} > /dev/null
+    python3 - "$dir/r/summary.json" "$rate" "$name" >> "$scaling" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+print(",".join(str(x) for x in [sys.argv[2], sys.argv[3], round(s["ttft"]["mean_ms"], 1), round(s["ttft"]["p99_ms"], 1),
+      round(s["tpot"]["p99_ms"], 1), round(s["instance_hours"], 3), s["migrations"], s["preemptions"]]))
+PY
+    rm -rf "$dir"
+  done
+done
+echo "wrote $out and $scaling" >&2
