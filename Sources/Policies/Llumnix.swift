@@ -5,7 +5,14 @@ import Serving
 /// F = (M − ΣV) / B, the decode steps it can run before its KV blocks run out. M − ΣV is the free
 /// blocks above the watermark less the virtual usage of queued requests, B the requests it serves.
 /// An empty instance is infinitely free; one being drained infinitely loaded (its fake request).
+/// High-priority requests add the instance's headroom (`priorityHeadroomBlocks`) to the usage.
 public enum Freeness {
+    private static func headroom(_ inst: Instance) -> Int {
+        let h = inst.limits.priorityHeadroomBlocks
+        guard h > 0 else { return 0 }
+        return inst.running.contains(where: \.highPriority) || inst.waiting.contains(where: \.highPriority) ? h : 0
+    }
+
     /// The migration view: only the head-of-line queued request counts, with its whole demand,
     /// so an instance whose queue is blocked looks loaded and its running requests move away.
     public static func forMigration(_ inst: Instance) -> Double {
@@ -13,7 +20,7 @@ public enum Freeness {
         let head = inst.waiting.first.map { inst.blocks(forTokens: $0.contextTokens) } ?? 0
         let requests = inst.running.count + (inst.waiting.isEmpty ? 0 : 1)
         guard requests > 0 else { return .infinity }
-        return Double(inst.availableBlocks - inst.watermarkBlocks - head) / Double(requests)
+        return Double(inst.availableBlocks - inst.watermarkBlocks - head - headroom(inst)) / Double(requests)
     }
 
     /// The dispatch view: every queued request counts with its whole demand.
@@ -22,7 +29,7 @@ public enum Freeness {
         let queued = inst.waiting.reduce(0) { $0 + inst.blocks(forTokens: $1.contextTokens) }
         let requests = inst.running.count + inst.waiting.count
         guard requests > 0 else { return .infinity }
-        return Double(inst.availableBlocks - inst.watermarkBlocks - queued) / Double(requests)
+        return Double(inst.availableBlocks - inst.watermarkBlocks - queued - headroom(inst)) / Double(requests)
     }
 }
 

@@ -352,7 +352,9 @@ public final class Instance {
     /// Returns the victim.
     @discardableResult
     public func preemptNewestRunning() -> ServingRequest {
-        guard let last = running.lastIndex(where: { !$0.inFlight }) else {
+        // Normal requests go first; a high-priority one only when no normal one can.
+        guard let last = running.lastIndex(where: { !$0.inFlight && !$0.highPriority }) ?? running.lastIndex(where: { !$0.inFlight })
+        else {
             preconditionFailure("preemption with every running request in flight")
         }
         let r = running.remove(at: last)
@@ -427,7 +429,11 @@ public final class Instance {
         guard let timeout = limits.queueTimeout else { return }
         var kept: [ServingRequest] = []
         while let r = waiting.first {
-            if r.firstScheduled != nil { kept.append(waiting.removeFirst()); continue }
+            // High-priority newcomers queue ahead of older normal ones: look past them too.
+            if r.firstScheduled != nil || (r.highPriority && now - r.arrival <= timeout) {
+                kept.append(waiting.removeFirst())
+                continue
+            }
             guard now - r.arrival > timeout else { break }
             dropNextWaiting(.queueTimeout)
         }
@@ -482,7 +488,12 @@ public final class Instance {
         }
         r.instance = index
         r.phase = .waiting
-        waiting.append(r)
+        // A high-priority request queues after the high-priority ones already waiting, ahead of the rest.
+        if r.highPriority, let i = waiting.firstIndex(where: { !$0.highPriority }) {
+            waiting.insert(r, at: i)
+        } else {
+            waiting.append(r)
+        }
         outstandingTokens += r.contextTokens
     }
 

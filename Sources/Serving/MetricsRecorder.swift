@@ -35,7 +35,7 @@ public final class MetricsRecorder {
             id: r.id, arrival: r.arrival, firstScheduled: r.firstScheduled, firstToken: r.firstToken, end: now,
             promptTokens: r.promptTokens, outputTokens: r.generatedTokens, instance: r.instance,
             preemptions: r.preemptions, migrations: r.migrations, maxInterTokenGap: r.maxInterTokenGap,
-            kvWait: r.kvWait, kvTransfer: r.kvTransfer, dropReason: reason))
+            kvWait: r.kvWait, kvTransfer: r.kvTransfer, highPriority: r.highPriority, dropReason: reason))
     }
 
     /// Takes a dropped request's gaps back out of ITL.

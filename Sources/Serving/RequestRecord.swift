@@ -19,6 +19,7 @@ public struct RequestRecord: Sendable, Equatable {
     /// and how long its KV spent moving between instances (zero when it never moved).
     public let kvWait: SimTime
     public let kvTransfer: SimTime
+    public let highPriority: Bool
     /// nil when the request finished.
     public let dropReason: DropReason?
 

@@ -42,6 +42,9 @@ public struct SchedulerLimits: Sendable, Equatable {
     /// Host DRAM per instance for prefix-cache blocks offloaded from the GPU (vLLM's
     /// `kv_offloading_size`; 0: none). Needs prefix caching.
     public var kvOffloadBytes = 0.0
+    /// KV blocks Llumnix's freeness sets aside on an instance serving high-priority requests, so their
+    /// batch stays small and their decode fast (its profiled headroom; 0: priorities get none).
+    public var priorityHeadroomBlocks = 0
 
     public init() {}
 }

@@ -12,6 +12,8 @@ public final class ServingRequest {
     public let id: Int
     public let arrival: SimTime
     public let promptTokens: Int
+    /// Queued ahead of normal requests and preempted last (Llumnix's two priority classes).
+    public let highPriority: Bool
     /// The true output length. Internal to the runtime: schedulers and routers
     /// live in another module and cannot read it, as a real server cannot.
     let outputTokens: Int
@@ -72,6 +74,7 @@ public final class ServingRequest {
         promptTokens = request.promptTokens
         outputTokens = request.outputTokens
         prefix = request.prefix
+        highPriority = request.highPriority
         self.instance = instance
     }
 

@@ -13,13 +13,17 @@ public struct Request: Sendable, Equatable {
     /// prompt, a conversation so far); empty when the workload does not say. Prefix caching
     /// matches prompts on it.
     public var prefix: [PrefixSegment] = []
+    /// The high of two priority classes (Llumnix's): queued ahead of normal requests, preempted last.
+    public var highPriority = false
 
-    public init(id: Int, arrival: SimTime, promptTokens: Int, outputTokens: Int, prefix: [PrefixSegment] = []) {
+    public init(id: Int, arrival: SimTime, promptTokens: Int, outputTokens: Int, prefix: [PrefixSegment] = [],
+                highPriority: Bool = false) {
         self.id = id
         self.arrival = arrival
         self.promptTokens = promptTokens
         self.outputTokens = outputTokens
         self.prefix = prefix
+        self.highPriority = highPriority
     }
 }
 

@@ -24,7 +24,7 @@ enum ResultWriter {
 
     static func writeRequests(_ records: [RequestRecord], slos: SLOs, to path: String) throws {
         var header = ["id", "arrival_s", "first_scheduled_s", "first_token_s", "finish_s", "ttft_s", "tpot_s", "e2el_s",
-                      "max_itl_s", "prompt_tokens", "output_tokens", "instance", "preemptions", "migrations", "kv_wait_s", "kv_transfer_s", "status"]
+                      "max_itl_s", "prompt_tokens", "output_tokens", "instance", "preemptions", "migrations", "kv_wait_s", "kv_transfer_s", "high_priority", "status"]
         if slos.ttft != nil { header.append("met_ttft_slo") }
         if slos.tpot != nil { header.append("met_tpot_slo") }
         if slos.e2el != nil { header.append("met_e2el_slo") }
@@ -50,6 +50,7 @@ enum ResultWriter {
             csv.field(r.migrations)
             time(r.kvWait)
             time(r.kvTransfer)
+            csv.field(r.highPriority ? 1 : 0)
             csv.field(r.dropReason.map { "dropped:" + $0.rawValue } ?? "finished")
             if !slos.isEmpty {
                 let v = SLOVerdict(r, slos)

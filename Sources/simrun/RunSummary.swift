@@ -82,6 +82,8 @@ struct RunSummary: Encodable {
     /// (a live migration's last stage, a blocking migration's whole copy), and moves that did not
     /// complete (aborted, or a last stage the destination could not take). Absent without moves.
     let migration_downtime: LatencyStats?
+    /// Per priority class, when any request was high priority: finished requests and their latencies.
+    let by_priority: [String: ClassReport]?
     /// Instance-hours and GPU-hours held: from the start (or when an instance was requested) to its
     /// removal (or the end of the run), starting and draining time included.
     let instance_hours: Double
@@ -106,6 +108,14 @@ struct RunSummary: Encodable {
     /// Prompt tokens loaded from offloaded blocks in host DRAM instead of recomputed (absent
     /// without `kv_offloading_gib`).
     let prefix_cache_offload_hit_tokens: Int?
+
+    struct ClassReport: Encodable {
+        let requests: Int
+        let completed: Int
+        let ttft: LatencyStats
+        let tpot: LatencyStats
+        let e2el: LatencyStats
+    }
 
     struct PhaseReport: Encodable {
         let instance: Int
@@ -217,6 +227,16 @@ struct RunSummary: Encodable {
         let moves = cluster.migrationRecords.filter { $0.kind != .handOff }
         migration_downtime = moves.isEmpty ? nil : LatencyStats(seconds: moves.filter { $0.outcome == .committed }.map(\.downtime.seconds))
         migrations_aborted = moves.isEmpty ? nil : moves.filter { $0.outcome != .committed }.count
+        if records.contains(where: \.highPriority) {
+            func report(_ high: Bool) -> ClassReport {
+                let mine = records.filter { $0.highPriority == high }, finished = mine.filter(\.finished)
+                return ClassReport(requests: mine.count, completed: finished.count, ttft: LatencyStats(seconds: finished.compactMap(\.ttft)),
+                                   tpot: LatencyStats(seconds: finished.compactMap(\.tpot)), e2el: LatencyStats(seconds: finished.map(\.e2el)))
+            }
+            by_priority = ["high": report(true), "normal": report(false)]
+        } else {
+            by_priority = nil
+        }
         let held = cluster.instances.map { inst in
             ((inst.lifecycle.removed ?? cluster.loop.now) - (inst.lifecycle.requested ?? .zero)).seconds / 3600
         }

@@ -111,6 +111,7 @@ struct Scenario: Decodable {
         var swap_space_gib: Double?
         var swap_nvme_gib: Double?
         var kv_offloading_gib: Double?
+        var priority_headroom_blocks: Int?
         var max_output_tokens: Int?
         var queue_timeout_s: Double?
         var history_window: Int?
@@ -135,6 +136,7 @@ struct Scenario: Decodable {
         var num_requests: Int?
         var client_timeout_s: Double?
         var shared_prefix: SharedPrefix?
+        var high_priority_share: Double?
     }
 
     struct SharedPrefix: Decodable {

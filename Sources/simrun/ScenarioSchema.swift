@@ -194,6 +194,9 @@ enum ScenarioSchema {
               summary: "Achieved share of every link's datasheet bandwidth (measured NVLink send/recv: 0.76–0.77)."),
         Field(path: "scheduler.swap_nvme_gib", type: "number in 0...1000000", defaultValue: "0 (off)",
               summary: "NVMe space per GPU for swapped KV once host swap space (or the server's DRAM) is full."),
+        Field(path: "scheduler.priority_headroom_blocks", type: "integer in 0...100000000", defaultValue: "0",
+              summary: "Llumnix: KV blocks its freeness sets aside on an instance serving high-priority requests (their "
+                + "profiled headroom), so normal requests go and move elsewhere; 0: no headroom (Llumnix-base)."),
         Field(path: "scheduler.kv_offloading_gib", type: "number in 0...1000000", defaultValue: "0 (off)",
               summary: "Host DRAM per instance for prefix-cache blocks (vLLM's kv_offloading_size, LMCache's CPU "
                 + "backend): prompt blocks are stored there as they are computed, and a prompt loads the leading blocks "
@@ -247,6 +250,9 @@ enum ScenarioSchema {
         Field(path: "workload.shared_prefix.turns", type: "integer in 1...10000", defaultValue: "1",
               summary: "Turns of a chat: a prompt drawn again continues its chat (the exchange so far plus a follow-up "
                 + "question) until it has had this many turns, then starts over."),
+        Field(path: "workload.high_priority_share", type: "number in [0, 1]", defaultValue: "0",
+              summary: "Share of requests in the high of two priority classes (drawn per request): queued ahead of normal "
+                + "requests, preempted last, and given headroom by Llumnix's freeness; summary.json reports each class."),
         Field(path: "workload.client_timeout_s", type: "number in (0, 1e9]", defaultValue: "none",
               summary: "A client gives up on a request not finished this long after sending it: the engine aborts it "
                 + "(its blocks freed) and it counts as dropped (client_timeout), outside every latency metric."),

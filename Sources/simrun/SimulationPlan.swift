@@ -126,6 +126,8 @@ struct SimulationPlan {
                                 "a number from 0 to 1000000") {
             limits.swapSpaceBytesPerGPU = gib * 1_073_741_824
         }
+        limits.priorityHeadroomBlocks = try positive(sched?.priority_headroom_blocks, "scheduler.priority_headroom_blocks",
+                                                     min: 0, max: 100_000_000) ?? limits.priorityHeadroomBlocks
         if let gib = try number(sched?.kv_offloading_gib, "scheduler.kv_offloading_gib", { $0 >= 0 && $0 <= 1e6 },
                                 "a number from 0 to 1000000") {
             limits.kvOffloadBytes = gib * 1_073_741_824
@@ -287,7 +289,13 @@ struct SimulationPlan {
             .map(SimTime.seconds)
 
         let workload = try WorkloadPlan(s.workload, seed: seed, fail: fail, resolve: resolve)
-        makeSource = workload.makeSource
+        if let share = try number(s.workload.high_priority_share, "workload.high_priority_share", { $0 >= 0 && $0 <= 1 },
+                                  "a share from 0 to 1"), share > 0 {
+            let (make, seed) = (workload.makeSource, seed)
+            makeSource = { PrioritySource(try make(), highShare: share, seed: seed) }
+        } else {
+            makeSource = workload.makeSource
+        }
         arrivalField = workload.arrivalField
         stages = workload.stages
         inputFiles = workload.files

@@ -235,3 +235,49 @@ struct AutoscalingTests {
         #expect(c.metrics.records.contains { $0.instance > 0 })
     }
 }
+
+@Suite("Priority classes")
+struct PriorityTests {
+    private func request(_ id: Int, high: Bool, prompt: Int = 100) -> ServingRequest {
+        ServingRequest(Request(id: id, arrival: .zero, promptTokens: prompt, outputTokens: 50, highPriority: high), instance: 0)
+    }
+
+    /// High-priority requests queue after those already high, ahead of normal ones; a preemption takes
+    /// the newest normal request even when a high one is newer.
+    @Test func highPriorityQueuesFirstAndIsPreemptedLast() throws {
+        let inst = try cluster([spec()], ListSource([])).instances[0]
+        for (id, high) in [(0, false), (1, false), (2, true), (3, true)] { inst.enqueue(request(id, high: high)) }
+        #expect(inst.waiting.map(\.id) == [2, 3, 0, 1])
+        _ = inst.formBatch(now: .zero)
+        _ = inst.completeIteration { _ in }
+        #expect(inst.running.map(\.id) == [2, 3, 0, 1])
+        #expect(inst.preemptNewestRunning().id == 1 && inst.preemptNewestRunning().id == 0 && inst.preemptNewestRunning().id == 3)
+    }
+
+    /// A 10% share marks about 100 of 1,000 requests, the same ones twice, and changes nothing else.
+    @Test func aShareOfRequestsIsMarkedHighFromItsOwnStream() throws {
+        func marked() throws -> [Request] {
+            let source = PrioritySource(ListSource(requests(1000, every: 0.01, prompt: 10, output: 5)), highShare: 0.1, seed: 3)
+            var all: [Request] = []
+            while let r = try source.next() { all.append(r) }
+            return all
+        }
+        let a = try marked(), b = try marked()
+        #expect(a == b && (80...120).contains(a.filter(\.highPriority).count))
+        #expect(a.map(\.promptTokens) == requests(1000, every: 0.01, prompt: 10, output: 5).map(\.promptTokens))
+    }
+
+    /// With 40 blocks of headroom, an instance serving a high-priority request looks 40 blocks fuller.
+    @Test func headroomLowersFreenessWhereHighPriorityRequestsRun() throws {
+        let c = try cluster([spec { $0.gpuBlocksOverride = 100; $0.watermark = 0; $0.priorityHeadroomBlocks = 40 }], ListSource([]))
+        let inst = c.instances[0]
+        inst.enqueue(request(0, high: false, prompt: 160))
+        _ = inst.formBatch(now: .zero)
+        _ = inst.completeIteration { _ in }
+        #expect(Freeness.forMigration(inst) == 90)
+        inst.enqueue(request(1, high: true, prompt: 160))
+        _ = inst.formBatch(now: .zero)
+        _ = inst.completeIteration { _ in }
+        #expect(inst.running.count == 2 && Freeness.forMigration(inst) == Double(100 - 21 - 40) / 2)   // 11 + 10 blocks in use
+    }
+}

@@ -110,6 +110,8 @@ enum BadCases {
         ("scheduler.swap_space_gib", ["-1", "1e300"]),
         ("scheduler.swap_nvme_gib", ["-1"]),
         ("scheduler.kv_offloading_gib", ["-1", "1e7", "\"x\""]),
+        ("scheduler.priority_headroom_blocks", ["-1", "2.5"]),
+        ("workload.high_priority_share", ["-0.1", "1.5", "\"x\""]),
         ("scheduler.max_output_tokens", ["0", "100000000"]),
         ("scheduler.queue_timeout_s", ["0", "-1"]),
         ("scheduler.history_window", ["0"]),
