@@ -10,7 +10,7 @@ extra=("$@")
 bin=.build/release/simrun
 mkdir -p "$(dirname "$out")"
 echo "rate,system,mean_ttft_ms,p99_ttft_ms,p99_tpot_ms,mean_e2el_ms,p99_e2el_ms,preemptions,migrations,mean_downtime_ms,p99_downtime_ms,migrations_aborted" > "$out"
-for rate in 22 24 26 28; do
+for rate in 18 20 22 24; do
   for system in round_robin:none:round_robin:live infaas:none:llumnix_load:live llumnix:llumnix:llumnix_load:live \
                 llumnix-blocking:llumnix:llumnix_load:blocking; do
     IFS=: read -r name controller router migration <<< "$system"
@@ -50,7 +50,7 @@ done
 # Priorities: 10% high-priority requests, Llumnix with and without headroom for them.
 priority=${out%.csv}-priority.csv
 echo "rate,headroom_blocks,high_mean_ttft_ms,high_p99_ttft_ms,high_mean_tpot_ms,normal_mean_ttft_ms,normal_p99_ttft_ms,normal_mean_tpot_ms" > "$priority"
-for rate in 80 120; do
+for rate in 26 40; do
   for headroom in 400 0; do
     dir=$(mktemp -d)
     "$bin" run scenarios/llumnix/llama7b-a10-priority.json --out "$dir/r" --set workload.arrivals.rate=$rate \

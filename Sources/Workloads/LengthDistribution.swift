@@ -11,6 +11,29 @@ public enum LengthDistribution: Sendable, Equatable {
     case lognormal(mean: Double, sigma: Double, min: Int, max: Int)
     /// Draws uniformly from observed values (for example a trace's column).
     case empirical([Int])
+    /// Zipf (power law) on 1...n, P(k) ∝ k^−s, as the cumulative shares of 1...n (see `zipf(mean:max:)`).
+    case zipf(cumulative: [Double])
+
+    /// The Zipf law on 1...max whose mean is `mean` (Llumnix's generated lengths: a power law over a
+    /// range, with a chosen mean): its exponent found by bisection, the mean falling as it grows.
+    /// nil when no exponent in [0, 20] gives that mean (it must lie between 1 and (max + 1) / 2).
+    public static func zipf(mean: Double, max: Int) -> LengthDistribution? {
+        guard max >= 1, mean >= 1, mean <= Double(max + 1) / 2 else { return nil }
+        func shares(_ s: Double) -> [Double] { (1...max).map { pow(Double($0), -s) } }
+        func meanOf(_ s: Double) -> Double {
+            let w = shares(s)
+            return zip(1...max, w).reduce(0) { $0 + Double($1.0) * $1.1 } / w.reduce(0, +)
+        }
+        var lo = 0.0, hi = 20.0
+        guard meanOf(hi) <= mean else { return nil }
+        for _ in 0..<60 {
+            let mid = (lo + hi) / 2
+            if meanOf(mid) > mean { lo = mid } else { hi = mid }
+        }
+        let w = shares((lo + hi) / 2), total = w.reduce(0, +)
+        var running = 0.0
+        return .zipf(cumulative: w.map { running += $0 / total; return running })
+    }
 
     public func sample(_ stream: RandomStream) -> Int {
         switch self {
@@ -25,6 +48,15 @@ public enum LengthDistribution: Sendable, Equatable {
             return Int(Swift.min(Double(hi), Swift.max(Double(lo), x.rounded())))
         case .empirical(let values):
             return values[stream.uniformInt(0...(values.count - 1))]
+        case .zipf(let cumulative):
+            // The first k whose cumulative share reaches the draw.
+            let u = stream.uniform()
+            var lo = 0, hi = cumulative.count - 1
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if cumulative[mid] < u { lo = mid + 1 } else { hi = mid }
+            }
+            return lo + 1
         }
     }
 }

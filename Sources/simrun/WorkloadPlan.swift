@@ -199,11 +199,19 @@ struct WorkloadPlan {
             let hi = try length(d.max ?? 1_000_000, "max")
             guard hi >= lo else { throw fail("\(at).max", "expected a value ≥ min (\(lo)), found \(hi)") }
             return .lognormal(mean: mean, sigma: sigma, min: lo, max: hi)
+        case "zipf":
+            let mean = try required(d.mean, "mean")
+            let hi = try length(required(d.max, "max"), "max")
+            guard hi <= 1_000_000 else { throw fail("\(at).max", "expected at most 1000000 for zipf, found \(hi)") }
+            guard mean.isFinite, let z = LengthDistribution.zipf(mean: mean, max: hi) else {
+                throw fail("\(at).mean", "expected a mean from 1 to (max + 1) / 2 = \(Double(hi + 1) / 2), found \(mean)")
+            }
+            return z
         case "empirical":
             let rows = try TraceReader(path: file(required(d.path, "path"), field: "\(at).path")).readAll()
             return .empirical(at.hasSuffix("prompt") ? rows.map(\.promptTokens) : rows.map(\.outputTokens))
         default:
-            throw fail("\(at).dist", "expected fixed, uniform, lognormal or empirical, found '\(d.dist)'")
+            throw fail("\(at).dist", "expected fixed, uniform, lognormal, zipf or empirical, found '\(d.dist)'")
         }
     }
 }
