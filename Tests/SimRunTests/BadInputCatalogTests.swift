@@ -112,6 +112,8 @@ enum BadCases {
         ("scheduler.kv_offloading_gib", ["-1", "1e7", "\"x\""]),
         ("scheduler.priority_headroom_blocks", ["-1", "2.5"]),
         ("workload.high_priority_share", ["-0.1", "1.5", "\"x\""]),
+        ("workload.lengths.prompt", ["{\"dist\": \"zipf\", \"mean\": 5000, \"max\": 100}", "{\"dist\": \"zipf\", \"mean\": 10, \"max\": 2000000}",
+                                     "{\"dist\": \"zipf\", \"max\": 100}"]),
         ("scheduler.max_output_tokens", ["0", "100000000"]),
         ("scheduler.queue_timeout_s", ["0", "-1"]),
         ("scheduler.history_window", ["0"]),
