@@ -29,6 +29,25 @@ PY
     rm -rf "$dir"
   done
 done
+# Real lengths (ShareGPT under LLaMA's context) with bursty Gamma arrivals (CV 4).
+for rate in 8 10; do
+  for system in infaas:none llumnix:llumnix; do
+    IFS=: read -r name controller <<< "$system"
+    dir=$(mktemp -d)
+    "$bin" run scenarios/llumnix/llama7b-a10-sharegpt.json --out "$dir/r" --set workload.arrivals.rate=$rate \
+      --set controller.policy=$controller ${extra[@]+"${extra[@]}"} > /dev/null
+    python3 - "$dir/r/summary.json" "$rate" "sharegpt-gamma4-$name" >> "$out" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+down = s.get("migration_downtime") or {}
+print(",".join(str(x) for x in [sys.argv[2], sys.argv[3], round(s["ttft"]["mean_ms"], 1), round(s["ttft"]["p99_ms"], 1),
+      round(s["tpot"]["p99_ms"], 1), round(s["e2el"]["mean_ms"], 1), round(s["e2el"]["p99_ms"], 1), s["preemptions"], s["migrations"],
+      round(down.get("mean_ms") or 0, 3), round(down.get("p99_ms") or 0, 3), s.get("migrations_aborted") or 0]))
+PY
+    rm -rf "$dir"
+  done
+done
+
 # Autoscaling: Llumnix against INFaaS++ (the same scaling rule, no migration); instance-hours at the tail latency.
 scaling=${out%.csv}-autoscale.csv
 echo "rate,system,mean_ttft_ms,p99_ttft_ms,p99_tpot_ms,instance_hours,migrations,preemptions" > "$scaling"
