@@ -43,7 +43,7 @@ struct ResultsFolderTests {
         // A process that has ended: its id names no running process (ids are not reused this quickly).
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/bin/true")
-        try p.run()
+        try launch(p)
         p.waitUntilExit()
         let dead = dir.appendingPathComponent(".r.partial-\(p.processIdentifier)")
         let alive = dir.appendingPathComponent(".r.partial-\(getpid())")
@@ -71,7 +71,7 @@ struct ResultsFolderTests {
         let err = Pipe()
         p.standardError = err
         p.standardOutput = Pipe()
-        try p.run()
+        try launch(p)
         let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         p.waitUntilExit()
         #expect(p.terminationReason == .exit && p.terminationStatus == 1, "\(p.terminationStatus): \(stderr)")

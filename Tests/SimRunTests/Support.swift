@@ -55,6 +55,17 @@ struct ProcessResult {
     let stderr: String
 }
 
+/// Foundation's Process.run() on Linux is not safe to call from several threads at once (a launch
+/// crashed copying its arguments while others launched): tests start processes one at a time.
+private let launchLock = NSLock()
+
+/// Starts a process, one launch at a time.
+func launch(_ p: Process) throws {
+    launchLock.lock()
+    defer { launchLock.unlock() }
+    try p.run()
+}
+
 /// Runs simrun; a run past `timeout` seconds is killed (and so reported as signalled).
 func runSimrun(_ args: [String], cwd: URL, timeout: Double = 300) throws -> ProcessResult {
     let p = Process()
@@ -64,7 +75,7 @@ func runSimrun(_ args: [String], cwd: URL, timeout: Double = 300) throws -> Proc
     let out = Pipe(), err = Pipe()
     p.standardOutput = out
     p.standardError = err
-    try p.run()
+    try launch(p)
     let pid = p.processIdentifier
     DispatchQueue.global().asyncAfter(deadline: .now() + timeout) { if p.isRunning { kill(pid, SIGKILL) } }
     let o = out.fileHandleForReading.readDataToEndOfFile()

@@ -112,7 +112,7 @@ struct SweepTests {
         let err = Pipe()
         p.standardOutput = FileHandle.nullDevice
         p.standardError = err
-        try p.run()
+        try launch(p)
         let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         p.waitUntilExit()
         #expect(p.terminationStatus == 0, "\(message)")
@@ -129,7 +129,7 @@ struct SweepTests {
         p.currentDirectoryURL = dir
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
-        try p.run()
+        try launch(p)
         Thread.sleep(forTimeInterval: 1.0)
         kill(p.processIdentifier, SIGKILL)
         p.waitUntilExit()
