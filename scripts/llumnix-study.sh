@@ -66,18 +66,19 @@ PY
     rm -rf "$dir"
   done
 done
-# Priorities: 10% high-priority requests, Llumnix with and without headroom for them.
+# Priorities: 10% high-priority requests, Llumnix with and without headroom for them, and with priorities off.
 priority=${out%.csv}-priority.csv
-echo "rate,headroom_blocks,high_mean_ttft_ms,high_p99_ttft_ms,high_mean_tpot_ms,normal_mean_ttft_ms,normal_p99_ttft_ms,normal_mean_tpot_ms" > "$priority"
+echo "rate,priorities,headroom_blocks,high_mean_ttft_ms,high_p99_ttft_ms,high_mean_tpot_ms,normal_mean_ttft_ms,normal_p99_ttft_ms,normal_mean_tpot_ms" > "$priority"
 for rate in 26 40; do
-  for headroom in 400 0; do
+  for setting in true:400 true:0 false:0; do
+    IFS=: read -r on headroom <<< "$setting"
     dir=$(mktemp -d)
     "$bin" run scenarios/llumnix/llama7b-a10-priority.json --out "$dir/r" --set workload.arrivals.rate=$rate \
-      --set scheduler.priority_headroom_blocks=$headroom ${extra[@]+"${extra[@]}"} > /dev/null
-    python3 - "$dir/r/summary.json" "$rate" "$headroom" >> "$priority" <<'PY'
+      --set scheduler.priorities=$on --set scheduler.priority_headroom_blocks=$headroom ${extra[@]+"${extra[@]}"} > /dev/null
+    python3 - "$dir/r/summary.json" "$rate" "$on" "$headroom" >> "$priority" <<'PY'
 import json, sys
 b = json.load(open(sys.argv[1]))["by_priority"]
-row = [sys.argv[2], sys.argv[3]]
+row = sys.argv[2:5]
 for c in ("high", "normal"):
     row += [round(b[c]["ttft"]["mean_ms"], 1), round(b[c]["ttft"]["p99_ms"], 1), round(b[c]["tpot"]["mean_ms"], 1)]
 print(",".join(str(x) for x in row))

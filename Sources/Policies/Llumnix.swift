@@ -9,7 +9,7 @@ import Serving
 public enum Freeness {
     private static func headroom(_ inst: Instance) -> Int {
         let h = inst.limits.priorityHeadroomBlocks
-        guard h > 0 else { return 0 }
+        guard h > 0, inst.limits.honorsPriorities else { return 0 }
         return inst.running.contains(where: \.highPriority) || inst.waiting.contains(where: \.highPriority) ? h : 0
     }
 

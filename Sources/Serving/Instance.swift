@@ -353,7 +353,8 @@ public final class Instance {
     @discardableResult
     public func preemptNewestRunning() -> ServingRequest {
         // Normal requests go first; a high-priority one only when no normal one can.
-        guard let last = running.lastIndex(where: { !$0.inFlight && !$0.highPriority }) ?? running.lastIndex(where: { !$0.inFlight })
+        guard let last = running.lastIndex(where: { !$0.inFlight && !($0.highPriority && limits.honorsPriorities) })
+                ?? running.lastIndex(where: { !$0.inFlight })
         else {
             preconditionFailure("preemption with every running request in flight")
         }
@@ -430,7 +431,7 @@ public final class Instance {
         var kept: [ServingRequest] = []
         while let r = waiting.first {
             // High-priority newcomers queue ahead of older normal ones: look past them too.
-            if r.firstScheduled != nil || (r.highPriority && now - r.arrival <= timeout) {
+            if r.firstScheduled != nil || (r.highPriority && limits.honorsPriorities && now - r.arrival <= timeout) {
                 kept.append(waiting.removeFirst())
                 continue
             }
@@ -489,7 +490,7 @@ public final class Instance {
         r.instance = index
         r.phase = .waiting
         // A high-priority request queues after the high-priority ones already waiting, ahead of the rest.
-        if r.highPriority, let i = waiting.firstIndex(where: { !$0.highPriority }) {
+        if r.highPriority, limits.honorsPriorities, let i = waiting.firstIndex(where: { !$0.highPriority }) {
             waiting.insert(r, at: i)
         } else {
             waiting.append(r)

@@ -45,6 +45,9 @@ public struct SchedulerLimits: Sendable, Equatable {
     /// KV blocks Llumnix's freeness sets aside on an instance serving high-priority requests, so their
     /// batch stays small and their decode fast (its profiled headroom; 0: priorities get none).
     public var priorityHeadroomBlocks = 0
+    /// Whether the instance treats high-priority requests differently (false: Llumnix-base, the classes
+    /// only reported).
+    public var honorsPriorities = true
 
     public init() {}
 }

@@ -112,6 +112,7 @@ struct Scenario: Decodable {
         var swap_nvme_gib: Double?
         var kv_offloading_gib: Double?
         var priority_headroom_blocks: Int?
+        var priorities: Bool?
         var max_output_tokens: Int?
         var queue_timeout_s: Double?
         var history_window: Int?

@@ -194,6 +194,9 @@ enum ScenarioSchema {
               summary: "Achieved share of every link's datasheet bandwidth (measured NVLink send/recv: 0.76–0.77)."),
         Field(path: "scheduler.swap_nvme_gib", type: "number in 0...1000000", defaultValue: "0 (off)",
               summary: "NVMe space per GPU for swapped KV once host swap space (or the server's DRAM) is full."),
+        Field(path: "scheduler.priorities", type: "boolean", defaultValue: "true",
+              summary: "Treat high-priority requests first (queue order, preemption, Llumnix's headroom); false: the "
+                + "classes are only reported (Llumnix-base)."),
         Field(path: "scheduler.priority_headroom_blocks", type: "integer in 0...100000000", defaultValue: "0",
               summary: "Llumnix: KV blocks its freeness sets aside on an instance serving high-priority requests (their "
                 + "profiled headroom), so normal requests go and move elsewhere; 0: no headroom (Llumnix-base)."),

@@ -126,6 +126,7 @@ struct SimulationPlan {
                                 "a number from 0 to 1000000") {
             limits.swapSpaceBytesPerGPU = gib * 1_073_741_824
         }
+        limits.honorsPriorities = sched?.priorities ?? limits.honorsPriorities
         limits.priorityHeadroomBlocks = try positive(sched?.priority_headroom_blocks, "scheduler.priority_headroom_blocks",
                                                      min: 0, max: 100_000_000) ?? limits.priorityHeadroomBlocks
         if let gib = try number(sched?.kv_offloading_gib, "scheduler.kv_offloading_gib", { $0 >= 0 && $0 <= 1e6 },

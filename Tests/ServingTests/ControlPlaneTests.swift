@@ -252,6 +252,13 @@ struct PriorityTests {
         _ = inst.completeIteration { _ in }
         #expect(inst.running.map(\.id) == [2, 3, 0, 1])
         #expect(inst.preemptNewestRunning().id == 1 && inst.preemptNewestRunning().id == 0 && inst.preemptNewestRunning().id == 3)
+        // With priorities off (Llumnix-base) the classes are only labels: arrival order, newest preempted.
+        let base = try cluster([spec { $0.honorsPriorities = false }], ListSource([])).instances[0]
+        for (id, high) in [(0, false), (1, false), (2, true), (3, true)] { base.enqueue(request(id, high: high)) }
+        #expect(base.waiting.map(\.id) == [0, 1, 2, 3])
+        _ = base.formBatch(now: .zero)
+        _ = base.completeIteration { _ in }
+        #expect(base.preemptNewestRunning().id == 3)
     }
 
     /// A 10% share marks about 100 of 1,000 requests, the same ones twice, and changes nothing else.

@@ -111,6 +111,7 @@ enum BadCases {
         ("scheduler.swap_nvme_gib", ["-1"]),
         ("scheduler.kv_offloading_gib", ["-1", "1e7", "\"x\""]),
         ("scheduler.priority_headroom_blocks", ["-1", "2.5"]),
+        ("scheduler.priorities", ["\"yes\"", "1"]),
         ("workload.high_priority_share", ["-0.1", "1.5", "\"x\""]),
         ("workload.lengths.prompt", ["{\"dist\": \"zipf\", \"mean\": 5000, \"max\": 100}", "{\"dist\": \"zipf\", \"mean\": 10, \"max\": 2000000}",
                                      "{\"dist\": \"zipf\", \"max\": 100}"]),
