@@ -48,6 +48,25 @@ PY
   done
 done
 
+# The larger model: 4 LLaMA-30B instances at TP4 (one 4 × A10 server each).
+for rate in 4 5; do
+  for system in infaas:none llumnix:llumnix; do
+    IFS=: read -r name controller <<< "$system"
+    dir=$(mktemp -d)
+    "$bin" run scenarios/llumnix/llama30b-a10-generated.json --out "$dir/r" --set workload.arrivals.rate=$rate \
+      --set controller.policy=$controller ${extra[@]+"${extra[@]}"} > /dev/null
+    python3 - "$dir/r/summary.json" "$rate" "llama30b-$name" >> "$out" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+down = s.get("migration_downtime") or {}
+print(",".join(str(x) for x in [sys.argv[2], sys.argv[3], round(s["ttft"]["mean_ms"], 1), round(s["ttft"]["p99_ms"], 1),
+      round(s["tpot"]["p99_ms"], 1), round(s["e2el"]["mean_ms"], 1), round(s["e2el"]["p99_ms"], 1), s["preemptions"], s["migrations"],
+      round(down.get("mean_ms") or 0, 3), round(down.get("p99_ms") or 0, 3), s.get("migrations_aborted") or 0]))
+PY
+    rm -rf "$dir"
+  done
+done
+
 # Autoscaling: Llumnix against INFaaS++ (the same scaling rule, no migration); instance-hours at the tail latency.
 scaling=${out%.csv}-autoscale.csv
 echo "rate,system,mean_ttft_ms,p99_ttft_ms,p99_tpot_ms,instance_hours,migrations,preemptions" > "$scaling"
