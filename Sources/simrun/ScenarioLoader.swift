@@ -43,7 +43,8 @@ enum ScenarioLoader {
         return tree
     }
 
-    /// Sets one `a.b.c=value` in the tree (objects only; arrays are not addressable).
+    /// Sets one `a.b.c=value` in the tree. A name may index a list: `instances[1].tp=2` sets the
+    /// second instance group's TP (the index must exist).
     private static func apply(_ setting: String, to tree: JSONValue, file: String) throws -> JSONValue {
         func fail(_ message: String) -> InputError { InputError(file: file, location: "--set \(setting)", message) }
         guard let eq = setting.firstIndex(of: "=") else { throw fail("expected path=value") }
@@ -60,10 +61,29 @@ enum ScenarioLoader {
         }
         func set(_ node: JSONValue, _ rest: ArraySlice<String>) throws -> JSONValue {
             guard var members = node.members else { throw fail("expected an object along the path") }
-            let key = rest.first!
+            var key = rest.first!
+            // `name[i]`: element i of the list `name`.
+            var element: Int?
+            if let open = key.firstIndex(of: "["), key.hasSuffix("]") {
+                guard let i = Int(key[key.index(after: open)..<key.index(before: key.endIndex)]), i >= 0 else {
+                    throw fail("expected a whole number ≥ 0 inside [] in '\(key)'")
+                }
+                element = i
+                key = String(key[..<open])
+            }
             let index = members.firstIndex { $0.key == key }
             let old = index.map { members[$0].value } ?? .object([])
-            let new = rest.count == 1 ? value : try set(old, rest.dropFirst())
+            let new: JSONValue
+            if let i = element {
+                guard var list = old.elements else { throw fail("\(key) is not a list") }
+                guard i < list.count else {
+                    throw fail("\(key) has \(list.count) entr\(list.count == 1 ? "y" : "ies"); expected an index from 0 to \(list.count - 1), found \(i)")
+                }
+                list[i] = rest.count == 1 ? value : try set(list[i], rest.dropFirst())
+                new = .array(list)
+            } else {
+                new = rest.count == 1 ? value : try set(old, rest.dropFirst())
+            }
             if let index { members[index].value = new } else { members.append(.init(key, new)) }
             return .object(members)
         }

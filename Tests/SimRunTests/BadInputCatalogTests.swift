@@ -369,6 +369,8 @@ enum BadCases {
         BadCase(label: "plot of a folder without requests.csv", files: ["r/x": "1\n"], args: ["plot", "r"], mentions: ["r/requests.csv: "]),
         BadCase(label: "plot of a text file", files: ["keep.txt": "mine\n"], args: ["plot", "keep.txt", "--x", "seed"],
                 mentions: ["keep.txt: "]),
+        BadCase(label: "--set past the instance groups", files: ["s.json": smallScenario],
+                args: ["s.json", "--set", "instances[2].tp=2"], mentions: ["s.json: --set instances[2].tp=2", "from 0 to 0"]),
         BadCase(label: "migration bench on one instance", files: ["s.json": smallScenario.replacingOccurrences(of: #""count": 2, "#, with: "")],
                 args: ["migration-bench", "s.json"], mentions: ["s.json: instances"]),
         BadCase(label: "migration bench with a bad length", files: ["s.json": smallScenario],

@@ -83,6 +83,23 @@ struct BadInputTests {
         #expect(throws: InputError.self) { try ScenarioLoader.load(path, overrides: ["name.inner=1"]) }
     }
 
+    /// A list entry by index: `instances[0].tp=2` sets the first group's TP, the rest of it unchanged; an
+    /// index past the list, a field that is not a list or a malformed index is one clear error.
+    @Test func overridesReachIntoInstanceGroups() throws {
+        let path = try writeScenario(smallScenario)
+        let s = try ScenarioLoader.load(path, overrides: ["instances[0].tp=2", "instances[0].count=3"])
+        #expect(s.instances[0].tp == 2 && s.instances[0].count == 3 && s.instances[0].model == "Llama-2-7B")
+        for (bad, message) in [("instances[1].tp=2", "instances has 1 entry; expected an index from 0 to 0, found 1"),
+                               ("workload[0].x=1", "workload is not a list"), ("instances[-1].tp=2", "expected a whole number ≥ 0")] {
+            do {
+                _ = try ScenarioLoader.load(path, overrides: [bad])
+                Issue.record("accepted \(bad)")
+            } catch let e as InputError {
+                #expect(e.location == "--set \(bad)" && e.message.contains(message), "\(e.description)")
+            }
+        }
+    }
+
     @Test func malformedJSONAndMissingFiles() throws {
         let bad = try writeScenario("{ \"name\": \"x\", ")
         #expect(throws: InputError.self) { try ScenarioLoader.load(bad) }
