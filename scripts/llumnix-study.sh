@@ -10,61 +10,40 @@ extra=("$@")
 bin=.build/release/simrun
 mkdir -p "$(dirname "$out")"
 echo "rate,system,mean_ttft_ms,p99_ttft_ms,p99_tpot_ms,mean_e2el_ms,p99_e2el_ms,preemptions,migrations,mean_downtime_ms,p99_downtime_ms,migrations_aborted" > "$out"
+# serve SCENARIO RATE NAME [--set ...]: one run, one row of $out.
+serve() {
+  local scenario=$1 rate=$2 name=$3 dir
+  shift 3
+  dir=$(mktemp -d)
+  "$bin" run "scenarios/llumnix/$scenario.json" --out "$dir/r" --set workload.arrivals.rate=$rate "$@" \
+    ${extra[@]+"${extra[@]}"} > /dev/null
+  python3 - "$dir/r/summary.json" "$rate" "$name" >> "$out" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+down = s.get("migration_downtime") or {}
+print(",".join(str(x) for x in [sys.argv[2], sys.argv[3], round(s["ttft"]["mean_ms"], 1), round(s["ttft"]["p99_ms"], 1),
+      round(s["tpot"]["p99_ms"], 1), round(s["e2el"]["mean_ms"], 1), round(s["e2el"]["p99_ms"], 1), s["preemptions"], s["migrations"],
+      round(down.get("mean_ms") or 0, 3), round(down.get("p99_ms") or 0, 3), s.get("migrations_aborted") or 0]))
+PY
+  rm -rf "$dir"
+}
 for rate in 18 20 22 24; do
   for system in round_robin:none:round_robin:live infaas:none:llumnix_load:live llumnix:llumnix:llumnix_load:live \
                 llumnix-blocking:llumnix:llumnix_load:blocking; do
     IFS=: read -r name controller router migration <<< "$system"
-    dir=$(mktemp -d)
-    "$bin" run scenarios/llumnix/llama7b-a10-generated.json --out "$dir/r" --set workload.arrivals.rate=$rate \
-      --set router=$router --set controller.policy=$controller --set controller.migration=$migration \
-      ${extra[@]+"${extra[@]}"} > /dev/null
-    python3 - "$dir/r/summary.json" "$rate" "$name" >> "$out" <<'PY'
-import json, sys
-s = json.load(open(sys.argv[1]))
-down = s.get("migration_downtime") or {}
-print(",".join(str(x) for x in [sys.argv[2], sys.argv[3], round(s["ttft"]["mean_ms"], 1), round(s["ttft"]["p99_ms"], 1),
-      round(s["tpot"]["p99_ms"], 1), round(s["e2el"]["mean_ms"], 1), round(s["e2el"]["p99_ms"], 1), s["preemptions"], s["migrations"],
-      round(down.get("mean_ms") or 0, 3), round(down.get("p99_ms") or 0, 3), s.get("migrations_aborted") or 0]))
-PY
-    rm -rf "$dir"
+    serve llama7b-a10-generated $rate $name --set router=$router --set controller.policy=$controller \
+      --set controller.migration=$migration
   done
 done
 # Real lengths (ShareGPT under LLaMA's context) with bursty Gamma arrivals (CV 4).
 for rate in 8 10; do
-  for system in infaas:none llumnix:llumnix; do
-    IFS=: read -r name controller <<< "$system"
-    dir=$(mktemp -d)
-    "$bin" run scenarios/llumnix/llama7b-a10-sharegpt.json --out "$dir/r" --set workload.arrivals.rate=$rate \
-      --set controller.policy=$controller ${extra[@]+"${extra[@]}"} > /dev/null
-    python3 - "$dir/r/summary.json" "$rate" "sharegpt-gamma4-$name" >> "$out" <<'PY'
-import json, sys
-s = json.load(open(sys.argv[1]))
-down = s.get("migration_downtime") or {}
-print(",".join(str(x) for x in [sys.argv[2], sys.argv[3], round(s["ttft"]["mean_ms"], 1), round(s["ttft"]["p99_ms"], 1),
-      round(s["tpot"]["p99_ms"], 1), round(s["e2el"]["mean_ms"], 1), round(s["e2el"]["p99_ms"], 1), s["preemptions"], s["migrations"],
-      round(down.get("mean_ms") or 0, 3), round(down.get("p99_ms") or 0, 3), s.get("migrations_aborted") or 0]))
-PY
-    rm -rf "$dir"
-  done
+  serve llama7b-a10-sharegpt $rate sharegpt-gamma4-infaas --set controller.policy=none
+  serve llama7b-a10-sharegpt $rate sharegpt-gamma4-llumnix --set controller.policy=llumnix
 done
-
 # The larger model: 4 LLaMA-30B instances at TP4 (one 4 × A10 server each).
 for rate in 4 5; do
-  for system in infaas:none llumnix:llumnix; do
-    IFS=: read -r name controller <<< "$system"
-    dir=$(mktemp -d)
-    "$bin" run scenarios/llumnix/llama30b-a10-generated.json --out "$dir/r" --set workload.arrivals.rate=$rate \
-      --set controller.policy=$controller ${extra[@]+"${extra[@]}"} > /dev/null
-    python3 - "$dir/r/summary.json" "$rate" "llama30b-$name" >> "$out" <<'PY'
-import json, sys
-s = json.load(open(sys.argv[1]))
-down = s.get("migration_downtime") or {}
-print(",".join(str(x) for x in [sys.argv[2], sys.argv[3], round(s["ttft"]["mean_ms"], 1), round(s["ttft"]["p99_ms"], 1),
-      round(s["tpot"]["p99_ms"], 1), round(s["e2el"]["mean_ms"], 1), round(s["e2el"]["p99_ms"], 1), s["preemptions"], s["migrations"],
-      round(down.get("mean_ms") or 0, 3), round(down.get("p99_ms") or 0, 3), s.get("migrations_aborted") or 0]))
-PY
-    rm -rf "$dir"
-  done
+  serve llama30b-a10-generated $rate llama30b-infaas --set controller.policy=none
+  serve llama30b-a10-generated $rate llama30b-llumnix --set controller.policy=llumnix
 done
 
 # Autoscaling: Llumnix against INFaaS++ (the same scaling rule, no migration); instance-hours at the tail latency.

@@ -260,7 +260,9 @@ public final class Cluster {
         let now = loop.now
         let leaving = inst.oldestFlight.filter { $0.migrationTarget != nil }
         // Live migrations waiting for this iteration to end before their last stage pauses the request.
-        let pausing = inst.oldestFlight.compactMap { r in r.liveMigration.flatMap { live[$0]?.awaitingPause == true ? $0 : nil } }
+        let pausing = live.isEmpty ? [] : inst.oldestFlight.compactMap { r in
+            r.liveMigration.flatMap { live[$0]?.awaitingPause == true ? $0 : nil }
+        }
         // Requests whose client gave up during this iteration are aborted now that it is over.
         let abandoned = clientTimeout == nil ? [] : inst.oldestFlight.filter { $0.abandoned && $0.migrationTarget == nil }
         let finished = inst.completeIteration { r in metrics.tokenSampled(r, at: now) }

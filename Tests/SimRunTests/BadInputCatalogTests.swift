@@ -85,6 +85,7 @@ enum BadCases {
         ("instances[0].engine_overrides.all_reduce_large", ["\"gloo\""]),
         ("instances[0].engine_overrides.all_reduce_small_max_bytes", ["-5"]),
         ("instances[0].engine_overrides.cuda_graph_padding", ["\"no\""]),
+        ("instances[0].engine_overrides.warmup_s", ["-1", "5000", "\"slow\""]),
         ("instances[0].model", ["\"none.json\""]),
         ("instances[0].weight_dtype", ["\"fp8\"", "\"int4\"", "8"]),
         ("instances[0].kv_cache_dtype", ["\"fp4\""]),
