@@ -26,6 +26,21 @@ public struct BatchShape: Sendable, Equatable {
     public var sequences: Int { prefillSequences + decodeTokens }
     public var isEmpty: Bool { totalTokens == 0 }
 
+    /// The busiest of `ranks` data-parallel ranks when the batch is spread over them evenly:
+    /// every count divided and rounded up.
+    public func share(of ranks: Int) -> BatchShape {
+        func up(_ x: Int) -> Int { (x + ranks - 1) / ranks }
+        var s = BatchShape()
+        s.prefillTokens = up(prefillTokens)
+        s.prefillAttentionPairs = prefillAttentionPairs / Double(ranks)
+        s.prefillCachedTokens = up(prefillCachedTokens)
+        s.decodeTokens = up(decodeTokens)
+        s.decodeContextTokens = up(decodeContextTokens)
+        s.sampledSequences = up(sampledSequences)
+        s.prefillSequences = up(prefillSequences)
+        return s
+    }
+
     /// A chunk of `tokens` prompt tokens after `cached` tokens already in the cache.
     public mutating func addPrefill(tokens c: Int, cached p: Int, samples: Bool) {
         prefillTokens += c

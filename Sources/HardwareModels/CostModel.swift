@@ -1,3 +1,6 @@
+import Foundation
+import SimCore
+
 /// How long one iteration (forward pass) of a batch takes for a model on a
 /// parallel layout of accelerators.
 ///
@@ -15,6 +18,15 @@
 /// pipeline parallelism splits the layers over `pp` stages and adds a hand-off
 /// between stages: the breakdown is a batch crossing all of them (the instance
 /// keeps `pp` micro-batches in flight, see `Serving.Pipeline`).
+///
+/// A mixture-of-experts model with attention data parallelism or expert
+/// parallelism (`layout.dp`, `layout.ep`) runs attention, dense and shared
+/// layers per DP rank on its share of the batch, and its routed experts per EP
+/// group on the tokens routed there from every rank: each group computes the
+/// experts it holds (`placement`) on their expected tokens (`routing`), the
+/// busiest group setting the pace, and every MoE layer adds a dispatch and a
+/// combine all-to-all over the links (NVLink, or the NICs for what leaves the
+/// server).
 public struct CostModel: Sendable {
     public let model: ModelArchitecture
     public let accelerator: Accelerator
@@ -35,10 +47,33 @@ public struct CostModel: Sendable {
     private let inEngineAttention: EngineKernels?
     /// Skewed routing's per-expert chances, computed once (empty: uniform).
     private let expertPicks: [Double]
+    /// Under data or expert parallelism: each EP group's share of routed tokens and its experts' pick chances.
+    private let expertGroups: [(share: Double, chances: [Double])]
+    /// What leaves the instance's servers (nil: all its GPUs on one server).
+    public let scaleOut: ScaleOut?
+
+    /// Where an instance's GPUs sit, as far as its step time cares.
+    public struct ScaleOut: Sendable, Equatable {
+        /// Mean share of its stage's other GPUs a GPU reaches inside its server.
+        public var localShare: Double
+        /// Pipeline stage boundaries whose two stages are on different servers.
+        public var crossingBoundaries: Int
+        /// Achieved per-GPU bandwidth (bytes/s) and latency (s) between servers.
+        public var bandwidth: Double
+        public var latency: Double
+
+        public init(localShare: Double, crossingBoundaries: Int, bandwidth: Double, latency: Double) {
+            self.localShare = localShare
+            self.crossingBoundaries = crossingBoundaries
+            self.bandwidth = bandwidth
+            self.latency = latency
+        }
+    }
 
     public init(model: ModelArchitecture, accelerator: Accelerator, layout: ParallelLayout,
                 efficiency: EfficiencyFactors = .init(), engine: EngineProfile = EngineCatalog.distServe2023,
-                timings: TimingSource = .bundledProfile) {
+                timings: TimingSource = .bundledProfile, routing: ExpertRouting? = nil,
+                placement: ExpertPlacement? = nil, scaleOut: ScaleOut? = nil) {
         self.model = model
         self.accelerator = accelerator
         self.layout = layout
@@ -57,7 +92,19 @@ public struct CostModel: Sendable {
         gemmBF16 = tables?.gemm["bf16"] ?? profile?.gemm
         gemmFP8 = tables?.gemm["fp8"]
         inEngineAttention = tables
-        expertPicks = model.expertPickChances
+        expertPicks = routing.map { r in r.shares.map { min(1, Double(model.expertsPerToken) * $0) } } ?? model.expertPickChances
+        self.scaleOut = scaleOut
+        if model.moeLayers > 0, layout.dp > 1 || layout.ep > 1 {
+            let shares = routing?.shares ?? ExpertRouting.zipf(experts: model.experts, skew: model.expertSkew, seed: 0).shares
+            let owners = placement ?? .balanced(experts: model.experts, groups: layout.ep)
+            let k = Double(model.expertsPerToken)
+            expertGroups = (0..<layout.ep).map { g in
+                let mine = shares.indices.filter { owners.group[$0] == g }
+                return (mine.reduce(0) { $0 + shares[$1] }, mine.map { min(1, k * shares[$0]) })
+            }
+        } else {
+            expertGroups = []
+        }
         collectives = [(false, false), (false, true), (true, false), (true, true)].map { small, graph in
             fitted.flatMap { $0.allReduce(choice.implementation(bytes: small ? 0 : .infinity, graph: graph)) ?? $0.allReduce }
         }
@@ -86,17 +133,22 @@ public struct CostModel: Sendable {
         public var allReduce = 0.0
         public var pipelineHandoff = 0.0
         public var outputProjection = 0.0
+        /// Expert parallelism's dispatch and combine.
+        public var allToAll = 0.0
         /// Host seconds of the step (scheduling, input preparation, sampling).
         public var host = 0.0
         /// Whether the host work hides behind the GPU's (see EngineProfile.overlapsHost).
         public var overlapsHost = false
         /// Whether the step ran as a captured CUDA graph (padded to a captured size).
         public var graph = false
-        public var gpu: Double { gemm + attention + elementwise + allReduce + pipelineHandoff + outputProjection }
+        public var gpu: Double { gemm + attention + elementwise + allReduce + pipelineHandoff + outputProjection + allToAll }
         public var total: Double { overlapsHost ? max(host, gpu) : host + gpu }
     }
 
-    public func breakdown(_ batch: BatchShape) -> Breakdown {
+    public func breakdown(_ whole: BatchShape) -> Breakdown {
+        // Under attention data parallelism every rank runs the busiest rank's share (vLLM pads
+        // the ranks to the same size); the routed experts see all ranks' tokens.
+        let batch = layout.dp > 1 ? whole.share(of: layout.dp) : whole
         guard engine.kernelTables != .none else {
             var b = Breakdown()
             b.host = engine.hostSeconds(sequences: batch.sequences, tokens: batch.totalTokens)
@@ -127,7 +179,12 @@ public struct CostModel: Sendable {
             return x
         }
         var moeLayer = attention
-        if model.moeLayers > 0 {
+        if !expertGroups.isEmpty {
+            let experts = routedExperts(tokens: t * Double(layout.dp), graph: graph)
+            moeLayer = attention + experts.gemm
+            if model.sharedExperts > 0 { moeLayer = plusMLP(moeLayer, tokens: t, ffn: Double(model.sharedExperts) * ffn) }
+            b.allToAll = Double(model.moeLayers) * experts.exchange
+        } else if model.moeLayers > 0 {
             // Each token visits k experts; the weights read are those of the distinct experts touched.
             let routed = t * Double(model.expertsPerToken)
             let touched = model.expectedExpertsTouched(tokens: t, chances: expertPicks)
@@ -148,21 +205,59 @@ public struct CostModel: Sendable {
         if layout.tp > 1 {
             let message = t * h * bpp
             let small = message <= engine.allReduce.maxSmallBytes
+            // Two per layer; one in a layer whose experts exchange tokens by all-to-all instead.
+            let reduces = expertGroups.isEmpty ? layers * 2 : layers * 2 - Double(model.moeLayers)
             if let fitted = collectives[(small ? 2 : 0) + (graph ? 1 : 0)] {
-                b.allReduce = layers * 2 * fitted.seconds(bytes: message, gpus: layout.tp)
+                b.allReduce = reduces * fitted.seconds(bytes: message, gpus: layout.tp)
             } else {
                 let ring = 2 * (tp - 1) / tp * message / linkBandwidth
-                b.allReduce = layers * 2 * (ring + efficiency.collectiveLatency)
+                b.allReduce = reduces * (ring + efficiency.collectiveLatency)
             }
         }
         if layout.pp > 1 {
             let message = t * h * bpp
-            b.pipelineHandoff = Double(layout.pp - 1) * (message / linkBandwidth + efficiency.collectiveLatency)
+            let across = scaleOut?.crossingBoundaries ?? 0
+            b.pipelineHandoff = Double(layout.pp - 1 - across) * (message / linkBandwidth + efficiency.collectiveLatency)
+            if let net = scaleOut, across > 0 {
+                b.pipelineHandoff += Double(across) * (message / net.bandwidth + net.latency)
+            }
         }
         b.outputProjection = gemm(tokens: decodeOnly ? t : Double(batch.sampledSequences), inputs: h,
                                   outputs: Double(model.vocabulary), tp: tp, graph: graph)
         b.host = engine.hostSeconds(sequences: batch.sequences, tokens: batch.totalTokens)
         return b
+    }
+
+    /// One MoE layer's routed experts over `tokens` tokens of all DP ranks. Group g receives its
+    /// share of the t·k routed tokens, and, as routing is random, more on a bad step: its load is
+    /// taken as the mean plus the expected largest of `ep` normal deviations times the binomial
+    /// spread. It computes each expert it holds that some token picked (the distinct experts
+    /// touched read their weights), split over the group's expertTP GPUs; the busiest group sets
+    /// the pace. Dispatch and combine each move every routed token's hidden vector that leaves
+    /// its GPU's group: a GPU sends its tokens' copies and receives its group's load; the larger
+    /// sets the time, over NVLink inside the server and the NIC for the share beyond it.
+    private func routedExperts(tokens t: Double, graph: Bool) -> (gemm: Double, exchange: Double) {
+        let h = Double(model.hidden), ffn = Double(model.ffn), mlpWidth = Double(model.gatedMLP ? 2 : 1)
+        let routed = t * Double(model.expertsPerToken), etp = Double(layout.expertTP)
+        let z = expectedMaxOfNormals(layout.ep)
+        var slowest = 0.0, heaviest = 0.0
+        for g in expertGroups {
+            let load = routed * g.share + z * (routed * g.share * (1 - g.share)).squareRoot()
+            heaviest = max(heaviest, load)
+            let touched = g.chances.reduce(0) { $0 + (1 - pow(1 - $1, t)) }
+            guard touched > 0 else { continue }
+            let perExpert = load / touched
+            slowest = max(slowest, touched * (gemm(tokens: perExpert, inputs: h, outputs: mlpWidth * ffn, tp: etp, graph: graph)
+                                              + gemm(tokens: perExpert, inputs: ffn, outputs: h, tp: etp, graph: graph)))
+        }
+        guard layout.ep > 1 else { return (slowest, 0) }
+        let leaving = 1 - 1 / Double(layout.ep)
+        let sent = routed / Double(layout.gpusPerStage) * leaving, received = heaviest * leaving
+        let bytes = max(sent, received) * h * model.activationBytes
+        let local = scaleOut?.localShare ?? 1
+        var seconds = bytes * local / linkBandwidth + efficiency.collectiveLatency
+        if let net = scaleOut, local < 1 { seconds = max(seconds, bytes * (1 - local) / net.bandwidth + net.latency) }
+        return (slowest, 2 * seconds)
     }
 
     /// The attention projections of one layer for `tokens` tokens. Ordinary attention: QKV

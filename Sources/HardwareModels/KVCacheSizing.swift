@@ -23,15 +23,17 @@ public struct KVCacheSizing: Sendable, Equatable {
         self.blockTokens = blockTokens
         let gpus = Double(layout.gpus)
         let tp = Double(layout.tp)
-        weightBytesPerGPU = model.weightBytes / gpus
-        let h = Double(model.hidden), tokens = Double(maxBatchedTokens), ffn = Double(model.ffn)
+        weightBytesPerGPU = model.weightBytesPerGPU(layout)
+        // Each data-parallel rank runs its share of the caps (the instance's caps are dp × a rank's).
+        let dp = Double(layout.dp)
+        let h = Double(model.hidden), tokens = Double(maxBatchedTokens) / dp, ffn = Double(model.ffn)
         switch memory.method {
         case .estimate:
             // The peak of one layer's live tensors (input, QKV, MLP intermediate) at
             // the token cap, plus FP32 logits for every sampled sequence.
             let mlp = Double((model.gatedMLP ? 2 : 1) * model.ffn * model.expertsPerToken)
             activationReserveBytesPerGPU = tokens * (4 * h + mlp) / tp * model.bytesPerParameter
-                + Double(maxSequences) * Double(model.vocabulary) / tp * 4
+                + Double(maxSequences) / dp * Double(model.vocabulary) / tp * 4
             usableBytesPerGPU = accelerator.memoryBytes * memoryUtilization
         case .vllmV1:
             // The profile run's forward pass at the token cap: the residual stream, its norm and the
@@ -42,7 +44,7 @@ public struct KVCacheSizing: Sendable, Equatable {
             let qkv = Double(model.qWidth) / tp + 2 * Double(model.kvHeadsPerGPU(tp: layout.tp) * model.headDim)
             let forward = tokens * (3 * h + qkv + mlpPeak) * model.activationBytes
             // The sampler's dummy run: full-vocabulary FP32 logits for max_num_seqs sequences on every GPU.
-            let sampler = memory.samplerLogitCopies * Double(maxSequences) * Double(model.vocabulary) * 4
+            let sampler = memory.samplerLogitCopies * Double(maxSequences) / dp * Double(model.vocabulary) * 4
             activationReserveBytesPerGPU = max(forward, sampler)
                 + (layout.gpus > 1 ? memory.nonTorchMultiGPU : memory.nonTorchSingleGPU)
             usableBytesPerGPU = (accelerator.cudaMemoryBytes ?? accelerator.memoryBytes) * memoryUtilization

@@ -136,6 +136,20 @@ public struct ModelArchitecture: Sendable, Equatable, Codable {
         return Double(layers) * attentionParametersPerLayer + dense + moe + embeddingParameters
     }
     public var weightBytes: Double { parameters * bytesPerParameter }
+    /// Parameters of the routed experts (what expert parallelism spreads; the router stays with attention).
+    public var routedExpertParameters: Double { Double(moeLayers * experts) * mlpParametersPerExpert }
+    /// Bytes of one routed expert's weights in one layer.
+    public var expertBytesPerLayer: Double { mlpParametersPerExpert * bytesPerParameter }
+
+    /// Weight bytes each GPU holds: a 1/(tp·pp) share; under attention data parallelism the
+    /// attention, dense and shared weights are whole on every DP rank and only the routed experts
+    /// are spread over all dp·tp GPUs of a stage.
+    public func weightBytesPerGPU(_ layout: ParallelLayout) -> Double {
+        guard layout.dp > 1 else { return weightBytes / Double(layout.gpus) }
+        let experts = routedExpertParameters
+        return ((parameters - experts) / Double(layout.tp) + experts / Double(layout.gpusPerStage))
+            / Double(layout.pp) * bytesPerParameter
+    }
     /// KV-cache elements one token occupies in one layer (K and V, or the latent and RoPE key).
     public var kvElementsPerTokenLayer: Int { latentAttention.map { $0.kvRank + $0.ropeDim } ?? 2 * kvWidth }
     /// KV-cache bytes one token occupies across all layers.

@@ -46,6 +46,17 @@ public struct NodeSpec: Sendable, Equatable {
                             nics: 4, nicBandwidth: 12.5 * GB, peerLatency: 10e-6, networkLatency: 24e-6, hostLatency: 10e-6,
                             source: "AWS g6e.48xlarge: 8× L40S, 1,536 GiB memory, 7.6 TB NVMe, 400 Gb/s network "
                                 + "(DRAM bandwidth and NIC split assumed)")
+        case "Ascend-910C":
+            // ElasticMoE's CloudMatrix384 node. The Unified Bus joins every NPU of the supernode at
+            // nearly the same bandwidth inside and across servers: modelled as one UB port per NPU
+            // as its "NIC".
+            return NodeSpec(gpus: 16, hostMemoryBytes: 1536 * GiB, hostMemoryBandwidth: 4 * 8 * 25.6 * GB,
+                            nvmeBytes: 15.36 * TB, nvmeReadBandwidth: 4 * drive.read, nvmeWriteBandwidth: 4 * drive.write,
+                            nics: 16, nicBandwidth: 196 * GB, peerLatency: 0.5e-6, networkLatency: 5.5e-6, hostLatency: 10e-6,
+                            source: "ElasticMoE (arXiv 2510.02613) §7.1: 16 Ascend 910C NPUs and 4 Kunpeng 920 CPUs with 1.5 TB "
+                                + "per node of CloudMatrix384; UB 196 GB/s per die, 0.5 µs inside a server and 5.5 µs across "
+                                + "(Ascend/msmodeling tensor_cast/device.py A3_INTERCONNECT). Assumed, no public figure found: "
+                                + "DRAM 4 sockets × 8 channels DDR4-3200, NVMe as 4 PCIe Gen4 drives")
         default:
             return NodeSpec(gpus: 4, hostMemoryBytes: 192 * GiB, hostMemoryBandwidth: 204.8 * GB,
                             nvmeBytes: 3.8 * TB, nvmeReadBandwidth: drive.read, nvmeWriteBandwidth: drive.write,

@@ -86,6 +86,27 @@ public struct Topology {
         return gpus
     }
 
+    /// What of an instance's traffic on `gpus` leaves its servers (nil when they all sit on one):
+    /// the share of a stage's GPUs each reaches inside its server, the pipeline boundaries whose
+    /// stages sit on different servers, and a GPU's share of its server's NICs.
+    public func scaleOut(of gpus: [GPUAddress], layout: ParallelLayout) -> CostModel.ScaleOut? {
+        guard let first = gpus.first, gpus.contains(where: { $0.node != first.node }) else { return nil }
+        let perStage = layout.gpusPerStage
+        var local = 0.0
+        for (i, g) in gpus.enumerated() {
+            let stage = gpus[(i / perStage * perStage)..<(i / perStage * perStage + perStage)]
+            local += perStage > 1 ? Double(stage.filter { $0.node == g.node }.count - 1) / Double(perStage - 1) : 1
+        }
+        let crossing = (0..<max(0, layout.pp - 1)).filter { gpus[$0 * perStage].node != gpus[($0 + 1) * perStage].node }.count
+        let spec = nodes[first.node].spec
+        return CostModel.ScaleOut(localShare: local / Double(gpus.count), crossingBoundaries: crossing,
+                                  bandwidth: spec.nicBandwidth * Double(spec.nics) / Double(spec.gpus) * linkEfficiency,
+                                  latency: spec.networkLatency)
+    }
+
+    /// GPUs of a node that no instance holds.
+    public func freeGPUs(on node: Int) -> Int { nodes[node].free.filter { $0 }.count }
+
     /// Returns GPUs to the pool (an instance was removed).
     public mutating func release(_ gpus: [GPUAddress]) {
         for g in gpus { nodes[g.node].free[g.slot] = true }

@@ -55,6 +55,11 @@ public enum PolicyRegistry {
         public var pick = LlumnixController.Pick.shortestRunning
         public var migration = LlumnixController.Migration.live
         public var scaling: LlumnixController.Scaling?
+        /// ElasticMoE's coordinator: how it rescales, when (fixed steps), and its SLO rule.
+        public var scalingMethod = ScalingMethod.elastic
+        public var elastic = ElasticOptions()
+        public var steps: [(at: SimTime, dp: Int)] = []
+        public var sloRule: ElasticScaler.Rule?
         public init() {}
     }
 
@@ -62,6 +67,8 @@ public enum PolicyRegistry {
         ("llumnix", "Llumnix's global scheduler: pair loaded with free instances by freeness, migrate a request each period",
          { o in LlumnixController(period: o.period, threshold: o.threshold, pairing: o.pairing, pick: o.pick, migration: o.migration,
                                    scaling: o.scaling) }),
+        ("elastic_moe", "ElasticMoE's coordinator: rescale the MoE instance's DP and EP at fixed steps or on SLO attainment",
+         { o in ElasticScaler(period: o.period, method: o.scalingMethod, options: o.elastic, steps: o.steps, rule: o.sloRule) }),
     ]
 
     public static func controller(named name: String, options: ControllerOptions = .init()) -> (any ClusterController)? {

@@ -1,3 +1,4 @@
+import DequeModule
 import HardwareModels
 import SimCore
 import Workloads
@@ -23,6 +24,10 @@ public enum ClusterEvent: Sendable {
     case controlTick
     /// A started instance has warmed up and takes requests.
     case instanceWarm(instance: Int)
+    /// A launched instance's engine process has started; its weights load next.
+    case instanceInitialized(instance: Int)
+    /// A timed phase of a rescale ended (see Cluster+Rescale.swift).
+    case rescalePhase(rescale: Int)
 }
 
 /// Makes a fresh batch scheduler for each instance.
@@ -60,7 +65,7 @@ public final class Cluster {
     public internal(set) var migrations = 0
 
     /// The machines, links and flows under the instances.
-    public private(set) var topology: Topology
+    public internal(set) var topology: Topology
     private var flowVersion = 0
 
     /// Flows that together move one thing, and what their arrival means.
@@ -76,12 +81,26 @@ public final class Cluster {
             case liveStage(migration: Int, last: Bool)
             /// A started instance's weights, loaded onto its GPUs.
             case weightsLoad(instance: Int)
+            /// Weights and experts moving for a rescale.
+            case rescale(Int)
         }
         let purpose: Purpose
         var flowsLeft: Int
         var latency: Double = 0
     }
     private var groups: [Int: TransferGroup] = [:]
+    /// Requests that arrived while no instance took them but one is starting or being rescaled, in
+    /// arrival order: they go to the router once one is ready.
+    var held = Deque<ServingRequest>()
+    /// Rescales under way, by id (looked up, never iterated for decisions), and every rescale's record.
+    var rescales: [Int: Rescale] = [:]
+    var nextRescaleID = 0
+    /// The rescale each instance being replaced is in, and the rescale each launched successor belongs to.
+    var rescaleOf: [Int: Int] = [:]
+    var successorOf: [Int: Int] = [:]
+    public internal(set) var scalingRecords: [ScalingRecord] = []
+    /// Where each launched instance's weights come from, until they load.
+    private var weightSources: [Int: WeightSource] = [:]
     /// Live migrations under way, by id (looked up, never iterated for decisions), and every migration's record.
     var live: [Int: LiveMigration] = [:]
     var nextLiveID = 0
@@ -164,6 +183,13 @@ public final class Cluster {
             instances[i].state = .active
             instances[i].lifecycle.ready = loop.now
             notify(.instanceReady(i))
+            instanceWarmed(i)
+            placeHeld()
+        case .instanceInitialized(let i):
+            instances[i].lifecycle.initialized = loop.now
+            loadWeights(instances[i])
+        case .rescalePhase(let id):
+            rescalePhaseEnded(id)
         case .controlTick:
             control { $0.tick(ControlPlane(cluster: self)) }
             if !allRequestsEnded, let period = controller?.period { loop.schedule(.controlTick, at: loop.now + period) }
@@ -188,9 +214,26 @@ public final class Cluster {
         guard let spec = nextRequest else { return }
         nextRequest = nil
         arrived += 1
-        var r = ServingRequest(spec, instance: -1)
+        let r = ServingRequest(spec, instance: -1)
+        if let clientTimeout {
+            awaitingClients[r.id] = r
+            loop.schedule(.clientTimeout(request: r.id), at: loop.now + clientTimeout)
+        }
+        place(r)
+    }
+
+    /// Routes a new request; while no instance takes requests but one is on its way (starting, or
+    /// the instance being rescaled), it is held until one is ready.
+    private func place(_ request: ServingRequest) {
+        var r = request
+        let spec = Request(id: r.id, arrival: r.arrival, promptTokens: r.promptTokens, outputTokens: r.outputTokens,
+                           prefix: r.prefix, highPriority: r.highPriority)
         guard let target = router.route(r, among: instances), instances[target].acceptsNewRequests else {
-            end(r, reason: .noInstance)
+            if !rescales.isEmpty || instances.contains(where: { $0.state == .starting && $0.role != .decode }) {
+                held.append(r)
+            } else {
+                end(r, reason: .noInstance)
+            }
             return
         }
         let limit = instances[target].limits.maxModelLen
@@ -205,20 +248,28 @@ public final class Cluster {
         if spec.outputTokens > cap {
             lengthCapped += 1
             r = ServingRequest(Request(id: spec.id, arrival: spec.arrival, promptTokens: spec.promptTokens, outputTokens: cap,
-                                       prefix: spec.prefix), instance: -1)
+                                       prefix: spec.prefix, highPriority: spec.highPriority), instance: -1)
+            if clientTimeout != nil { awaitingClients[r.id] = r }
         }
         instances[target].enqueue(r)
         notify(.arrival(request: r.id, instance: target))
-        if let clientTimeout {
-            awaitingClients[r.id] = r
-            loop.schedule(.clientTimeout(request: r.id), at: loop.now + clientTimeout)
-        }
         startIterationIfIdle(instances[target])
+    }
+
+    /// Routes the held requests, in order, now that an instance may take them.
+    func placeHeld() {
+        let waiting = held
+        held.removeAll()
+        for r in waiting { place(r) }
     }
 
     /// Starts the instance's next batch if it can take one (no batch in flight; with pipeline
     /// parallelism, fewer than `pp` and the first stage free).
     func startIterationIfIdle(_ inst: Instance) {
+        if inst.state == .handingOver, holdsSteps(inst) {
+            handOverIfDue(inst)
+            return
+        }
         guard inst.state != .removed, inst.canStartBatch(at: loop.now) else { return }
         let formed = inst.formBatch(now: loop.now)
         for (r, reason) in inst.dropped { end(r, reason: reason) }
@@ -289,7 +340,11 @@ public final class Cluster {
         if clientTimeout != nil { awaitingClients[r.id] = nil }
         metrics.ended(r, at: loop.now, reason: reason)
         source.requestEnded(id: r.id, at: loop.now)
-        notify(.ended(request: r.id, instance: r.instance))
+        let latency = reason == nil ? r.firstToken.map { first in
+            ControlEvent.Latency(ttft: (first - r.arrival).seconds,
+                                 tpot: r.generatedTokens > 1 ? (loop.now - first).seconds / Double(r.generatedTokens - 1) : 0)
+        } : nil
+        notify(.ended(request: r.id, instance: r.instance, latency: latency))
         if nextRequest == nil, !sourceExhausted {
             // A closed-loop client may send now; a source error surfaces after this event.
             do { try pullNextArrival() } catch { deferredError = error }
@@ -337,13 +392,27 @@ public final class Cluster {
         case peer(instance: Int)
     }
 
-    /// Starts an instance while the cluster runs: its GPUs are taken at once; it loads its weights
-    /// over the modelled path (flows that share bandwidth with everything else), warms up for its
-    /// engine's `warmup`, and only then takes requests. Each phase is in `lifecycle`.
+    /// Starts an instance while the cluster runs: its GPUs are taken at once (or `gpus`, already
+    /// free); a cold engine process first starts (its engine's `initialization`, unless
+    /// `preInitialized`), then it loads its weights over the modelled path (flows that share
+    /// bandwidth with everything else), warms up for its engine's `warmup`, and only then takes
+    /// requests. Each phase is in `lifecycle`.
     @discardableResult
-    public func launchInstance(_ spec: InstanceSpec, weightsFrom source: WeightSource = .nvme) throws -> Instance {
-        let inst = try addInstance(spec, ready: false)
+    public func launchInstance(_ spec: InstanceSpec, weightsFrom source: WeightSource = .nvme, on gpus: [GPUAddress]? = nil,
+                               preInitialized: Bool = false) throws -> Instance {
+        let inst = try addInstance(spec, ready: false, on: gpus)
         inst.lifecycle.requested = loop.now
+        weightSources[inst.index] = source
+        if preInitialized || spec.engine.initialization == 0 {
+            loadWeights(inst)
+        } else {
+            loop.schedule(.instanceInitialized(instance: inst.index), after: .seconds(spec.engine.initialization))
+        }
+        return inst
+    }
+
+    private func loadWeights(_ inst: Instance) {
+        let source = weightSources.removeValue(forKey: inst.index) ?? .nvme
         let flows = inst.gpus.enumerated().map { i, g -> (bytes: Double, path: [Int]) in
             switch source {
             case .nvme: (inst.weightBytesPerGPU, topology.pathFromNVMe(to: g))
@@ -352,22 +421,23 @@ public final class Cluster {
             }
         }
         startGroup(.weightsLoad(instance: inst.index), flows: flows)
-        return inst
     }
 
     /// Adds an instance while the simulation runs; it takes requests at once (`ready`), or once
-    /// `launchInstance` has loaded and warmed it.
+    /// `launchInstance` has loaded and warmed it. Its GPUs are allocated, or `chosen` (GPUs the
+    /// caller already holds for it: a rescale's).
     @discardableResult
-    public func addInstance(_ spec: InstanceSpec, ready: Bool = true) throws -> Instance {
-        guard let gpus = topology.allocate(for: spec) else {
+    public func addInstance(_ spec: InstanceSpec, ready: Bool = true, on chosen: [GPUAddress]? = nil) throws -> Instance {
+        guard let gpus = chosen ?? topology.allocate(for: spec) else {
             throw ClusterError.noFreeGPUs(accelerator: spec.accelerator.name, needed: spec.layout.gpus)
         }
         let inst: Instance
         do {
             inst = try Instance(index: instances.count, spec: spec, scheduler: makeScheduler(spec, instances.count), gpus: gpus,
-                                memory: gpus.map { topology.nodes[$0.node].memory })
+                                memory: gpus.map { topology.nodes[$0.node].memory },
+                                scaleOut: topology.scaleOut(of: gpus, layout: spec.layout))
         } catch {
-            topology.release(gpus)
+            if chosen == nil { topology.release(gpus) }
             throw error
         }
         instances.append(inst)
@@ -383,7 +453,7 @@ public final class Cluster {
 
     /// Tells the controller of an event; one that happens while the controller acts (it started an
     /// instance, its migration ended a request) is told once that call returns, in order.
-    private func notify(_ event: ControlEvent) {
+    func notify(_ event: ControlEvent) {
         guard controller != nil || controlling else { return }
         pendingControlEvents.append(event)
         deliverControlEvents()
@@ -422,7 +492,10 @@ public final class Cluster {
             inst.state = .removed
             inst.lifecycle.removed = loop.now
             inst.releaseMemory()
-            topology.release(inst.gpus)
+            // A successor on some of the same GPUs (a concurrent rescale) keeps those.
+            let successor = successorGPUs(of: inst)
+            topology.release(inst.gpus.filter { !successor.contains($0) })
+            rescaleRetired(inst)
             notify(.instanceRemoved(inst.index))
         }
     }
@@ -472,8 +545,8 @@ public final class Cluster {
     func kvFlows(from src: Instance, to dst: Instance, bytesPerGPU bytes: Double) -> [(bytes: Double, path: [Int])] {
         let (s, d) = (src.spec.layout, dst.spec.layout)
         return src.gpus.enumerated().map { i, g in
-            let stage = i / s.tp * d.pp / s.pp, rank = i % s.tp % d.tp
-            return (bytes, topology.path(from: g, to: dst.gpus[stage * d.tp + rank]))
+            let stage = i / s.gpusPerStage * d.pp / s.pp, rank = i % s.gpusPerStage % d.gpusPerStage
+            return (bytes, topology.path(from: g, to: dst.gpus[stage * d.gpusPerStage + rank]))
         }
     }
 
@@ -536,6 +609,8 @@ public final class Cluster {
         case let .weightsLoad(i):
             instances[i].lifecycle.weightsLoaded = loop.now
             loop.schedule(.instanceWarm(instance: i), after: .seconds(instances[i].spec.engine.warmup))
+        case let .rescale(id):
+            rescalePhaseEnded(id)
         case let .liveStage(id, last):
             if last { commitLiveMigration(id) } else { continueLiveMigration(id) }
         }
@@ -544,6 +619,11 @@ public final class Cluster {
     /// The client gave up: the engine aborts the request wherever it is and frees its blocks. One
     /// in the iteration being run, or with its KV in flight, is aborted when that ends.
     private func abandon(_ r: ServingRequest) {
+        if r.instance < 0, let i = held.firstIndex(where: { $0 === r }) {
+            held.remove(at: i)
+            end(r, reason: .clientTimeout)
+            return
+        }
         guard r.instance >= 0, r.phase != .finished, r.phase != .dropped else { return }
         guard r.phase != .transferring, instances[r.instance].abort(r) else {
             r.abandoned = true

@@ -1,15 +1,22 @@
+import HardwareModels
 import SimCore
 
 /// What a cluster controller is told as it happens.
 public enum ControlEvent: Sendable, Equatable {
     /// A new request was queued on an instance.
     case arrival(request: Int, instance: Int)
-    /// A request ended (finished or dropped) on an instance.
-    case ended(request: Int, instance: Int)
+    /// A request ended on an instance: finished (with the latency its client saw) or dropped (nil).
+    case ended(request: Int, instance: Int, latency: Latency?)
     /// An instance started taking requests.
     case instanceReady(Int)
     /// A drained instance was removed.
     case instanceRemoved(Int)
+
+    /// Time to first token and mean time per output token after it, seconds.
+    public struct Latency: Sendable, Equatable {
+        public let ttft: Double
+        public let tpot: Double
+    }
 }
 
 /// A cluster-wide policy that runs on its own clock: Llumnix's global scheduler, an autoscaler,
@@ -49,6 +56,17 @@ public struct ControlPlane {
 
     /// Stops routing to an instance; it is removed once empty.
     public func drain(_ instance: Int) { cluster.drain(instance) }
+
+    /// Moves an instance to another data/expert-parallel layout (TP kept) by `method`, every phase
+    /// timed (see Cluster.rescale); returns the index of its record in `scalingRecords`.
+    @discardableResult
+    public func rescale(_ instance: Int, to layout: ParallelLayout, method: ScalingMethod,
+                        options: ElasticOptions = .init()) throws -> Int {
+        try cluster.rescale(instance, to: layout, method: method, options: options)
+    }
+
+    /// Whether a rescale is under way.
+    public var rescaling: Bool { !cluster.rescales.isEmpty }
 
     /// Starts an instance: it loads its weights over the modelled path and warms up before it takes
     /// requests (`instanceReady` tells when); returns its index.

@@ -25,6 +25,10 @@ public struct InstanceSpec: Sendable {
     public var engine: EngineProfile
     /// With pipeline parallelism, each stage on its own server (see Topology.allocate(stages:)).
     public var stagePerServer = false
+    /// Mixture of experts: how tokens pick experts, and which expert-parallel group holds each
+    /// (nil: the model's skew, and experts spread in contiguous runs).
+    public var expertRouting: ExpertRouting?
+    public var expertPlacement: ExpertPlacement?
 
     public init(model: ModelArchitecture, accelerator: Accelerator, layout: ParallelLayout = .init(),
                 role: InstanceRole = .colocated, limits: SchedulerLimits = .init(),
@@ -51,7 +55,7 @@ extension Topology {
     /// The GPUs for an instance of `spec`, placed as it asks: packed, or one server per stage.
     public mutating func allocate(for spec: InstanceSpec) -> [GPUAddress]? {
         spec.stagePerServer && spec.layout.pp > 1
-            ? allocate(stages: spec.layout.pp, perStage: spec.layout.tp, of: spec.accelerator)
+            ? allocate(stages: spec.layout.pp, perStage: spec.layout.gpusPerStage, of: spec.accelerator)
             : allocate(spec.layout.gpus, of: spec.accelerator)
     }
 }
@@ -70,14 +74,17 @@ public final class Instance {
     public var role: InstanceRole { spec.role }
 
     /// starting: loading its weights and warming up; active: taking requests; draining: finishing
-    /// those it holds; removed: gone, its GPUs returned.
-    public enum State: String, Sendable { case starting, active, draining, removed }
+    /// those it holds; handingOver: being rescaled, serving those it holds until its successor on
+    /// the same GPUs takes them over (no new ones); removed: gone, its GPUs returned.
+    public enum State: String, Sendable { case starting, active, draining, handingOver = "handing_over", removed }
     public internal(set) var state = State.active
 
     /// When an instance went through each phase (nil: not reached; an instance present from the
     /// start has only `ready`).
     public struct Lifecycle: Sendable, Equatable {
         public var requested: SimTime?
+        /// Its cold-started engine process was up (nil: no cold start).
+        public var initialized: SimTime?
         public var weightsLoaded: SimTime?
         public var ready: SimTime?
         public var drainStarted: SimTime?
@@ -150,7 +157,7 @@ public final class Instance {
     public var blocksInUse: Int { gpuBlocks.used - prefixCache.evictable }
 
     public init(index: Int, spec: InstanceSpec, scheduler: any BatchScheduler, gpus: [GPUAddress],
-                memory: [NodeMemory]) throws {
+                memory: [NodeMemory], scaleOut: CostModel.ScaleOut? = nil) throws {
         precondition(gpus.count == spec.layout.gpus && memory.count == gpus.count)
         self.gpus = gpus
         self.memory = memory
@@ -158,7 +165,8 @@ public final class Instance {
         self.spec = spec
         self.scheduler = scheduler
         costModel = CostModel(model: spec.model, accelerator: spec.accelerator, layout: spec.layout,
-                              efficiency: spec.efficiency, engine: spec.engine)
+                              efficiency: spec.efficiency, engine: spec.engine, routing: spec.expertRouting,
+                              placement: spec.expertPlacement, scaleOut: scaleOut)
         cachesPrefixes = spec.engine.prefixCaching
         pipeline = Pipeline(stages: spec.layout.pp)
         let sizing = try spec.kvSizing()
@@ -576,6 +584,67 @@ public final class Instance {
         reservedBlocks -= n
         take(n)
         r.kvBlocks = n
+        r.instance = index
+        r.phase = .waiting
+        waiting.append(r)
+        outstandingTokens += r.contextTokens
+    }
+
+    /// Takes out the queued requests that never ran (they hold nothing here), in queue order.
+    func takeUnstarted() -> [ServingRequest] {
+        var out: [ServingRequest] = [], kept = Deque<ServingRequest>()
+        for r in waiting {
+            if r.kvBlocks == 0 && r.computedTokens == 0 && r.generatedTokens == 0 && r.firstScheduled == nil {
+                out.append(r)
+                r.instance = -1
+                outstandingTokens -= r.contextTokens
+            } else {
+                kept.append(r)
+            }
+        }
+        waiting = kept
+        return out
+    }
+
+    /// Gives up every request it holds to a successor on the same GPUs (a rescale's switch-over):
+    /// each keeps the count of KV blocks it holds, which stay in place; swapped requests give
+    /// back their copies and will recompute. Nothing may be in flight.
+    func handOver() -> [(request: ServingRequest, blocks: Int)] {
+        precondition(!busy && awaitingHandoff.isEmpty, "handing over with an iteration in flight")
+        var out: [(request: ServingRequest, blocks: Int)] = []
+        for r in Array(running) + Array(waiting) {
+            let blocks = r.kvBlocks
+            free(r)
+            r.blockHashes = []
+            outstandingTokens -= r.contextTokens
+            out.append((r, blocks))
+        }
+        for r in swapped {
+            releaseSwap(r, copyBack: false)
+            r.kvBlocks = 0
+            r.swapTier = nil
+            r.computedTokens = 0
+            outstandingTokens -= r.contextTokens
+            out.append((r, 0))
+        }
+        running.removeAll()
+        waiting.removeAll()
+        swapped.removeAll()
+        return out
+    }
+
+    /// Takes over a request whose KV (`blocks`) is already on these GPUs (a rescale's
+    /// switch-over); it recomputes when the blocks do not fit. It queues to be admitted again.
+    func adopt(_ r: ServingRequest, blocks: Int) {
+        if blocks > 0, blocks <= gpuBlocks.free {
+            take(blocks)
+            r.kvBlocks = blocks
+        } else {
+            r.computedTokens = 0
+        }
+        if cachesPrefixes, r.computedTokens == 0 {
+            r.blockHashes = PrefixCache.blockHashes(r.prefix, promptTokens: r.promptTokens, blockTokens: limits.blockTokens)
+        }
         r.instance = index
         r.phase = .waiting
         waiting.append(r)

@@ -1,6 +1,13 @@
 import CGSL
 import Foundation
 
+/// The expected largest of `n` independent standard normal draws, by Blom's approximation
+/// Φ⁻¹((n − 0.375)/(n + 0.25)) (within 0.07 of the exact value for n ≥ 2; 0 for n = 1).
+public func expectedMaxOfNormals(_ n: Int) -> Double {
+    guard n > 1 else { return 0 }
+    return gsl_cdf_ugaussian_Pinv((Double(n) - 0.375) / (Double(n) + 0.25))
+}
+
 /// Exact order statistics over every sample (no sketching).
 public struct SampleSummary: Sendable, Equatable {
     public let count: Int

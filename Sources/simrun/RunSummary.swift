@@ -90,6 +90,9 @@ struct RunSummary: Encodable {
     let gpu_hours: Double
     /// Instances started, drained or removed during the run (absent when none was): when each phase began, s.
     let instance_phases: [PhaseReport]?
+    /// Rescales of an instance's layout (absent when none was made): method, layouts, phase times,
+    /// downtime, bytes moved, experts moved, the peak HBM over the GPUs involved, and any failure.
+    let scaling: [ScalingReport]?
     let migrations_aborted: Int?
     /// Over finished requests whose KV moved (absent when none did): the share of their total
     /// end-to-end latency their prefilled KV spent waiting for a decode instance, and moving.
@@ -120,10 +123,50 @@ struct RunSummary: Encodable {
     struct PhaseReport: Encodable {
         let instance: Int
         let requested_s: Double?
+        let initialized_s: Double?
         let weights_loaded_s: Double?
         let ready_s: Double?
         let drain_started_s: Double?
         let removed_s: Double?
+    }
+
+    struct ScalingReport: Encodable {
+        let method: String
+        let instance: Int
+        let successor: Int?
+        let from: String
+        let to: String
+        let start_s: Double
+        let warmup_start_s: Double?
+        let ready_s: Double?
+        let end_s: Double?
+        /// From the decision to the new layout taking requests.
+        let scale_s: Double?
+        let downtime_s: Double
+        let peer_gib: Double
+        let storage_gib: Double
+        let experts_moved: Int
+        let peak_hbm_gib: Double
+        let failure: String?
+
+        init(_ r: ScalingRecord) {
+            method = r.method.rawValue
+            instance = r.instance
+            successor = r.successor
+            from = r.from.description
+            to = r.to.description
+            start_s = r.start.seconds
+            warmup_start_s = r.warmupStart?.seconds
+            ready_s = r.ready?.seconds
+            end_s = r.end?.seconds
+            scale_s = r.ready.map { ($0 - r.start).seconds }
+            downtime_s = r.downtime.seconds
+            peer_gib = r.peerBytes / 1_073_741_824
+            storage_gib = r.storageBytes / 1_073_741_824
+            experts_moved = r.expertsMoved
+            peak_hbm_gib = r.peakHBMBytes / 1_073_741_824
+            failure = r.failure
+        }
     }
 
     struct StageReport: Encodable {
@@ -242,12 +285,14 @@ struct RunSummary: Encodable {
         }
         instance_hours = held.reduce(0, +)
         gpu_hours = zip(held, cluster.instances).reduce(0) { $0 + $1.0 * Double($1.1.gpus.count) }
-        let changed = cluster.instances.filter { $0.lifecycle.requested != nil || $0.lifecycle.drainStarted != nil }
+        let changed = cluster.instances.filter { $0.lifecycle.requested != nil || $0.lifecycle.drainStarted != nil || $0.lifecycle.removed != nil }
         instance_phases = changed.isEmpty ? nil : changed.map { inst in
             let l = inst.lifecycle
-            return PhaseReport(instance: inst.index, requested_s: l.requested?.seconds, weights_loaded_s: l.weightsLoaded?.seconds,
+            return PhaseReport(instance: inst.index, requested_s: l.requested?.seconds, initialized_s: l.initialized?.seconds,
+                               weights_loaded_s: l.weightsLoaded?.seconds,
                                ready_s: l.ready?.seconds, drain_started_s: l.drainStarted?.seconds, removed_s: l.removed?.seconds)
         }
+        scaling = cluster.scalingRecords.isEmpty ? nil : cluster.scalingRecords.map(ScalingReport.init)
         let moved = done.filter { $0.kvTransfer > .zero }
         let movedLatency = moved.reduce(0.0) { $0 + $1.e2el }
         kv_wait_share = movedLatency > 0 ? moved.reduce(0.0) { $0 + $1.kvWait.seconds } / movedLatency : nil

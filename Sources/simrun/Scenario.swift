@@ -21,6 +21,9 @@ struct Scenario: Decodable {
         var model: String
         var tp: Int?
         var pp: Int?
+        var dp: Int?
+        var ep: Int?
+        var expert_histogram: [Double]?
         var role: String?
         var engine: String?
         var engine_overrides: EngineOverrides?
@@ -53,6 +56,7 @@ struct Scenario: Decodable {
         var scheduling: String?
         var prefix_caching: Bool?
         var warmup_s: Double?
+        var init_s: Double?
 
         /// The overrides as profile fields, for EngineProfile.apply.
         var json: JSONValue {
@@ -75,6 +79,7 @@ struct Scenario: Decodable {
                 ("scheduling", scheduling.map { .string($0) }),
                 ("prefix_caching", prefix_caching.map { .bool($0) }),
                 ("warmup_s", n(warmup_s)),
+                ("init_s", n(init_s)),
             ]
             return .object(fields.compactMap { k, v in v.map { JSONValue.Member(k, $0) } })
         }
@@ -92,6 +97,22 @@ struct Scenario: Decodable {
         var scale_up: Double?
         var scale_down: Double?
         var scale_interval_s: Double?
+        var scaling_method: String?
+        var pre_initialized: Bool?
+        var peer_to_peer: Bool?
+        var zero_copy: Bool?
+        var ipc_allocator: Bool?
+        var steps: [ScaleStep]?
+        var max_dp: Int?
+        var min_dp: Int?
+        var slo_target: Double?
+        var window_s: Double?
+        var idle_load: Double?
+    }
+
+    struct ScaleStep: Decodable {
+        var at_s: Double
+        var dp: Int
     }
 
     struct SchedulerSection: Decodable {

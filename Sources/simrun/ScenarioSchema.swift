@@ -35,6 +35,15 @@ enum ScenarioSchema {
         Field(path: "instances[].tp", type: "integer ≥ 1", defaultValue: "1",
               summary: "Tensor-parallel degree; must divide the model's attention heads."),
         Field(path: "instances[].pp", type: "integer ≥ 1", defaultValue: "1", summary: "Pipeline-parallel degree."),
+        Field(path: "instances[].dp", type: "integer in 1...1024", defaultValue: "1",
+              summary: "Mixture of experts: attention data-parallel ranks, each on tp GPUs with its share of the batch; an "
+                + "instance spans dp × tp × pp GPUs. max_num_seqs and max_num_batched_tokens are per rank (vLLM's)."),
+        Field(path: "instances[].ep", type: "integer ≥ 1", defaultValue: "1",
+              summary: "Mixture of experts: expert-parallel groups over the dp × tp GPUs of a stage (a divisor of it; "
+                + "dp × tp is vLLM's --enable-expert-parallel); each MoE layer adds a dispatch and a combine all-to-all."),
+        Field(path: "instances[].expert_histogram", type: "array", defaultValue: "none",
+              summary: "Mixture of experts: measured tokens per expert (one count per expert, in expert order), used instead "
+                + "of expert_skew. Without it, expert_skew's popularity ranks go to experts by a draw from the seed."),
         Field(path: "instances[].role", type: "string", defaultValue: "colocated",
               summary: "colocated (prefill and decode), prefill (hands requests to decode instances) or decode."),
         Field(path: "instances[].placement", type: "string", defaultValue: "packed",
@@ -91,6 +100,8 @@ enum ScenarioSchema {
               summary: "Automatic prefix caching (vLLM V1, SGLang: on): prompts reuse the cached blocks they share."),
         Field(path: "instances[].engine_overrides.warmup_s", type: "number in 0...3600", defaultValue: "profile",
               summary: "Seconds an added instance warms up after loading its weights, before it takes requests."),
+        Field(path: "instances[].engine_overrides.init_s", type: "number in 0...3600", defaultValue: "profile",
+              summary: "Seconds a cold-started engine process takes before it loads weights (a pre-initialised standby skips it)."),
         Field(path: "instances[].engine_overrides.scheduling", type: "string", defaultValue: "profile",
               summary: "With chunked prefill off: v0 (a step is all prefills, waiting prompts first, or all decodes) or "
                 + "v1 (decodes and whole prompts share one token budget)."),
@@ -99,8 +110,9 @@ enum ScenarioSchema {
                 + "adding and draining instances."),
         Field(path: "controller.policy", type: "string", defaultValue: "required",
               summary: "llumnix: Llumnix's global scheduler (every period, instances below the freeness threshold, or "
-                + "that preempted, each move one request to a partner above it, the most loaded with the freest); none: "
-                + "no controller (to switch one off with --set)."),
+                + "that preempted, each move one request to a partner above it, the most loaded with the freest); "
+                + "elastic_moe: ElasticMoE's coordinator (rescale the serving MoE instance's DP and EP at fixed steps, or "
+                + "when SLO attainment over a window falls below the target); none: no controller (to switch one off with --set)."),
         Field(path: "controller.period_s", type: "number in 0.001...1000000", defaultValue: "0.05",
               summary: "Seconds between the controller's rounds (Llumnix's polling interval)."),
         Field(path: "controller.threshold", type: "number", defaultValue: "3",
@@ -125,6 +137,37 @@ enum ScenarioSchema {
               summary: "llumnix: drain the instance running fewest requests when the others' average freeness is above this."),
         Field(path: "controller.scale_interval_s", type: "number in 0.001...1000000", defaultValue: "10",
               summary: "llumnix: seconds between scaling decisions."),
+        Field(path: "controller.scaling_method", type: "string", defaultValue: "elastic",
+              summary: "elastic_moe: elastic (ElasticMoE: prepare beside the serving layout, weights peer to peer, only "
+                + "moved experts copied, zero-copy reuse, warm up, take over every request in place), cold_restart (stop, "
+                + "boot the new layout: downtime), extravagant (boot it on other GPUs, then switch), concurrent (boot it on "
+                + "the same GPUs plus new ones; cut the KV cache beforehand so both fit) or horizontal (add a replica)."),
+        Field(path: "controller.pre_initialized", type: "boolean", defaultValue: "true",
+              summary: "elastic: a standby engine process is ready (false: a cold start of the engine's init_s)."),
+        Field(path: "controller.peer_to_peer", type: "boolean", defaultValue: "true",
+              summary: "elastic: new GPUs take weights and moved experts from peers' HBM (false: from the server's NVMe)."),
+        Field(path: "controller.zero_copy", type: "boolean", defaultValue: "true",
+              summary: "elastic: weights and KV on GPUs that stay are reused in place (false: the instance restarts, as cold_restart)."),
+        Field(path: "controller.ipc_allocator", type: "boolean", defaultValue: "true",
+              summary: "elastic: tensors are remapped in place (false: GPUs that stay copy the experts they keep into new "
+                + "buffers, holding both until switch-over)."),
+        Field(path: "controller.steps", type: "array", defaultValue: "none",
+              summary: "elastic_moe: fixed scale steps, in time order or not."),
+        Field(path: "controller.steps[].at_s", type: "number ≥ 0", defaultValue: "required",
+              summary: "elastic_moe: when the step is taken (at the first controller round from then), s."),
+        Field(path: "controller.steps[].dp", type: "integer in 1...1024", defaultValue: "required",
+              summary: "elastic_moe: the DP degree to move to (EP follows as dp × tp when it was dp × tp)."),
+        Field(path: "controller.max_dp", type: "integer in 1...1024", defaultValue: "none (no SLO rule)",
+              summary: "elastic_moe: scale on SLO attainment (slo.ttft_s and slo.tpot_s, both required) up to this DP degree."),
+        Field(path: "controller.min_dp", type: "integer ≥ 1", defaultValue: "1",
+              summary: "elastic_moe: never scale below this DP degree."),
+        Field(path: "controller.slo_target", type: "number in (0, 1]", defaultValue: "0.9",
+              summary: "elastic_moe: scale up when fewer than this share of the window's requests met both SLOs."),
+        Field(path: "controller.window_s", type: "number in 0.001...1000000", defaultValue: "30",
+              summary: "elastic_moe: the sliding window of finished requests (at least 20) the attainment is taken over."),
+        Field(path: "controller.idle_load", type: "number in [0, 1]", defaultValue: "0.3",
+              summary: "elastic_moe: scale down when attainment is met, nothing queues and the load (the larger of the KV "
+                + "cache's share in use and the batch's share of max_num_seqs) is below this."),
         Field(path: "router", type: "string", defaultValue: "round_robin",
               summary: "How new requests pick an instance: round_robin, least_outstanding_tokens, llumnix_load (highest "
                 + "freeness: Llumnix's dispatch) or shortest_queue (fewest waiting + running: DistServe's prefill dispatch)."),

@@ -173,6 +173,25 @@ struct SimulationPlan {
                            + "or is a multiple of its \(model.kvHeads) KV heads, found \(tp)")
             }
             guard pp <= model.layers else { throw fail("\(at).pp", "expected at most \(model.layers) stages, found \(pp)") }
+            let dp = try positive(g.dp, "\(at).dp", max: 1024) ?? 1
+            let ep = try positive(g.ep, "\(at).ep", max: 65536) ?? 1
+            guard model.experts > 1 || dp == 1 else {
+                throw fail("\(at).dp", "\(model.name) has no experts; expected 1 (use count for replicas of a dense model)")
+            }
+            guard model.experts > 1 || ep == 1 else { throw fail("\(at).ep", "\(model.name) has no experts; expected 1") }
+            guard (dp * tp) % ep == 0, ep <= model.experts else {
+                throw fail("\(at).ep", "expected a divisor of dp × tp = \(dp * tp) of at most \(model.experts) experts, found \(ep)")
+            }
+            var routing: ExpertRouting?
+            if let counts = g.expert_histogram {
+                guard let r = ExpertRouting.histogram(counts, experts: model.experts) else {
+                    throw fail("\(at).expert_histogram", "expected \(model.experts) counts ≥ 0 (one per expert of \(model.name)) "
+                               + "with a positive total, found \(counts.count)")
+                }
+                routing = r
+            } else if dp > 1 || ep > 1 {
+                routing = .zipf(experts: model.experts, skew: model.expertSkew, seed: seed)
+            }
             let roleName = g.role ?? "colocated"
             guard let role = InstanceRole(rawValue: roleName) else {
                 throw fail("\(at).role", "expected colocated, prefill or decode, found '\(roleName)'")
@@ -184,11 +203,13 @@ struct SimulationPlan {
             }
             var groupLimits = limits
             groupLimits.maxModelLen = maxModelLen ?? model.maxContext
-            groupLimits.maxSequences = try positive(g.max_num_seqs, "\(at).max_num_seqs") ?? limits.maxSequences
-            groupLimits.maxBatchedTokens = try positive(g.max_num_batched_tokens, "\(at).max_num_batched_tokens")
-                ?? limits.maxBatchedTokens
-            var spec = InstanceSpec(model: model, accelerator: gpu, layout: ParallelLayout(tp: tp, pp: pp),
+            // Caps are per data-parallel rank, as vLLM's flags: the instance schedules dp times them.
+            groupLimits.maxSequences = dp * (try positive(g.max_num_seqs, "\(at).max_num_seqs") ?? limits.maxSequences)
+            groupLimits.maxBatchedTokens = dp * (try positive(g.max_num_batched_tokens, "\(at).max_num_batched_tokens")
+                ?? limits.maxBatchedTokens)
+            var spec = InstanceSpec(model: model, accelerator: gpu, layout: ParallelLayout(tp: tp, pp: pp, dp: dp, ep: ep),
                                     role: role, limits: groupLimits, engine: engine)
+            spec.expertRouting = routing
             switch g.placement ?? "packed" {
             case "packed": break
             case "stage_per_server": spec.stagePerServer = true
@@ -200,7 +221,7 @@ struct SimulationPlan {
                 throw fail(at, e.description)
             }
             if let blocks = limits.gpuBlocksOverride {
-                let kvPerGPU = Double(blocks) * Double(limits.blockTokens) * model.kvBytesPerToken(tp: tp) / Double(tp * pp)
+                let kvPerGPU = Double(blocks) * Double(limits.blockTokens) * model.kvBytesPerToken(tp: tp) / Double(dp * tp * pp)
                 let need = sizing.weightBytesPerGPU + sizing.activationReserveBytesPerGPU + kvPerGPU
                 guard need <= gpu.memoryBytes else {
                     throw fail("scheduler.num_gpu_blocks", String(format: "%d blocks need %.1f GiB per GPU with the weights and "
@@ -262,6 +283,7 @@ struct SimulationPlan {
                         .first(where: { $0.1 }) {
                 throw fail("controller.\(field.0)", "scaling needs controller.max_instances")
             }
+            try Self.elasticOptions(c, into: &o, slo: s.slo, fail: fail)
             controller = (c.policy, o)
         } else {
             controller = nil
@@ -328,6 +350,59 @@ struct SimulationPlan {
         let path = resolve(name)
         guard FileSystem.kind(of: path) != .missing else { throw fail(field, "no such \(what) '\(name)' (looked for \(path))") }
         return try load(path)
+    }
+
+    /// The elastic_moe controller's fields: method, ElasticMoE's components, fixed steps and the SLO rule.
+    private static func elasticOptions(_ c: Scenario.ControllerSection, into o: inout PolicyRegistry.ControllerOptions,
+                                       slo: Scenario.SLOSection?, fail: (String, String) -> InputError) throws {
+        func check<T: Comparable>(_ v: T?, _ field: String, _ range: ClosedRange<T>) throws -> T? {
+            guard let v else { return nil }
+            guard range.contains(v) else { throw fail("controller.\(field)", "expected a value in \(range), found \(v)") }
+            return v
+        }
+        let fields: [(String, Bool)] = [("scaling_method", c.scaling_method != nil), ("pre_initialized", c.pre_initialized != nil),
+            ("peer_to_peer", c.peer_to_peer != nil), ("zero_copy", c.zero_copy != nil), ("ipc_allocator", c.ipc_allocator != nil),
+            ("steps", c.steps != nil), ("max_dp", c.max_dp != nil), ("min_dp", c.min_dp != nil), ("slo_target", c.slo_target != nil),
+            ("window_s", c.window_s != nil), ("idle_load", c.idle_load != nil)]
+        guard c.policy == "elastic_moe" else {
+            if let f = fields.first(where: { $0.1 }) { throw fail("controller.\(f.0)", "only the elastic_moe controller takes it") }
+            return
+        }
+        if let name = c.scaling_method {
+            guard let m = ScalingMethod(rawValue: name) else {
+                throw fail("controller.scaling_method", "expected " + ScalingMethod.allCases.map(\.rawValue).joined(separator: ", ")
+                           + ", found '\(name)'")
+            }
+            o.scalingMethod = m
+        }
+        o.elastic.preInitialized = c.pre_initialized ?? true
+        o.elastic.peerToPeer = c.peer_to_peer ?? true
+        o.elastic.zeroCopy = c.zero_copy ?? true
+        o.elastic.ipcAllocator = c.ipc_allocator ?? true
+        for (i, step) in (c.steps ?? []).enumerated() {
+            guard step.at_s.isFinite, step.at_s >= 0, step.at_s <= 1e9 else {
+                throw fail("controller.steps[\(i)].at_s", "expected seconds from 0 to 1000000000, found \(step.at_s)")
+            }
+            guard (1...1024).contains(step.dp) else { throw fail("controller.steps[\(i)].dp", "expected 1 to 1024, found \(step.dp)") }
+            o.steps.append((.seconds(step.at_s), step.dp))
+        }
+        if let most = try check(c.max_dp, "max_dp", 1...1024) {
+            guard let ttft = slo?.ttft_s, let tpot = slo?.tpot_s, ttft > 0, tpot > 0 else {
+                throw fail("controller.max_dp", "the SLO rule needs slo.ttft_s and slo.tpot_s")
+            }
+            var rule = ElasticScaler.Rule(ttft: ttft, tpot: tpot, maxDP: most)
+            rule.minDP = try check(c.min_dp, "min_dp", 1...most) ?? rule.minDP
+            rule.target = try check(c.slo_target, "slo_target", 1e-9...1) ?? rule.target
+            if let w = try check(c.window_s, "window_s", 0.001...1e6) { rule.window = .seconds(w) }
+            rule.idleLoad = try check(c.idle_load, "idle_load", 0...1) ?? rule.idleLoad
+            o.sloRule = rule
+        } else if let f = [("min_dp", c.min_dp != nil), ("slo_target", c.slo_target != nil), ("window_s", c.window_s != nil),
+                           ("idle_load", c.idle_load != nil)].first(where: { $0.1 }) {
+            throw fail("controller.\(f.0)", "the SLO rule needs controller.max_dp")
+        }
+        if o.steps.isEmpty, o.sloRule == nil {
+            throw fail("controller", "elastic_moe needs steps or max_dp (the SLO rule)")
+        }
     }
 
     private static func topology(_ t: Scenario.TopologySection?, specs: [InstanceSpec], limits: SchedulerLimits,

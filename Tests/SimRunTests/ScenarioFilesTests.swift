@@ -32,7 +32,7 @@ struct ScenarioFilesTests {
 
     @Test func schemaKeysAreFoundAtEachLevel() {
         #expect(ScenarioSchema.keys(under: "").contains("instances"))
-        #expect(ScenarioSchema.keys(under: "instances[]").sorted() == ["count", "engine", "engine_overrides", "expert_skew", "gpu", "kv_cache_dtype", "max_num_batched_tokens", "max_num_seqs", "model", "placement", "pp", "role", "tp", "weight_dtype"])
+        #expect(ScenarioSchema.keys(under: "instances[]").sorted() == ["count", "dp", "engine", "engine_overrides", "ep", "expert_histogram", "expert_skew", "gpu", "kv_cache_dtype", "max_num_batched_tokens", "max_num_seqs", "model", "placement", "pp", "role", "tp", "weight_dtype"])
         #expect(ScenarioSchema.keys(under: "workload.lengths.prompt").contains("sigma"))
     }
 }

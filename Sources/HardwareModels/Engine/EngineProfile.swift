@@ -34,6 +34,10 @@ public struct EngineProfile: Sendable, Equatable {
     /// Seconds an instance warms up (graph capture, first passes) after its weights are loaded,
     /// before it takes requests.
     public var warmup = 0.0
+    /// Seconds a new engine process takes before it can take weights (workers, communication
+    /// groups, memory profiling): a cold start, which a pre-initialised standby skips. 0 where
+    /// no measurement is known.
+    public var initialization = 0.0
 
     public enum Scheduling: String, Sendable, CaseIterable {
         /// vLLM V0: a step is either all prefills (waiting prompts first, whole) or all decodes.
@@ -136,7 +140,7 @@ extension EngineProfile {
     public static let fields = ["name", "description", "host_fixed_ms", "host_per_sequence_us", "host_per_token_us",
                                 "overlap_host", "cuda_graph_batches", "cuda_graph_sizes", "cuda_graph_padding", "all_reduce_small",
                                 "all_reduce_small_max_bytes", "all_reduce_large", "attention_backend", "kernel_tables", "kv_memory",
-                                "sampler_logit_copies", "non_torch_gib_single_gpu", "non_torch_gib_multi_gpu", "scheduling", "prefix_caching", "warmup_s", "sources"]
+                                "sampler_logit_copies", "non_torch_gib_single_gpu", "non_torch_gib_multi_gpu", "scheduling", "prefix_caching", "warmup_s", "init_s", "sources"]
 
     /// A profile from its JSON file; each problem names the file and field.
     public init(json: JSONValue, file: String) throws {
@@ -224,6 +228,7 @@ extension EngineProfile {
                 guard let v = Scheduling(rawValue: try text()) else { throw fail("expected v0 or v1, found \(m.value.shortText)") }
                 scheduling = v
             case "warmup_s": warmup = try number(0...3600)
+            case "init_s": initialization = try number(0...3600)
             case "sampler_logit_copies": kvMemory.samplerLogitCopies = try number(0...1000)
             case "non_torch_gib_single_gpu": kvMemory.nonTorchSingleGPU = try number(0...1000) * 1_073_741_824
             case "non_torch_gib_multi_gpu": kvMemory.nonTorchMultiGPU = try number(0...1000) * 1_073_741_824
@@ -261,6 +266,7 @@ extension EngineProfile {
             .init("scheduling", .string(scheduling.rawValue)),
             .init("prefix_caching", .bool(prefixCaching)),
             .init("warmup_s", .number(warmup)),
+            .init("init_s", .number(initialization)),
             .init("sources", .object(sources.keys.sorted().map { .init($0, .string(sources[$0]!)) })),
         ])
     }
