@@ -284,6 +284,9 @@ struct SimulationPlan {
                 throw fail("controller.\(field.0)", "scaling needs controller.max_instances")
             }
             try Self.elasticOptions(c, into: &o, slo: s.slo, fail: fail)
+            if c.policy == "elastic_moe", let dense = specs.first(where: { $0.model.experts == 1 }) {
+                throw fail("controller.policy", "elastic_moe rescales mixture-of-experts instances; \(dense.model.name) has no experts")
+            }
             controller = (c.policy, o)
         } else {
             controller = nil
