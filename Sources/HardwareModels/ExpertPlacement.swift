@@ -28,7 +28,7 @@ public struct ExpertRouting: Sendable, Equatable {
     /// Tokens (or any counts) per expert, in expert order; nil when not one non-negative count per expert with a positive total.
     public static func histogram(_ counts: [Double], experts: Int) -> ExpertRouting? {
         let total = counts.reduce(0, +)
-        guard counts.count == experts, counts.allSatisfy({ $0 >= 0 && $0.isFinite }), total > 0 else { return nil }
+        guard counts.count == experts, counts.allSatisfy({ $0 >= 0 && $0.isFinite }), total > 0, total.isFinite else { return nil }
         return ExpertRouting(shares: counts.map { $0 / total })
     }
 }

@@ -234,7 +234,8 @@ extension Cluster {
         // instance's free KV blocks, which it gives up until switch-over (scaling down, or double buffers).
         let stays = min(old.gpus.count, r.gpus.count)
         if (0..<stays).contains(where: { incoming[$0] > topology.nodes[r.gpus[$0].node].memory.hbm[r.gpus[$0].slot].free }) {
-            let need = Int(((0..<stays).map { incoming[$0] }.max()! / old.blockBytesPerGPU).rounded(.up))
+            let blocks = ((0..<stays).map { incoming[$0] }.max()! / old.blockBytesPerGPU).rounded(.up)
+            let need = blocks < Double(old.gpuBlocks.capacity) ? Int(blocks) : old.gpuBlocks.capacity + 1
             guard old.canReserve(blocks: need) else {
                 throw RescaleError.doesNotFit(String(format: "the GPUs that stay need %.2f GiB for what arrives and the old layout "
                                                      + "has not %d KV blocks free to give up", incoming.max()! / 1_073_741_824, need))
