@@ -11,6 +11,8 @@ public struct ElasticScaler: ClusterController {
     public let period: SimTime?
     public var method: ScalingMethod
     public var options: ElasticOptions
+    /// Where booted layouts (the baselines) load their weights from: NVMe or host DRAM.
+    public var weightsFrom: Cluster.WeightSource
     /// Fixed steps: at each time, the DP degree to move to.
     public var steps: [(at: SimTime, dp: Int)]
     public var rule: Rule?
@@ -44,11 +46,12 @@ public struct ElasticScaler: ClusterController {
     /// Finished requests in the window: when, and whether they met both SLOs.
     private var window: [(time: SimTime, met: Bool)] = []
 
-    public init(period: SimTime, method: ScalingMethod, options: ElasticOptions = .init(), steps: [(at: SimTime, dp: Int)] = [],
-                rule: Rule? = nil) {
+    public init(period: SimTime, method: ScalingMethod, options: ElasticOptions = .init(), weightsFrom: Cluster.WeightSource = .nvme,
+                steps: [(at: SimTime, dp: Int)] = [], rule: Rule? = nil) {
         self.period = period
         self.method = method
         self.options = options
+        self.weightsFrom = weightsFrom
         self.steps = steps.sorted { $0.at < $1.at }
         self.rule = rule
     }
@@ -91,7 +94,8 @@ public struct ElasticScaler: ClusterController {
         guard (dp * l.tp) % ep == 0 else { return }
         window.removeAll()
         do {
-            try plane.rescale(instance, to: ParallelLayout(tp: l.tp, pp: l.pp, dp: dp, ep: ep), method: method, options: options)
+            try plane.rescale(instance, to: ParallelLayout(tp: l.tp, pp: l.pp, dp: dp, ep: ep), method: method, options: options,
+                              weightsFrom: weightsFrom)
         } catch {
             // Recorded by the cluster with its reason; wait a window before trying again.
             calmUntil = plane.now + (rule?.window ?? .zero)

@@ -58,6 +58,7 @@ public enum PolicyRegistry {
         /// ElasticMoE's coordinator: how it rescales, when (fixed steps), and its SLO rule.
         public var scalingMethod = ScalingMethod.elastic
         public var elastic = ElasticOptions()
+        public var weightsFrom = Cluster.WeightSource.nvme
         public var steps: [(at: SimTime, dp: Int)] = []
         public var sloRule: ElasticScaler.Rule?
         public init() {}
@@ -68,7 +69,8 @@ public enum PolicyRegistry {
          { o in LlumnixController(period: o.period, threshold: o.threshold, pairing: o.pairing, pick: o.pick, migration: o.migration,
                                    scaling: o.scaling) }),
         ("elastic_moe", "ElasticMoE's coordinator: rescale the MoE instance's DP and EP at fixed steps or on SLO attainment",
-         { o in ElasticScaler(period: o.period, method: o.scalingMethod, options: o.elastic, steps: o.steps, rule: o.sloRule) }),
+         { o in ElasticScaler(period: o.period, method: o.scalingMethod, options: o.elastic, weightsFrom: o.weightsFrom, steps: o.steps,
+                              rule: o.sloRule) }),
     ]
 
     public static func controller(named name: String, options: ControllerOptions = .init()) -> (any ClusterController)? {

@@ -56,8 +56,9 @@ public struct ScalingRecord: Sendable, Equatable {
     public internal(set) var peerBytes = 0.0
     public internal(set) var storageBytes = 0.0
     public internal(set) var expertsMoved = 0
-    /// The most HBM in use at once over every GPU of the old and new layouts while it ran.
+    /// The most HBM in use at once over every GPU of the old and new layouts while it ran, and on any one of them.
     public internal(set) var peakHBMBytes = 0.0
+    public internal(set) var peakDeviceHBMBytes = 0.0
     /// Why it failed (nil: it completed or is under way).
     public internal(set) var failure: String?
 }
@@ -341,8 +342,8 @@ extension Cluster {
         record.successor = inst.index
         record.ready = loop.now
         record.end = loop.now
-        record.peakHBMBytes = max(record.peakHBMBytes, hbmInUse(old.gpus + r.added))
         scalingRecords[r.record] = record
+        notePeak(r.record, over: old.gpus + r.added)
         placeHeld()
         startIterationIfIdle(inst)
     }
@@ -388,6 +389,10 @@ extension Cluster {
         let inst = try launchInstance(r.spec, weightsFrom: source, on: r.gpus, preInitialized: preInitialized)
         rescales[id]!.stage = .launched
         successorOf[inst.index] = id
+        if r.stopped == nil, inst.gpus.contains(where: { instances[r.old].gpus.contains($0) }) {
+            gpuSharers[inst.index] = r.old
+            gpuSharers[r.old] = inst.index
+        }
         scalingRecords[r.record].successor = inst.index
         scalingRecords[r.record].storageBytes = inst.weightBytesPerGPU * Double(inst.gpus.count)
         notePeak(id)
@@ -423,6 +428,7 @@ extension Cluster {
     func rescaleRetired(_ inst: Instance) {
         guard let id = rescaleOf.removeValue(forKey: inst.index), let r = rescales.removeValue(forKey: id) else { return }
         scalingRecords[r.record].end = loop.now
+        if let other = gpuSharers.removeValue(forKey: inst.index) { gpuSharers[other] = nil }
     }
 
     // MARK: Bookkeeping
@@ -460,8 +466,13 @@ extension Cluster {
     /// Records the HBM in use now over the old and new layouts' GPUs, if it is the most so far.
     private func notePeak(_ id: Int) {
         guard let r = rescales[id] else { return }
-        let all = instances[r.old].gpus + r.added
-        scalingRecords[r.record].peakHBMBytes = max(scalingRecords[r.record].peakHBMBytes, hbmInUse(all))
+        notePeak(r.record, over: instances[r.old].gpus + r.added)
+    }
+
+    private func notePeak(_ record: Int, over gpus: [GPUAddress]) {
+        scalingRecords[record].peakHBMBytes = max(scalingRecords[record].peakHBMBytes, hbmInUse(gpus))
+        let most = gpus.map { topology.nodes[$0.node].memory.hbm[$0.slot].totalUsed }.max() ?? 0
+        scalingRecords[record].peakDeviceHBMBytes = max(scalingRecords[record].peakDeviceHBMBytes, most)
     }
 
     func hbmInUse(_ gpus: [GPUAddress]) -> Double {

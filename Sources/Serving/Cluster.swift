@@ -99,6 +99,8 @@ public final class Cluster {
     var rescaleOf: [Int: Int] = [:]
     var successorOf: [Int: Int] = [:]
     public internal(set) var scalingRecords: [ScalingRecord] = []
+    /// Instances that compute on some of the same GPUs, each to the other (a concurrent rescale's two engines).
+    var gpuSharers: [Int: Int] = [:]
     /// Where each launched instance's weights come from, until they load.
     private var weightSources: [Int: WeightSource] = [:]
     /// Live migrations under way, by id (looked up, never iterated for decisions), and every migration's record.
@@ -301,7 +303,13 @@ public final class Cluster {
         }
     }
 
-    private func enterPipeline(_ inst: Instance, _ step: StageTimes) {
+    private func enterPipeline(_ inst: Instance, _ planned: StageTimes) {
+        var step = planned
+        // Two engines on the same GPUs (a concurrent rescale) time-share them: a step that starts while
+        // the other computes takes twice as long.
+        if !gpuSharers.isEmpty, let other = gpuSharers[inst.index], instances[other].busy {
+            step = StageTimes(first: step.first + step.first, rest: step.rest + step.rest)
+        }
         let (done, firstStageFree) = inst.pipeline.run(from: loop.now, step)
         loop.schedule(.iterationDone(instance: inst.index), at: done)
         if inst.spec.layout.pp > 1 { loop.schedule(.firstStageFree(instance: inst.index), at: firstStageFree) }

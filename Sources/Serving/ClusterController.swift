@@ -61,8 +61,8 @@ public struct ControlPlane {
     /// timed (see Cluster.rescale); returns the index of its record in `scalingRecords`.
     @discardableResult
     public func rescale(_ instance: Int, to layout: ParallelLayout, method: ScalingMethod,
-                        options: ElasticOptions = .init()) throws -> Int {
-        try cluster.rescale(instance, to: layout, method: method, options: options)
+                        options: ElasticOptions = .init(), weightsFrom: Cluster.WeightSource = .nvme) throws -> Int {
+        try cluster.rescale(instance, to: layout, method: method, options: options, weightsFrom: weightsFrom)
     }
 
     /// Whether a rescale is under way.

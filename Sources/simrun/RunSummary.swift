@@ -147,6 +147,7 @@ struct RunSummary: Encodable {
         let storage_gib: Double
         let experts_moved: Int
         let peak_hbm_gib: Double
+        let peak_device_hbm_gib: Double
         let failure: String?
 
         init(_ r: ScalingRecord) {
@@ -165,6 +166,7 @@ struct RunSummary: Encodable {
             storage_gib = r.storageBytes / 1_073_741_824
             experts_moved = r.expertsMoved
             peak_hbm_gib = r.peakHBMBytes / 1_073_741_824
+            peak_device_hbm_gib = r.peakDeviceHBMBytes / 1_073_741_824
             failure = r.failure
         }
     }

@@ -98,6 +98,7 @@ struct Scenario: Decodable {
         var scale_down: Double?
         var scale_interval_s: Double?
         var scaling_method: String?
+        var weights_from: String?
         var pre_initialized: Bool?
         var peer_to_peer: Bool?
         var zero_copy: Bool?

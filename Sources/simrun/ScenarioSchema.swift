@@ -142,6 +142,9 @@ enum ScenarioSchema {
                 + "moved experts copied, zero-copy reuse, warm up, take over every request in place), cold_restart (stop, "
                 + "boot the new layout: downtime), extravagant (boot it on other GPUs, then switch), concurrent (boot it on "
                 + "the same GPUs plus new ones; cut the KV cache beforehand so both fit) or horizontal (add a replica)."),
+        Field(path: "controller.weights_from", type: "string", defaultValue: "nvme",
+              summary: "elastic_moe: where a booted layout (the baselines, or elastic without zero_copy) loads its weights: "
+                + "nvme or host_memory (staged in the server's DRAM)."),
         Field(path: "controller.pre_initialized", type: "boolean", defaultValue: "true",
               summary: "elastic: a standby engine process is ready (false: a cold start of the engine's init_s)."),
         Field(path: "controller.peer_to_peer", type: "boolean", defaultValue: "true",

@@ -363,7 +363,7 @@ struct SimulationPlan {
             guard range.contains(v) else { throw fail("controller.\(field)", "expected a value in \(range), found \(v)") }
             return v
         }
-        let fields: [(String, Bool)] = [("scaling_method", c.scaling_method != nil), ("pre_initialized", c.pre_initialized != nil),
+        let fields: [(String, Bool)] = [("scaling_method", c.scaling_method != nil), ("weights_from", c.weights_from != nil), ("pre_initialized", c.pre_initialized != nil),
             ("peer_to_peer", c.peer_to_peer != nil), ("zero_copy", c.zero_copy != nil), ("ipc_allocator", c.ipc_allocator != nil),
             ("steps", c.steps != nil), ("max_dp", c.max_dp != nil), ("min_dp", c.min_dp != nil), ("slo_target", c.slo_target != nil),
             ("window_s", c.window_s != nil), ("idle_load", c.idle_load != nil)]
@@ -377,6 +377,11 @@ struct SimulationPlan {
                            + ", found '\(name)'")
             }
             o.scalingMethod = m
+        }
+        switch c.weights_from ?? "nvme" {
+        case "nvme": o.weightsFrom = .nvme
+        case "host_memory": o.weightsFrom = .hostMemory
+        case let other: throw fail("controller.weights_from", "expected nvme or host_memory, found '\(other)'")
         }
         o.elastic.preInitialized = c.pre_initialized ?? true
         o.elastic.peerToPeer = c.peer_to_peer ?? true

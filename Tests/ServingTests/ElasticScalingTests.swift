@@ -36,7 +36,9 @@ struct ElasticScalingTests {
             #expect(record.failure == nil && record.ready != nil && record.successor != nil, "\(method)")
             #expect(record.peakHBMBytes > 0, "\(method)")
             let gpus = Set(c.instances[0].gpus + c.instances[record.successor!].gpus)
-            #expect(record.peakHBMBytes <= Double(gpus.count) * AcceleratorCatalog.named("Ascend-910C")!.memoryBytes)
+            let capacity = AcceleratorCatalog.named("Ascend-910C")!.memoryBytes
+            #expect(record.peakHBMBytes <= Double(gpus.count) * capacity && record.peakDeviceHBMBytes <= capacity)
+            #expect(record.peakDeviceHBMBytes > 0.5 * capacity, "\(method): the peak is taken while both layouts hold memory")
         }
     }
 
@@ -84,6 +86,18 @@ struct ElasticScalingTests {
         let model = ModelCatalog.named("DeepSeek-V2-Lite")!
         let retained = model.expertBytesPerLayer * Double(model.moeLayers * model.experts) / 6
         #expect(abs(try staged(false) - staged(true) - 4 * retained) < 1e-6 * retained)
+    }
+
+    /// In a concurrent rescale both engines compute on the shared NPUs while the old one finishes its
+    /// requests: their steps time-share them, so requests decoding on both sides then see their mean
+    /// time per token rise, against requests served by one engine alone.
+    @Test func twoEnginesOnTheSameNPUsTimeShareThem() throws {
+        let c = try scaled(.concurrent, every: 0.25) { $0.memoryUtilization = 0.45 }
+        let r = c.scalingRecords[0]
+        let overlap = c.metrics.records.filter { $0.instance == 0 && $0.end > r.ready! }
+        let alone = c.metrics.records.filter { $0.instance == 0 && $0.end < r.ready! }
+        func tpot(_ x: [RequestRecord]) -> Double { x.compactMap(\.tpot).reduce(0, +) / Double(x.count) }
+        #expect(!overlap.isEmpty && !alone.isEmpty && tpot(overlap) > 1.2 * tpot(alone), "\(tpot(overlap)) vs \(tpot(alone))")
     }
 
     /// Scaling down frees the GPUs the smaller layout does not use.

@@ -106,6 +106,7 @@ enum BadCases {
                         "{\"policy\": \"elastic_moe\", \"steps\": [{\"at_s\": 1, \"dp\": 2}], \"idle_load\": 0.5}",
                         "{\"policy\": \"elastic_moe\", \"steps\": [{\"at_s\": 1, \"dp\": 2}], \"zero_copy\": \"no\"}",
                         "{\"policy\": \"llumnix\", \"zero_copy\": false}",
+                        "{\"policy\": \"elastic_moe\", \"steps\": [{\"at_s\": 1, \"dp\": 2}], \"weights_from\": \"tape\"}",
                         "5"]),
         ("instances[0].dp", ["0", "2", "\"x\"", "5000"]),
         ("instances[0].ep", ["0", "2", "1.5"]),
