@@ -22,6 +22,8 @@ public struct Accelerator: Sendable, Equatable, Codable {
     public let hostLinkBandwidth: Double
     /// Where the figures come from.
     public let source: String
+    /// The usual server for this accelerator (its hardware file's `server`).
+    public var server: NodeSpec? = nil
 }
 
 extension Accelerator {
@@ -39,7 +41,7 @@ extension Accelerator {
         guard json.members != nil else { throw InputError(file: file, "expected a JSON object (a hardware file)") }
         guard let name = json["name"]?.string, !name.isEmpty else { throw fail("name", "expected the accelerator's name") }
         let allowed = ["name", "memory_mib", "marketing_memory", "memory_bandwidth_gbs", "bf16_tflops", "fp8_tflops",
-                       "nvlink_gbs", "pcie_gbs", "cuda_memory_gib", "source"]
+                       "nvlink_gbs", "pcie_gbs", "cuda_memory_gib", "server", "source"]
         if let unknown = json.members?.map(\.key).sorted().first(where: { !allowed.contains($0) }) {
             throw fail(unknown, "unknown field; expected one of: \(allowed.joined(separator: ", "))")
         }
@@ -52,6 +54,7 @@ extension Accelerator {
                   source: json["source"]?.string ?? file)
         fp8Flops = try number("fp8_tflops", required: false).map { $0 * 1e12 }
         cudaMemoryBytes = try number("cuda_memory_gib", required: false).map { $0 * 1_073_741_824 }
+        if let s = json["server"] { server = try NodeSpec(hardwareFile: s, file: file) }
     }
 }
 

@@ -1,6 +1,8 @@
+import SimCore
+
 /// One server: how many GPUs it holds, its host DRAM and NVMe tiers, and its
 /// network interfaces. Bandwidths are bytes/s a direction; latencies seconds.
-public struct NodeSpec: Sendable, Equatable {
+public struct NodeSpec: Sendable, Equatable, Codable {
     public var gpus: Int
     public var hostMemoryBytes: Double
     /// Host DRAM bandwidth shared by every transfer to or from host memory.
@@ -18,51 +20,47 @@ public struct NodeSpec: Sendable, Equatable {
     public var hostLatency: Double
     public var source: String
 
-    /// The usual server for an accelerator. Vidur's send_recv profiles give the
-    /// latencies (median at 2 KiB): NVLink 8 µs (A100 DGX) and 5 µs (H100 DGX),
-    /// across nodes 24 µs and 17 µs. PCIe/NVMe latency is taken as 10 µs (an
-    /// NVMe 4 KiB read is ~10 µs by drive datasheets; a PCIe DMA is shorter).
+    /// The usual server for an accelerator: its hardware file's `server`, where each figure's
+    /// source is given; a file without one takes the A10's 4-GPU PCIe server.
     public static func defaults(for accelerator: Accelerator) -> NodeSpec {
-        let GB = 1e9, GiB = 1_073_741_824.0, TB = 1e12
-        // Typical PCIe Gen4 enterprise NVMe drive: 7.0 GB/s read, 3.8 GB/s write
-        // (Samsung PM1733 datasheet).
-        let drive = (read: 7.0 * GB, write: 3.8 * GB)
-        switch accelerator.name {
-        case "A100-40GB", "A100-80GB":
-            return NodeSpec(gpus: 8, hostMemoryBytes: 1024 * GiB, hostMemoryBandwidth: 409.6 * GB,
-                            nvmeBytes: 15.36 * TB, nvmeReadBandwidth: 4 * drive.read, nvmeWriteBandwidth: 4 * drive.write,
-                            nics: 8, nicBandwidth: 25 * GB, peerLatency: 8e-6, networkLatency: 24e-6, hostLatency: 10e-6,
-                            source: "DGX A100 datasheet: 8 GPUs, 1 TB DRAM (2× EPYC 7742, 8 channels DDR4-3200 each), "
-                                + "4× 3.84 TB NVMe, 8× 200 Gb/s HDR InfiniBand")
-        case "H100-SXM-80GB", "H200", "B200", "H20", "MI300X":
-            return NodeSpec(gpus: 8, hostMemoryBytes: 2048 * GiB, hostMemoryBandwidth: 614.4 * GB,
-                            nvmeBytes: 30.72 * TB, nvmeReadBandwidth: 8 * drive.read, nvmeWriteBandwidth: 8 * drive.write,
-                            nics: 8, nicBandwidth: 50 * GB, peerLatency: 5e-6, networkLatency: 17e-6, hostLatency: 10e-6,
-                            source: "DGX H100/H200 datasheets: 8 GPUs, 2 TB DRAM (2× Xeon 8480C, 8 channels DDR5-4800 "
-                                + "each), 8× 3.84 TB NVMe, 8× 400 Gb/s ConnectX-7 (B200, H20 and MI300X servers taken as alike)")
-        case "L40S":
-            return NodeSpec(gpus: 8, hostMemoryBytes: 1536 * GiB, hostMemoryBandwidth: 409.6 * GB,
-                            nvmeBytes: 7.6 * TB, nvmeReadBandwidth: 2 * drive.read, nvmeWriteBandwidth: 2 * drive.write,
-                            nics: 4, nicBandwidth: 12.5 * GB, peerLatency: 10e-6, networkLatency: 24e-6, hostLatency: 10e-6,
-                            source: "AWS g6e.48xlarge: 8× L40S, 1,536 GiB memory, 7.6 TB NVMe, 400 Gb/s network "
-                                + "(DRAM bandwidth and NIC split assumed)")
-        case "Ascend-910C":
-            // ElasticMoE's CloudMatrix384 node. The Unified Bus joins every NPU of the supernode at
-            // nearly the same bandwidth inside and across servers: modelled as one UB port per NPU
-            // as its "NIC".
-            return NodeSpec(gpus: 16, hostMemoryBytes: 1536 * GiB, hostMemoryBandwidth: 4 * 8 * 25.6 * GB,
-                            nvmeBytes: 15.36 * TB, nvmeReadBandwidth: 4 * drive.read, nvmeWriteBandwidth: 4 * drive.write,
-                            nics: 16, nicBandwidth: 196 * GB, peerLatency: 0.5e-6, networkLatency: 5.5e-6, hostLatency: 10e-6,
-                            source: "ElasticMoE (arXiv 2510.02613) §7.1: 16 Ascend 910C NPUs and 4 Kunpeng 920 CPUs with 1.5 TB "
-                                + "per node of CloudMatrix384; UB 196 GB/s per die, 0.5 µs inside a server and 5.5 µs across "
-                                + "(Ascend/msmodeling tensor_cast/device.py A3_INTERCONNECT). Assumed, no public figure found: "
-                                + "DRAM 4 sockets × 8 channels DDR4-3200, NVMe as 4 PCIe Gen4 drives")
-        default:
-            return NodeSpec(gpus: 4, hostMemoryBytes: 192 * GiB, hostMemoryBandwidth: 204.8 * GB,
-                            nvmeBytes: 3.8 * TB, nvmeReadBandwidth: drive.read, nvmeWriteBandwidth: drive.write,
-                            nics: 1, nicBandwidth: 5 * GB, peerLatency: 10e-6, networkLatency: 24e-6, hostLatency: 10e-6,
-                            source: "AWS g5.12xlarge: 4× A10G, 192 GiB memory, 3.8 TB NVMe, 40 Gb/s network "
-                                + "(DRAM bandwidth assumed)")
+        guard let server = accelerator.server ?? AcceleratorCatalog.named("A10")?.server else {
+            preconditionFailure("the bundled A10 hardware file has no server")
         }
+        return server
+    }
+}
+
+extension NodeSpec {
+    /// A server from a hardware file's `server` object (see Resources/accelerators/README.md).
+    init(hardwareFile json: JSONValue, file: String) throws {
+        func number(_ field: String) throws -> Double {
+            guard let v = json[field] else { throw InputError(file: file, location: "server.\(field)", "required field is missing") }
+            guard let d = v.double, d > 0, d < 1e9 else {
+                throw InputError(file: file, location: "server.\(field)", "expected a number > 0, found \(v.shortText)")
+            }
+            return d
+        }
+        guard let members = json.members else { throw InputError(file: file, location: "server", "expected an object") }
+        let allowed = ["gpus", "host_memory_gib", "host_memory_gbs", "nvme_tb", "nvme_read_gbs", "nvme_write_gbs", "nics", "nic_gbps",
+                       "peer_latency_us", "network_latency_us", "host_latency_us", "source"]
+        if let unknown = members.map(\.key).sorted().first(where: { !allowed.contains($0) }) {
+            throw InputError(file: file, location: "server.\(unknown)", "unknown field; expected one of: \(allowed.joined(separator: ", "))")
+        }
+        func count(_ field: String) throws -> Int {
+            let d = try number(field)
+            guard d == d.rounded(), d <= 4096 else {
+                throw InputError(file: file, location: "server.\(field)", "expected a whole number up to 4096, found \(d)")
+            }
+            return Int(d)
+        }
+        let gpus = try count("gpus"), nics = try count("nics")
+        let dram = try number("host_memory_gib") * 1_073_741_824, dramBandwidth = try number("host_memory_gbs") * 1e9
+        let nvme = try number("nvme_tb") * 1e12, read = try number("nvme_read_gbs") * 1e9, write = try number("nvme_write_gbs") * 1e9
+        let nic = try number("nic_gbps") * 1e9 / 8
+        let peer = try number("peer_latency_us") / 1e6, network = try number("network_latency_us") / 1e6
+        let host = try number("host_latency_us") / 1e6
+        self.init(gpus: gpus, hostMemoryBytes: dram, hostMemoryBandwidth: dramBandwidth, nvmeBytes: nvme, nvmeReadBandwidth: read,
+                  nvmeWriteBandwidth: write, nics: nics, nicBandwidth: nic, peerLatency: peer, networkLatency: network,
+                  hostLatency: host, source: json["source"]?.string ?? file)
     }
 }

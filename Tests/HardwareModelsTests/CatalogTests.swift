@@ -1,3 +1,4 @@
+import SimCore
 import Testing
 @testable import HardwareModels
 
@@ -25,6 +26,32 @@ struct CatalogTests {
             #expect(a != nil, "\(name) missing")
             #expect((a?.fp16Flops ?? 0) > 1e14 && (a?.memoryBandwidth ?? 0) > 5e11 && !(a?.source.isEmpty ?? true))
         }
+    }
+
+    /// Every hardware file names its usual server with sources; the server's figures are read in
+    /// their units (GiB, GB/s, Gb/s, µs), and a malformed one is refused naming the field.
+    @Test func everyAcceleratorNamesItsServer() throws {
+        for a in AcceleratorCatalog.all {
+            let s = try #require(a.server, "\(a.name) has no server")
+            #expect(s.gpus >= 1 && s.nics >= 1 && !s.source.isEmpty && s.peerLatency < s.networkLatency)
+        }
+        let ascend = try #require(AcceleratorCatalog.named("Ascend-910C")?.server)
+        #expect(ascend.gpus == 16 && ascend.nicBandwidth == 196e9 && ascend.peerLatency == 0.5e-6)
+        let h100 = try #require(AcceleratorCatalog.named("H100-SXM-80GB")?.server)
+        #expect(h100.hostMemoryBytes == 2048 * 1_073_741_824 && h100.nicBandwidth == 50e9 && h100.nvmeReadBandwidth == 56e9)
+        func refused(_ server: String) -> String? {
+            let text = #"{"name": "X", "memory_mib": 1, "memory_bandwidth_gbs": 1, "bf16_tflops": 1, "pcie_gbs": 1, "server": "#
+                + server + "}"
+            do { _ = try Accelerator(hardwareFile: try JSONValue.parse(Array(text.utf8)), file: "x.json"); return nil } catch {
+                return "\(error)"
+            }
+        }
+        let whole = #"{"gpus": 8, "host_memory_gib": 1, "host_memory_gbs": 1, "nvme_tb": 1, "nvme_read_gbs": 1, "nvme_write_gbs": 1, "nics": 1, "nic_gbps": 1, "peer_latency_us": 1, "network_latency_us": 2, "host_latency_us": 1"#
+        #expect(refused(whole + "}") == nil)
+        #expect(refused(whole + #", "racks": 2}"#)?.contains("server.racks") == true)
+        #expect(refused(whole.replacingOccurrences(of: #""gpus": 8"#, with: #""gpus": 2.5"#) + "}")?.contains("server.gpus") == true)
+        #expect(refused(#"{"gpus": 8}"#)?.contains("required field is missing") == true)
+        #expect(refused("5")?.contains("server") == true)
     }
 
     private func sizing(_ model: String, _ gpu: String, tp: Int = 1) throws -> KVCacheSizing {
