@@ -26,7 +26,8 @@ public enum ScalingMethod: String, Sendable, CaseIterable {
 public struct ElasticOptions: Sendable, Equatable {
     /// A standby engine process for the target layout is ready (else a cold start: the engine's `initialization`).
     public var preInitialized = true
-    /// New GPUs get weights and experts from peers' HBM over the fastest link (else from the server's NVMe).
+    /// New GPUs get weights and experts from peers' HBM over the fastest link (else from the server's NVMe, or its
+    /// DRAM when the rescale's weights come from there).
     public var peerToPeer = true
     /// Weights and KV on GPUs that stay are reused in place (else the instance restarts, as a cold restart).
     public var zeroCopy = true
@@ -198,10 +199,11 @@ extension Cluster {
         var flows: [(bytes: Double, path: [Int])] = []
         var record = scalingRecords[r.record]
         // Attention, dense and shared weights: each new GPU from the old GPU of the same TP rank.
+        func storage(_ g: GPUAddress) -> [Int] { r.weightsFrom == .hostMemory ? topology.pathFromHost(to: g) : topology.pathFromNVMe(to: g) }
         for k in min(old.gpus.count, r.gpus.count)..<r.gpus.count {
             incoming[k] += nonExpertPerGPU
             flows.append((nonExpertPerGPU, r.options.peerToPeer ? topology.path(from: old.gpus[k % to.tp], to: r.gpus[k])
-                                                                : topology.pathFromNVMe(to: r.gpus[k])))
+                                                                : storage(r.gpus[k])))
         }
         // Experts that change group, each GPU of the new group taking its 1/expertTP share from a GPU of the old one.
         if model.experts > 1 {
@@ -219,7 +221,7 @@ extension Cluster {
                 let (src, dst) = (key / r.gpus.count, key % r.gpus.count)
                 incoming[dst] += pairs[key]!
                 flows.append((pairs[key]!, r.options.peerToPeer ? topology.path(from: old.gpus[src], to: r.gpus[dst])
-                                                                : topology.pathFromNVMe(to: r.gpus[dst])))
+                                                                : storage(r.gpus[dst])))
             }
         }
         let moved = flows.reduce(0) { $0 + $1.bytes }

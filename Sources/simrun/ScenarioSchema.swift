@@ -148,7 +148,8 @@ enum ScenarioSchema {
         Field(path: "controller.pre_initialized", type: "boolean", defaultValue: "true",
               summary: "elastic: a standby engine process is ready (false: a cold start of the engine's init_s)."),
         Field(path: "controller.peer_to_peer", type: "boolean", defaultValue: "true",
-              summary: "elastic: new GPUs take weights and moved experts from peers' HBM (false: from the server's NVMe)."),
+              summary: "elastic: new GPUs take weights and moved experts from peers' HBM (false: from the server's NVMe, or its DRAM "
+                + "with weights_from: host_memory)."),
         Field(path: "controller.zero_copy", type: "boolean", defaultValue: "true",
               summary: "elastic: weights and KV on GPUs that stay are reused in place (false: the instance restarts, as cold_restart)."),
         Field(path: "controller.ipc_allocator", type: "boolean", defaultValue: "true",

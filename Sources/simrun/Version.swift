@@ -2,5 +2,5 @@
 /// the key a sweep stores each run under, so results from another version are
 /// rerun rather than reused. Raise it with every change that alters results.
 enum SimRunVersion {
-    static let current = "0.7.0"
+    static let current = "0.8.0"
 }

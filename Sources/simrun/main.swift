@@ -6,6 +6,7 @@ struct SimRun: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "simrun",
         abstract: "A deterministic discrete-event simulator of LLM-serving clusters.",
+        version: SimRunVersion.current,
         subcommands: [Run.self, Sweep.self, Goodput.self, Search.self, MigrationBench.self, Export.self, Merge.self, Plot.self, Bench.self, Calibrate.self, Validate.self, Schema.self],
         defaultSubcommand: Run.self)
 }

@@ -21,6 +21,12 @@ struct RunOutputTests {
         return out
     }
 
+    /// `simrun --version` prints the version every summary records.
+    @Test func versionIsPrinted() throws {
+        let r = try runSimrun(["--version"], cwd: tempDir())
+        #expect(r.status == 0 && r.stdout == SimRunVersion.current + "\n")
+    }
+
     @Test func sameScenarioAndSeedGiveByteIdenticalFiles() throws {
         let a = tempDir().appendingPathComponent("a"), b = tempDir().appendingPathComponent("b")
         _ = try run(smallScenario, into: a)
