@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The DistServe reproduction (OPT-13B chatbot on A100-80GB): Table 2's attainment against per-GPU rate for
 # colocated vLLM (1 GPU) and DistServe (prefill TP2 + decode TP1, 3 GPUs), the goodput of each, and the
-# placement search on 4 GPUs (OPT-13B) and 32 (OPT-175B, Algorithm 2). Writes OUT_DIR/table2.csv and
+# placement search on 4 GPUs (OPT-13B), 32 (OPT-175B, Algorithm 2) and 8 for code completion (OPT-66B, HumanEval). Writes OUT_DIR/table2.csv and
 # OUT_DIR/search*/ (search.csv, best*.json).
 # Usage: scripts/distserve-study.sh [OUT_DIR]   (needs a release build: swift build -c release)
 set -euo pipefail
@@ -57,4 +57,6 @@ PY
 done
 "$bin" search "$dir/search-opt13b-4xa100.json" --out "$out/search" 2> /dev/null
 "$bin" search "$dir/search-opt175b-32xa100.json" --out "$out/search-opt175b" 2> /dev/null | head -8
+# Code completion (OPT-66B, HumanEval lengths, TTFT 0.125 s, TPOT 0.2 s) on one 8-GPU server.
+"$bin" search "$dir/search-opt66b-code-8xa100.json" --out "$out/search-opt66b-code" 2> /dev/null | head -6
 echo "wrote $out" >&2

@@ -64,6 +64,24 @@ PY
     rm -rf "$dir"
   done
 done
+# The scaling thresholds swept at 2.5 req/s (the paper's cost-saving figure: instance-hours at similar P99 prefill).
+thresholds=${out%.csv}-thresholds.csv
+echo "scale_up,scale_down,system,p99_ttft_ms,instance_hours" > "$thresholds"
+for pair in 5:30 10:60 20:120; do
+  IFS=: read -r up down <<< "$pair"
+  for system in llumnix:live infaas:none; do
+    IFS=: read -r name migration <<< "$system"
+    dir=$(mktemp -d)
+    "$bin" run scenarios/llumnix/llama7b-a10-autoscale.json --out "$dir/r" --set controller.scale_up=$up \
+      --set controller.scale_down=$down --set controller.migration=$migration ${extra[@]+"${extra[@]}"} > /dev/null
+    python3 - "$dir/r/summary.json" "$up" "$down" "$name" >> "$thresholds" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+print(",".join(str(x) for x in sys.argv[2:5] + [round(s["ttft"]["p99_ms"], 1), round(s["instance_hours"], 3)]))
+PY
+    rm -rf "$dir"
+  done
+done
 # Priorities: 10% high-priority requests, Llumnix with and without headroom for them, and with priorities off.
 priority=${out%.csv}-priority.csv
 echo "rate,priorities,headroom_blocks,high_mean_ttft_ms,high_p99_ttft_ms,high_mean_tpot_ms,normal_mean_ttft_ms,normal_p99_ttft_ms,normal_mean_tpot_ms" > "$priority"
@@ -84,4 +102,4 @@ PY
     rm -rf "$dir"
   done
 done
-echo "wrote $out, $scaling and $priority" >&2
+echo "wrote $out, $scaling, $thresholds and $priority" >&2
