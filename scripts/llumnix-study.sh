@@ -84,13 +84,17 @@ PY
 done
 # Priorities: 10% high-priority requests, Llumnix with and without headroom for them, and with priorities off.
 priority=${out%.csv}-priority.csv
-echo "rate,priorities,headroom_blocks,high_mean_ttft_ms,high_p99_ttft_ms,high_mean_tpot_ms,normal_mean_ttft_ms,normal_p99_ttft_ms,normal_mean_tpot_ms" > "$priority"
+echo "rate,priorities,headroom,high_mean_ttft_ms,high_p99_ttft_ms,high_mean_tpot_ms,normal_mean_ttft_ms,normal_p99_ttft_ms,normal_mean_tpot_ms" > "$priority"
 for rate in 26 40; do
-  for setting in true:400 true:0 false:0; do
+  for setting in true:profiled-10% true:400 true:0 false:0; do
     IFS=: read -r on headroom <<< "$setting"
+    case $headroom in
+      profiled-10%) room=(--set scheduler.priority_headroom_slowdown=0.1) ;;
+      *) room=(--set scheduler.priority_headroom_slowdown=null --set scheduler.priority_headroom_blocks=$headroom) ;;
+    esac
     dir=$(mktemp -d)
     "$bin" run scenarios/llumnix/llama7b-a10-priority.json --out "$dir/r" --set workload.arrivals.rate=$rate \
-      --set scheduler.priorities=$on --set scheduler.priority_headroom_blocks=$headroom ${extra[@]+"${extra[@]}"} > /dev/null
+      --set scheduler.priorities=$on "${room[@]}" ${extra[@]+"${extra[@]}"} > /dev/null
     python3 - "$dir/r/summary.json" "$rate" "$on" "$headroom" >> "$priority" <<'PY'
 import json, sys
 b = json.load(open(sys.argv[1]))["by_priority"]

@@ -134,6 +134,7 @@ struct Scenario: Decodable {
         var swap_nvme_gib: Double?
         var kv_offloading_gib: Double?
         var priority_headroom_blocks: Int?
+        var priority_headroom_slowdown: Double?
         var priorities: Bool?
         var max_output_tokens: Int?
         var queue_timeout_s: Double?

@@ -43,8 +43,8 @@ enum ScenarioLoader {
         return tree
     }
 
-    /// Sets one `a.b.c=value` in the tree. A name may index a list: `instances[1].tp=2` sets the
-    /// second instance group's TP (the index must exist).
+    /// Sets one `a.b.c=value` in the tree (`null` removes the field). A name may index a list:
+    /// `instances[1].tp=2` sets the second instance group's TP (the index must exist).
     private static func apply(_ setting: String, to tree: JSONValue, file: String) throws -> JSONValue {
         func fail(_ message: String) -> InputError { InputError(file: file, location: "--set \(setting)", message) }
         guard let eq = setting.firstIndex(of: "=") else { throw fail("expected path=value") }
@@ -81,6 +81,10 @@ enum ScenarioLoader {
                 }
                 list[i] = rest.count == 1 ? value : try set(list[i], rest.dropFirst())
                 new = .array(list)
+            } else if rest.count == 1, value == .null {
+                // `field=null` removes the field: its default applies.
+                if let index { members.remove(at: index) }
+                return .object(members)
             } else {
                 new = rest.count == 1 ? value : try set(old, rest.dropFirst())
             }

@@ -244,6 +244,9 @@ enum ScenarioSchema {
         Field(path: "scheduler.priorities", type: "boolean", defaultValue: "true",
               summary: "Treat high-priority requests first (queue order, preemption, Llumnix's headroom); false: the "
                 + "classes are only reported (Llumnix-base)."),
+        Field(path: "scheduler.priority_headroom_slowdown", type: "number in (0, 10]", defaultValue: "none",
+              summary: "Llumnix's profiled headroom, instead of priority_headroom_blocks: each group's KV capacity less the "
+                + "most KV a decode batch (512-token requests) holds while its step stays within this share of one request's."),
         Field(path: "scheduler.priority_headroom_blocks", type: "integer in 0...100000000", defaultValue: "0",
               summary: "Llumnix: KV blocks its freeness sets aside on an instance serving high-priority requests (their "
                 + "profiled headroom), so normal requests go and move elsewhere; 0: no headroom (Llumnix-base)."),

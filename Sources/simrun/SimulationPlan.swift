@@ -129,6 +129,11 @@ struct SimulationPlan {
         limits.honorsPriorities = sched?.priorities ?? limits.honorsPriorities
         limits.priorityHeadroomBlocks = try positive(sched?.priority_headroom_blocks, "scheduler.priority_headroom_blocks",
                                                      min: 0, max: 100_000_000) ?? limits.priorityHeadroomBlocks
+        let headroomSlowdown = try number(sched?.priority_headroom_slowdown, "scheduler.priority_headroom_slowdown",
+                                          { $0 > 0 && $0 <= 10 }, "a number in (0, 10]")
+        if headroomSlowdown != nil, sched?.priority_headroom_blocks != nil {
+            throw fail("scheduler.priority_headroom_slowdown", "give priority_headroom_blocks or priority_headroom_slowdown, not both")
+        }
         if let gib = try number(sched?.kv_offloading_gib, "scheduler.kv_offloading_gib", { $0 >= 0 && $0 <= 1e6 },
                                 "a number from 0 to 1000000") {
             limits.kvOffloadBytes = gib * 1_073_741_824
@@ -219,6 +224,11 @@ struct SimulationPlan {
             do { sizing = try spec.kvSizing() } catch let e as KVCacheSizingError {
                 if case .blockTooLarge = e { throw fail("scheduler.block_size", e.description) }
                 throw fail(at, e.description)
+            }
+            if let slowdown = headroomSlowdown {
+                let cost = CostModel(model: model, accelerator: gpu, layout: spec.layout, efficiency: spec.efficiency, engine: engine)
+                spec.limits.priorityHeadroomBlocks = PriorityHeadroom.profiled(cost, capacity: sizing.blocks,
+                                                                               blockTokens: limits.blockTokens, slowdown: slowdown)
             }
             if let blocks = limits.gpuBlocksOverride {
                 let kvPerGPU = Double(blocks) * Double(limits.blockTokens) * model.kvBytesPerToken(tp: tp) / Double(dp * tp * pp)

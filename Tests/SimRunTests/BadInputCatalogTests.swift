@@ -125,6 +125,8 @@ enum BadCases {
         ("scheduler.swap_nvme_gib", ["-1"]),
         ("scheduler.kv_offloading_gib", ["-1", "1e7", "\"x\""]),
         ("scheduler.priority_headroom_blocks", ["-1", "2.5"]),
+        ("scheduler.priority_headroom_slowdown", ["0", "11", "\"x\""]),
+        ("scheduler", ["{\"priority_headroom_blocks\": 10, \"priority_headroom_slowdown\": 0.1}"]),
         ("scheduler.priorities", ["\"yes\"", "1"]),
         ("workload.high_priority_share", ["-0.1", "1.5", "\"x\""]),
         ("workload.lengths.prompt", ["{\"dist\": \"zipf\", \"mean\": 5000, \"max\": 100}", "{\"dist\": \"zipf\", \"mean\": 10, \"max\": 2000000}",

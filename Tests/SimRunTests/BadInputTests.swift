@@ -83,6 +83,13 @@ struct BadInputTests {
         #expect(throws: InputError.self) { try ScenarioLoader.load(path, overrides: ["name.inner=1"]) }
     }
 
+    /// `field=null` removes a field, so its default applies; a field that is not there stays absent.
+    @Test func settingNullRemovesAField() throws {
+        let path = try writeScenario(smallScenario)
+        let s = try ScenarioLoader.load(path, overrides: ["instances[0].tp=2", "instances[0].tp=null", "seed=null", "router=null"])
+        #expect(s.instances[0].tp == nil && s.seed == nil && s.router == nil && s.instances[0].model == "Llama-2-7B")
+    }
+
     /// A list entry by index: `instances[0].tp=2` sets the first group's TP, the rest of it unchanged; an
     /// index past the list, a field that is not a list or a malformed index is one clear error.
     @Test func overridesReachIntoInstanceGroups() throws {
