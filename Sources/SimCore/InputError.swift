@@ -8,6 +8,9 @@ public struct InputError: Error, CustomStringConvertible, Equatable, Sendable {
     /// the problem is the file as a whole.
     public let location: String
     public let message: String
+    /// Well formed, but asking for what the hardware cannot hold (a model that does not fit): a
+    /// sweep records such a point as infeasible and goes on.
+    public var infeasible = false
 
     public init(file: String, location: String = "", _ message: String) {
         self.file = file

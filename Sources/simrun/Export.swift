@@ -22,11 +22,11 @@ struct Export: ParsableCommand {
 }
 
 enum SweepExport {
-    static let fixedColumns = ["point_id", "seed", "status", "wall_seconds"]
+    static let fixedColumns = ["point_id", "seed", "status", "error", "wall_seconds"]
 
     static func write(_ database: SweepDatabase, to path: String) throws -> Int {
         let db = database.db
-        let runs = try db.query("SELECT point_id, parameters, seed, status, wall_seconds FROM runs ORDER BY point_id")
+        let runs = try db.query("SELECT point_id, parameters, seed, status, wall_seconds, error FROM runs ORDER BY point_id")
         var metrics: [Int64: [String: Double]] = [:]
         for row in try db.query("SELECT point_id, name, value FROM metrics") {
             if case .integer(let id) = row[0], case .text(let name) = row[1], case .real(let v) = row[2] {
@@ -48,6 +48,7 @@ enum SweepExport {
                 csv.field(Int(id))
                 if case .integer(let seed) = row[2] { csv.field(String(UInt64(bitPattern: seed))) } else { csv.emptyField() }
                 if case .text(let status) = row[3] { csv.field(status) } else { csv.emptyField() }
+                if case .text(let error) = row[5] { csv.field(error) } else { csv.emptyField() }
                 if case .real(let wall) = row[4] { csv.field(wall) } else { csv.emptyField() }
                 for name in parameterNames {
                     switch parameters[id]?[name] {

@@ -223,7 +223,9 @@ struct SimulationPlan {
             let sizing: KVCacheSizing
             do { sizing = try spec.kvSizing() } catch let e as KVCacheSizingError {
                 if case .blockTooLarge = e { throw fail("scheduler.block_size", e.description) }
-                throw fail(at, e.description)
+                var infeasible = fail(at, e.description)
+                infeasible.infeasible = true
+                throw infeasible
             }
             if let slowdown = headroomSlowdown {
                 let cost = CostModel(model: model, accelerator: gpu, layout: spec.layout, efficiency: spec.efficiency, engine: engine)

@@ -52,7 +52,9 @@ struct Sweep: ParsableCommand {
         let runner = SweepRunner(database)
         try runner.run(todo, jobs: plans, workers: workers, storeRequests: requests)
         let failed = try database.failedCount()
-        print("sweep \(spec.name): \(plans.count - failed) of \(plans.count) points succeeded; results in \(path)")
+        let infeasible = plans.values.filter { $0.plan == nil }.count
+        print("sweep \(spec.name): \(plans.count - failed - infeasible) of \(plans.count) points succeeded"
+              + (infeasible > 0 ? ", \(infeasible) infeasible (export shows why)" : "") + "; results in \(path)")
         if failed > 0 { throw ExitCode(1) }
     }
 
@@ -90,10 +92,13 @@ struct SweepContent {
 
 /// Executes sweep points in parallel and records them.
 final class SweepRunner: @unchecked Sendable {
-    /// A validated point: its plan and the digest of everything its result depends on.
+    /// A validated point: its plan (nil when it is infeasible: why, instead) and the digest of
+    /// everything its result depends on.
     struct Job {
-        let plan: SimulationPlan
+        let plan: SimulationPlan?
+        let seed: UInt64
         let scenarioSHA: String
+        var infeasible: String? = nil
     }
 
     private let database: SweepDatabase
@@ -108,11 +113,15 @@ final class SweepRunner: @unchecked Sendable {
             let tree = try ScenarioLoader.resolvedTree(spec.scenario, overrides: point.overrides)
             let scenario = try ScenarioLoader.decode(tree, file: spec.scenario)
             let seed = (scenario.seed ?? 1) &+ UInt64(point.repetition)
-            let plan = try SimulationPlan(scenario, file: spec.scenario, seedOverride: seed)
-            if let replay = plan.replay { try content.checkTrace(replay.path, format: replay.format) }
             var key = "simrun \(SimRunVersion.current)\nseed \(seed)\n\(tree.canonicalText)\n"
+            let plan: SimulationPlan
+            do { plan = try SimulationPlan(scenario, file: spec.scenario, seedOverride: seed) } catch let e as InputError where e.infeasible {
+                // A layout the hardware cannot hold is an answer, not a mistake: recorded, and the sweep goes on.
+                return Job(plan: nil, seed: seed, scenarioSHA: SHA256.hex(key), infeasible: "\(e.location): \(e.message)")
+            }
+            if let replay = plan.replay { try content.checkTrace(replay.path, format: replay.format) }
             for f in plan.inputFiles { key += "file \(f) \(try content.digest(of: f))\n" }
-            return Job(plan: plan, scenarioSHA: SHA256.hex(key))
+            return Job(plan: plan, seed: seed, scenarioSHA: SHA256.hex(key))
         } catch let e as InputError where e.file == spec.scenario {
             let value = point.assignments.first { e.location.hasPrefix($0.0) }.map { " = \($0.1.shortText)" } ?? ""
             throw InputError(file: spec.file, location: e.location.isEmpty ? "point \(point.id)" : e.location,
@@ -143,9 +152,13 @@ final class SweepRunner: @unchecked Sendable {
                 var status = "ok", message: String?, metrics: [(String, Double)] = []
                 var requests: [RequestRecord] = []
                 do {
-                    let outcome = try Runner.run(job.plan)
-                    metrics = try Self.flatten(outcome.summary)
-                    if storeRequests { requests = outcome.cluster.metrics.records }
+                    if let plan = job.plan {
+                        let outcome = try Runner.run(plan)
+                        metrics = try Self.flatten(outcome.summary)
+                        if storeRequests { requests = outcome.cluster.metrics.records }
+                    } else {
+                        status = "infeasible"; message = job.infeasible
+                    }
                 } catch let e as InputError {
                     status = "error"; message = e.description
                 } catch {
@@ -154,7 +167,7 @@ final class SweepRunner: @unchecked Sendable {
                 let wall = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
                 lock.lock()
                 do {
-                    try database.record(point, seed: job.plan.seed, scenarioSHA: job.scenarioSHA, status: status, wall: wall,
+                    try database.record(point, seed: job.seed, scenarioSHA: job.scenarioSHA, status: status, wall: wall,
                                         error: message, metrics: metrics, requests: requests)
                 } catch { firstError = error }
                 finished += 1

@@ -134,7 +134,7 @@ final class SweepDatabase {
         try db.query("SELECT point_id, parameters, scenario_sha256, status FROM runs ORDER BY point_id").compactMap { row in
             guard case .integer(let id) = row[0], case .text(let p) = row[1], case .text(let sha) = row[2],
                   case .text(let status) = row[3] else { return nil }
-            return StoredRun(pointID: Int(id), parameters: p, scenarioSHA: sha, ok: status == "ok")
+            return StoredRun(pointID: Int(id), parameters: p, scenarioSHA: sha, ok: status == "ok" || status == "infeasible")
         }
     }
 
@@ -149,7 +149,7 @@ final class SweepDatabase {
     }
 
     func failedCount() throws -> Int {
-        if case .integer(let n)? = try db.query("SELECT COUNT(*) FROM runs WHERE status != 'ok'").first?.first { return Int(n) }
+        if case .integer(let n)? = try db.query("SELECT COUNT(*) FROM runs WHERE status NOT IN ('ok', 'infeasible')").first?.first { return Int(n) }
         return 0
     }
 

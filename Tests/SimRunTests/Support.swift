@@ -1,4 +1,5 @@
 import Foundation
+import HardwareModels
 @testable import simrun
 
 let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -55,12 +56,14 @@ struct ProcessResult {
     let stderr: String
 }
 
-/// Foundation's Process.run() on Linux is not safe to call from several threads at once (a launch
-/// crashed copying its arguments while others launched): tests start processes one at a time.
+/// Foundation's Process.run() on Linux copies the environment, and crashed doing so while a host
+/// calibration test set OPENBLAS_CORETYPE: that setting is made once, before any launch, and tests
+/// start processes one at a time.
 private let launchLock = NSLock()
 
-/// Starts a process, one launch at a time.
+/// Starts a process, one launch at a time, once the environment is settled.
 func launch(_ p: Process) throws {
+    OpenBLAS.environmentPrepared
     launchLock.lock()
     defer { launchLock.unlock() }
     try p.run()

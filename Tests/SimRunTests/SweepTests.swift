@@ -58,9 +58,27 @@ struct SweepTests {
         _ = try SweepExport.write(SweepDatabase.openForReading(db).0, to: out)
         return try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n").map { line in
             var f = line.split(separator: ",", omittingEmptySubsequences: false)
-            f.remove(at: 3)
+            f.remove(at: 4)
             return f.joined(separator: ",")
         }
+    }
+
+    /// A layout the GPU cannot hold is an answer, not a mistake: the point is recorded as infeasible
+    /// with the reason, the others run, the sweep exits 0, and a rerun counts it as done.
+    @Test func anInfeasiblePointIsRecordedAndTheSweepGoesOn() throws {
+        let dir = tempDir()
+        let scenario = try writeScenario(#"{"name": "big", "instances": [{"gpu": "A100-80GB", "model": "Llama-3.1-70B"}], "#
+            + #""workload": {"arrivals": {"process": "poisson", "rate": 1}, "lengths": {"prompt": {"dist": "fixed", "value": 100}, "#
+            + #""output": {"dist": "fixed", "value": 10}}, "num_requests": 20}}"#)
+        let path = try sweepFile(#"{"name": "fit", "scenario": "\#(scenario)", "grid": {"instances[0].tp": [1, 2]}}"#, in: dir)
+        let db = dir.appendingPathComponent("fit.sqlite").path
+        let first = try runSimrun(["sweep", path, "--db", db], cwd: dir)
+        #expect(first.status == 0 && first.stdout.contains("1 of 2 points succeeded, 1 infeasible"), "\(first.stdout)\(first.stderr)")
+        let rows = try export(db)
+        #expect(rows[0].hasPrefix("point_id,seed,status,error,instances[0].tp,"))
+        #expect(rows[1].hasPrefix("0,1,infeasible,\"instances[0]: Llama-3.1-70B does not fit on A100-80GB at TP1×PP1") && rows[2].hasPrefix("1,1,ok,,2,"))
+        let again = try runSimrun(["sweep", path, "--db", db], cwd: dir)
+        #expect(again.status == 0 && again.stderr.contains("2 already done; 0 to run"), "\(again.stderr)")
     }
 
     @Test func resultsDoNotDependOnWorkersOrShards() throws {

@@ -20,14 +20,20 @@ public final class OpenBLAS: @unchecked Sendable {
     public let coreName: String
     public let threads: Int
 
+    /// Sets OPENBLAS_CORETYPE to AVX-512 or AVX2 kernels when the CPU has them and it is not set,
+    /// once per process. Changing the environment races any thread reading it (Foundation's
+    /// Process.run copies it): a program that starts processes settles this first.
+    public static let environmentPrepared: Void = {
+        guard ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil else { return }
+        let flags = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        if flags.contains(" avx512f") { setenv("OPENBLAS_CORETYPE", "SkylakeX", 1) }
+        else if flags.contains(" avx2") { setenv("OPENBLAS_CORETYPE", "Haswell", 1) }
+    }()
+
     /// Loads libopenblas, picking AVX-512 or AVX2 kernels when the CPU has them
     /// and OPENBLAS_CORETYPE is not already set.
     public init(threads: Int) throws {
-        if ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil {
-            let flags = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
-            if flags.contains(" avx512f") { setenv("OPENBLAS_CORETYPE", "SkylakeX", 1) }
-            else if flags.contains(" avx2") { setenv("OPENBLAS_CORETYPE", "Haswell", 1) }
-        }
+        OpenBLAS.environmentPrepared
         guard let lib = dlopen("libopenblas.so.0", RTLD_NOW | RTLD_LOCAL) else {
             throw InputError(file: "libopenblas.so.0",
                              "cannot load OpenBLAS (install Debian's libopenblas0-pthread): \(String(cString: dlerror()))")
