@@ -12,6 +12,8 @@ enum ResultWriter {
             try (encoder.encode(summary) + Data("\n".utf8)).write(to: URL(fileURLWithPath: folder.path("summary.json")))
             try writeRequests(cluster.metrics.records, slos: plan.slos, to: folder.path("requests.csv"))
             try writeTimeseries(cluster.metrics.samples, to: folder.path("timeseries.csv"))
+            let provenance = plan.provenance(costModels: summary.cost_model)
+            try Data((provenance.canonicalText + "\n").utf8).write(to: URL(fileURLWithPath: folder.path("provenance.json")))
         } catch let e as CSVWriterError {
             throw RunError(path: folder.shown, message: "\((e.path as NSString).lastPathComponent): \(e.reason)")
         } catch let e as EncodingError {

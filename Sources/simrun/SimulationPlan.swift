@@ -46,10 +46,32 @@ struct SimulationPlan {
     /// The replayed trace and its format, when the workload is one.
     let replay: (path: String, format: TraceFormat?)?
     private let makeSource: () throws -> RequestSource
+    /// The scenario as run: the file with its `--set` overrides applied (nil when built from a decoded scenario).
+    private(set) var resolvedScenario: JSONValue?
 
     /// Loads a scenario file, applies `--set` overrides and validates the result.
     init(scenarioPath: String, seed: UInt64? = nil, overrides: [String] = []) throws {
-        try self.init(ScenarioLoader.load(scenarioPath, overrides: overrides), file: scenarioPath, seedOverride: seed)
+        let tree = try ScenarioLoader.resolvedTree(scenarioPath, overrides: overrides)
+        try self.init(ScenarioLoader.decode(tree, file: scenarioPath), file: scenarioPath, seedOverride: seed)
+        resolvedScenario = tree
+    }
+
+    /// What ran, for a results folder to describe itself: simrun's version, the seed, the scenario
+    /// with its overrides, and every engine profile, model and accelerator the instances used with
+    /// their sources, and where each GPU's kernel timings come from.
+    func provenance(costModels: [String: String]) -> JSONValue {
+        func sorted(_ pairs: [String: JSONValue]) -> JSONValue { .object(pairs.keys.sorted().map { .init($0, pairs[$0]!) }) }
+        var engines: [String: JSONValue] = [:], models: [String: JSONValue] = [:], gpus: [String: JSONValue] = [:]
+        for s in specs {
+            engines[s.engine.name] = s.engine.json
+            models[s.model.name] = .string(s.model.source)
+            gpus[s.accelerator.name] = .string(s.accelerator.source)
+        }
+        return .object([
+            .init("simrun_version", .string(SimRunVersion.current)), .init("seed", .number(String(seed))),
+            .init("scenario", resolvedScenario ?? .null), .init("engines", sorted(engines)), .init("models", sorted(models)),
+            .init("accelerators", sorted(gpus)), .init("kernel_timings", sorted(costModels.mapValues { .string($0) })),
+        ])
     }
 
     init(_ s: Scenario, file: String, seedOverride: UInt64? = nil) throws {

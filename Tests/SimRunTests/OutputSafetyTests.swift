@@ -22,7 +22,7 @@ struct ResultsFolderTests {
         #expect(again.status == 0, "\(again.stderr)")
         #expect(try Data(contentsOf: dir.appendingPathComponent("r/summary.json")) != first)
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("r").path).sorted()
-                == [".simrun-results", "requests.csv", "summary.json", "timeseries.csv"])
+                == [".simrun-results", "provenance.json", "requests.csv", "summary.json", "timeseries.csv"])
         #expect(leftovers(dir).isEmpty)
         // The plots simrun draws beside a run are simrun's too.
         #expect(try runSimrun(["plot", "r"], cwd: dir).status == 0)

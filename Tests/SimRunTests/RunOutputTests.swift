@@ -27,12 +27,27 @@ struct RunOutputTests {
         #expect(r.status == 0 && r.stdout == SimRunVersion.current + "\n")
     }
 
+    /// A results folder describes itself: the version, the seed, the scenario as run (overrides
+    /// applied), the engine profile in full, and the model's, GPU's and kernel timings' sources.
+    @Test func resultsRecordWhatRan() throws {
+        let path = try writeScenario(smallScenario)
+        let (plan, outcome) = try Runner.run(scenarioPath: path, seed: 3, overrides: ["workload.num_requests=7"])
+        let dir = tempDir()
+        try ResultWriter.write(outcome.summary, cluster: outcome.cluster, plan: plan, to: ResultsFolder(dir.path))
+        let p = try JSONValue.read(file: dir.appendingPathComponent("provenance.json").path, what: "provenance")
+        #expect(p["simrun_version"]?.string == SimRunVersion.current && p["seed"]?.double == 3)
+        #expect(p["scenario"]?["workload"]?["num_requests"]?.double == 7)
+        let engine = plan.specs[0].engine
+        #expect(p["engines"]?[engine.name]?.canonicalText == engine.json.canonicalText && p["models"]?["Llama-2-7B"]?.string == plan.specs[0].model.source)
+        #expect(p["kernel_timings"]?[plan.specs[0].accelerator.name]?.string == outcome.summary.cost_model[plan.specs[0].accelerator.name])
+    }
+
     @Test func sameScenarioAndSeedGiveByteIdenticalFiles() throws {
         let a = tempDir().appendingPathComponent("a"), b = tempDir().appendingPathComponent("b")
         _ = try run(smallScenario, into: a)
         _ = try run(smallScenario, into: b)
         let fa = try files(a), fb = try files(b)
-        #expect(fa.keys.sorted() == [".simrun-results", "requests.csv", "summary.json", "timeseries.csv"])
+        #expect(fa.keys.sorted() == [".simrun-results", "provenance.json", "requests.csv", "summary.json", "timeseries.csv"])
         #expect(fa == fb)
         let c = tempDir().appendingPathComponent("c")
         _ = try run(smallScenario, seed: 8, into: c)
