@@ -83,6 +83,15 @@ public struct CountedValues: Sendable {
 
     public var mean: Double { total == 0 ? .nan : sum / Double(total) }
 
+    /// The population standard deviation (numpy's std) over every value counted.
+    public var standardDeviation: Double {
+        guard total > 0 else { return .nan }
+        let m = mean
+        var squares = 0.0
+        for (v, n) in zip(keys, counts) where v != Self.empty && n > 0 { squares += Double(n) * (Double(v) - m) * (Double(v) - m) }
+        return (squares / Double(total)).squareRoot()
+    }
+
     /// The q-quantiles, each as SampleSummary.quantile computes it over the expanded values.
     public func quantiles(_ qs: [Double]) -> [Double] {
         guard total > 0 else { return qs.map { _ in .nan } }

@@ -14,6 +14,8 @@ public struct SampleSummary: Sendable, Equatable {
     public let mean: Double
     public let min: Double
     public let max: Double
+    /// The population standard deviation (numpy's std).
+    public let standardDeviation: Double
     let sorted: [Double]
 
     public init<S: Sequence>(_ samples: S) where S.Element == Double {
@@ -21,7 +23,9 @@ public struct SampleSummary: Sendable, Equatable {
         s.sort()
         sorted = s
         count = s.count
-        mean = s.isEmpty ? .nan : s.reduce(0, +) / Double(s.count)
+        let m = s.isEmpty ? .nan : s.reduce(0, +) / Double(s.count)
+        mean = m
+        standardDeviation = s.isEmpty ? .nan : (s.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(s.count)).squareRoot()
         min = s.first ?? .nan
         max = s.last ?? .nan
     }

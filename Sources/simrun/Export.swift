@@ -13,16 +13,33 @@ struct Export: ParsableCommand {
         let path = out ?? (database.hasSuffix(".sqlite") ? String(database.dropLast(7)) : database) + ".csv"
         let (db, _) = try SweepDatabase.openForReading(database)
         try OutputFile.check(path, option: out == nil ? "" : "--out", inputs: [database], kind: "sweep export") { data in
-            data.starts(with: Data((SweepExport.fixedColumns.joined(separator: ",") + ",").utf8))
-                || data == Data((SweepExport.fixedColumns.joined(separator: ",") + "\n").utf8)
+            // This version's header, or the one exports had before the error column.
+            [SweepExport.fixedColumns, ["point_id", "seed", "status", "wall_seconds"]].contains { columns in
+                data.starts(with: Data((columns.joined(separator: ",") + ",").utf8))
+                    || data == Data((columns.joined(separator: ",") + "\n").utf8)
+            }
         }
         let rows = try SweepExport.write(db, to: path)
         print("wrote \(rows) runs to \(path)")
     }
 }
 
+/// One CSV row per run, for pandas: the run's columns, then `param.<path>` per swept field (text as
+/// is, numbers canonical, lists and objects as JSON), then every metric of its summary.json by its
+/// dotted name, latency statistics under `vllm bench serve`'s names (`mean_ttft_ms`, `p99_tpot_ms`,
+/// `std_itl_ms`, …). Counts are whole numbers, 0 where a run has none; other metrics are empty where
+/// a run lacks them (an infeasible point, a statistic over no requests).
 enum SweepExport {
     static let fixedColumns = ["point_id", "seed", "status", "error", "wall_seconds"]
+
+    /// The export's name for a metric: `ttft.mean_ms` → `mean_ttft_ms` (vLLM's), others unchanged.
+    static func column(_ metric: String) -> String {
+        let parts = metric.split(separator: ".")
+        guard parts.count == 2, ["ttft", "tpot", "itl", "e2el", "queueing"].contains(parts[0]), parts[1].hasSuffix("_ms") else {
+            return metric
+        }
+        return "\(parts[1].dropLast(3))_\(parts[0])_ms"
+    }
 
     static func write(_ database: SweepDatabase, to path: String) throws -> Int {
         let db = database.db
@@ -40,9 +57,10 @@ enum SweepExport {
             }
         }
         let parameterNames = Set(parameters.values.flatMap(\.keys)).sorted()
-        let metricNames = Set(metrics.values.flatMap(\.keys)).sorted()
+        // The run's seed is a column of its own already.
+        let metricNames = Set(metrics.values.flatMap(\.keys)).subtracting(fixedColumns).sorted { column($0) < column($1) }
         try OutputFile.replace(path) { tmp in
-            let csv = try CSVWriter(path: tmp, header: fixedColumns + parameterNames + metricNames)
+            let csv = try CSVWriter(path: tmp, header: fixedColumns + parameterNames.map { "param." + $0 } + metricNames.map(column))
             for row in runs {
                 guard case .integer(let id) = row[0] else { continue }
                 csv.field(Int(id))
@@ -57,7 +75,14 @@ enum SweepExport {
                     case nil: csv.emptyField()
                     }
                 }
-                for name in metricNames { csv.field(metrics[id]?[name] ?? .nan) }
+                for name in metricNames {
+                    if RunSummary.isCount(name) {
+                        let v = metrics[id]?[name] ?? 0
+                        if v == v.rounded(), abs(v) < 9e15 { csv.field(Int(v)) } else { csv.field(v) }
+                    } else {
+                        csv.field(metrics[id]?[name] ?? .nan)
+                    }
+                }
                 csv.endRow()
             }
             try csv.close()

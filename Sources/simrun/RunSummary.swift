@@ -7,24 +7,27 @@ struct LatencyStats: Encodable {
     let median_ms: Double?
     let p90_ms: Double?
     let p99_ms: Double?
+    /// Population standard deviation (vLLM's std_*_ms, numpy's std).
+    let std_ms: Double?
 
     init(seconds samples: [Double]) {
         let s = SampleSummary(samples)
-        self.init(mean: s.mean, quantile: s.quantile)
+        self.init(mean: s.mean, std: s.standardDeviation, quantile: s.quantile)
     }
 
     /// From exact counts of nanosecond values.
     init(nanoseconds c: CountedValues) {
         let q = c.quantiles([0.5, 0.9, 0.99])
-        self.init(mean: c.mean / 1e9, quantile: { p in q[p == 0.5 ? 0 : p == 0.9 ? 1 : 2] / 1e9 })
+        self.init(mean: c.mean / 1e9, std: c.standardDeviation / 1e9, quantile: { p in q[p == 0.5 ? 0 : p == 0.9 ? 1 : 2] / 1e9 })
     }
 
-    private init(mean: Double, quantile: (Double) -> Double) {
+    private init(mean: Double, std: Double, quantile: (Double) -> Double) {
         func ms(_ x: Double) -> Double? { x.isNaN ? nil : x * 1000 }
         mean_ms = ms(mean)
         median_ms = ms(quantile(0.5))
         p90_ms = ms(quantile(0.9))
         p99_ms = ms(quantile(0.99))
+        std_ms = ms(std)
     }
 }
 
@@ -52,6 +55,18 @@ struct SLOVerdict {
 /// The figures of one run. Everything here is a function of the scenario and
 /// seed only (no wall-clock figures), so summary.json is byte-stable.
 struct RunSummary: Encodable {
+    /// The whole-number fields (counts) by their dotted names in summary.json: exports write them as
+    /// integers, and 0 where a run has none. A test checks this list against the fields' types.
+    static let counts: Set<String> = ["seed", "events", "requests_arrived", "requests_completed", "requests_dropped",
+                                      "requests_unfinished", "requests_length_capped", "total_input_tokens",
+                                      "total_output_tokens", "preemptions", "migrations", "migrations_aborted", "instances",
+                                      "nodes", "prefix_cache_hit_tokens", "prefix_cache_offload_hit_tokens"]
+
+    static func isCount(_ name: String) -> Bool {
+        counts.contains(name) || name.hasPrefix("dropped_by_reason.") || name.hasPrefix("by_priority.") && name.hasSuffix("requests")
+            || name.hasPrefix("by_priority.") && name.hasSuffix("completed")
+    }
+
     let scenario: String
     let seed: UInt64
     let stop_reason: String
@@ -64,9 +79,16 @@ struct RunSummary: Encodable {
     /// Finished requests whose output max_model_len cut short.
     let requests_length_capped: Int
     let dropped_by_reason: [String: Int]
+    /// Arrived requests per second from the first arrival to the last (the load offered).
+    let offered_rate: Double?
     let request_throughput: Double
     let output_throughput: Double
     let total_token_throughput: Double
+    /// Prompt and output tokens of the completed requests (vLLM's totals).
+    let total_input_tokens: Int
+    let total_output_tokens: Int
+    /// Arrival to first scheduling, over requests that were scheduled.
+    let queueing: LatencyStats
     let ttft: LatencyStats
     let tpot: LatencyStats
     let itl: LatencyStats
@@ -225,7 +247,17 @@ struct RunSummary: Encodable {
         let outputTokens = done.reduce(0) { $0 + $1.outputTokens }
         request_throughput = Double(done.count) * perSecond
         output_throughput = Double(outputTokens) * perSecond
-        total_token_throughput = Double(outputTokens + done.reduce(0) { $0 + $1.promptTokens }) * perSecond
+        let inputTokens = done.reduce(0) { $0 + $1.promptTokens }
+        total_token_throughput = Double(outputTokens + inputTokens) * perSecond
+        total_input_tokens = inputTokens
+        total_output_tokens = outputTokens
+        let arrivals = records.map(\.arrival)
+        if let first = arrivals.min(), let last = arrivals.max(), last > first {
+            offered_rate = Double(arrivals.count - 1) / (last - first).seconds
+        } else {
+            offered_rate = nil
+        }
+        queueing = LatencyStats(seconds: records.compactMap { r in r.firstScheduled.map { ($0 - r.arrival).seconds } })
         ttft = LatencyStats(seconds: done.compactMap(\.ttft))
         tpot = LatencyStats(seconds: done.compactMap(\.tpot))
         itl = LatencyStats(nanoseconds: cluster.finishedInterTokenGaps())

@@ -75,7 +75,7 @@ struct SweepTests {
         let first = try runSimrun(["sweep", path, "--db", db], cwd: dir)
         #expect(first.status == 0 && first.stdout.contains("1 of 2 points succeeded, 1 infeasible"), "\(first.stdout)\(first.stderr)")
         let rows = try export(db)
-        #expect(rows[0].hasPrefix("point_id,seed,status,error,instances[0].tp,"))
+        #expect(rows[0].hasPrefix("point_id,seed,status,error,param.instances[0].tp,"))
         #expect(rows[1].hasPrefix("0,1,infeasible,\"instances[0]: Llama-3.1-70B does not fit on A100-80GB at TP1×PP1") && rows[2].hasPrefix("1,1,ok,,2,"))
         let again = try runSimrun(["sweep", path, "--db", db], cwd: dir)
         #expect(again.status == 0 && again.stderr.contains("2 already done; 0 to run"), "\(again.stderr)")
@@ -162,5 +162,63 @@ struct SweepTests {
         #expect(resumed.status == 0)
         #expect(resumed.stderr.contains("\(Int(done)) already done"))
         #expect(try check.scalar("SELECT COUNT(*) FROM runs WHERE status = 'ok'") == 12)
+    }
+}
+
+/// Exports for pandas: parameters under `param.`, latency statistics under vLLM's names, counts as
+/// whole numbers (0 where a run has none), and the list of counts true to the summary's types.
+@Suite("Sweep export columns")
+struct SweepExportColumnTests {
+    @Test func metricsTakeVLLMNamesAndCountsAreIntegers() throws {
+        #expect(SweepExport.column("ttft.p99_ms") == "p99_ttft_ms" && SweepExport.column("tpot.std_ms") == "std_tpot_ms")
+        #expect(SweepExport.column("queueing.mean_ms") == "mean_queueing_ms" && SweepExport.column("slo.attainment") == "slo.attainment")
+        #expect(SweepExport.column("by_priority.high.ttft.mean_ms") == "by_priority.high.ttft.mean_ms")
+        let dir = tempDir()
+        let scenario = try writeScenario(#"{"name": "x", "instances": [{"gpu": "A100-80GB", "model": "Llama-2-7B"}], "#
+            + #""workload": {"arrivals": {"process": "poisson", "rate": 4}, "lengths": {"prompt": {"dist": "fixed", "value": 100}, "#
+            + #""output": {"dist": "fixed", "value": 10}}, "num_requests": 30}}"#)
+        let sweep = dir.appendingPathComponent("s.json")
+        try Data(#"{"name": "s", "scenario": "\#(scenario)", "grid": {"workload.arrivals.rate": [2, 4]}}"#.utf8).write(to: sweep)
+        let db = dir.appendingPathComponent("s.sqlite").path
+        #expect(try runSimrun(["sweep", sweep.path, "--db", db], cwd: dir).status == 0)
+        let out = dir.appendingPathComponent("s.csv").path
+        _ = try SweepExport.write(SweepDatabase.openForReading(db).0, to: out)
+        let lines = try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        let header = lines[0]
+        #expect(Set(header).count == header.count)
+        for name in ["param.workload.arrivals.rate", "mean_ttft_ms", "p99_tpot_ms", "std_itl_ms", "median_e2el_ms", "mean_queueing_ms",
+                     "total_input_tokens", "total_output_tokens", "request_throughput", "output_throughput", "offered_rate"] {
+            #expect(header.contains(name), "\(name) missing")
+        }
+        let row = Dictionary(uniqueKeysWithValues: zip(header, lines[1]))
+        #expect(row["total_output_tokens"] == "300" && row["preemptions"] == "0" && row["events"].map { Int($0) != nil } == true)
+    }
+
+    /// Every whole-number field of a summary (by its dotted name) is listed as a count, and no listed
+    /// count holds a fraction: checked on a run with drops, priorities, migrations and stages.
+    @Test func theCountListMatchesTheSummarysTypes() throws {
+        let path = try writeScenario(#"{"name": "c", "instances": [{"gpu": "A100-80GB", "model": "Llama-2-7B", "count": 2}], "#
+            + #""router": "llumnix_load", "controller": {"policy": "llumnix"}, "scheduler": {"max_model_len": 500}, "#
+            + #""workload": {"arrivals": {"process": "poisson", "stages": [{"rate": 8, "duration_s": 5}]}, "high_priority_share": 0.2, "#
+            + #""lengths": {"prompt": {"dist": "uniform", "min": 100, "max": 600}, "output": {"dist": "fixed", "value": 50}}, "num_requests": 60}}"#)
+        let (_, outcome) = try Runner.run(scenarioPath: path)
+        var integers: Set<String> = []
+        func walk(_ value: Any, _ name: String) {
+            let m = Mirror(reflecting: value)
+            if value is Int || value is UInt64 { integers.insert(name); return }
+            if m.displayStyle == .optional { if let inner = m.children.first { walk(inner.value, name) }; return }
+            if m.displayStyle == .dictionary {
+                for pair in m.children {
+                    let kv = Mirror(reflecting: pair.value).children.map(\.value)
+                    walk(kv[1], "\(name).\(kv[0])")
+                }
+                return
+            }
+            if m.displayStyle == .struct { for c in m.children { walk(c.value, name.isEmpty ? c.label! : "\(name).\(c.label!)") } }
+        }
+        walk(outcome.summary, "")
+        let flat = try SweepRunner.flatten(outcome.summary).map(\.0)
+        #expect(integers.contains("dropped_by_reason.exceeds_context") && integers.contains("by_priority.high.requests"))
+        for name in flat { #expect(RunSummary.isCount(name) == integers.contains(name), "\(name)") }
     }
 }
