@@ -142,6 +142,7 @@ public struct CostModel: Sendable {
         /// Whether the step ran as a captured CUDA graph (padded to a captured size).
         public var graph = false
         public var gpu: Double { gemm + attention + elementwise + allReduce + pipelineHandoff + outputProjection + allToAll }
+        public init() {}
         public var total: Double { overlapsHost ? max(host, gpu) : host + gpu }
     }
 
@@ -258,6 +259,30 @@ public struct CostModel: Sendable {
         var seconds = bytes * local / linkBandwidth + efficiency.collectiveLatency
         if let net = scaleOut, local < 1 { seconds = max(seconds, bytes * (1 - local) / net.bandwidth + net.latency) }
         return (slowest, 2 * seconds)
+    }
+
+    /// Model FLOPs of a batch, as MFU counts them: 2 per active weight per token (attention, dense
+    /// and shared layers, and the k routed experts a token visits), the output projection for the
+    /// sampled sequences, and attention's score and value products (4 · head width · heads per
+    /// query–key pair, every layer).
+    public func modelFLOPs(_ batch: BatchShape) -> Double {
+        let experts = Double(model.moeLayers * model.expertsPerToken) * model.mlpParametersPerExpert
+        let perToken = model.parameters - model.routedExpertParameters - model.embeddingParameters + experts
+        let pairs = batch.prefillAttentionPairs + Double(batch.decodeContextTokens + batch.decodeTokens)
+        return 2 * perToken * Double(batch.totalTokens) + 2 * Double(batch.sampledSequences * model.vocabulary * model.hidden)
+            + 4 * Double(model.headDim * model.heads * model.layers) * pairs
+    }
+
+    /// Bytes a batch must move at least, as MBU counts them: every weight once (the distinct
+    /// experts touched, for a mixture of experts), and the KV cache it reads and writes.
+    public func memoryBytes(_ batch: BatchShape) -> Double {
+        var weights = model.weightBytes
+        if model.moeLayers > 0 {
+            let touched = model.expectedExpertsTouched(tokens: Double(batch.totalTokens), chances: expertPicks)
+            weights -= Double(model.moeLayers) * (Double(model.experts) - touched) * model.expertBytesPerLayer
+        }
+        let kv = Double(batch.decodeContextTokens + batch.prefillCachedTokens + batch.totalTokens) * model.kvBytesPerToken(tp: layout.tp)
+        return weights + kv
     }
 
     /// The attention projections of one layer for `tokens` tokens. Ordinary attention: QKV

@@ -99,6 +99,8 @@ public final class Cluster {
     var rescaleOf: [Int: Int] = [:]
     var successorOf: [Int: Int] = [:]
     public internal(set) var scalingRecords: [ScalingRecord] = []
+    /// Every forward pass, when asked for (nil: not recorded).
+    public var iterationLog: IterationLog?
     /// Instances that compute on some of the same GPUs, each to the other (a concurrent rescale's two engines).
     var gpuSharers: [Int: Int] = [:]
     /// Where each launched instance's weights come from, until they load.
@@ -311,6 +313,10 @@ public final class Cluster {
             step = StageTimes(first: step.first + step.first, rest: step.rest + step.rest)
         }
         let (done, firstStageFree) = inst.pipeline.run(from: loop.now, step)
+        if let log = iterationLog {
+            let stages = Int64(inst.spec.layout.pp - 1)
+            log.record(inst, start: loop.now, duration: (step.first + SimTime(nanoseconds: step.rest.nanoseconds * stages)).seconds)
+        }
         loop.schedule(.iterationDone(instance: inst.index), at: done)
         if inst.spec.layout.pp > 1 { loop.schedule(.firstStageFree(instance: inst.index), at: firstStageFree) }
     }

@@ -108,6 +108,8 @@ public final class Instance {
     /// The batch being formed (then the last one formed).
     public private(set) var batch: [ServingRequest] = []
     public private(set) var batchShape = BatchShape()
+    /// The cost of the batch formed last, part by part.
+    public private(set) var lastStep = CostModel.Breakdown()
     /// Micro-batches running, oldest first: one, or up to `pp` with pipeline parallelism.
     private var flights = Deque<[ServingRequest]>()
     /// Emptied batch arrays kept for reuse: forming a batch allocates nothing.
@@ -520,6 +522,7 @@ public final class Instance {
         flights.append(batch)
         batch = spareBatches.popLast() ?? []
         let step = costModel.breakdown(batchShape)
+        lastStep = step
         return StageTimes(host: step.host, gpu: step.gpu, overlapsHost: step.overlapsHost, stages: spec.layout.pp)
     }
 

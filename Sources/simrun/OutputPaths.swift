@@ -18,7 +18,7 @@ struct RunError: Error, CustomStringConvertible {
 struct ResultsFolder {
     static let marker = ".simrun-results"
     /// What a results folder may hold: a run's outputs and the plots `simrun plot` draws beside them.
-    static let ownFiles: Set<String> = [marker, "summary.json", "requests.csv", "timeseries.csv", "provenance.json", "search.csv", "best.json",
+    static let ownFiles: Set<String> = [marker, "summary.json", "requests.csv", "timeseries.csv", "provenance.json", "iterations.csv", "search.csv", "best.json",
                                         "best-colocated.json", "best-disaggregated.json", "ttft-cdf.svg",
                                         "tpot-cdf.svg"]
 

@@ -12,6 +12,7 @@ enum ResultWriter {
             try (encoder.encode(summary) + Data("\n".utf8)).write(to: URL(fileURLWithPath: folder.path("summary.json")))
             try writeRequests(cluster.metrics.records, slos: plan.slos, to: folder.path("requests.csv"))
             try writeTimeseries(cluster.metrics.samples, to: folder.path("timeseries.csv"))
+            if let log = cluster.iterationLog { try writeIterations(log.records, cluster: cluster, to: folder.path("iterations.csv")) }
             let provenance = plan.provenance(costModels: summary.cost_model)
             try Data((provenance.canonicalText + "\n").utf8).write(to: URL(fileURLWithPath: folder.path("provenance.json")))
         } catch let e as CSVWriterError {
@@ -22,6 +23,31 @@ enum ResultWriter {
             throw RunError(path: folder.shown, message: "write failed (\(FileSystem.describe(error)))")
         }
         try folder.commit()
+    }
+
+    /// One row per forward pass recorded: when it started, where, its batch, its duration and parts
+    /// (ms, summed over layers), the KV blocks in use, and MFU and MBU over the instance's GPUs.
+    static func writeIterations(_ records: [IterationRecord], cluster: Cluster, to path: String) throws {
+        let csv = try CSVWriter(path: path, header: [
+            "start_s", "instance", "batch_size", "prefill_tokens", "decode_tokens", "duration_ms", "gemm_ms", "attention_ms",
+            "all_reduce_ms", "all_to_all_ms", "other_gpu_ms", "host_ms", "kv_blocks_used", "kv_blocks_total", "mfu", "mbu"])
+        for r in records {
+            let inst = cluster.instances[r.instance], p = r.parts, gpus = Double(inst.gpus.count)
+            csv.field(r.start)
+            csv.field(r.instance)
+            csv.field(r.batch.sequences)
+            csv.field(r.batch.prefillTokens)
+            csv.field(r.batch.decodeTokens)
+            for ms in [r.duration, p.gemm, p.attention, p.allReduce, p.allToAll,
+                       p.elementwise + p.pipelineHandoff + p.outputProjection, p.host] { csv.field(ms * 1000) }
+            csv.field(r.kvBlocksUsed)
+            csv.field(r.kvBlocksTotal)
+            let a = inst.spec.accelerator
+            csv.field(r.duration > 0 ? r.flops / (r.duration * a.fp16Flops * gpus) : 0)
+            csv.field(r.duration > 0 ? r.bytes / (r.duration * a.memoryBandwidth * gpus) : 0)
+            csv.endRow()
+        }
+        try csv.close()
     }
 
     static func writeRequests(_ records: [RequestRecord], slos: SLOs, to path: String) throws {

@@ -20,9 +20,11 @@ struct Runner {
         return (plan, try run(plan, showProgress: showProgress))
     }
 
-    static func run(_ plan: SimulationPlan, showProgress: Bool = false) throws -> Outcome {
+    /// - Parameter iterationsEvery: record every k-th forward pass of each instance (nil: none).
+    static func run(_ plan: SimulationPlan, showProgress: Bool = false, iterationsEvery: Int? = nil) throws -> Outcome {
         let start = DispatchTime.now().uptimeNanoseconds
         let cluster = try plan.makeCluster()
+        if let every = iterationsEvery { cluster.iterationLog = IterationLog(every: every) }
         var lastPrint = start
         let reason: StopReason
         do {

@@ -21,14 +21,21 @@ struct Run: ParsableCommand {
     @Option(help: "Seed for every random stream, overriding the scenario's.") var seed: UInt64?
     @Option(name: .customLong("set"), help: "Override a scenario field: path=value (repeatable), e.g. scheduler.policy=past_future.")
     var overrides: [String] = []
+    @Flag(help: "Also write iterations.csv: one row per forward pass (batch, tokens, duration and its parts, KV, MFU, MBU).")
+    var iterations = false
+    @Option(help: "With --iterations, keep every K-th forward pass of each instance (a sample for long runs).")
+    var iterationsEvery = 1
 
     func run() throws {
         let progress = isatty(STDERR_FILENO) == 1
         // The scenario and the output folder are checked before anything is simulated.
+        guard (1...1_000_000_000).contains(iterationsEvery) else {
+            throw InputError(file: scenario, location: "--iterations-every \(iterationsEvery)", "expected a whole number from 1 to 1000000000")
+        }
         let plan = try SimulationPlan(scenarioPath: scenario, seed: seed, overrides: overrides)
         let folder = try ResultsFolder(out ?? "results/\(plan.name)")
         do {
-            let outcome = try Runner.run(plan, showProgress: progress)
+            let outcome = try Runner.run(plan, showProgress: progress, iterationsEvery: iterations ? iterationsEvery : nil)
             let problems = plan.checkInvariants ? outcome.cluster.conservationProblems() : []
             guard problems.isEmpty else {
                 throw RunError(path: scenario, message: "invariant violations: " + problems.prefix(20).joined(separator: "; "))

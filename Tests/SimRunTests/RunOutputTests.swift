@@ -42,6 +42,32 @@ struct RunOutputTests {
         #expect(p["kernel_timings"]?[plan.specs[0].accelerator.name]?.string == outcome.summary.cost_model[plan.specs[0].accelerator.name])
     }
 
+    /// Iteration records of one busy instance tile its time: each pass starts when the one before
+    /// ends, so they sum to the span from the first start to the last end; the CSV has a row per pass
+    /// (every third with --iterations-every 3), and a bad sampling period is one line, exit 2.
+    @Test func iterationRecordsSumToTheBusyTime() throws {
+        let path = try writeScenario(#"{"name": "busy", "instances": [{"gpu": "A100-80GB", "model": "Llama-2-7B"}], "#
+            + #""workload": {"arrivals": {"process": "poisson", "rate": 100000}, "lengths": {"prompt": {"dist": "uniform", "min": 50, "max": 400}, "#
+            + #""output": {"dist": "uniform", "min": 5, "max": 60}}, "num_requests": 200}}"#)
+        let plan = try SimulationPlan(scenarioPath: path)
+        let outcome = try Runner.run(plan, iterationsEvery: 1)
+        let records = try #require(outcome.cluster.iterationLog?.records)
+        #expect(records.count > 60)
+        for (a, b) in zip(records, records.dropFirst()) {
+            #expect(abs((b.start - a.start).seconds - a.duration) < 2e-9, "\(a.start.seconds) + \(a.duration) vs \(b.start.seconds)")
+        }
+        let span = (records.last!.start - records.first!.start).seconds + records.last!.duration
+        #expect(abs(records.reduce(0) { $0 + $1.duration } - span) < 1e-6 * span)
+        #expect(records.allSatisfy { $0.flops > 0 && $0.bytes > 0 && $0.kvBlocksUsed <= $0.kvBlocksTotal })
+        let dir = tempDir()
+        #expect(try runSimrun(["run", path, "--out", "r", "--iterations", "--iterations-every", "3"], cwd: dir).status == 0)
+        let rows = try String(contentsOf: dir.appendingPathComponent("r/iterations.csv"), encoding: .utf8).split(separator: "\n")
+        #expect(rows[0].hasPrefix("start_s,instance,batch_size,prefill_tokens,decode_tokens,duration_ms,") && rows.count == 1 + (records.count + 2) / 3)
+        let bad = try runSimrun(["run", path, "--out", "q", "--iterations", "--iterations-every", "0"], cwd: dir)
+        #expect(bad.status == 2 && bad.stderr.split(separator: "\n").count == 1 && bad.stderr.contains("--iterations-every 0"))
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("q").path))
+    }
+
     @Test func sameScenarioAndSeedGiveByteIdenticalFiles() throws {
         let a = tempDir().appendingPathComponent("a"), b = tempDir().appendingPathComponent("b")
         _ = try run(smallScenario, into: a)
