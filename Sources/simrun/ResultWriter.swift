@@ -5,14 +5,15 @@ import SimCore
 /// Writes a run's outputs into a checked results folder all at once (see
 /// ResultsFolder): a failed or interrupted run never leaves half-written results.
 enum ResultWriter {
-    static func write(_ summary: RunSummary, cluster: Cluster, plan: SimulationPlan, to folder: ResultsFolder) throws {
+    static func write(_ summary: RunSummary, cluster: Cluster, plan: SimulationPlan, to folder: ResultsFolder,
+                      iterations: Bool = true) throws {
         do {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             try (encoder.encode(summary) + Data("\n".utf8)).write(to: URL(fileURLWithPath: folder.path("summary.json")))
             try writeRequests(cluster.metrics.records, slos: plan.slos, to: folder.path("requests.csv"))
             try writeTimeseries(cluster.metrics.samples, to: folder.path("timeseries.csv"))
-            if let log = cluster.iterationLog { try writeIterations(log.records, cluster: cluster, to: folder.path("iterations.csv")) }
+            if iterations, let log = cluster.iterationLog { try writeIterations(log.records, cluster: cluster, to: folder.path("iterations.csv")) }
             let provenance = plan.provenance(costModels: summary.cost_model)
             try Data((provenance.canonicalText + "\n").utf8).write(to: URL(fileURLWithPath: folder.path("provenance.json")))
         } catch let e as CSVWriterError {

@@ -23,8 +23,10 @@ struct Run: ParsableCommand {
     var overrides: [String] = []
     @Flag(help: "Also write iterations.csv: one row per forward pass (batch, tokens, duration and its parts, KV, MFU, MBU).")
     var iterations = false
-    @Option(help: "With --iterations, keep every K-th forward pass of each instance (a sample for long runs).")
+    @Option(help: "With --iterations or --trace, keep every K-th forward pass of each instance (a sample for long runs).")
     var iterationsEvery = 1
+    @Option(help: "Also write a Chrome/Perfetto trace (JSON, opens in ui.perfetto.dev): passes per instance, queue and KV counters, transfers, start-ups and rescales.")
+    var trace: String?
 
     func run() throws {
         let progress = isatty(STDERR_FILENO) == 1
@@ -34,13 +36,20 @@ struct Run: ParsableCommand {
         }
         let plan = try SimulationPlan(scenarioPath: scenario, seed: seed, overrides: overrides)
         let folder = try ResultsFolder(out ?? "results/\(plan.name)")
+        if let trace {
+            try OutputFile.check(trace, option: "--trace", inputs: [scenario] + plan.inputFiles, kind: "trace") {
+                $0.starts(with: Data(PerfettoTrace.opening.utf8))
+            }
+        }
         do {
-            let outcome = try Runner.run(plan, showProgress: progress, iterationsEvery: iterations ? iterationsEvery : nil)
+            let outcome = try Runner.run(plan, showProgress: progress,
+                                         iterationsEvery: iterations || trace != nil ? iterationsEvery : nil)
             let problems = plan.checkInvariants ? outcome.cluster.conservationProblems() : []
             guard problems.isEmpty else {
                 throw RunError(path: scenario, message: "invariant violations: " + problems.prefix(20).joined(separator: "; "))
             }
-            try ResultWriter.write(outcome.summary, cluster: outcome.cluster, plan: plan, to: folder)
+            try ResultWriter.write(outcome.summary, cluster: outcome.cluster, plan: plan, to: folder, iterations: iterations)
+            if let trace { try PerfettoTrace.write(outcome.cluster, to: trace) }
             print(SummaryTable.render(outcome, outputDir: folder.shown))
         } catch {
             folder.abandon()

@@ -68,6 +68,33 @@ struct RunOutputTests {
         #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("q").path))
     }
 
+    /// `--trace` writes a Chrome/Perfetto trace that parses, with a named track per instance holding
+    /// every forward pass, queue and KV counters, and a hand-off per request on the transfers track;
+    /// it replaces a trace simrun wrote but never a file of the user's.
+    @Test func aTraceHasTheExpectedTracksAndEvents() throws {
+        let path = try writeScenario(#"{"name": "pd", "instances": [{"gpu": "A100-80GB", "model": "Llama-2-7B", "role": "prefill"}, "#
+            + #"{"gpu": "A100-80GB", "model": "Llama-2-7B", "role": "decode"}], "run": {"sample_interval_s": 0.5}, "#
+            + #""workload": {"arrivals": {"process": "poisson", "rate": 5}, "lengths": {"prompt": {"dist": "fixed", "value": 200}, "#
+            + #""output": {"dist": "fixed", "value": 20}}, "num_requests": 30}}"#)
+        let dir = tempDir()
+        #expect(try runSimrun(["run", path, "--out", "r", "--trace", "t.json"], cwd: dir).status == 0)
+        let trace = try JSONValue.read(file: dir.appendingPathComponent("t.json").path, what: "trace")
+        let events = try #require(trace["traceEvents"]?.elements)
+        func count(_ ph: String, _ pid: Int) -> Int { events.filter { $0["ph"]?.string == ph && $0["pid"]?.double == Double(pid) }.count }
+        let outcome = try Runner.run(scenarioPath: path).1
+        let passes = try #require(try Runner.run(SimulationPlan(scenarioPath: path), iterationsEvery: 1).cluster.iterationLog).records.count
+        #expect(count("X", 1) == passes && count("X", 2) == 30 && outcome.summary.requests_completed == 30)
+        #expect(count("C", 1) > 0 && events.contains { $0["ph"]?.string == "C" && $0["name"]?.string == "instance 1 KV blocks" })
+        let names = events.filter { $0["name"]?.string == "thread_name" && $0["pid"]?.double == 1 }.compactMap { $0["args"]?["name"]?.string }
+        #expect(names.count == 2 && names[0].hasPrefix("instance 0: Llama-2-7B"))
+        #expect(try runSimrun(["run", path, "--out", "r", "--trace", "t.json"], cwd: dir).status == 0)
+        let mine = dir.appendingPathComponent("notes.json")
+        try Data("{}".utf8).write(to: mine)
+        let refused = try runSimrun(["run", path, "--out", "q", "--trace", "notes.json"], cwd: dir)
+        #expect(refused.status == 2 && refused.stderr.contains("notes.json: --trace: exists and is not a trace written by simrun"))
+        #expect(try Data(contentsOf: mine) == Data("{}".utf8) && !FileManager.default.fileExists(atPath: dir.appendingPathComponent("q").path))
+    }
+
     @Test func sameScenarioAndSeedGiveByteIdenticalFiles() throws {
         let a = tempDir().appendingPathComponent("a"), b = tempDir().appendingPathComponent("b")
         _ = try run(smallScenario, into: a)
