@@ -6,12 +6,12 @@ import SimCore
 /// ResultsFolder): a failed or interrupted run never leaves half-written results.
 enum ResultWriter {
     static func write(_ summary: RunSummary, cluster: Cluster, plan: SimulationPlan, to folder: ResultsFolder,
-                      iterations: Bool = true) throws {
+                      iterations: Bool = true, requests: Bool = true) throws {
         do {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             try (encoder.encode(summary) + Data("\n".utf8)).write(to: URL(fileURLWithPath: folder.path("summary.json")))
-            try writeRequests(cluster.metrics.records, slos: plan.slos, to: folder.path("requests.csv"))
+            if requests { try writeRequests(cluster.metrics.records, slos: plan.slos, to: folder.path("requests.csv")) }
             try writeTimeseries(cluster.metrics.samples, to: folder.path("timeseries.csv"))
             if iterations, let log = cluster.iterationLog { try writeIterations(log.records, cluster: cluster, to: folder.path("iterations.csv")) }
             let provenance = plan.provenance(costModels: summary.cost_model)

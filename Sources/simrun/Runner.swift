@@ -32,8 +32,13 @@ struct Runner {
             let now = DispatchTime.now().uptimeNanoseconds
             guard now - lastPrint > 500_000_000 else { return }
             lastPrint = now
-            let msg = "\r  simulated \(Int(c.loop.now.seconds)) s, \(c.ended) of \(c.arrived) requests ended, "
-                + "\(c.loop.eventsProcessed) events   "
+            var msg = "\r  simulated \(Int(c.loop.now.seconds)) s, \(c.ended) of \(c.arrived) requests ended, "
+                + "\(c.loop.eventsProcessed) events"
+            if let total = plan.expectedRequests, c.ended > 0 {
+                let done = Double(c.ended) / Double(total), elapsed = Double(now - start) / 1e9
+                msg += String(format: ", %.0f%%, about %.0f s left", 100 * done, elapsed * (1 - done) / done)
+            }
+            msg += "   "
             FileHandle.standardError.write(Data(msg.utf8))
             } : nil)
         } catch let e as ArrivalBeyondClock {

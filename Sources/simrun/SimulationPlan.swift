@@ -41,6 +41,8 @@ struct SimulationPlan {
     let clientTimeout: SimTime?
     /// A ramp's load stages (empty: none), reported one by one in the summary.
     let stages: [LoadStage]
+    /// Requests the workload will send, when the scenario says (for progress).
+    let expectedRequests: Int?
     /// Files the workload reads (traces, length tables), resolved.
     let inputFiles: [String]
     /// The replayed trace and its format, when the workload is one.
@@ -349,6 +351,7 @@ struct SimulationPlan {
             .map(SimTime.seconds)
 
         let workload = try WorkloadPlan(s.workload, seed: seed, fail: fail, resolve: resolve)
+        expectedRequests = s.workload.num_requests
         if let share = try number(s.workload.high_priority_share, "workload.high_priority_share", { $0 >= 0 && $0 <= 1 },
                                   "a share from 0 to 1"), share > 0 {
             let (make, seed) = (workload.makeSource, seed)

@@ -25,6 +25,7 @@ struct Run: ParsableCommand {
     var iterations = false
     @Option(help: "With --iterations or --trace, keep every K-th forward pass of each instance (a sample for long runs).")
     var iterationsEvery = 1
+    @Flag(help: "Leave out requests.csv (a million requests make about 150 MB).") var noRequestsCsv = false
     @Option(help: "Also write a Chrome/Perfetto trace (JSON, opens in ui.perfetto.dev): passes per instance, queue and KV counters, transfers, start-ups and rescales.")
     var trace: String?
 
@@ -48,7 +49,10 @@ struct Run: ParsableCommand {
             guard problems.isEmpty else {
                 throw RunError(path: scenario, message: "invariant violations: " + problems.prefix(20).joined(separator: "; "))
             }
-            try ResultWriter.write(outcome.summary, cluster: outcome.cluster, plan: plan, to: folder, iterations: iterations)
+            if progress { FileHandle.standardError.write(Data("  writing results to \(folder.shown)\r".utf8)) }
+            try ResultWriter.write(outcome.summary, cluster: outcome.cluster, plan: plan, to: folder, iterations: iterations,
+                                   requests: !noRequestsCsv)
+            if progress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
             if let trace { try PerfettoTrace.write(outcome.cluster, to: trace) }
             print(SummaryTable.render(outcome, outputDir: folder.shown))
         } catch {

@@ -95,6 +95,15 @@ struct RunOutputTests {
         #expect(try Data(contentsOf: mine) == Data("{}".utf8) && !FileManager.default.fileExists(atPath: dir.appendingPathComponent("q").path))
     }
 
+    /// `--no-requests-csv` leaves the per-request file out and everything else as it was.
+    @Test func theRequestsFileCanBeLeftOut() throws {
+        let path = try writeScenario(smallScenario), dir = tempDir()
+        #expect(try runSimrun(["run", path, "--out", "a"], cwd: dir).status == 0)
+        #expect(try runSimrun(["run", path, "--out", "b", "--no-requests-csv"], cwd: dir).status == 0)
+        let a = try files(dir.appendingPathComponent("a")), b = try files(dir.appendingPathComponent("b"))
+        #expect(b["requests.csv"] == nil && a["requests.csv"] != nil && b["summary.json"] == a["summary.json"])
+    }
+
     @Test func sameScenarioAndSeedGiveByteIdenticalFiles() throws {
         let a = tempDir().appendingPathComponent("a"), b = tempDir().appendingPathComponent("b")
         _ = try run(smallScenario, into: a)
