@@ -131,6 +131,11 @@ public final class Instance {
     public let gpus: [GPUAddress]
     private let memory: [NodeMemory]
     private let hbmReservations: [(MemoryUse, Double)]
+    /// Bytes each GPU holds for weights, for the activations of one forward pass, and for the KV cache.
+    public var memoryPerGPU: (weights: Double, activations: Double, kvCache: Double) {
+        func bytes(_ use: MemoryUse) -> Double { hbmReservations.first { $0.0 == use }?.1 ?? 0 }
+        return (bytes(.weights), bytes(.activations), bytes(.kvCache))
+    }
     private let offloadDRAM: Double
     /// Requests this iteration's scheduling dropped, for the cluster to record.
     var dropped: [(ServingRequest, DropReason)] = []

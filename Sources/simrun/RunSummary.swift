@@ -121,6 +121,8 @@ struct RunSummary: Encodable {
     let kv_wait_share: Double?
     let kv_transfer_share: Double?
     let instances: Int
+    /// Per run of consecutive instances of one spec: what a replica holds, GiB over its GPUs.
+    let memory_per_replica: [MemoryReport]
     let nodes: Int
     /// Per accelerator in the run: "fitted (...)" or "datasheet roofline".
     let cost_model: [String: String]
@@ -150,6 +152,16 @@ struct RunSummary: Encodable {
         let ready_s: Double?
         let drain_started_s: Double?
         let removed_s: Double?
+    }
+
+    struct MemoryReport: Encodable {
+        /// The first and last instance it describes.
+        let instances: [Int]
+        let gpus: Int
+        let weights_gib: Double
+        let activations_gib: Double
+        let kv_cache_gib: Double
+        let kv_blocks: Int
     }
 
     struct ScalingReport: Encodable {
@@ -332,6 +344,22 @@ struct RunSummary: Encodable {
         kv_wait_share = movedLatency > 0 ? moved.reduce(0.0) { $0 + $1.kvWait.seconds } / movedLatency : nil
         kv_transfer_share = movedLatency > 0 ? moved.reduce(0.0) { $0 + $1.kvTransfer.seconds } / movedLatency : nil
         instances = cluster.instances.count
+        var memory: [MemoryReport] = []
+        for inst in cluster.instances {
+            let m = inst.memoryPerGPU, gpus = Double(inst.gpus.count), gib = 1_073_741_824.0
+            let report = MemoryReport(instances: [inst.index, inst.index], gpus: inst.gpus.count, weights_gib: m.weights * gpus / gib,
+                                      activations_gib: m.activations * gpus / gib, kv_cache_gib: m.kvCache * gpus / gib,
+                                      kv_blocks: inst.gpuBlocks.capacity)
+            if let last = memory.last, last.gpus == report.gpus, last.weights_gib == report.weights_gib,
+               last.activations_gib == report.activations_gib, last.kv_blocks == report.kv_blocks, last.instances[1] == inst.index - 1 {
+                memory[memory.count - 1] = MemoryReport(instances: [last.instances[0], inst.index], gpus: last.gpus,
+                                                        weights_gib: last.weights_gib, activations_gib: last.activations_gib,
+                                                        kv_cache_gib: last.kv_cache_gib, kv_blocks: last.kv_blocks)
+            } else {
+                memory.append(report)
+            }
+        }
+        memory_per_replica = memory
         nodes = cluster.topology.nodes.count
         var models: [String: String] = [:]
         for inst in cluster.instances {

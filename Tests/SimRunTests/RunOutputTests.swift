@@ -95,6 +95,18 @@ struct RunOutputTests {
         #expect(try Data(contentsOf: mine) == Data("{}".utf8) && !FileManager.default.fileExists(atPath: dir.appendingPathComponent("q").path))
     }
 
+    /// The summary says what a replica holds: the model's weights, the activation reserve and the KV
+    /// cache, over alike instances grouped.
+    @Test func memoryPerReplicaIsReported() throws {
+        let path = try writeScenario(smallScenario)
+        let (plan, outcome) = try Runner.run(scenarioPath: path, overrides: ["instances[0].count=3"])
+        let m = try #require(outcome.summary.memory_per_replica.first)
+        let sizing = try plan.specs[0].kvSizing()
+        #expect(outcome.summary.memory_per_replica.count == 1 && m.instances == [0, 2] && m.kv_blocks == sizing.blocks)
+        #expect(abs(m.weights_gib - plan.specs[0].model.weightBytes / 1_073_741_824) < 1e-9)
+        #expect(m.kv_cache_gib > 0 && m.activations_gib > 0 && m.weights_gib + m.activations_gib + m.kv_cache_gib <= 80)
+    }
+
     /// `--no-requests-csv` leaves the per-request file out and everything else as it was.
     @Test func theRequestsFileCanBeLeftOut() throws {
         let path = try writeScenario(smallScenario), dir = tempDir()
