@@ -107,7 +107,12 @@ public struct FCFSScheduler: BatchScheduler {
             // An empty instance always takes the head, so a strict rule cannot stall it.
             guard instance.running.isEmpty || admission.admits(r, on: instance),
                   instance.admitNextWaiting(tokens: tokens)
-            else { break }
+            else {
+                // Nothing runs and the head cannot get its blocks: a request behind it whose KV is
+                // already here goes first (it holds the memory the head is waiting for).
+                if instance.running.isEmpty, instance.batch.isEmpty, instance.moveHeldKVToFront() { continue }
+                break
+            }
             prefill += tokens
             admission.admitted(r)
         }

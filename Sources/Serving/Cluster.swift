@@ -61,6 +61,8 @@ public final class Cluster {
     public private(set) var ended = 0
     public var totalPreemptions: Int { instances.reduce(0) { $0 + $1.preemptionCount } }
     private var started = false
+    /// Whether a sampling or controller tick is scheduled (they alone do not keep a stalled run going).
+    private var samplePending = false, tickPending = false
     private var deferredError: Error?
     public internal(set) var migrations = 0
 
@@ -138,8 +140,8 @@ public final class Cluster {
         if !started {
             started = true
             try pullNextArrival()
-            if let sampleInterval { loop.schedule(.sample, at: .zero + sampleInterval) }
-            if let period = controller?.period { loop.schedule(.controlTick, at: .zero + period) }
+            if let sampleInterval { loop.schedule(.sample, at: .zero + sampleInterval); samplePending = true }
+            if let period = controller?.period { loop.schedule(.controlTick, at: .zero + period); tickPending = true }
         }
         var failure: Error?
         var sinceProgress = 0
@@ -179,7 +181,12 @@ public final class Cluster {
             completeGroup(group)
         case .sample:
             recordSamples()
-            if !allRequestsEnded, let sampleInterval { loop.schedule(.sample, at: nextSampleTime(sampleInterval)) }
+            samplePending = false
+            // Periodic events alone cannot make progress: a stalled cluster ends (drained) instead of sampling forever.
+            if !allRequestsEnded, let sampleInterval, loop.pendingEvents > (tickPending ? 1 : 0) {
+                loop.schedule(.sample, at: nextSampleTime(sampleInterval))
+                samplePending = true
+            }
         case .clientTimeout(let id):
             if let r = awaitingClients[id] { abandon(r) }
         case .instanceWarm(let i):
@@ -195,8 +202,12 @@ public final class Cluster {
         case .rescalePhase(let id):
             rescalePhaseEnded(id)
         case .controlTick:
+            tickPending = false
             control { $0.tick(ControlPlane(cluster: self)) }
-            if !allRequestsEnded, let period = controller?.period { loop.schedule(.controlTick, at: loop.now + period) }
+            if !allRequestsEnded, let period = controller?.period, loop.pendingEvents > (samplePending ? 1 : 0) {
+                loop.schedule(.controlTick, at: loop.now + period)
+                tickPending = true
+            }
         }
         if let e = deferredError { deferredError = nil; throw e }
         if allRequestsEnded { loop.requestStop() }

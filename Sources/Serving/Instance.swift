@@ -327,6 +327,16 @@ public final class Instance {
         return scheduleRunning(r, tokens: tokens)
     }
 
+    /// Moves the first waiting request that already holds its KV (handed over or migrated here) to the
+    /// head of the queue, when the head holds none; false when there is none. With nothing running
+    /// and a head that cannot get its blocks, requests behind it holding the memory would otherwise
+    /// wait for it forever.
+    public func moveHeldKVToFront() -> Bool {
+        guard let head = waiting.first, head.kvBlocks == 0, let i = waiting.firstIndex(where: { $0.kvBlocks > 0 }) else { return false }
+        waiting.prepend(waiting.remove(at: i))
+        return true
+    }
+
     /// Brings the head of the swap queue back to GPU memory and into the batch,
     /// with its copy over PCIe, for as many pending tokens as the token budget
     /// allows (all of them without chunked prefill, as vLLM V0). Returns false

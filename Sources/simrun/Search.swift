@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import HardwareModels
 import SimCore
+import Workloads
 
 /// `simrun search`: which layout of a model on a GPU budget serves the most requests per second
 /// within the SLOs: every colocated layout (TP × PP, as many replicas as fit) and every
@@ -118,6 +119,10 @@ struct SearchSpec {
     let targetRate: Double?
     let priced: Bool
     private let startRate: Double
+    /// The field a probe sets: the rate, or for a replayed trace its rate_scale; and the requests per
+    /// second one unit of it means (1, or the trace's mean rate), so goodputs are always req/s.
+    private let knob: String
+    private let reqPerUnit: Double
 
     init(path: String) throws {
         file = path
@@ -148,14 +153,36 @@ struct SearchSpec {
         base = try ScenarioLoader.resolvedTree(scenarioPath)
         let scenario = try ScenarioLoader.decode(base, file: scenarioPath)
         let arrivals = scenario.workload.arrivals
-        guard arrivals.process == "poisson" || arrivals.process == "gamma", arrivals.stages == nil, let rate = arrivals.rate else {
-            throw InputError(file: scenarioPath, location: "workload.arrivals",
-                             "a search varies the rate: expected process poisson or gamma with a rate and no stages")
+        if arrivals.process == "trace" {
+            // The trace replayed faster or slower: rate_scale is the knob, its mean rate the unit.
+            guard let named = arrivals.path else { throw InputError(file: scenarioPath, location: "workload.arrivals.path", "required field is missing") }
+            let trace = named.hasPrefix("/") ? named : URL(fileURLWithPath: scenarioPath).deletingLastPathComponent().appendingPathComponent(named).path
+            var format: TraceFormat?
+            if let f = arrivals.format {
+                guard let tf = TraceFormat(rawValue: f) else {
+                    throw InputError(file: scenarioPath, location: "workload.arrivals.format", "expected azure, mooncake or arrived_at_csv, found '\(f)'")
+                }
+                format = tf
+            }
+            let times: [Double] = try TraceReader(path: trace, format: format).readAll().compactMap { $0.timestamp }
+            guard let first = times.min(), let last = times.max(), last > first else {
+                throw InputError(file: scenarioPath, location: "workload.arrivals.path", "a search needs a trace whose arrivals span some time")
+            }
+            knob = "workload.arrivals.rate_scale"
+            reqPerUnit = Double(times.count - 1) / (last - first)
+            startRate = arrivals.rate_scale ?? 1
+        } else {
+            guard arrivals.process == "poisson" || arrivals.process == "gamma", arrivals.stages == nil, let rate = arrivals.rate else {
+                throw InputError(file: scenarioPath, location: "workload.arrivals", "a search varies the rate: expected process "
+                                 + "poisson or gamma with a rate and no stages, or a trace (replayed faster or slower)")
+            }
+            knob = "workload.arrivals.rate"
+            reqPerUnit = 1
+            startRate = rate
         }
         guard let slo = scenario.slo, [slo.ttft_s, slo.tpot_s, slo.e2el_s, slo.max_itl_s].contains(where: { $0 != nil }) else {
             throw InputError(file: scenarioPath, location: "slo", "a search needs at least one SLO")
         }
-        startRate = rate
         guard let first = base.members?.first(where: { $0.key == "instances" })?.value.elements?.first?.members,
               let group = scenario.instances.first else {
             throw InputError(file: scenarioPath, location: "instances", "expected at least one instance group")
@@ -271,7 +298,7 @@ struct SearchSpec {
         }
         var settings = ["instances=" + JSONValue.array(groups).canonicalText]
         if c.disaggregated { settings.append("router=shortest_queue") }
-        if let rate { settings.append("workload.arrivals.rate=\(rate)") }
+        if let rate { settings.append("\(knob)=\(rate / reqPerUnit)") }
         var tree = base
         if let only = onlySLO, var members = tree.members, let i = members.firstIndex(where: { $0.key == "slo" }) {
             members[i].value = .object((members[i].value.members ?? []).filter { $0.key == only })
@@ -329,10 +356,12 @@ struct SearchSpec {
         }
         let file = scenarioPath
         do {
+            let knob = knob
             let r = try GoodputSearch.find(start: startRate, target: attainment / 100, tolerance: tolerance, maxRate: 1e5) {
-                try GoodputSearch.probe(tree, file: file, seed: nil, rate: $0)
+                try GoodputSearch.probe(tree, file: file, seed: nil, rate: $0, knob: knob)
             }
-            return Evaluated(candidate: c, goodput: r.goodput, pricePerHour: price, status: r.reachedMax ? "ok (rate limit)" : "ok")
+            return Evaluated(candidate: c, goodput: r.goodput * reqPerUnit, pricePerHour: price,
+                             status: r.reachedMax ? "ok (rate limit)" : "ok")
         } catch {
             return Evaluated(candidate: c, goodput: nil, pricePerHour: price, status: "failed: \(error)")
         }

@@ -152,3 +152,21 @@ struct StagePlacementTests {
         #expect(aligned > 0 && acrossNIC > 5 * aligned)
     }
 }
+
+/// Runs that cannot go on end instead of looping.
+@Suite("Stalls")
+struct StallTests {
+    /// A scheduler that never runs anything.
+    private struct Idle: BatchScheduler {
+        mutating func formBatch(on instance: Instance) {}
+    }
+
+    /// With nothing able to run, periodic samples alone do not keep the clock going: the run ends
+    /// drained, its requests unfinished and the stall reported.
+    @Test func aClusterThatCannotProgressEnds() throws {
+        let c = try Cluster(instances: [spec()], router: RoundRobinRouter(), source: ListSource(requests(3, every: 0.1, prompt: 50, output: 5)),
+                            sampleInterval: .seconds(1), makeScheduler: { _, _ in Idle() })
+        #expect(try c.run() == .drained)
+        #expect(c.ended == 0 && c.conservationProblems().contains { $0.contains("stalled") })
+    }
+}

@@ -107,6 +107,19 @@ struct RunOutputTests {
         #expect(m.kv_cache_gib > 0 && m.activations_gib > 0 && m.weights_gib + m.activations_gib + m.kv_cache_gib <= 80)
     }
 
+    /// A decode instance (Llama-3-70B at TP2: little room for KV) whose pulled KV fills its memory while
+    /// the request at the head of its queue, preempted there, needs room to recompute: the requests
+    /// holding their KV go first and every request finishes (before, 167 of 200 never did).
+    @Test func pulledKVDoesNotWaitBehindARecomputation() throws {
+        let path = try writeScenario(#"{"name": "pd", "instances": [{"gpu": "H100-SXM-80GB", "model": "Llama-3-70B", "tp": 2, "role": "prefill"}, "#
+            + #"{"gpu": "H100-SXM-80GB", "model": "Llama-3-70B", "tp": 2, "role": "decode"}], "router": "shortest_queue", "#
+            + #""workload": {"arrivals": {"process": "poisson", "rate": 5}, "lengths": {"prompt": {"dist": "uniform", "min": 900, "max": 4100}, "#
+            + #""output": {"dist": "uniform", "min": 50, "max": 400}}, "num_requests": 200}}"#)
+        let (_, outcome) = try Runner.run(scenarioPath: path)
+        #expect(outcome.cluster.instances[1].preemptionCount > 0, "the decode instance must preempt for this to test anything")
+        #expect(outcome.summary.requests_completed == 200 && outcome.cluster.conservationProblems().isEmpty)
+    }
+
     /// `--no-requests-csv` leaves the per-request file out and everything else as it was.
     @Test func theRequestsFileCanBeLeftOut() throws {
         let path = try writeScenario(smallScenario), dir = tempDir()
