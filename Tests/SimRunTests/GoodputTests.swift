@@ -1,5 +1,7 @@
 import Foundation
+import SimCore
 import Testing
+import Workloads
 @testable import simrun
 
 @Suite("Goodput search")
@@ -64,6 +66,19 @@ struct GoodputTests {
         let r = try runSimrun(["goodput", scenario, "--tolerance", "0.1"], cwd: dir)
         #expect(r.status == 0 && r.stdout.contains("    scale  attainment") && r.stdout.contains("× the trace's rate at ≥ 90%"),
                 "\(r.stderr)")
+        // A search over a trace varies its rate_scale too, and reports req/s: the scale × the trace's mean rate.
+        try #"{"scenario": "scenario.json", "gpus": [{"gpu": "A100-80GB", "count": 1}], "tp": [1], "layouts": ["colocated"], "tolerance": 0.1}"#
+            .write(to: dir.appendingPathComponent("s.json"), atomically: true, encoding: .utf8)
+        let found = try runSimrun(["search", "s.json", "--out", "found"], cwd: dir)
+        #expect(found.status == 0, "\(found.stderr)")
+        let row = try String(contentsOfFile: dir.appendingPathComponent("found/search.csv").path, encoding: .utf8)
+            .split(separator: "\n")[1].split(separator: ",", omittingEmptySubsequences: false)
+        let goodput = try #require(Double(row[5]))
+        let best = try JSONValue.read(file: dir.appendingPathComponent("found/best.json").path, what: "best")
+        let scale = try #require(best["workload"]?["arrivals"]?["rate_scale"]?.double)
+        let times = try TraceReader(path: trace, format: nil).readAll().compactMap(\.timestamp)
+        let meanRate = Double(times.count - 1) / (times.max()! - times.min()!)
+        #expect(goodput > 0 && abs(goodput - scale * meanRate) < 1e-6 * goodput, "\(goodput) vs \(scale) × \(meanRate)")
     }
 }
 
