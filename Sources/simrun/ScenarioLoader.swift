@@ -43,6 +43,32 @@ enum ScenarioLoader {
         return tree
     }
 
+    /// The scenario with every file it names relative to `folder` instead of to the file `from`, so
+    /// it runs from there (a search's best.json): traces, length tables, and models or engines named by path.
+    static func rebased(_ tree: JSONValue, from file: String, to folder: String) -> JSONValue {
+        let base = URL(fileURLWithPath: file).deletingLastPathComponent().standardizedFileURL.path
+        let there = URL(fileURLWithPath: folder).standardizedFileURL.pathComponents
+        func moved(_ path: String) -> String {
+            guard !path.hasPrefix("/") else { return path }
+            let target = URL(fileURLWithPath: base).appendingPathComponent(path).standardizedFileURL.pathComponents
+            let common = zip(there, target).prefix { $0 == $1 }.count
+            return (Array(repeating: "..", count: there.count - common) + target[common...]).joined(separator: "/")
+        }
+        func isFile(_ value: String) -> Bool { value.hasSuffix(".json") || value.hasSuffix(".csv") || value.hasSuffix(".jsonl") || value.contains("/") }
+        func walk(_ node: JSONValue, _ path: [String]) -> JSONValue {
+            if let members = node.members {
+                return .object(members.map { .init($0.key, walk($0.value, path + [$0.key])) })
+            }
+            if let list = node.elements { return .array(list.map { walk($0, path) }) }
+            guard let text = node.string else { return node }
+            let key = path.joined(separator: ".")
+            let fileFields = ["workload.arrivals.path", "workload.lengths.from_trace", "workload.lengths.prompt.path",
+                              "workload.lengths.output.path", "instances.model", "instances.engine"]
+            return fileFields.contains(key) && isFile(text) ? .string(moved(text)) : node
+        }
+        return walk(tree, [])
+    }
+
     /// Sets one `a.b.c=value` in the tree (`null` removes the field). A name may index a list:
     /// `instances[1].tp=2` sets the second instance group's TP (the index must exist).
     private static func apply(_ setting: String, to tree: JSONValue, file: String) throws -> JSONValue {

@@ -48,7 +48,10 @@ struct Search: ParsableCommand {
             let ok = ranked.filter { $0.goodput != nil }
             for (file, pick) in [("best.json", ok.first), ("best-colocated.json", ok.first { !$0.candidate.disaggregated }),
                                  ("best-disaggregated.json", ok.first { $0.candidate.disaggregated })] {
-                if let pick { try Data((s.scenario(for: pick).prettyText + "\n").utf8).write(to: URL(fileURLWithPath: folder.path(file))) }
+                if let pick {
+                    let tree = ScenarioLoader.rebased(try s.scenario(for: pick), from: s.scenarioPath, to: folder.target)
+                    try Data((tree.prettyText + "\n").utf8).write(to: URL(fileURLWithPath: folder.path(file)))
+                }
             }
             try folder.commit()
             if let best = ok.first { print("best: \(best.candidate.description) on \(best.candidate.gpu); scenarios in \(folder.shown)") }

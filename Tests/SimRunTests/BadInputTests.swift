@@ -83,6 +83,18 @@ struct BadInputTests {
         #expect(throws: InputError.self) { try ScenarioLoader.load(path, overrides: ["name.inner=1"]) }
     }
 
+    /// A scenario written elsewhere (a search's best.json) names its files relative to where it is
+    /// written; names that are not paths, and absolute paths, stay as they are.
+    @Test func rebasedScenariosKeepTheirFiles() throws {
+        let tree = try JSONValue.parse(#"{"instances": [{"model": "Llama-2-7B", "engine": "../engines/e.json"}], "#
+            + #""workload": {"arrivals": {"process": "trace", "path": "../data/x.csv"}, "lengths": {"from_trace": "/abs/l.csv"}}}"#)
+        let moved = ScenarioLoader.rebased(tree, from: "/a/b/s.json", to: "/a/c/out")
+        #expect(moved["workload"]?["arrivals"]?["path"]?.string == "../../data/x.csv")
+        #expect(moved["workload"]?["lengths"]?["from_trace"]?.string == "/abs/l.csv")
+        #expect(moved["instances"]?.elements?[0]["model"]?.string == "Llama-2-7B")
+        #expect(moved["instances"]?.elements?[0]["engine"]?.string == "../../engines/e.json")
+    }
+
     /// `field=null` removes a field, so its default applies; a field that is not there stays absent.
     @Test func settingNullRemovesAField() throws {
         let path = try writeScenario(smallScenario)
