@@ -146,6 +146,8 @@ public final class Instance {
     /// signal that, unlike remaining output, a real router can know.
     public private(set) var outstandingTokens = 0
     public private(set) var preemptionCount = 0
+    /// Requests × iterations they took part in, over the run (a measure of simulation work).
+    public private(set) var requestSteps = 0
     /// Bytes of one KV block held on each GPU (each holds a shard).
     public let blockBytesPerGPU: Double
     /// Cached prompt blocks, when the engine caches prefixes.
@@ -534,6 +536,7 @@ public final class Instance {
         scheduler.formBatch(on: self)
         guard !batch.isEmpty else { return nil }
         for r in batch { r.inFlight = true }
+        requestSteps += batch.count
         flights.append(batch)
         batch = spareBatches.popLast() ?? []
         let step = costModel.breakdown(batchShape)

@@ -9,7 +9,13 @@ struct Runner {
         let cluster: Cluster
         let summary: RunSummary
         let wallSeconds: Double
+        /// Processor seconds the run took (user and system, every thread).
+        let cpuSeconds: Double
         var eventsPerSecond: Double { Double(summary.events) / max(wallSeconds, 1e-9) }
+        /// Requests × iterations they took part in, per wall second.
+        var requestStepsPerSecond: Double {
+            Double(cluster.instances.reduce(0) { $0 + $1.requestSteps }) / max(wallSeconds, 1e-9)
+        }
         var requestsPerSecond: Double { Double(summary.requests_arrived) / max(wallSeconds, 1e-9) }
     }
 
@@ -22,7 +28,7 @@ struct Runner {
 
     /// - Parameter iterationsEvery: record every k-th forward pass of each instance (nil: none).
     static func run(_ plan: SimulationPlan, showProgress: Bool = false, iterationsEvery: Int? = nil) throws -> Outcome {
-        let start = DispatchTime.now().uptimeNanoseconds
+        let start = DispatchTime.now().uptimeNanoseconds, cpuStart = cpuSeconds
         let cluster = try plan.makeCluster()
         if let every = iterationsEvery { cluster.iterationLog = IterationLog(every: every) }
         var lastPrint = start
@@ -49,7 +55,15 @@ struct Runner {
         if showProgress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
         let wall = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         let summary = RunSummary(plan: plan, cluster: cluster, stop: reason)
-        return Outcome(cluster: cluster, summary: summary, wallSeconds: wall)
+        return Outcome(cluster: cluster, summary: summary, wallSeconds: wall, cpuSeconds: cpuSeconds - cpuStart)
+    }
+
+    /// Processor seconds this process has used so far (user and system).
+    static var cpuSeconds: Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        func s(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+        return s(usage.ru_utime) + s(usage.ru_stime)
     }
 
     /// Peak resident memory of this process, bytes.

@@ -78,9 +78,11 @@ struct Bench: ParsableCommand {
             if best == nil || o.wallSeconds < best!.wallSeconds { best = o }
         }
         let o = best!
-        let line = String(format: "bench %@: %d requests, %d events in %.2f s wall: %.2f M events/s, %.0f simulated requests/s, peak memory %.0f MiB",
-                          o.summary.scenario, o.summary.requests_arrived, o.summary.events, o.wallSeconds,
-                          o.eventsPerSecond / 1e6, o.requestsPerSecond, Double(Runner.peakMemoryBytes) / 1_048_576)
+        let line = String(format: "bench %@: %d requests, %d events in %.2f s wall (%.2f s CPU): %.2f M events/s, "
+                          + "%.0f simulated requests/s, %.2f M request-steps/s, peak memory %.0f MiB",
+                          o.summary.scenario, o.summary.requests_arrived, o.summary.events, o.wallSeconds, o.cpuSeconds,
+                          o.eventsPerSecond / 1e6, o.requestsPerSecond, o.requestStepsPerSecond / 1e6,
+                          Double(Runner.peakMemoryBytes) / 1_048_576)
         print(line)
     }
 }

@@ -56,6 +56,9 @@ struct RunOutputTests {
         for (a, b) in zip(records, records.dropFirst()) {
             #expect(abs((b.start - a.start).seconds - a.duration) < 2e-9, "\(a.start.seconds) + \(a.duration) vs \(b.start.seconds)")
         }
+        // Request-steps (the bench's measure of work) are the batch sizes summed over every pass.
+        #expect(outcome.cluster.instances[0].requestSteps == records.reduce(0) { $0 + $1.batch.sequences })
+        #expect(outcome.cpuSeconds > 0 && outcome.requestStepsPerSecond > 0)
         let span = (records.last!.start - records.first!.start).seconds + records.last!.duration
         #expect(abs(records.reduce(0) { $0 + $1.duration } - span) < 1e-6 * span)
         #expect(records.allSatisfy { $0.flops > 0 && $0.bytes > 0 && $0.kvBlocksUsed <= $0.kvBlocksTotal })
