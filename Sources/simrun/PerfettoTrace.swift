@@ -13,18 +13,7 @@ enum PerfettoTrace {
 
     static func write(_ cluster: Cluster, to path: String) throws {
         var events: [String] = []
-        func name(_ text: String) -> String {
-            var out = "\""
-            for c in text.unicodeScalars {
-                switch c {
-                case "\"": out += "\\\""
-                case "\\": out += "\\\\"
-                case _ where c.value < 0x20: out += String(format: "\\u%04x", c.value)
-                default: out.unicodeScalars.append(c)
-                }
-            }
-            return out + "\""
-        }
+        func name(_ text: String) -> String { JSONValue.string(text).canonicalText }
         func us(_ t: SimTime) -> String { String(format: "%.3f", Double(t.nanoseconds) / 1000) }
         func us(_ seconds: Double) -> String { String(format: "%.3f", seconds * 1e6) }
         func meta(_ pid: Int, _ tid: Int?, _ what: String, _ value: String) {

@@ -158,16 +158,12 @@ struct SearchSpec {
         let arrivals = scenario.workload.arrivals
         if arrivals.process == "trace" {
             // The trace replayed faster or slower: rate_scale is the knob, its mean rate the unit.
-            guard let named = arrivals.path else { throw InputError(file: scenarioPath, location: "workload.arrivals.path", "required field is missing") }
-            let trace = named.hasPrefix("/") ? named : URL(fileURLWithPath: scenarioPath).deletingLastPathComponent().appendingPathComponent(named).path
-            var format: TraceFormat?
-            if let f = arrivals.format {
-                guard let tf = TraceFormat(rawValue: f) else {
-                    throw InputError(file: scenarioPath, location: "workload.arrivals.format", "expected azure, mooncake or arrived_at_csv, found '\(f)'")
-                }
-                format = tf
-            }
-            let times: [Double] = try TraceReader(path: trace, format: format).readAll().compactMap { $0.timestamp }
+            // The scenario's own reading of its workload: the trace's path and format, checked.
+            let file = scenarioPath, dir = URL(fileURLWithPath: scenarioPath).deletingLastPathComponent().path
+            let workload = try WorkloadPlan(scenario.workload, seed: 1, fail: { InputError(file: file, location: $0, $1) },
+                                            resolve: { $0.hasPrefix("/") ? $0 : dir + "/" + $0 })
+            guard let replay = workload.replay else { throw InputError(file: scenarioPath, location: "workload.arrivals", "expected a trace") }
+            let times: [Double] = try TraceReader(path: replay.path, format: replay.format).readAll().compactMap { $0.timestamp }
             guard let first = times.min(), let last = times.max(), last > first else {
                 throw InputError(file: scenarioPath, location: "workload.arrivals.path", "a search needs a trace whose arrivals span some time")
             }
@@ -338,7 +334,9 @@ struct SearchSpec {
         }
         guard let p = best("prefill", slo: "ttft_s") else { return none("no prefill shape meets the TTFT SLO on \(g.name)") }
         guard let d = best("decode", slo: "tpot_s") else { return none("no decode shape meets the TPOT SLO on \(g.name)") }
-        let np = Int((targetRate / p.goodput).rounded(.up)), nd = Int((targetRate / d.goodput).rounded(.up))
+        let (needP, needD) = ((targetRate / p.goodput).rounded(.up), (targetRate / d.goodput).rounded(.up))
+        guard max(needP, needD) <= 100_000 else { return none("the rate needs more than 100000 instances of a phase") }
+        let np = Int(needP), nd = Int(needD)
         let c = Candidate(gpu: g.name, groups: [("prefill", p.shape.tp, p.shape.pp, np), ("decode", d.shape.tp, d.shape.pp, nd)],
                           origin: String(format: "Algorithm 1 for %g req/s; prefill alone %.3g; decode alone %.3g req/s", targetRate,
                                          p.goodput, d.goodput))

@@ -308,6 +308,7 @@ enum BadCases {
         }
         return [
             c("unknown option", ["run", "s.json", "--foo"], ["--foo"]),
+            c("a required field removed by --set", ["run", "s.json", "--set", "name=null"], ["s.json: name: required field is missing"]),
             c("negative seed", ["run", "s.json", "--seed", "-1"], ["--seed"]),
             c("seed not a number", ["run", "s.json", "--seed", "abc"], ["--seed", "abc"]),
             c("seed beyond 64 bits", ["run", "s.json", "--seed", "18446744073709551616"], ["--seed"]),
@@ -449,6 +450,16 @@ enum BadCases {
             spec("an unknown field", #"{"scenario": "s.json", "budget": 3, "# + gpus + "}", ["p.json: budget"]),
             spec("a negative target rate", #"{"scenario": "s.json", "target_rate": -1, "# + gpus + "}", ["p.json: target_rate"]),
             spec("attainment of 0", #"{"scenario": "s.json", "attainment": 0, "# + gpus + "}", ["p.json: attainment"]),
+            BadCase(label: "a trace whose arrivals span no time", files: [
+                "t.json": #"{"name": "t", "instances": [{"gpu": "A100-80GB", "model": "Llama-2-7B"}], "slo": {"ttft_s": 1}, "#
+                    + #""workload": {"arrivals": {"process": "trace", "path": "t.csv"}}}"#,
+                "t.csv": "arrived_at,num_prefill_tokens,num_decode_tokens\n0,100,10\n",
+                "p.json": #"{"scenario": "t.json", "# + gpus + "}"], args: ["search", "p.json"], mentions: ["t.json: workload.arrivals.path"]),
+            BadCase(label: "a trace in an unknown format", files: [
+                "t.json": #"{"name": "t", "instances": [{"gpu": "A100-80GB", "model": "Llama-2-7B"}], "slo": {"ttft_s": 1}, "#
+                    + #""workload": {"arrivals": {"process": "trace", "path": "t.csv", "format": "tape"}}}"#,
+                "t.csv": "arrived_at,num_prefill_tokens,num_decode_tokens\n0,100,10\n",
+                "p.json": #"{"scenario": "t.json", "# + gpus + "}"], args: ["search", "p.json"], mentions: ["t.json: workload.arrivals.format"]),
         ]
     }()
 
