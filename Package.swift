@@ -8,8 +8,11 @@ import PackageDescription
 let hotPath: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
 
 let package = Package(
-    name: "LLMServingSim",
-    products: [.executable(name: "simrun", targets: ["simrun"])],
+    name: "ServingClusterSim",
+    products: [
+        .executable(name: "simrun", targets: ["simrun"]),
+        .library(name: "Experiments", targets: ["Experiments"]),
+    ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
         .package(url: "https://github.com/apple/swift-collections", exact: "1.6.0"),
@@ -29,8 +32,12 @@ let package = Package(
             .product(name: "DequeModule", package: "swift-collections"),
         ], swiftSettings: hotPath),
         .target(name: "Policies", dependencies: ["Serving", "SimCore"], swiftSettings: hotPath),
+        /// Scenarios, runs, sweeps, searches and result files: everything `simrun` does, as a library
+        /// that tests and other programs drive without a process per run.
+        .target(name: "Experiments", dependencies: ["SimCore", "HardwareModels", "Workloads", "Serving", "Policies"]),
+        /// The command line: it parses arguments and calls Experiments.
         .executableTarget(name: "simrun", dependencies: [
-            "SimCore", "HardwareModels", "Workloads", "Serving", "Policies",
+            "Experiments", "SimCore", "HardwareModels", "Workloads", "Serving", "Policies",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "SimCoreTests", dependencies: ["SimCore"]),
@@ -38,6 +45,6 @@ let package = Package(
         .testTarget(name: "WorkloadsTests", dependencies: ["Workloads"]),
         .testTarget(name: "ServingTests", dependencies: ["Serving", "Policies", "Workloads", "HardwareModels"]),
         .testTarget(name: "PoliciesTests", dependencies: ["Policies", "Serving", "SimCore", "HardwareModels", "Workloads"]),
-        .testTarget(name: "SimRunTests", dependencies: ["simrun"]),
+        .testTarget(name: "SimRunTests", dependencies: ["Experiments", "simrun"]),
     ]
 )

@@ -1,7 +1,7 @@
 import Foundation
 import SimCore
 import Testing
-@testable import simrun
+@testable import Experiments
 
 /// A bad input, given to the real executable in a fresh folder: it must exit
 /// with status 2, print one line naming the file and the field or line (or the

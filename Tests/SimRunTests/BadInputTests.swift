@@ -1,7 +1,7 @@
 import Foundation
 import SimCore
 import Testing
-@testable import simrun
+@testable import Experiments
 
 @Suite("Bad input gives one clear error")
 struct BadInputTests {

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import simrun
+@testable import Experiments
 
 /// SplitMix64: a tiny seeded generator, so every mutation can be replayed from its seed.
 struct SplitMix {

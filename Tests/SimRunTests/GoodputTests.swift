@@ -2,7 +2,7 @@ import Foundation
 import SimCore
 import Testing
 import Workloads
-@testable import simrun
+@testable import Experiments
 
 @Suite("Goodput search")
 struct GoodputTests {

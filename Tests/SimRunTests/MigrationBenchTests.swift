@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import simrun
+@testable import Experiments
 
 @Suite("Migration benchmark")
 struct MigrationBenchTests {

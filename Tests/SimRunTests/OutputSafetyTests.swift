@@ -1,7 +1,7 @@
 import Foundation
 import SimCore
 import Testing
-@testable import simrun
+@testable import Experiments
 
 private func write(_ text: String, _ name: String, in dir: URL) throws {
     try text.write(to: dir.appendingPathComponent(name), atomically: false, encoding: .utf8)

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import simrun
+@testable import Experiments
 
 @Suite("Plots")
 struct PlotTests {

@@ -1,7 +1,7 @@
 import Foundation
 import SimCore
 import Testing
-@testable import simrun
+@testable import Experiments
 
 @Suite("Runs and their outputs")
 struct RunOutputTests {

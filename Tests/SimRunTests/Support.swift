@@ -1,6 +1,6 @@
 import Foundation
 import HardwareModels
-@testable import simrun
+@testable import Experiments
 
 let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent()

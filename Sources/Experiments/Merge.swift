@@ -1,16 +1,11 @@
-import ArgumentParser
 import Foundation
 import SimCore
 
-struct Merge: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Merge shard databases of one sweep into one database.")
-
-    @Argument(help: "The merged database: new, or a database of the same sweep to add to.") var out: String
-    @Argument(help: "The shard databases.") var shards: [String]
-
-    func run() throws {
+/// Merges shard databases of one sweep into one database, new or holding the same sweep.
+/// Everything is checked before the output is created or changed.
+public enum SweepMerge {
+    public static func merge(_ shards: [String], into out: String) throws {
         guard !shards.isEmpty else { throw InputError(file: out, "no shard databases to merge") }
-        // Everything is checked before the output is created or changed.
         var inputs: [(SweepDatabase, SweepDatabase.Identity)] = []
         for s in shards {
             if FileSystem.sameFile(s, out) { throw InputError(file: s, "is also the output; merge into a new database") }
@@ -58,6 +53,5 @@ struct Merge: ParsableCommand {
             }
             try target.db.execute("DETACH DATABASE shard\(i)")
         }
-        print("merged \(shards.count) shards into \(out)")
     }
 }

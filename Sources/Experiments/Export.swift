@@ -1,36 +1,13 @@
-import ArgumentParser
 import Foundation
 import SimCore
-
-struct Export: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Write a sweep database as CSV: one row per run, parameters and metrics as columns.")
-
-    @Argument(help: "The sweep database.") var database: String
-    @Option(help: "The CSV file (default: the database's name with .csv): new, or an export simrun wrote.") var out: String?
-
-    func run() throws {
-        let path = out ?? (database.hasSuffix(".sqlite") ? String(database.dropLast(7)) : database) + ".csv"
-        let (db, _) = try SweepDatabase.openForReading(database)
-        try OutputFile.check(path, option: out == nil ? "" : "--out", inputs: [database], kind: "sweep export") { data in
-            // This version's header, or the one exports had before the error column.
-            [SweepExport.fixedColumns, ["point_id", "seed", "status", "wall_seconds"]].contains { columns in
-                data.starts(with: Data((columns.joined(separator: ",") + ",").utf8))
-                    || data == Data((columns.joined(separator: ",") + "\n").utf8)
-            }
-        }
-        let rows = try SweepExport.write(db, to: path)
-        print("wrote \(rows) runs to \(path)")
-    }
-}
 
 /// One CSV row per run, for pandas: the run's columns, then `param.<path>` per swept field (text as
 /// is, numbers canonical, lists and objects as JSON), then every metric of its summary.json by its
 /// dotted name, latency statistics under `vllm bench serve`'s names (`mean_ttft_ms`, `p99_tpot_ms`,
 /// `std_itl_ms`, …). Counts are whole numbers, 0 where a run has none; other metrics are empty where
 /// a run lacks them (an infeasible point, a statistic over no requests).
-enum SweepExport {
-    static let fixedColumns = ["point_id", "seed", "status", "error", "wall_seconds"]
+public enum SweepExport {
+    public static let fixedColumns = ["point_id", "seed", "status", "error", "wall_seconds"]
 
     /// The export's name for a metric: `ttft.mean_ms` → `mean_ttft_ms` (vLLM's), others unchanged.
     static func column(_ metric: String) -> String {
@@ -41,7 +18,7 @@ enum SweepExport {
         return "\(parts[1].dropLast(3))_\(parts[0])_ms"
     }
 
-    static func write(_ database: SweepDatabase, to path: String) throws -> Int {
+    public static func write(_ database: SweepDatabase, to path: String) throws -> Int {
         let db = database.db
         let runs = try db.query("SELECT point_id, parameters, seed, status, wall_seconds, error FROM runs ORDER BY point_id")
         var metrics: [Int64: [String: Double]] = [:]

@@ -7,19 +7,19 @@ import SimCore
 /// |log(predicted / measured)| of TPOT, found on a grid and refined by a Nelder–Mead
 /// simplex, within physical bounds. Deterministic: the same runs give
 /// the same numbers.
-enum HostTimeFit {
-    struct Parameters: Equatable, Sendable {
-        var fixedMs: Double
-        var perSequenceUs: Double
+public enum HostTimeFit {
+    public struct Parameters: Equatable, Sendable {
+        public var fixedMs: Double
+        public var perSequenceUs: Double
     }
 
     static let fixedRange = 0.0...20.0
     static let perSequenceRange = 0.0...200.0
 
     /// The engine profile each measured backend is modelled with.
-    static let engines = ["vllm": "vllm-v1", "sglang": "sglang", "trtllm": "trtllm"]
+    public static let engines = ["vllm": "vllm-v1", "sglang": "sglang", "trtllm": "trtllm"]
 
-    static func overrides(_ run: MeasuredRun, _ p: Parameters?) -> [JSONValue.Member] {
+    public static func overrides(_ run: MeasuredRun, _ p: Parameters?) -> [JSONValue.Member] {
         var members: [JSONValue.Member] = [.init("engine", .string(run.engine ?? engines[run.backend] ?? EngineCatalog.defaultName))]
         if let p {
             members.append(.init("engine_overrides", .object([
@@ -37,7 +37,7 @@ enum HostTimeFit {
         return logs.isEmpty ? .infinity : logs.reduce(0, +) / Double(logs.count)
     }
 
-    static func fit(_ runs: [MeasuredRun]) throws -> Parameters {
+    public static func fit(_ runs: [MeasuredRun]) throws -> Parameters {
         var best = Parameters(fixedMs: 0, perSequenceUs: 0)
         var bestLoss = Double.infinity
         for f in [0.0, 1, 2, 4, 8] {
@@ -91,7 +91,7 @@ enum HostTimeFit {
 
     /// Leave one deployment out: each deployment's runs (one engine, GPU and model, every TP)
     /// predicted with parameters fitted on the other deployments of the same engine.
-    static func heldOut(_ runs: [MeasuredRun]) throws -> (rows: [RunsCheck.Row], fits: [String: Parameters]) {
+    public static func heldOut(_ runs: [MeasuredRun]) throws -> (rows: [RunsCheck.Row], fits: [String: Parameters]) {
         var rows: [RunsCheck.Row] = []
         var fits: [String: Parameters] = [:]
         for backend in Set(runs.map(\.backend)).sorted() {

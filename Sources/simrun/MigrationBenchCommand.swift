@@ -1,4 +1,5 @@
 import ArgumentParser
+import Experiments
 import Foundation
 import HardwareModels
 import Policies
@@ -33,7 +34,7 @@ struct MigrationBench: ParsableCommand {
         }
         print("  length  live downtime (ms)  stages  blocking downtime (ms)  recompute (ms)")
         for n in list {
-            let live = try move(plan, prompt: n, live: true), blocking = try move(plan, prompt: n, live: false)
+            let live = try MigrationBenchmark.move(plan, prompt: n, live: true), blocking = try MigrationBenchmark.move(plan, prompt: n, live: false)
             var prefill = BatchShape()
             prefill.addPrefill(tokens: n, cached: 0, samples: true)
             let recompute = CostModel(model: plan.specs[0].model, accelerator: plan.specs[0].accelerator, layout: plan.specs[0].layout,
@@ -42,36 +43,5 @@ struct MigrationBench: ParsableCommand {
                          blocking.downtime.seconds * 1e3, recompute * 1e3))
         }
         print("from instance 0 to instance \(plan.specs.count - 1) of \(plan.file)")
-    }
-
-    /// One request of `prompt` tokens decodes on the first instance, then moves to the last.
-    private func move(_ plan: SimulationPlan, prompt: Int, live: Bool) throws -> MigrationRecord {
-        let c = try Cluster(instances: plan.specs, router: FirstInstance(), source: OneRequest(prompt: prompt),
-                            sampleInterval: nil, topology: plan.topology, makeScheduler: { _, _ in FCFSScheduler() })
-        // Decoding (a step is always in flight: the moves handle that, as they would in a run).
-        while c.instances[0].running.first.map({ $0.generatedTokens < 4 }) ?? true {
-            guard try c.run(StopConditions(maxEvents: c.loop.eventsProcessed + 1)) != .completed else { break }
-        }
-        guard let r = c.instances[0].running.first,
-              live ? c.migrateLive(r, to: plan.specs.count - 1) : c.migrate(r, to: plan.specs.count - 1) else {
-            throw RunError(path: plan.file, message: "the last instance cannot take a \(prompt)-token request")
-        }
-        while c.migrationRecords.isEmpty {
-            guard try c.run(StopConditions(maxEvents: c.loop.eventsProcessed + 1)) != .completed else { break }
-        }
-        guard let record = c.migrationRecords.first, record.outcome == .committed else {
-            throw RunError(path: plan.file, message: "the \(prompt)-token move did not complete")
-        }
-        return record
-    }
-
-    private struct FirstInstance: Router {
-        mutating func route(_ request: ServingRequest, among instances: [Instance]) -> Int? { 0 }
-    }
-
-    private final class OneRequest: RequestSource {
-        private var request: Request?
-        init(prompt: Int) { request = Request(id: 0, arrival: .zero, promptTokens: prompt, outputTokens: 1000) }
-        func next() -> Request? { defer { request = nil }; return request }
     }
 }

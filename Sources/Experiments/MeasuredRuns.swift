@@ -5,12 +5,12 @@ import Workloads
 
 /// A serving run measured on a real engine: what ran, under what load, and the
 /// mean latencies it measured.
-struct MeasuredRun: Sendable {
+public struct MeasuredRun: Sendable {
     let id: String
     /// Where it came from: file and line.
     let origin: String
     /// The serving stack as the source names it (vllm, sglang, trtllm) and its version.
-    let backend: String
+    public let backend: String
     let backendVersion: String
     let model: String
     let gpu: String
@@ -54,11 +54,11 @@ struct MeasuredRun: Sendable {
 
 /// Reads AIConfigurator's `silicon_sample.csv` layout: mean TTFT and TPOT at fixed
 /// input/output lengths and closed-loop concurrency, per backend, GPU, model and TP.
-enum AIConfiguratorRuns {
+public enum AIConfiguratorRuns {
     static let gpus = ["h100_sxm": "H100-SXM-80GB", "h200_sxm": "H200"]
 
     /// The runs simrun can model, and a count of the rows left out by reason.
-    static func read(_ path: String) throws -> (runs: [MeasuredRun], skipped: [String: Int]) {
+    public static func read(_ path: String) throws -> (runs: [MeasuredRun], skipped: [String: Int]) {
         let lines = try LineReader(path: path)
         guard let header = try lines.next().map(CSVLine.fields) else { throw InputError(file: path, "the file is empty") }
         let required = ["id", "backend", "backend_version", "model_path", "system", "precision", "mode", "isl", "osl",
@@ -204,8 +204,8 @@ enum ServingRunCheck {
 /// Reads a folder of per-request runs from LMCache's LMBench client (llm-d-benchmark's layout):
 /// `deployment.json` (see `Deployment`) and one `LMBench_<workload>_<qps>.csv` per run
 /// (prompt_tokens, generation_tokens, ttft, generation_time, launch_time).
-enum LMBenchRuns {
-    static func read(folder: String) throws -> [MeasuredRun] {
+public enum LMBenchRuns {
+    public static func read(folder: String) throws -> [MeasuredRun] {
         let deployment = try Deployment(folder: folder)
         let files = try FileManager.default.contentsOfDirectory(atPath: folder)
             .filter { $0.hasPrefix("LMBench_") && $0.hasSuffix(".csv") }.sorted()

@@ -1,87 +1,28 @@
-import ArgumentParser
 import Foundation
 import HardwareModels
 import SimCore
 import Workloads
 
-/// `simrun search`: which layout of a model on a GPU budget serves the most requests per second
-/// within the SLOs: every colocated layout (TP × PP, as many replicas as fit) and every
-/// disaggregated one (prefill and decode groups, each with its own TP and count, within the
-/// budget), each measured by its goodput (`simrun goodput`) and ranked per GPU, or by cost per
-/// unit of goodput when the spec prices the GPUs.
-struct Search: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Search layouts (colocated TP × PP × replicas, disaggregated prefill/decode) for the best goodput per GPU or per dollar.",
-        discussion: """
-            The spec names a base scenario (model and engine from its first instance group, workload, SLOs, \
-            scheduler), the GPU types with how many of each may be used and optionally their price per GPU-hour, \
-            and which TP and PP degrees and layouts to try. Every candidate is a complete scenario whose goodput \
-            is found as `simrun goodput` finds it. The whole space within the budget is searched (DistServe's \
-            Algorithms 1 and 2 prune the same space for large clusters). Candidates whose model does not fit \
-            are recorded as skipped. The folder --out receives search.csv (every candidate) and the winners as \
-            scenarios to run: best.json, best-colocated.json, best-disaggregated.json.
-            """)
-
-    @Argument(help: "The search spec JSON file.") var spec: String
-    @Option(help: "Results folder (default results/search-<spec name>): new, empty, or one simrun wrote.") var out: String?
-
-    func run() throws {
-        let s = try SearchSpec(path: spec)
-        let folder = try ResultsFolder(out ?? "results/search-\(s.name)")
-        do {
-            var results: [SearchSpec.Evaluated] = []
-            for c in s.candidates {
-                let r = s.evaluate(c)
-                results.append(r)
-                FileHandle.standardError.write(Data("  \(r.line)\n".utf8))
-            }
-            if let target = s.targetRate {
-                for g in s.gpus {
-                    let r = s.algorithm1(on: g, targetRate: target)
-                    results.append(r)
-                    FileHandle.standardError.write(Data("  \(r.line)\n".utf8))
-                }
-            }
-            let ranked = s.rank(results)
-            print(SearchSpec.table(ranked, priced: s.priced))
-            try SearchSpec.writeCSV(ranked, to: folder.path("search.csv"))
-            let ok = ranked.filter { $0.goodput != nil }
-            for (file, pick) in [("best.json", ok.first), ("best-colocated.json", ok.first { !$0.candidate.disaggregated }),
-                                 ("best-disaggregated.json", ok.first { $0.candidate.disaggregated })] {
-                if let pick {
-                    let tree = ScenarioLoader.rebased(try s.scenario(for: pick), from: s.scenarioPath, to: folder.target)
-                    try Data((tree.prettyText + "\n").utf8).write(to: URL(fileURLWithPath: folder.path(file)))
-                }
-            }
-            try folder.commit()
-            if let best = ok.first { print("best: \(best.candidate.description) on \(best.candidate.gpu); scenarios in \(folder.shown)") }
-        } catch {
-            folder.abandon()
-            throw error
-        }
-    }
-}
-
 /// A search spec: the base scenario, the GPU budget per type, the degrees and layouts to try.
-struct SearchSpec {
-    struct GPUChoice {
+public struct SearchSpec {
+    public struct GPUChoice {
         let name: String
         let count: Int
         let pricePerHour: Double?
     }
 
     /// One layout to measure.
-    struct Candidate {
-        let gpu: String
+    public struct Candidate {
+        public let gpu: String
         /// (role, tp, pp, count) per instance group: one colocated group, or prefill then decode.
         let groups: [(role: String, tp: Int, pp: Int, count: Int)]
         /// How it was chosen, when not by enumeration.
         var origin: String?
         /// Each pipeline stage on its own server, prefill and decode stage k sharing one (Algorithm 2).
         var stagePerServer = false
-        var disaggregated: Bool { groups.count == 2 }
+        public var disaggregated: Bool { groups.count == 2 }
         var gpus: Int { groups.reduce(0) { $0 + $1.tp * $1.pp * $1.count } }
-        var description: String {
+        public var description: String {
             func g(_ x: (role: String, tp: Int, pp: Int, count: Int)) -> String {
                 "\(x.count) × TP\(x.tp)" + (x.pp > 1 ? "·PP\(x.pp)" : "")
             }
@@ -91,9 +32,9 @@ struct SearchSpec {
         }
     }
 
-    struct Evaluated {
-        let candidate: Candidate
-        let goodput: Double?
+    public struct Evaluated {
+        public let candidate: Candidate
+        public let goodput: Double?
         let pricePerHour: Double?
         let status: String
         var perGPU: Double? { goodput.map { $0 / Double(candidate.gpus) } }
@@ -102,32 +43,32 @@ struct SearchSpec {
             guard let p = pricePerHour, let g = goodput, g > 0 else { return nil }
             return p * Double(candidate.gpus) / g
         }
-        var line: String {
+        public var line: String {
             "\(candidate.description) on \(candidate.gpu): " + (goodput.map { String(format: "goodput %.3g req/s", $0) } ?? status)
         }
     }
 
-    let name: String
+    public let name: String
     let file: String
-    let scenarioPath: String
+    public let scenarioPath: String
     let base: JSONValue
     let baseGroup: [JSONValue.Member]
-    let gpus: [GPUChoice]
+    public let gpus: [GPUChoice]
     let attainment: Double
     let tolerance: Double
-    let candidates: [Candidate]
+    public let candidates: [Candidate]
     /// TP × PP shapes that split the model as vLLM requires, per GPU type (within its budget).
     let shapes: [String: [(tp: Int, pp: Int)]]
     /// The rate Algorithm 1 replicates its configurations to serve (nil: Algorithm 1 is not run).
-    let targetRate: Double?
-    let priced: Bool
+    public let targetRate: Double?
+    public let priced: Bool
     private let startRate: Double
     /// The field a probe sets: the rate, or for a replayed trace its rate_scale; and the requests per
     /// second one unit of it means (1, or the trace's mean rate), so goodputs are always req/s.
     private let knob: String
     private let reqPerUnit: Double
 
-    init(path: String) throws {
+    public init(path: String) throws {
         file = path
         func fail(_ field: String, _ message: String) -> InputError { InputError(file: path, location: field, message) }
         let json = try JSONValue.read(file: path, what: "search spec")
@@ -306,13 +247,13 @@ struct SearchSpec {
         return try ScenarioLoader.resolved(tree, settings: settings, file: scenarioPath)
     }
 
-    func scenario(for e: Evaluated) throws -> JSONValue { try scenario(for: e.candidate, rate: e.goodput) }
+    public func scenario(for e: Evaluated) throws -> JSONValue { try scenario(for: e.candidate, rate: e.goodput) }
 
     /// DistServe's Algorithm 1 (high node affinity): each prefill shape measured alone against the TTFT SLO
     /// (ample decode instances behind it) and each decode shape alone against the TPOT SLO (ample prefill
     /// instances in front), the best of each by goodput per GPU chosen independently, then replicated to serve
     /// `targetRate`; the placement that makes is measured whole. Needs both a TTFT and a TPOT SLO.
-    func algorithm1(on g: GPUChoice, targetRate: Double) -> Evaluated {
+    public func algorithm1(on g: GPUChoice, targetRate: Double) -> Evaluated {
         let price = g.pricePerHour
         func none(_ why: String) -> Evaluated {
             Evaluated(candidate: Candidate(gpu: g.name, groups: [], origin: "Algorithm 1"),
@@ -344,7 +285,7 @@ struct SearchSpec {
     }
 
     /// Finds one candidate's goodput; a candidate that does not fit is skipped, one that fails is recorded.
-    func evaluate(_ c: Candidate) -> Evaluated { measure(c) }
+    public func evaluate(_ c: Candidate) -> Evaluated { measure(c) }
 
     private func measure(_ c: Candidate, onlySLO: String? = nil) -> Evaluated {
         let price = gpus.first { $0.name == c.gpu }?.pricePerHour
@@ -370,7 +311,7 @@ struct SearchSpec {
 
     /// Best first: by cost per unit of goodput when every GPU is priced, else by goodput per GPU;
     /// candidates without a goodput last, in the order they were tried.
-    func rank(_ results: [Evaluated]) -> [Evaluated] {
+    public func rank(_ results: [Evaluated]) -> [Evaluated] {
         let indexed = Array(results.enumerated())
         return indexed.sorted { a, b in
             switch (a.element.perGPU, b.element.perGPU) {
@@ -388,7 +329,7 @@ struct SearchSpec {
     static let csvHeader = ["rank", "layout", "gpu", "description", "gpus", "goodput_rps", "goodput_per_gpu_rps",
                             "price_per_gpu_hour", "usd_per_hour_per_rps", "status"]
 
-    static func writeCSV(_ ranked: [Evaluated], to path: String) throws {
+    public static func writeCSV(_ ranked: [Evaluated], to path: String) throws {
         let csv = try CSVWriter(path: path, header: csvHeader)
         for (i, r) in ranked.enumerated() {
             csv.field(i + 1)
@@ -406,7 +347,7 @@ struct SearchSpec {
         try csv.close()
     }
 
-    static func table(_ ranked: [Evaluated], priced: Bool) -> String {
+    public static func table(_ ranked: [Evaluated], priced: Bool) -> String {
         func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s + " " : s + String(repeating: " ", count: n - s.count) }
         var lines = [pad("rank", 5) + pad("layout", 45) + pad("gpu", 15) + " gpus    goodput/s      per GPU"
                      + (priced ? "   $/h per req/s" : "")]

@@ -12,13 +12,13 @@ import SimCore
 /// - `requests(point_id, id, …)`: every request's latencies, with `--requests`.
 ///
 /// simrun opens only databases it wrote for the same sweep; anything else is refused before it is touched.
-final class SweepDatabase {
+public final class SweepDatabase {
     static let format = "simrun-sweep-2"
     let db: SQLiteDatabase
     let path: String
 
     /// The identity of a sweep: its name and the digest of its file's content.
-    struct Identity: Equatable {
+    public struct Identity: Equatable {
         let name: String
         let specSHA: String
         var shown: String { "'\(name)' (sweep file \(specSHA.prefix(12)))" }
@@ -62,7 +62,7 @@ final class SweepDatabase {
     }
 
     /// Opens an existing sweep database to read (export, plot, merge inputs).
-    static func openForReading(_ path: String, option: String = "") throws -> (SweepDatabase, Identity) {
+    public static func openForReading(_ path: String, option: String = "") throws -> (SweepDatabase, Identity) {
         guard let identity = try inspect(path, option: option) else {
             throw InputError(file: path, location: option, "no such sweep database")
         }
@@ -71,7 +71,7 @@ final class SweepDatabase {
 
     /// Opens or creates the database for `spec`'s sweep. A database of another sweep (by name) is refused;
     /// one of the same sweep written from another version of its file is taken over, and its meta updated.
-    static func openForWriting(_ path: String, option: String, spec: SweepSpec) throws -> SweepDatabase {
+    public static func openForWriting(_ path: String, option: String, spec: SweepSpec) throws -> SweepDatabase {
         if let found = try inspect(path, option: option), found.name != spec.name {
             throw InputError(file: path, location: option, "holds sweep \(found.shown), not '\(spec.name)'; choose another path")
         }
@@ -123,14 +123,14 @@ final class SweepDatabase {
     }
 
     /// A stored run: what it is keyed on, and whether it succeeded.
-    struct StoredRun {
-        let pointID: Int
+    public struct StoredRun {
+        public let pointID: Int
         let parameters: String
-        let scenarioSHA: String
-        let ok: Bool
+        public let scenarioSHA: String
+        public let ok: Bool
     }
 
-    func storedRuns() throws -> [StoredRun] {
+    public func storedRuns() throws -> [StoredRun] {
         try db.query("SELECT point_id, parameters, scenario_sha256, status FROM runs ORDER BY point_id").compactMap { row in
             guard case .integer(let id) = row[0], case .text(let p) = row[1], case .text(let sha) = row[2],
                   case .text(let status) = row[3] else { return nil }
@@ -139,7 +139,7 @@ final class SweepDatabase {
     }
 
     /// Removes runs (with their metrics and requests) in one transaction.
-    func remove(points: [Int]) throws {
+    public func remove(points: [Int]) throws {
         guard !points.isEmpty else { return }
         try db.transaction {
             for table in ["runs", "metrics", "requests"] {
@@ -148,7 +148,7 @@ final class SweepDatabase {
         }
     }
 
-    func failedCount() throws -> Int {
+    public func failedCount() throws -> Int {
         if case .integer(let n)? = try db.query("SELECT COUNT(*) FROM runs WHERE status NOT IN ('ok', 'infeasible')").first?.first { return Int(n) }
         return 0
     }

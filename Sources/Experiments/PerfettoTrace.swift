@@ -7,11 +7,11 @@ import SimCore
 /// and counters of its queue and KV blocks (the time series); "transfers", one track per pair of
 /// instances a request's KV moved between (hand-offs and migrations); and "cluster", the start-up
 /// phases of launched instances and the rescales. Times are microseconds of simulated time.
-enum PerfettoTrace {
+public enum PerfettoTrace {
     /// The first bytes of every trace simrun writes, by which it recognises its own.
-    static let opening = #"{"otherData":{"writer":"simrun"},"traceEvents":["#
+    public static let opening = #"{"otherData":{"writer":"simrun"},"traceEvents":["#
 
-    static func write(_ cluster: Cluster, to path: String) throws {
+    public static func write(_ cluster: Cluster, to path: String) throws {
         var events: [String] = []
         func name(_ text: String) -> String { JSONValue.string(text).canonicalText }
         func us(_ t: SimTime) -> String { String(format: "%.3f", Double(t.nanoseconds) / 1000) }

@@ -4,7 +4,7 @@ import SimCore
 /// Reads a scenario file: JSON syntax, then unknown keys (against
 /// ScenarioSchema), then types. Each failure is one InputError naming the
 /// file and the field.
-enum ScenarioLoader {
+public enum ScenarioLoader {
     /// Whole-number fields read as UInt64 (every other one is an Int).
     private static let unsignedFields: Set<String> = ["seed"]
 
@@ -17,7 +17,7 @@ enum ScenarioLoader {
 
     /// The scenario as JSON after overrides, checked against the schema: what a
     /// sweep hashes to recognise a run.
-    static func resolvedTree(_ path: String, overrides: [String] = []) throws -> JSONValue {
+    public static func resolvedTree(_ path: String, overrides: [String] = []) throws -> JSONValue {
         var tree = try JSONValue.read(file: path, what: "scenario file")
         guard case .object = tree else {
             throw InputError(file: path, "expected a JSON object at the top level, found \(tree.kindName)")
@@ -45,7 +45,7 @@ enum ScenarioLoader {
 
     /// The scenario with every file it names relative to `folder` instead of to the file `from`, so
     /// it runs from there (a search's best.json): traces, length tables, and models or engines named by path.
-    static func rebased(_ tree: JSONValue, from file: String, to folder: String) -> JSONValue {
+    public static func rebased(_ tree: JSONValue, from file: String, to folder: String) -> JSONValue {
         let base = URL(fileURLWithPath: file).deletingLastPathComponent().standardizedFileURL.path
         let there = URL(fileURLWithPath: folder).standardizedFileURL.pathComponents
         func moved(_ path: String) -> String {

@@ -4,10 +4,11 @@ import SimCore
 /// A run failed for a reason other than its input (a write failed on a full disk,
 /// a folder vanished mid-run, an invariant broke): exit status 1 with this one
 /// line, and nothing half-written left.
-struct RunError: Error, CustomStringConvertible {
-    let path: String
-    let message: String
-    var description: String { "\(path): \(message)" }
+public struct RunError: Error, CustomStringConvertible {
+    public let path: String
+    public let message: String
+    public init(path: String, message: String) { self.path = path; self.message = message }
+    public var description: String { "\(path): \(message)" }
 }
 
 /// The folder a run writes into. simrun writes a folder only when it is missing,
@@ -15,7 +16,7 @@ struct RunError: Error, CustomStringConvertible {
 /// simrun does not write); everything else is refused before the run starts. The
 /// new results are built in a hidden staging folder beside the target and
 /// swapped in at once, so the old results stay whole until the new ones are.
-struct ResultsFolder {
+public struct ResultsFolder {
     static let marker = ".simrun-results"
     /// What a results folder may hold: a run's outputs and the plots `simrun plot` draws beside them.
     static let ownFiles: Set<String> = [marker, "summary.json", "requests.csv", "timeseries.csv", "provenance.json", "iterations.csv", "search.csv", "best.json",
@@ -23,15 +24,15 @@ struct ResultsFolder {
                                         "tpot-cdf.svg"]
 
     /// As the user gave it, for messages.
-    let shown: String
-    let target: String
+    public let shown: String
+    public let target: String
     let staging: String
     private let option: String
     private let createdFolders: [String]
 
     /// Checks the target and makes the staging folder (and any missing parent
     /// folders), so a bad path fails before anything is simulated.
-    init(_ path: String, option: String = "--out") throws {
+    public init(_ path: String, option: String = "--out") throws {
         shown = path
         self.option = option
         target = URL(fileURLWithPath: path).standardizedFileURL.path
@@ -58,10 +59,10 @@ struct ResultsFolder {
     }
 
     /// A file inside the staging folder.
-    func path(_ file: String) -> String { staging + "/" + file }
+    public func path(_ file: String) -> String { staging + "/" + file }
 
     /// Puts the staged results in place of the target, then removes the old results.
-    func commit() throws {
+    public func commit() throws {
         try Self.checkReplaceable(target) { InputError(file: shown, location: option, $0) }
         if FileSystem.kind(of: target) == .missing {
             guard rename(staging, target) == 0 else { throw RunError(path: shown, message: FileSystem.errorText()) }
@@ -83,7 +84,7 @@ struct ResultsFolder {
     }
 
     /// Removes the staging folder and the parent folders this run created.
-    func abandon() {
+    public func abandon() {
         try? FileManager.default.removeItem(atPath: staging)
         Self.removeEmpty(createdFolders)
     }
@@ -160,10 +161,10 @@ struct ResultsFolder {
 
 /// A single output file (a CSV export, a plot, a fitted profile): written through
 /// a temporary file and a rename, and only over a file that simrun wrote.
-enum OutputFile {
+public enum OutputFile {
     /// Refuses a path that is one of the inputs, a folder, or a file simrun did not write.
     /// - Parameter isOurs: recognises a file of this kind that simrun wrote, from its bytes.
-    static func check(_ path: String, option: String, inputs: [String], kind: String,
+    public static func check(_ path: String, option: String, inputs: [String], kind: String,
                       isOurs: (Data) -> Bool) throws {
         func fail(_ message: String) -> InputError { InputError(file: path, location: option, message) }
         for input in inputs where FileSystem.sameFile(path, input) || standardized(path) == standardized(input) {
@@ -185,7 +186,7 @@ enum OutputFile {
     }
 
     /// Calls `body` with a temporary path beside `path`, then renames the result into place.
-    static func replace(_ path: String, _ body: (String) throws -> Void) throws {
+    public static func replace(_ path: String, _ body: (String) throws -> Void) throws {
         let url = URL(fileURLWithPath: standardized(path))
         do {
             try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
@@ -203,7 +204,7 @@ enum OutputFile {
         }
     }
 
-    static func write(_ data: Data, to path: String) throws {
+    public static func write(_ data: Data, to path: String) throws {
         try replace(path) { tmp in try data.write(to: URL(fileURLWithPath: tmp)) }
     }
 

@@ -3,7 +3,7 @@ import HardwareModels
 /// Every scenario field: its path, type, default and meaning. The loader
 /// rejects any key not listed here, and `simrun schema` prints this table, so
 /// the documentation and the accepted input cannot drift apart.
-enum ScenarioSchema {
+public enum ScenarioSchema {
     struct Field {
         let path: String
         let type: String
@@ -362,7 +362,7 @@ enum ScenarioSchema {
     }
 
     /// The schema as a Markdown table.
-    static var markdownTable: String {
+    public static var markdownTable: String {
         var s = "| field | type | default | meaning |\n|---|---|---|---|\n"
         for f in fields { s += "| `\(f.path)` | \(f.type) | \(f.defaultValue) | \(f.summary) |\n" }
         return s

@@ -15,9 +15,9 @@ import Workloads
 /// `--save-detailed`), else fixed at the means (`total_input_tokens` / `completed`),
 /// which is exact for the random dataset's default range ratio of 0. Measured:
 /// `mean_ttft_ms`, `mean_tpot_ms` and, when the run asked for it, `mean_e2el_ms`.
-enum VLLMBenchRuns {
+public enum VLLMBenchRuns {
     /// Every `*.json` in `folder` but `deployment.json`, in name order; or one file (its folder's deployment).
-    static func read(_ path: String) throws -> [MeasuredRun] {
+    public static func read(_ path: String) throws -> [MeasuredRun] {
         let isFolder = FileSystem.kind(of: path) == .directory
         let folder = isFolder ? path : URL(fileURLWithPath: path).deletingLastPathComponent().path
         let deployment = try Deployment(folder: folder)
@@ -30,7 +30,7 @@ enum VLLMBenchRuns {
     }
 
     /// Whether a folder holds vLLM benchmark results (rather than LMBench CSVs).
-    static func holdsResults(_ folder: String) -> Bool {
+    public static func holdsResults(_ folder: String) -> Bool {
         ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [])
             .contains { $0.hasSuffix(".json") && $0 != "deployment.json" }
     }

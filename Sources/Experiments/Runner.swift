@@ -4,30 +4,30 @@ import SimCore
 import Workloads
 
 /// Runs a plan once and measures the run itself (wall time, events/s, memory).
-struct Runner {
-    struct Outcome {
-        let cluster: Cluster
-        let summary: RunSummary
-        let wallSeconds: Double
+public struct Runner {
+    public struct Outcome {
+        public let cluster: Cluster
+        public let summary: RunSummary
+        public let wallSeconds: Double
         /// Processor seconds the run took (user and system, every thread).
-        let cpuSeconds: Double
-        var eventsPerSecond: Double { Double(summary.events) / max(wallSeconds, 1e-9) }
+        public let cpuSeconds: Double
+        public var eventsPerSecond: Double { Double(summary.events) / max(wallSeconds, 1e-9) }
         /// Requests × iterations they took part in, per wall second.
-        var requestStepsPerSecond: Double {
+        public var requestStepsPerSecond: Double {
             Double(cluster.instances.reduce(0) { $0 + $1.requestSteps }) / max(wallSeconds, 1e-9)
         }
-        var requestsPerSecond: Double { Double(summary.requests_arrived) / max(wallSeconds, 1e-9) }
+        public var requestsPerSecond: Double { Double(summary.requests_arrived) / max(wallSeconds, 1e-9) }
     }
 
     /// Loads, validates and runs a scenario. Input problems throw InputError.
-    static func run(scenarioPath: String, seed: UInt64? = nil, overrides: [String] = [],
+    public static func run(scenarioPath: String, seed: UInt64? = nil, overrides: [String] = [],
                     showProgress: Bool = false) throws -> (SimulationPlan, Outcome) {
         let plan = try SimulationPlan(scenarioPath: scenarioPath, seed: seed, overrides: overrides)
         return (plan, try run(plan, showProgress: showProgress))
     }
 
     /// - Parameter iterationsEvery: record every k-th forward pass of each instance (nil: none).
-    static func run(_ plan: SimulationPlan, showProgress: Bool = false, iterationsEvery: Int? = nil) throws -> Outcome {
+    public static func run(_ plan: SimulationPlan, showProgress: Bool = false, iterationsEvery: Int? = nil) throws -> Outcome {
         let start = DispatchTime.now().uptimeNanoseconds, cpuStart = cpuSeconds
         let cluster = try plan.makeCluster()
         if let every = iterationsEvery { cluster.iterationLog = IterationLog(every: every) }
@@ -67,7 +67,7 @@ struct Runner {
     }
 
     /// Peak resident memory of this process, bytes.
-    static var peakMemoryBytes: Int {
+    public static var peakMemoryBytes: Int {
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         return usage.ru_maxrss * 1024

@@ -15,11 +15,11 @@ import SimCore
 /// Points are the cartesian product of the grid, the zipped lists (taken
 /// together, row by row) and the random samples, each run `repetitions` times
 /// with seeds scenario seed + 0, 1, …
-struct SweepSpec {
-    let name: String
+public struct SweepSpec {
+    public let name: String
     let file: String
     let scenario: String
-    let points: [SweepPoint]
+    public let points: [SweepPoint]
     /// The sweep file's content, keys sorted: stored with the results, and what tells one sweep from another.
     let canonicalText: String
 
@@ -28,7 +28,7 @@ struct SweepSpec {
     /// Whole numbers in a range or a random draw stay where a Double still counts every integer exactly (2^53).
     static let maxWhole = 9_007_199_254_740_992.0
 
-    init(file: String) throws {
+    public init(file: String) throws {
         func fail(_ location: String, _ message: String) -> InputError { InputError(file: file, location: location, message) }
         let root = try JSONValue.read(file: file, what: "sweep file")
         guard let members = root.members else {
@@ -184,8 +184,8 @@ struct SweepSpec {
 }
 
 /// One run of a sweep: its parameter assignments and repetition.
-struct SweepPoint {
-    let id: Int
+public struct SweepPoint {
+    public let id: Int
     let assignments: [(String, JSONValue)]
     let repetition: Int
 

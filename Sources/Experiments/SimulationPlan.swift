@@ -6,23 +6,23 @@ import SimCore
 import Workloads
 
 /// Service-level objectives; a nil bound is not checked.
-struct SLOs: Sendable {
+public struct SLOs: Sendable {
     var ttft: Double?
     var tpot: Double?
     var e2el: Double?
     /// Bound on the worst inter-token gap of a request.
     var maxITL: Double?
-    var isEmpty: Bool { ttft == nil && tpot == nil && e2el == nil && maxITL == nil }
+    public var isEmpty: Bool { ttft == nil && tpot == nil && e2el == nil && maxITL == nil }
 }
 
 /// A validated scenario, ready to build a cluster from. Every check that can
 /// fail on user input happens in `init`, before anything runs or is written.
-struct SimulationPlan {
+public struct SimulationPlan {
     /// The scenario file, for messages.
-    let file: String
-    let name: String
+    public let file: String
+    public let name: String
     let seed: UInt64
-    let specs: [InstanceSpec]
+    public let specs: [InstanceSpec]
     /// Whether any instance keeps prefix-cache blocks in host DRAM.
     var offloadsPrefixes: Bool { specs.contains { $0.engine.prefixCaching && $0.limits.kvOffloadBytes > 0 } }
     let routerName: String
@@ -30,10 +30,10 @@ struct SimulationPlan {
     let controller: (name: String, options: PolicyRegistry.ControllerOptions)?
     let schedulerName: String
     let schedulerOptions: SchedulerOptions
-    let slos: SLOs
+    public let slos: SLOs
     let stop: StopConditions
     let sampleInterval: SimTime?
-    let checkInvariants: Bool
+    public let checkInvariants: Bool
     let topology: Topology
     /// The field that sets the gaps between arrivals, named when they overflow the clock.
     let arrivalField: String
@@ -44,7 +44,7 @@ struct SimulationPlan {
     /// Requests the workload will send, when the scenario says (for progress).
     let expectedRequests: Int?
     /// Files the workload reads (traces, length tables), resolved.
-    let inputFiles: [String]
+    public let inputFiles: [String]
     /// The replayed trace and its format, when the workload is one.
     let replay: (path: String, format: TraceFormat?)?
     private let makeSource: () throws -> RequestSource
@@ -52,7 +52,7 @@ struct SimulationPlan {
     private(set) var resolvedScenario: JSONValue?
 
     /// Loads a scenario file, applies `--set` overrides and validates the result.
-    init(scenarioPath: String, seed: UInt64? = nil, overrides: [String] = []) throws {
+    public init(scenarioPath: String, seed: UInt64? = nil, overrides: [String] = []) throws {
         let tree = try ScenarioLoader.resolvedTree(scenarioPath, overrides: overrides)
         try self.init(ScenarioLoader.decode(tree, file: scenarioPath), file: scenarioPath, seedOverride: seed)
         resolvedScenario = tree

@@ -2,13 +2,13 @@ import Serving
 import SimCore
 
 /// Latency statistics in milliseconds, named as `vllm bench serve` names them.
-struct LatencyStats: Encodable {
-    let mean_ms: Double?
-    let median_ms: Double?
-    let p90_ms: Double?
-    let p99_ms: Double?
+public struct LatencyStats: Encodable {
+    public let mean_ms: Double?
+    public let median_ms: Double?
+    public let p90_ms: Double?
+    public let p99_ms: Double?
     /// Population standard deviation (vLLM's std_*_ms, numpy's std).
-    let std_ms: Double?
+    public let std_ms: Double?
 
     init(seconds samples: [Double]) {
         let s = SampleSummary(samples)
@@ -33,12 +33,12 @@ struct LatencyStats: Encodable {
 
 /// Whether a request met each SLO that is set (nil where unset).
 struct SLOVerdict {
-    let ttft: Bool?
-    let tpot: Bool?
-    let e2el: Bool?
-    let maxITL: Bool?
+    public let ttft: Bool?
+    public let tpot: Bool?
+    public let e2el: Bool?
+    public let maxITL: Bool?
     /// Met every SLO that is set; false when the request did not finish.
-    let all: Bool
+    public let all: Bool
 
     init(_ r: RequestRecord, _ slos: SLOs) {
         func check(_ bound: Double?, _ value: Double?) -> Bool? {
@@ -54,7 +54,7 @@ struct SLOVerdict {
 
 /// The figures of one run. Everything here is a function of the scenario and
 /// seed only (no wall-clock figures), so summary.json is byte-stable.
-struct RunSummary: Encodable {
+public struct RunSummary: Encodable {
     /// The whole-number fields (counts) by their dotted names in summary.json: exports write them as
     /// integers, and 0 where a run has none. A test checks this list against the fields' types.
     static let counts: Set<String> = ["seed", "events", "requests_arrived", "requests_completed", "requests_dropped",
@@ -67,122 +67,122 @@ struct RunSummary: Encodable {
             || name.hasPrefix("by_priority.") && name.hasSuffix("completed")
     }
 
-    let scenario: String
-    let seed: UInt64
-    let stop_reason: String
-    let simulated_seconds: Double
-    let events: Int
-    let requests_arrived: Int
-    let requests_completed: Int
-    let requests_dropped: Int
-    let requests_unfinished: Int
+    public let scenario: String
+    public let seed: UInt64
+    public let stop_reason: String
+    public let simulated_seconds: Double
+    public let events: Int
+    public let requests_arrived: Int
+    public let requests_completed: Int
+    public let requests_dropped: Int
+    public let requests_unfinished: Int
     /// Finished requests whose output max_model_len cut short.
-    let requests_length_capped: Int
-    let dropped_by_reason: [String: Int]
+    public let requests_length_capped: Int
+    public let dropped_by_reason: [String: Int]
     /// Arrived requests per second from the first arrival to the last (the load offered).
-    let offered_rate: Double?
-    let request_throughput: Double
-    let output_throughput: Double
-    let total_token_throughput: Double
+    public let offered_rate: Double?
+    public let request_throughput: Double
+    public let output_throughput: Double
+    public let total_token_throughput: Double
     /// Prompt and output tokens of the completed requests (vLLM's totals).
-    let total_input_tokens: Int
-    let total_output_tokens: Int
+    public let total_input_tokens: Int
+    public let total_output_tokens: Int
     /// Arrival to first scheduling, over requests that were scheduled.
-    let queueing: LatencyStats
-    let ttft: LatencyStats
-    let tpot: LatencyStats
-    let itl: LatencyStats
-    let e2el: LatencyStats
-    let slo: SLOReport?
-    let kv_utilization_mean: Double
-    let kv_utilization_per_instance: [Double]
-    let preemptions: Int
+    public let queueing: LatencyStats
+    public let ttft: LatencyStats
+    public let tpot: LatencyStats
+    public let itl: LatencyStats
+    public let e2el: LatencyStats
+    public let slo: SLOReport?
+    public let kv_utilization_mean: Double
+    public let kv_utilization_per_instance: [Double]
+    public let preemptions: Int
     /// Preemptions (evictions) per arrived request.
-    let preemptions_per_request: Double
-    let migrations: Int
+    public let preemptions_per_request: Double
+    public let migrations: Int
     /// Moves between colocated instances (not hand-offs): time each request was paused by its move
     /// (a live migration's last stage, a blocking migration's whole copy), and moves that did not
     /// complete (aborted, or a last stage the destination could not take). Absent without moves.
-    let migration_downtime: LatencyStats?
+    public let migration_downtime: LatencyStats?
     /// Per priority class, when any request was high priority: finished requests and their latencies.
-    let by_priority: [String: ClassReport]?
+    public let by_priority: [String: ClassReport]?
     /// Instance-hours and GPU-hours held: from the start (or when an instance was requested) to its
     /// removal (or the end of the run), starting and draining time included.
-    let instance_hours: Double
-    let gpu_hours: Double
+    public let instance_hours: Double
+    public let gpu_hours: Double
     /// Instances started, drained or removed during the run (absent when none was): when each phase began, s.
-    let instance_phases: [PhaseReport]?
+    public let instance_phases: [PhaseReport]?
     /// Rescales of an instance's layout (absent when none was made): method, layouts, phase times,
     /// downtime, bytes moved, experts moved, the peak HBM over the GPUs involved, and any failure.
-    let scaling: [ScalingReport]?
-    let migrations_aborted: Int?
+    public let scaling: [ScalingReport]?
+    public let migrations_aborted: Int?
     /// Over finished requests whose KV moved (absent when none did): the share of their total
     /// end-to-end latency their prefilled KV spent waiting for a decode instance, and moving.
-    let kv_wait_share: Double?
-    let kv_transfer_share: Double?
-    let instances: Int
+    public let kv_wait_share: Double?
+    public let kv_transfer_share: Double?
+    public let instances: Int
     /// Per run of consecutive instances of one spec: what a replica holds, GiB over its GPUs.
-    let memory_per_replica: [MemoryReport]
-    let nodes: Int
+    public let memory_per_replica: [MemoryReport]
+    public let nodes: Int
     /// Per accelerator in the run: "fitted (...)" or "datasheet roofline".
-    let cost_model: [String: String]
+    public let cost_model: [String: String]
     /// Per load stage of a ramp (absent without stages): the requests that arrived in it.
-    let stages: [StageReport]?
+    public let stages: [StageReport]?
     /// Automatic prefix caching (absent when no prompt was looked up): prompt tokens found in
     /// the cache over prompt tokens looked up, and the tokens found.
-    let prefix_cache_hit_rate: Double?
-    let prefix_cache_hit_tokens: Int?
+    public let prefix_cache_hit_rate: Double?
+    public let prefix_cache_hit_tokens: Int?
     /// Prompt tokens loaded from offloaded blocks in host DRAM instead of recomputed (absent
     /// without `kv_offloading_gib`).
-    let prefix_cache_offload_hit_tokens: Int?
+    public let prefix_cache_offload_hit_tokens: Int?
 
-    struct ClassReport: Encodable {
-        let requests: Int
-        let completed: Int
-        let ttft: LatencyStats
-        let tpot: LatencyStats
-        let e2el: LatencyStats
+    public struct ClassReport: Encodable {
+        public let requests: Int
+        public let completed: Int
+        public let ttft: LatencyStats
+        public let tpot: LatencyStats
+        public let e2el: LatencyStats
     }
 
-    struct PhaseReport: Encodable {
-        let instance: Int
-        let requested_s: Double?
-        let initialized_s: Double?
-        let weights_loaded_s: Double?
-        let ready_s: Double?
-        let drain_started_s: Double?
-        let removed_s: Double?
+    public struct PhaseReport: Encodable {
+        public let instance: Int
+        public let requested_s: Double?
+        public let initialized_s: Double?
+        public let weights_loaded_s: Double?
+        public let ready_s: Double?
+        public let drain_started_s: Double?
+        public let removed_s: Double?
     }
 
-    struct MemoryReport: Encodable {
+    public struct MemoryReport: Encodable {
         /// The first and last instance it describes.
-        let instances: [Int]
-        let gpus: Int
-        let weights_gib: Double
-        let activations_gib: Double
-        let kv_cache_gib: Double
-        let kv_blocks: Int
+        public let instances: [Int]
+        public let gpus: Int
+        public let weights_gib: Double
+        public let activations_gib: Double
+        public let kv_cache_gib: Double
+        public let kv_blocks: Int
     }
 
-    struct ScalingReport: Encodable {
-        let method: String
-        let instance: Int
-        let successor: Int?
-        let from: String
-        let to: String
-        let start_s: Double
-        let warmup_start_s: Double?
-        let ready_s: Double?
-        let end_s: Double?
+    public struct ScalingReport: Encodable {
+        public let method: String
+        public let instance: Int
+        public let successor: Int?
+        public let from: String
+        public let to: String
+        public let start_s: Double
+        public let warmup_start_s: Double?
+        public let ready_s: Double?
+        public let end_s: Double?
         /// From the decision to the new layout taking requests.
-        let scale_s: Double?
-        let downtime_s: Double
-        let peer_gib: Double
-        let storage_gib: Double
-        let experts_moved: Int
-        let peak_hbm_gib: Double
-        let peak_device_hbm_gib: Double
-        let failure: String?
+        public let scale_s: Double?
+        public let downtime_s: Double
+        public let peer_gib: Double
+        public let storage_gib: Double
+        public let experts_moved: Int
+        public let peak_hbm_gib: Double
+        public let peak_device_hbm_gib: Double
+        public let failure: String?
 
         init(_ r: ScalingRecord) {
             method = r.method.rawValue
@@ -205,37 +205,37 @@ struct RunSummary: Encodable {
         }
     }
 
-    struct StageReport: Encodable {
-        let stage: Int
-        let rate: Double
-        let start_s: Double
-        let end_s: Double
+    public struct StageReport: Encodable {
+        public let stage: Int
+        public let rate: Double
+        public let start_s: Double
+        public let end_s: Double
         /// Requests that arrived in the stage and ended (finished or dropped).
-        let requests_ended: Int
-        let requests_completed: Int
+        public let requests_ended: Int
+        public let requests_completed: Int
         /// Completed requests per second of the stage's length.
-        let request_throughput: Double
-        let ttft: LatencyStats
-        let tpot: LatencyStats
-        let e2el: LatencyStats
+        public let request_throughput: Double
+        public let ttft: LatencyStats
+        public let tpot: LatencyStats
+        public let e2el: LatencyStats
     }
 
-    struct SLOReport: Encodable {
-        let ttft_s: Double?
-        let tpot_s: Double?
-        let e2el_s: Double?
-        let max_itl_s: Double?
-        let ttft_attainment: Double?
-        let tpot_attainment: Double?
-        let e2el_attainment: Double?
-        let max_itl_attainment: Double?
+    public struct SLOReport: Encodable {
+        public let ttft_s: Double?
+        public let tpot_s: Double?
+        public let e2el_s: Double?
+        public let max_itl_s: Double?
+        public let ttft_attainment: Double?
+        public let tpot_attainment: Double?
+        public let e2el_attainment: Double?
+        public let max_itl_attainment: Double?
         /// Share of arrived requests that finished and met every set SLO.
-        let attainment: Double
+        public let attainment: Double
         /// Requests/s that met every set SLO (vLLM's request goodput).
-        let request_goodput: Double
+        public let request_goodput: Double
         /// Output tokens/s of the requests that met every set SLO (the
         /// Past-Future paper's goodput).
-        let token_goodput: Double
+        public let token_goodput: Double
     }
 
     init(plan: SimulationPlan, cluster: Cluster, stop: StopReason) {

@@ -2,8 +2,8 @@ import Foundation
 import SimCore
 
 /// Simulates measured serving runs and reports the error per run and per configuration.
-enum RunsCheck {
-    struct Row: Sendable {
+public enum RunsCheck {
+    public struct Row: Sendable {
         let run: MeasuredRun
         let predicted: ServingRunCheck.Prediction
         var ttftError: Double { predicted.ttftMs / run.ttftMs - 1 }
@@ -13,7 +13,7 @@ enum RunsCheck {
     }
 
     /// Predictions for every run, computed on all cores; order follows `runs`.
-    static func simulate(_ runs: [MeasuredRun], instance extra: @escaping @Sendable (MeasuredRun) -> [JSONValue.Member] = { _ in [] })
+    public static func simulate(_ runs: [MeasuredRun], instance extra: @escaping @Sendable (MeasuredRun) -> [JSONValue.Member] = { _ in [] })
         throws -> [Row] {
         let results = Locked(Array<Result<ServingRunCheck.Prediction, Error>?>(repeating: nil, count: runs.count))
         let next = Locked(0)
@@ -34,7 +34,7 @@ enum RunsCheck {
         return (a.quantile(0.5), a.quantile(0.9))
     }
 
-    static func report(_ rows: [Row], title: String) -> String {
+    public static func report(_ rows: [Row], title: String) -> String {
         func pct(_ x: Double) -> String { x.isFinite ? String(format: "%5.1f%%", x * 100) : "    –" }
         func signed(_ e: [Double]) -> Double {
             let finite = e.filter(\.isFinite)

@@ -1,8 +1,8 @@
 import Foundation
 
 /// The human-readable summary printed after a run.
-enum SummaryTable {
-    static func render(_ o: Runner.Outcome, outputDir: String?) -> String {
+public enum SummaryTable {
+    public static func render(_ o: Runner.Outcome, outputDir: String?) -> String {
         let s = o.summary
         var lines: [String] = []
         func row(_ label: String, _ value: String) { lines.append(label.padding(toLength: 34, withPad: " ", startingAt: 0) + value) }

@@ -1,6 +1,6 @@
 /// simrun's version: recorded in every summary and sweep database, and part of
 /// the key a sweep stores each run under, so results from another version are
 /// rerun rather than reused. Raise it with every change that alters results.
-enum SimRunVersion {
-    static let current = "0.8.0"
+public enum SimRunVersion {
+    public static let current = "0.8.0"
 }

@@ -4,8 +4,8 @@ import SimCore
 
 /// Writes a run's outputs into a checked results folder all at once (see
 /// ResultsFolder): a failed or interrupted run never leaves half-written results.
-enum ResultWriter {
-    static func write(_ summary: RunSummary, cluster: Cluster, plan: SimulationPlan, to folder: ResultsFolder,
+public enum ResultWriter {
+    public static func write(_ summary: RunSummary, cluster: Cluster, plan: SimulationPlan, to folder: ResultsFolder,
                       iterations: Bool = true, requests: Bool = true) throws {
         do {
             let encoder = JSONEncoder()

@@ -3,7 +3,7 @@ import Foundation
 /// A line chart as a standalone SVG file: axes with rounded ticks, one
 /// polyline (with point markers) per series, a legend. No dependencies, so
 /// plots open in any browser and diff as text.
-struct SVGChart {
+public struct SVGChart {
     struct Series {
         let name: String
         let points: [(x: Double, y: Double)]
@@ -43,9 +43,9 @@ struct SVGChart {
     }
 
     /// The first line of every chart: how `simrun plot` knows a file it may redraw.
-    static let signature = "<!-- drawn by simrun plot -->\n"
+    public static let signature = "<!-- drawn by simrun plot -->\n"
 
-    func render() -> String {
+    public func render() -> String {
         let all = series.flatMap(\.points).filter { $0.x.isFinite && $0.y.isFinite }
         var xs = (all.map(\.x).min() ?? 0, all.map(\.x).max() ?? 1)
         var ys = (min(0, all.map(\.y).min() ?? 0), all.map(\.y).max() ?? 1)
