@@ -11,7 +11,7 @@ public enum SweepExport {
 
     /// The export's name for a metric: `ttft.mean_ms` → `mean_ttft_ms` (vLLM's), others unchanged.
     static func column(_ metric: String) -> String {
-        let parts = metric.split(separator: ".")
+        let parts = metric.split(separator: ".", maxSplits: 1)
         guard parts.count == 2, ["ttft", "tpot", "itl", "e2el", "queueing"].contains(parts[0]), parts[1].hasSuffix("_ms") else {
             return metric
         }

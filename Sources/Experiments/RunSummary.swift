@@ -1,33 +1,61 @@
 import Serving
 import SimCore
 
-/// Latency statistics in milliseconds, named as `vllm bench serve` names them.
+/// Latency statistics in milliseconds, named as `vllm bench serve` names them: mean_ms, median_ms,
+/// std_ms, and one p<q>_ms per percentile the scenario asks for (`run.percentiles`, vLLM's
+/// --metric-percentiles; default 90 and 99).
 public struct LatencyStats: Encodable {
     public let mean_ms: Double?
     public let median_ms: Double?
-    public let p90_ms: Double?
-    public let p99_ms: Double?
     /// Population standard deviation (vLLM's std_*_ms, numpy's std).
     public let std_ms: Double?
+    /// (percentile, value in ms), in the order asked for.
+    public let percentiles: [(percentile: Double, ms: Double?)]
 
-    init(seconds samples: [Double]) {
+    public var p90_ms: Double? { value(at: 90) }
+    public var p99_ms: Double? { value(at: 99) }
+    public func value(at percentile: Double) -> Double? { percentiles.first { $0.percentile == percentile }?.ms ?? nil }
+
+    /// The summary key of a percentile: 99 → p99_ms, 99.9 → p99.9_ms (vLLM's spelling).
+    public static func key(_ percentile: Double) -> String {
+        "p" + (percentile == percentile.rounded() ? String(Int(percentile)) : String(percentile)) + "_ms"
+    }
+
+    init(seconds samples: [Double], percentiles: [Double]) {
         let s = SampleSummary(samples)
-        self.init(mean: s.mean, std: s.standardDeviation, quantile: s.quantile)
+        self.init(mean: s.mean, std: s.standardDeviation, median: s.quantile(0.5),
+                  percentiles: percentiles.map { ($0, s.quantile($0 / 100)) })
     }
 
     /// From exact counts of nanosecond values.
-    init(nanoseconds c: CountedValues) {
-        let q = c.quantiles([0.5, 0.9, 0.99])
-        self.init(mean: c.mean / 1e9, std: c.standardDeviation / 1e9, quantile: { p in q[p == 0.5 ? 0 : p == 0.9 ? 1 : 2] / 1e9 })
+    init(nanoseconds c: CountedValues, percentiles: [Double]) {
+        let q = c.quantiles([0.5] + percentiles.map { $0 / 100 }).map { $0 / 1e9 }
+        self.init(mean: c.mean / 1e9, std: c.standardDeviation / 1e9, median: q[0],
+                  percentiles: Array(zip(percentiles, q.dropFirst())))
     }
 
-    private init(mean: Double, std: Double, quantile: (Double) -> Double) {
+    private init(mean: Double, std: Double, median: Double, percentiles: [(Double, Double)]) {
         func ms(_ x: Double) -> Double? { x.isNaN ? nil : x * 1000 }
         mean_ms = ms(mean)
-        median_ms = ms(quantile(0.5))
-        p90_ms = ms(quantile(0.9))
-        p99_ms = ms(quantile(0.99))
+        median_ms = ms(median)
         std_ms = ms(std)
+        self.percentiles = percentiles.map { ($0.0, ms($0.1)) }
+    }
+
+    private struct Key: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(_ s: String) { stringValue = s }
+        init?(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: Key.self)
+        for (key, v) in [("mean_ms", mean_ms), ("median_ms", median_ms), ("std_ms", std_ms)]
+            + percentiles.map({ (Self.key($0.percentile), $0.ms) }) {
+            if let v { try c.encode(v, forKey: Key(key)) } else { try c.encodeNil(forKey: Key(key)) }
+        }
     }
 }
 
@@ -239,6 +267,7 @@ public struct RunSummary: Encodable {
     }
 
     init(plan: SimulationPlan, cluster: Cluster, stop: StopReason) {
+        func stats(_ seconds: [Double]) -> LatencyStats { LatencyStats(seconds: seconds, percentiles: plan.percentiles) }
         let records = cluster.metrics.records
         let done = records.filter(\.finished)
         let duration = cluster.loop.now.seconds
@@ -269,11 +298,11 @@ public struct RunSummary: Encodable {
         } else {
             offered_rate = nil
         }
-        queueing = LatencyStats(seconds: records.compactMap { r in r.firstScheduled.map { ($0 - r.arrival).seconds } })
-        ttft = LatencyStats(seconds: done.compactMap(\.ttft))
-        tpot = LatencyStats(seconds: done.compactMap(\.tpot))
-        itl = LatencyStats(nanoseconds: cluster.finishedInterTokenGaps())
-        e2el = LatencyStats(seconds: done.map(\.e2el))
+        queueing = stats(records.compactMap { r in r.firstScheduled.map { ($0 - r.arrival).seconds } })
+        ttft = stats(done.compactMap(\.ttft))
+        tpot = stats(done.compactMap(\.tpot))
+        itl = LatencyStats(nanoseconds: cluster.finishedInterTokenGaps(), percentiles: plan.percentiles)
+        e2el = stats(done.map(\.e2el))
         let looked = cluster.instances.reduce(0) { $0 + $1.prefixLookedUpTokens }
         let hits = cluster.instances.reduce(0) { $0 + $1.prefixHitTokens }
         prefix_cache_hit_rate = looked > 0 ? Double(hits) / Double(looked) : nil
@@ -287,9 +316,9 @@ public struct RunSummary: Encodable {
             let finished = inStage.filter(\.finished)
             return StageReport(stage: i + 1, rate: s.rate, start_s: from, end_s: to, requests_ended: inStage.count,
                                requests_completed: finished.count, request_throughput: Double(finished.count) / s.duration,
-                               ttft: LatencyStats(seconds: finished.compactMap(\.ttft)),
-                               tpot: LatencyStats(seconds: finished.compactMap(\.tpot)),
-                               e2el: LatencyStats(seconds: finished.map(\.e2el)))
+                               ttft: stats(finished.compactMap(\.ttft)),
+                               tpot: stats(finished.compactMap(\.tpot)),
+                               e2el: stats(finished.map(\.e2el)))
         }
         if plan.slos.isEmpty {
             slo = nil
@@ -314,13 +343,13 @@ public struct RunSummary: Encodable {
         preemptions_per_request = Double(cluster.totalPreemptions) / Double(max(1, cluster.arrived))
         migrations = cluster.migrations
         let moves = cluster.migrationRecords.filter { $0.kind != .handOff }
-        migration_downtime = moves.isEmpty ? nil : LatencyStats(seconds: moves.filter { $0.outcome == .committed }.map(\.downtime.seconds))
+        migration_downtime = moves.isEmpty ? nil : stats(moves.filter { $0.outcome == .committed }.map(\.downtime.seconds))
         migrations_aborted = moves.isEmpty ? nil : moves.filter { $0.outcome != .committed }.count
         if records.contains(where: \.highPriority) {
             func report(_ high: Bool) -> ClassReport {
                 let mine = records.filter { $0.highPriority == high }, finished = mine.filter(\.finished)
-                return ClassReport(requests: mine.count, completed: finished.count, ttft: LatencyStats(seconds: finished.compactMap(\.ttft)),
-                                   tpot: LatencyStats(seconds: finished.compactMap(\.tpot)), e2el: LatencyStats(seconds: finished.map(\.e2el)))
+                return ClassReport(requests: mine.count, completed: finished.count, ttft: stats(finished.compactMap(\.ttft)),
+                                   tpot: stats(finished.compactMap(\.tpot)), e2el: stats(finished.map(\.e2el)))
             }
             by_priority = ["high": report(true), "normal": report(false)]
         } else {

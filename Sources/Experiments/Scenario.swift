@@ -216,5 +216,6 @@ struct Scenario: Decodable {
         var max_events: Int?
         var sample_interval_s: Double?
         var check_invariants: Bool?
+        var percentiles: [Double]?
     }
 }

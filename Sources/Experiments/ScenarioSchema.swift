@@ -323,6 +323,9 @@ public enum ScenarioSchema {
         Field(path: "run.max_events", type: "integer ≥ 1", defaultValue: "none", summary: "Stop after this many events."),
         Field(path: "run.sample_interval_s", type: "0 or number ≥ 0.001", defaultValue: "1",
               summary: "Simulated seconds between timeseries.csv rows; 0 turns sampling off."),
+        Field(path: "run.percentiles", type: "list of 1–20 numbers in (0, 100)", defaultValue: "[90, 99]",
+              summary: "Latency percentiles reported beside mean, median and std (p<q>_ms in summary.json, "
+                + "p<q>_ttft_ms in exports; vLLM's --metric-percentiles)."),
         Field(path: "run.check_invariants", type: "boolean", defaultValue: "false",
               summary: "Check KV accounting after every iteration (slower); violations fail the run."),
     ]

@@ -34,6 +34,8 @@ public struct SimulationPlan {
     let stop: StopConditions
     let sampleInterval: SimTime?
     public let checkInvariants: Bool
+    /// Latency percentiles reported beside the median (`run.percentiles`).
+    public let percentiles: [Double]
     let topology: Topology
     /// The field that sets the gaps between arrivals, named when they overflow the clock.
     let arrivalField: String
@@ -346,6 +348,11 @@ public struct SimulationPlan {
                                   "0 (off) or at least 0.001") ?? 1
         sampleInterval = interval > 0 ? .seconds(interval) : nil
         checkInvariants = s.run?.check_invariants ?? false
+        percentiles = s.run?.percentiles ?? [90, 99]
+        guard (1...20).contains(percentiles.count), Set(percentiles).count == percentiles.count,
+              percentiles.allSatisfy({ $0 > 0 && $0 < 100 }) else {
+            throw fail("run.percentiles", "expected 1 to 20 different numbers between 0 and 100 (exclusive), e.g. [50, 90, 99, 99.9]")
+        }
         clientTimeout = try number(s.workload.client_timeout_s, "workload.client_timeout_s", { $0 > 0 && $0 <= 1e9 },
                                    "a number > 0 and at most 1000000000")
             .map(SimTime.seconds)

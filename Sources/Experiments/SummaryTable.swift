@@ -23,9 +23,10 @@ public enum SummaryTable {
         row("Request throughput (req/s)", f(s.request_throughput))
         row("Output token throughput (tok/s)", f(s.output_throughput, 1))
         row("Total token throughput (tok/s)", f(s.total_token_throughput, 1))
-        lines.append("-- latency (ms) -------------------  mean     p50      p90      p99")
+        let heads = ["mean", "p50"] + s.ttft.percentiles.map { LatencyStats.key($0.percentile).dropLast(3) }
+        lines.append("-- latency (ms) -------------------  " + heads.map { $0.padding(toLength: 9, withPad: " ", startingAt: 0) }.joined())
         for (name, l) in [("TTFT", s.ttft), ("TPOT", s.tpot), ("ITL", s.itl), ("E2EL", s.e2el)] {
-            let cells = [l.mean_ms, l.median_ms, l.p90_ms, l.p99_ms].map { f($0, 1).padding(toLength: 9, withPad: " ", startingAt: 0) }
+            let cells = ([l.mean_ms, l.median_ms] + l.percentiles.map(\.ms)).map { f($0, 1).padding(toLength: 9, withPad: " ", startingAt: 0) }
             row(name, cells.joined())
         }
         if let slo = s.slo {

@@ -178,6 +178,7 @@ enum BadCases {
         ("run.max_events", ["0"]),
         ("run.sample_interval_s", ["1e-9", "-1"]),
         ("run.check_invariants", ["\"yes\""]),
+        ("run.percentiles", ["[]", "[0]", "[100]", "[50, 50]", "[\"p99\"]", "99"]),
         // Unknown fields, at every level.
         ("horizn", ["5"]),
         ("workload.arrivals.burst", ["1"]),

@@ -123,6 +123,20 @@ struct RunOutputTests {
         #expect(outcome.summary.requests_completed == 200 && outcome.cluster.conservationProblems().isEmpty)
     }
 
+    /// `run.percentiles` chooses the percentiles every latency statistic reports, as vLLM's
+    /// --metric-percentiles does; each is the exact quantile of the requests' values.
+    @Test func percentilesAreConfigurable() throws {
+        let path = try writeScenario(smallScenario)
+        let (_, outcome) = try Runner.run(scenarioPath: path, overrides: ["run.percentiles=[50, 99.9]"])
+        let ttft = outcome.summary.ttft
+        #expect(ttft.percentiles.map(\.percentile) == [50, 99.9] && ttft.p90_ms == nil && ttft.p99_ms == nil)
+        let values = outcome.cluster.metrics.records.filter(\.finished).compactMap(\.ttft)
+        #expect(abs(ttft.value(at: 99.9)! - SampleSummary(values).quantile(0.999) * 1000) < 1e-9)
+        #expect(ttft.value(at: 50) == ttft.median_ms)
+        let json = try #require(try JSONValue.parse([UInt8](JSONEncoder().encode(outcome.summary)))["itl"])
+        #expect(json["p99.9_ms"]?.double != nil && json["p50_ms"]?.double != nil && json["p90_ms"] == nil)
+    }
+
     /// `--no-requests-csv` leaves the per-request file out and everything else as it was.
     @Test func theRequestsFileCanBeLeftOut() throws {
         let path = try writeScenario(smallScenario), dir = tempDir()

@@ -171,6 +171,7 @@ struct SweepTests {
 struct SweepExportColumnTests {
     @Test func metricsTakeVLLMNamesAndCountsAreIntegers() throws {
         #expect(SweepExport.column("ttft.p99_ms") == "p99_ttft_ms" && SweepExport.column("tpot.std_ms") == "std_tpot_ms")
+        #expect(SweepExport.column("ttft.p99.9_ms") == "p99.9_ttft_ms")
         #expect(SweepExport.column("queueing.mean_ms") == "mean_queueing_ms" && SweepExport.column("slo.attainment") == "slo.attainment")
         #expect(SweepExport.column("by_priority.high.ttft.mean_ms") == "by_priority.high.ttft.mean_ms")
         let dir = tempDir()
