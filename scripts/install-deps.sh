@@ -18,3 +18,8 @@ if ! python3 -c "import ray" >/dev/null 2>&1; then
   echo "installing: ray (PyPI)" >&2
   python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore "ray==2.60.0"
 fi
+# jsonschema, for tools/validate_scenarios.py and the test that checks scenarios with it.
+if ! python3 -c "import jsonschema" >/dev/null 2>&1; then
+  echo "installing: jsonschema (PyPI)" >&2
+  python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore "jsonschema==4.26.0"
+fi

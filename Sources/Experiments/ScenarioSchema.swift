@@ -1,4 +1,6 @@
 import HardwareModels
+import Policies
+import Serving
 
 /// Every scenario field: its path, type, default and meaning. The loader
 /// rejects any key not listed here, and `simrun schema` prints this table, so
@@ -9,26 +11,42 @@ public enum ScenarioSchema {
         let type: String
         let defaultValue: String
         let summary: String
+        /// The values a string field takes, where the set is closed (the JSON Schema's enum).
+        var values: [String] = []
+        /// Besides `values`, the path of a `.json` file (a model config or an engine profile).
+        var orJSONFile = false
+        /// A regular expression a string field matches.
+        var pattern: String?
     }
+
+    /// The largest whole number a field of type "integer ≥ n" takes (the loader refuses more).
+    static let wholeNumberLimit = 1 << 40
 
     static let fields: [Field] = [
         Field(path: "name", type: "string", defaultValue: "required",
-              summary: "Scenario name; also the default output folder results/<name>/. Letters, digits, '-', '_', '.'."),
+              summary: "Scenario name; also the default output folder results/<name>/. Letters, digits, '-', '_', '.'.",
+              pattern: "^(?!\\.{1,2}$)[A-Za-z0-9._-]+$"),
         Field(path: "description", type: "string", defaultValue: "none", summary: "Free text for people."),
-        Field(path: "seed", type: "integer ≥ 0", defaultValue: "1",
+        Field(path: "$schema", type: "string", defaultValue: "none",
+              summary: "The JSON Schema an editor checks this file against (scenarios/scenario.schema.json); simrun ignores it."),
+        Field(path: "seed", type: "integer in 0...18446744073709551615", defaultValue: "1",
               summary: "Seed of every random stream; `--seed` overrides it."),
         Field(path: "instances", type: "array", defaultValue: "required",
               summary: "Groups of identical instances (model replicas)."),
         Field(path: "instances[].count", type: "integer in 1...100000", defaultValue: "1", summary: "Instances in this group."),
         Field(path: "instances[].gpu", type: "string", defaultValue: "required",
-              summary: "Accelerator: " + AcceleratorCatalog.all.map(\.name).joined(separator: ", ") + "."),
+              summary: "Accelerator: " + AcceleratorCatalog.all.map(\.name).joined(separator: ", ") + ".",
+              values: AcceleratorCatalog.all.map(\.name)),
         Field(path: "instances[].model", type: "string", defaultValue: "required",
               summary: "Model: the path of a Hugging Face config.json (" + ModelArchitecture.supportedModelTypes.joined(separator: ", ")
-                + "), or one of: " + ModelCatalog.all.map(\.name).joined(separator: ", ") + "."),
+                + "), or one of: " + ModelCatalog.all.map(\.name).joined(separator: ", ") + ".",
+              values: ModelCatalog.all.map(\.name), orJSONFile: true),
         Field(path: "instances[].weight_dtype", type: "string", defaultValue: "the checkpoint's",
-              summary: "bf16, fp16 or fp8 (FP8 weights: half the bytes, GEMMs at the GPU's FP8 peak; needs FP8 tensor cores)."),
+              summary: "bf16, fp16 or fp8 (FP8 weights: half the bytes, GEMMs at the GPU's FP8 peak; needs FP8 tensor cores).",
+              values: ["bf16", "fp16", "fp8"]),
         Field(path: "instances[].kv_cache_dtype", type: "string", defaultValue: "auto",
-              summary: "auto (the activations' type) or fp8 (vLLM's kv_cache_dtype): bytes per cached K/V element."),
+              summary: "auto (the activations' type) or fp8 (vLLM's kv_cache_dtype): bytes per cached K/V element.",
+              values: ["auto", "fp8"]),
         Field(path: "instances[].expert_skew", type: "number in 0...10", defaultValue: "0",
               summary: "Mixture of experts: expert i is routed to in proportion to i^-skew (0: uniform); sets how many "
                 + "distinct experts' weights a batch reads."),
@@ -41,15 +59,17 @@ public enum ScenarioSchema {
         Field(path: "instances[].ep", type: "integer ≥ 1", defaultValue: "1",
               summary: "Mixture of experts: expert-parallel groups over the dp × tp GPUs of a stage (a divisor of it; "
                 + "dp × tp is vLLM's --enable-expert-parallel); each MoE layer adds a dispatch and a combine all-to-all."),
-        Field(path: "instances[].expert_histogram", type: "array", defaultValue: "none",
+        Field(path: "instances[].expert_histogram", type: "list of ≥ 1 numbers ≥ 0", defaultValue: "none",
               summary: "Mixture of experts: measured tokens per expert (one count per expert, in expert order), used instead "
                 + "of expert_skew. Without it, expert_skew's popularity ranks go to experts by a draw from the seed."),
         Field(path: "instances[].role", type: "string", defaultValue: "colocated",
-              summary: "colocated (prefill and decode), prefill (hands requests to decode instances) or decode."),
+              summary: "colocated (prefill and decode), prefill (hands requests to decode instances) or decode.",
+              values: InstanceRole.allCases.map(\.rawValue)),
         Field(path: "instances[].placement", type: "string", defaultValue: "packed",
               summary: "packed (an instance's GPUs on as few servers as possible) or stage_per_server (each pipeline stage "
                 + "on its own server, the first with room: a prefill and a decode group placed this way share each stage's "
-                + "server, so their KV moves over NVLink; DistServe's low node affinity)."),
+                + "server, so their KV moves over NVLink; DistServe's low node affinity).",
+              values: ["packed", "stage_per_server"]),
         Field(path: "instances[].max_num_seqs", type: "integer ≥ 1", defaultValue: "scheduler's",
               summary: "This group's batch-size cap (a decode instance's largest batch, DistServe's decode L_m)."),
         Field(path: "instances[].max_num_batched_tokens", type: "integer ≥ 1", defaultValue: "scheduler's",
@@ -58,7 +78,8 @@ public enum ScenarioSchema {
         Field(path: "instances[].engine", type: "string", defaultValue: "vllm-v1",
               summary: "The serving stack the instances model: host time per step and whether it overlaps the GPU, "
                 + "CUDA graphs, all-reduce by message size. The path of a profile file, or one of: "
-                + EngineCatalog.all.map(\.name).joined(separator: ", ") + " (Sources/HardwareModels/Resources/engines)."),
+                + EngineCatalog.all.map(\.name).joined(separator: ", ") + " (Sources/HardwareModels/Resources/engines).",
+              values: EngineCatalog.all.map(\.name), orJSONFile: true),
         Field(path: "instances[].engine_overrides", type: "object", defaultValue: "none",
               summary: "Any field of the engine profile, for this group."),
         Field(path: "instances[].engine_overrides.host_fixed_ms", type: "number in 0...10000", defaultValue: "profile",
@@ -70,26 +91,31 @@ public enum ScenarioSchema {
         Field(path: "instances[].engine_overrides.overlap_host", type: "boolean", defaultValue: "profile",
               summary: "Host work overlaps the previous step's GPU work: a step costs max(host, GPU)."),
         Field(path: "instances[].engine_overrides.cuda_graph_batches", type: "string", defaultValue: "profile",
-              summary: "none, decode (decode-only batches run as graphs) or any (any batch up to the largest size)."),
-        Field(path: "instances[].engine_overrides.cuda_graph_sizes", type: "array", defaultValue: "profile",
+              summary: "none, decode (decode-only batches run as graphs) or any (any batch up to the largest size).",
+              values: EngineProfile.GraphBatches.allCases.map(\.rawValue)),
+        Field(path: "instances[].engine_overrides.cuda_graph_sizes", type: "list of ≥ 1 integers ≥ 1", defaultValue: "profile",
               summary: "Captured batch sizes (tokens), increasing; a graph batch is padded to the next one."),
         Field(path: "instances[].engine_overrides.cuda_graph_padding", type: "boolean", defaultValue: "profile",
               summary: "Pad a batch between two captured sizes up to a graph (false: it runs eagerly)."),
         Field(path: "instances[].engine_overrides.all_reduce_small", type: "string", defaultValue: "profile",
-              summary: "All-reduce up to all_reduce_small_max_bytes: vllm_custom, sglang_custom, trtllm, nccl or vidur_nccl."),
+              summary: "All-reduce up to all_reduce_small_max_bytes: vllm_custom, sglang_custom, trtllm, nccl or vidur_nccl.",
+              values: EngineProfile.AllReduceChoice.known),
         Field(path: "instances[].engine_overrides.all_reduce_small_max_bytes", type: "number in 0...1000000000000",
               defaultValue: "profile", summary: "Largest message (bytes) the small all-reduce takes."),
         Field(path: "instances[].engine_overrides.all_reduce_large", type: "string", defaultValue: "profile",
-              summary: "All-reduce beyond that size (nccl, vidur_nccl, …)."),
+              summary: "All-reduce beyond that size (nccl, vidur_nccl, …).",
+              values: EngineProfile.AllReduceChoice.known),
         Field(path: "instances[].engine_overrides.attention_backend", type: "string", defaultValue: "profile",
               summary: "The attention kernels' name (recorded only)."),
         Field(path: "instances[].engine_overrides.kernel_tables", type: "string", defaultValue: "profile",
               summary: "Measured kernel timings to use where the GPU has them: vllm-0.14 (GEMMs and attention measured "
                 + "inside vLLM 0.14), vidur-2024 (standalone GEMM profiles, own FlashAttention measurements) or none "
-                + "(no kernels: a step costs its host time alone, for token-accounting studies)."),
+                + "(no kernels: a step costs its host time alone, for token-accounting studies).",
+              values: EngineProfile.KernelTables.allCases.map(\.rawValue)),
         Field(path: "instances[].engine_overrides.kv_memory", type: "string", defaultValue: "profile",
               summary: "How the memory left for the KV cache is computed: estimate, or vllm-v1 (vLLM V1's profile run: "
-                + "CUDA's total × gpu_memory_utilization − weights − peak of forward and sampler − memory outside torch)."),
+                + "CUDA's total × gpu_memory_utilization − weights − peak of forward and sampler − memory outside torch).",
+              values: EngineProfile.KVMemory.Method.allCases.map(\.rawValue)),
         Field(path: "instances[].engine_overrides.sampler_logit_copies", type: "number in 0...1000", defaultValue: "profile",
               summary: "vllm-v1: FP32 copies of max_num_seqs × vocabulary logits alive at the sampler's peak."),
         Field(path: "instances[].engine_overrides.non_torch_gib_single_gpu", type: "number in 0...1000", defaultValue: "profile",
@@ -104,7 +130,8 @@ public enum ScenarioSchema {
               summary: "Seconds a cold-started engine process takes before it loads weights (a pre-initialised standby skips it)."),
         Field(path: "instances[].engine_overrides.scheduling", type: "string", defaultValue: "profile",
               summary: "With chunked prefill off: v0 (a step is all prefills, waiting prompts first, or all decodes) or "
-                + "v1 (decodes and whole prompts share one token budget)."),
+                + "v1 (decodes and whole prompts share one token budget).",
+              values: EngineProfile.Scheduling.allCases.map(\.rawValue)),
         Field(path: "controller", type: "object", defaultValue: "none",
               summary: "A cluster controller: a policy that runs every period and on events, and acts by migrating, "
                 + "adding and draining instances."),
@@ -112,20 +139,24 @@ public enum ScenarioSchema {
               summary: "llumnix: Llumnix's global scheduler (every period, instances below the freeness threshold, or "
                 + "that preempted, each move one request to a partner above it, the most loaded with the freest); "
                 + "elastic_moe: ElasticMoE's coordinator (rescale the serving MoE instance's DP and EP at fixed steps, or "
-                + "when SLO attainment over a window falls below the target); none: no controller (to switch one off with --set)."),
+                + "when SLO attainment over a window falls below the target); none: no controller (to switch one off with --set).",
+              values: PolicyRegistry.controllers.map(\.name)),
         Field(path: "controller.period_s", type: "number in 0.001...1000000", defaultValue: "0.05",
               summary: "Seconds between the controller's rounds (Llumnix's polling interval)."),
         Field(path: "controller.threshold", type: "number", defaultValue: "3",
               summary: "llumnix: the freeness (decode steps before the KV blocks run out) below which an instance "
                 + "migrates requests out and above which it takes them (migrate_out_threshold)."),
         Field(path: "controller.pairing", type: "string", defaultValue: "defrag",
-              summary: "llumnix: defrag (keep every pair) or balanced (only pairs a migration balances)."),
+              summary: "llumnix: defrag (keep every pair) or balanced (only pairs a migration balances).",
+              values: LlumnixController.Pairing.allCases.map(\.rawValue)),
         Field(path: "controller.pick", type: "string", defaultValue: "shortest_running",
-              summary: "llumnix: the request a source moves: shortest_running, longest_running or last_running."),
+              summary: "llumnix: the request a source moves: shortest_running, longest_running or last_running.",
+              values: LlumnixController.Pick.allCases.map(\.rawValue)),
         Field(path: "controller.migration", type: "string", defaultValue: "live",
               summary: "llumnix: live (in stages while the request decodes, paused only for the last: at most 3 stages, "
                 + "the last once 16 blocks or fewer remain), blocking (one copy, the request paused throughout) or none "
-                + "(no migration: INFaaS++)."),
+                + "(no migration: INFaaS++).",
+              values: LlumnixController.Migration.allCases.map(\.rawValue)),
         Field(path: "controller.max_instances", type: "integer in 1...100000", defaultValue: "none (no scaling)",
               summary: "llumnix: autoscale up to this many instances (like the first group's; started from NVMe, with "
                 + "their load and warm-up time), on the average freeness every scale_interval_s."),
@@ -141,10 +172,12 @@ public enum ScenarioSchema {
               summary: "elastic_moe: elastic (ElasticMoE: prepare beside the serving layout, weights peer to peer, only "
                 + "moved experts copied, zero-copy reuse, warm up, take over every request in place), cold_restart (stop, "
                 + "boot the new layout: downtime), extravagant (boot it on other GPUs, then switch), concurrent (boot it on "
-                + "the same GPUs plus new ones; cut the KV cache beforehand so both fit) or horizontal (add a replica)."),
+                + "the same GPUs plus new ones; cut the KV cache beforehand so both fit) or horizontal (add a replica).",
+              values: ScalingMethod.allCases.map(\.rawValue)),
         Field(path: "controller.weights_from", type: "string", defaultValue: "nvme",
               summary: "elastic_moe: where a booted layout (the baselines, or elastic without zero_copy) loads its weights: "
-                + "nvme or host_memory (staged in the server's DRAM)."),
+                + "nvme or host_memory (staged in the server's DRAM).",
+              values: ["nvme", "host_memory"]),
         Field(path: "controller.pre_initialized", type: "boolean", defaultValue: "true",
               summary: "elastic: a standby engine process is ready (false: a cold start of the engine's init_s)."),
         Field(path: "controller.peer_to_peer", type: "boolean", defaultValue: "true",
@@ -174,11 +207,13 @@ public enum ScenarioSchema {
                 + "cache's share in use and the batch's share of max_num_seqs) is below this."),
         Field(path: "router", type: "string", defaultValue: "round_robin",
               summary: "How new requests pick an instance: round_robin, least_outstanding_tokens, llumnix_load (highest "
-                + "freeness: Llumnix's dispatch) or shortest_queue (fewest waiting + running: DistServe's prefill dispatch)."),
+                + "freeness: Llumnix's dispatch) or shortest_queue (fewest waiting + running: DistServe's prefill dispatch).",
+              values: PolicyRegistry.routers.map(\.name)),
         Field(path: "scheduler", type: "object", defaultValue: "all defaults", summary: "Batch scheduler of every instance."),
         Field(path: "scheduler.policy", type: "string", defaultValue: "fcfs",
               summary: "fcfs (= aggressive): vLLM continuous batching, admit while blocks are free; conservative: reserve "
-                + "prompt + max_output_tokens per request; past_future: admit while the predicted peak KV fits."),
+                + "prompt + max_output_tokens per request; past_future: admit while the predicted peak KV fits.",
+              values: PolicyRegistry.schedulers.map(\.name)),
         Field(path: "scheduler.queue_timeout_s", type: "number > 0", defaultValue: "none",
               summary: "Abort a request not yet scheduled this long after arriving (LightLLM's SLA abort); counted as "
                 + "dropped: queue_timeout. A closed-loop client then sends its next request."),
@@ -210,7 +245,8 @@ public enum ScenarioSchema {
         Field(path: "scheduler.chunked_prefill", type: "boolean", defaultValue: "true",
               summary: "Split long prompts across iterations and mix them with decodes."),
         Field(path: "scheduler.preemption", type: "string", defaultValue: "recompute",
-              summary: "When blocks run out: recompute (free, recompute later) or swap (to host DRAM over PCIe)."),
+              summary: "When blocks run out: recompute (free, recompute later) or swap (to host DRAM over PCIe).",
+              values: PreemptionMode.allCases.map(\.rawValue)),
         Field(path: "scheduler.watermark", type: "number in [0, 1)", defaultValue: "0.01",
               summary: "Share of KV blocks kept free when admitting new requests."),
         Field(path: "scheduler.max_preemptions", type: "integer ≥ 0", defaultValue: "8",
@@ -258,7 +294,8 @@ public enum ScenarioSchema {
         Field(path: "workload.arrivals", type: "object", defaultValue: "required", summary: "Arrival process."),
         Field(path: "workload.arrivals.process", type: "string", defaultValue: "required",
               summary: "poisson, gamma (bursty when cv > 1), trace (replay a trace's timestamps and lengths) or "
-                + "closed_loop (clients that each send the next request when the last one ends)."),
+                + "closed_loop (clients that each send the next request when the last one ends).",
+              values: ["poisson", "gamma", "trace", "closed_loop"]),
         Field(path: "workload.arrivals.clients", type: "integer in 1...1000000", defaultValue: "required for closed_loop",
               summary: "Concurrent clients of a closed loop; all send their first request at time 0."),
         Field(path: "workload.arrivals.think_time_s", type: "number ≥ 0", defaultValue: "0",
@@ -267,7 +304,7 @@ public enum ScenarioSchema {
               summary: "Mean arrival rate, requests/s."),
         Field(path: "workload.arrivals.cv", type: "number > 0", defaultValue: "required for gamma",
               summary: "Coefficient of variation of inter-arrival gaps."),
-        Field(path: "workload.arrivals.stages", type: "array", defaultValue: "none",
+        Field(path: "workload.arrivals.stages", type: "non-empty array", defaultValue: "none",
               summary: "Poisson or gamma: a load ramp of {rate, duration_s} stages run one after another instead of rate; "
                 + "the workload ends with the last stage (num_requests, if given, caps it). summary.json reports each stage."),
         Field(path: "workload.arrivals.stages[].rate", type: "number > 0", defaultValue: "required",
@@ -277,7 +314,8 @@ public enum ScenarioSchema {
         Field(path: "workload.arrivals.path", type: "string", defaultValue: "required for trace",
               summary: "Trace file, relative to the scenario file."),
         Field(path: "workload.arrivals.format", type: "string", defaultValue: "detected",
-              summary: "azure, mooncake or arrived_at_csv; detected from the first line when absent."),
+              summary: "azure, mooncake or arrived_at_csv; detected from the first line when absent.",
+              values: ["azure", "mooncake", "arrived_at_csv"]),
         Field(path: "workload.arrivals.rate_scale", type: "number > 0", defaultValue: "1",
               summary: "Replay speed: 2 halves every gap (twice the request rate)."),
         Field(path: "workload.lengths", type: "object", defaultValue: "required unless process is trace",
@@ -337,12 +375,13 @@ public enum ScenarioSchema {
                   summary: "Distribution of \(which) lengths in tokens (draws are whole numbers ≥ 1)."),
             Field(path: "\(p).dist", type: "string", defaultValue: "required",
                   summary: "fixed (value), uniform (min, max), lognormal (mean, sigma, min, max), zipf (mean, max: a power law "
-                    + "on 1...max with that mean, Llumnix's generated lengths) or empirical (path)."),
+                    + "on 1...max with that mean, Llumnix's generated lengths) or empirical (path).",
+                  values: ["fixed", "uniform", "lognormal", "zipf", "empirical"]),
             Field(path: "\(p).value", type: "integer in 1...10000000", defaultValue: "required for fixed", summary: "The fixed length."),
             Field(path: "\(p).min", type: "integer in 1...10000000", defaultValue: "required for uniform; 1 for lognormal",
                   summary: "Smallest length."),
-            Field(path: "\(p).max", type: "integer in min...10000000", defaultValue: "required for uniform and zipf; 1000000 for lognormal",
-                  summary: "Largest length."),
+            Field(path: "\(p).max", type: "integer in 1...10000000", defaultValue: "required for uniform and zipf; 1000000 for lognormal",
+                  summary: "Largest length (≥ min)."),
             Field(path: "\(p).mean", type: "number > 0", defaultValue: "required for lognormal and zipf", summary: "Mean length."),
             Field(path: "\(p).sigma", type: "number ≥ 0", defaultValue: "required for lognormal",
                   summary: "Standard deviation of log(length)."),

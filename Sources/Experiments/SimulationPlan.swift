@@ -95,7 +95,7 @@ public struct SimulationPlan {
         // Scheduler limits, shared by every instance.
         let sched = s.scheduler
         var limits = SchedulerLimits()
-        func positive(_ v: Int?, _ field: String, min lower: Int = 1, max upper: Int = 1 << 40) throws -> Int? {
+        func positive(_ v: Int?, _ field: String, min lower: Int = 1, max upper: Int = ScenarioSchema.wholeNumberLimit) throws -> Int? {
             guard let v else { return nil }
             guard v >= lower, v <= upper else {
                 throw fail(field, "expected a whole number from \(lower) to \(upper), found \(v)")

@@ -89,8 +89,10 @@ struct Bench: ParsableCommand {
 }
 
 struct Schema: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Print every scenario field as a Markdown table.")
-    func run() { print(ScenarioSchema.markdownTable, terminator: "") }
+    static let configuration = CommandConfiguration(
+        abstract: "Print every scenario field as a Markdown table, or as a JSON Schema for editors (--json).")
+    @Flag(help: "Print the JSON Schema (draft 2020-12) instead; scenarios/scenario.schema.json is this output.") var json = false
+    func run() { print(json ? ScenarioSchema.jsonSchema.prettyText : ScenarioSchema.markdownTable, terminator: json ? "\n" : "") }
 }
 
 /// Runs the command line. Every failure ends in one line on stderr: misuse of
