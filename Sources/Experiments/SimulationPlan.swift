@@ -72,7 +72,8 @@ public struct SimulationPlan {
             gpus[s.accelerator.name] = .string(s.accelerator.source)
         }
         return .object([
-            .init("simrun_version", .string(SimRunVersion.current)), .init("seed", .number(String(seed))),
+            .init("simrun_version", .string(SimRunVersion.current)), .init("simrun_commit", .string(SimRunVersion.commit)),
+            .init("seed", .number(String(seed))),
             .init("scenario", resolvedScenario ?? .null), .init("engines", sorted(engines)), .init("models", sorted(models)),
             .init("accelerators", sorted(gpus)), .init("kernel_timings", sorted(costModels.mapValues { .string($0) })),
         ])

@@ -87,6 +87,7 @@ public final class SweepDatabase {
                 [.text("sweep_spec"), .text(spec.canonicalText)],
                 [.text("sweep_spec_sha256"), .text(SHA256.hex(spec.canonicalText))],
                 [.text("simrun_version"), .text(SimRunVersion.current)],
+                [.text("simrun_commit"), .text(SimRunVersion.commit)],
             ])
         }
         return SweepDatabase(db, path: path)

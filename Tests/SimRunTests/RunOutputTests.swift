@@ -36,6 +36,18 @@ struct RunOutputTests {
         try ResultWriter.write(outcome.summary, cluster: outcome.cluster, plan: plan, to: ResultsFolder(dir.path))
         let p = try JSONValue.read(file: dir.appendingPathComponent("provenance.json").path, what: "provenance")
         #expect(p["simrun_version"]?.string == SimRunVersion.current && p["seed"]?.double == 3)
+        // The commit the build came from: this checkout's HEAD (dirty while files are being changed).
+        let head = Process()
+        head.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        head.arguments = ["git", "-C", repoRoot.path, "rev-parse", "HEAD"]
+        let pipe = Pipe()
+        head.standardOutput = pipe
+        try launch(head)
+        let commit = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        head.waitUntilExit()
+        let recorded = try #require(p["simrun_commit"]?.string)
+        #expect(commit.count == 40 && (recorded == commit || recorded == commit + "-dirty"), "\(recorded) vs HEAD \(commit)")
         #expect(p["scenario"]?["workload"]?["num_requests"]?.double == 7)
         let engine = plan.specs[0].engine
         #expect(p["engines"]?[engine.name]?.canonicalText == engine.json.canonicalText && p["models"]?["Llama-2-7B"]?.string == plan.specs[0].model.source)
