@@ -21,7 +21,8 @@ public struct ResultsFolder {
     /// What a results folder may hold: a run's outputs and the plots `simrun plot` draws beside them.
     static let ownFiles: Set<String> = [marker, "summary.json", "requests.csv", "timeseries.csv", "provenance.json", "iterations.csv", "search.csv", "best.json",
                                         "best-colocated.json", "best-disaggregated.json", "ttft-cdf.svg",
-                                        "tpot-cdf.svg"]
+                                        "tpot-cdf.svg", "e2el-cdf.svg", "queue-over-time.svg", "kv-over-time.svg",
+                                        "instances-over-time.svg"]
 
     /// As the user gave it, for messages.
     public let shown: String
