@@ -44,7 +44,9 @@ public enum SweepMerge {
                 + "(SELECT 1 FROM runs r WHERE r.point_id = s.point_id AND r.status = 'ok')"
             try target.db.transaction {
                 try target.db.execute("CREATE TEMP TABLE incoming AS \(incoming)")
-                for table in ["metrics", "requests"] {
+                // Databases from before per-run provenance have no such table.
+                let hasProvenance = try !target.db.query("SELECT 1 FROM shard\(i).sqlite_master WHERE name = 'provenance'").isEmpty
+                for table in ["metrics", "requests"] + (hasProvenance ? ["provenance"] : []) {
                     try target.db.execute("DELETE FROM \(table) WHERE point_id IN (SELECT point_id FROM incoming)")
                     try target.db.execute("INSERT INTO \(table) SELECT * FROM shard\(i).\(table) WHERE point_id IN (SELECT point_id FROM incoming)")
                 }

@@ -5,13 +5,14 @@ import SimCore
 /// Writes a run's outputs into a checked results folder all at once (see
 /// ResultsFolder): a failed or interrupted run never leaves half-written results.
 public enum ResultWriter {
+    /// - Parameter progress: told the share of requests.csv written, every 1% (for long runs).
     public static func write(_ summary: RunSummary, cluster: Cluster, plan: SimulationPlan, to folder: ResultsFolder,
-                      iterations: Bool = true, requests: Bool = true) throws {
+                      iterations: Bool = true, requests: Bool = true, progress: ((Double) -> Void)? = nil) throws {
         do {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             try (encoder.encode(summary) + Data("\n".utf8)).write(to: URL(fileURLWithPath: folder.path("summary.json")))
-            if requests { try writeRequests(cluster.metrics.records, slos: plan.slos, to: folder.path("requests.csv")) }
+            if requests { try writeRequests(cluster.metrics.records, slos: plan.slos, to: folder.path("requests.csv"), progress: progress) }
             try writeTimeseries(cluster.metrics.samples, to: folder.path("timeseries.csv"))
             if iterations, let log = cluster.iterationLog { try writeIterations(log.records, cluster: cluster, to: folder.path("iterations.csv")) }
             let provenance = plan.provenance(costModels: summary.cost_model)
@@ -51,7 +52,7 @@ public enum ResultWriter {
         try csv.close()
     }
 
-    static func writeRequests(_ records: [RequestRecord], slos: SLOs, to path: String) throws {
+    static func writeRequests(_ records: [RequestRecord], slos: SLOs, to path: String, progress: ((Double) -> Void)? = nil) throws {
         var header = ["id", "arrival_s", "first_scheduled_s", "first_token_s", "finish_s", "ttft_s", "tpot_s", "e2el_s",
                       "max_itl_s", "prompt_tokens", "output_tokens", "instance", "preemptions", "migrations", "kv_wait_s", "kv_transfer_s", "high_priority", "status"]
         if slos.ttft != nil { header.append("met_ttft_slo") }
@@ -62,7 +63,9 @@ public enum ResultWriter {
         let csv = try CSVWriter(path: path, header: header)
         func time(_ t: SimTime?) { if let t { csv.field(t) } else { csv.emptyField() } }
         func flag(_ b: Bool?) { if let b { csv.field(b ? 1 : 0) } }
-        for r in records.sorted(by: { $0.id < $1.id }) {
+        let step = max(1, records.count / 100)
+        for (i, r) in records.sorted(by: { $0.id < $1.id }).enumerated() {
+            if let progress, i % step == 0 { progress(Double(i) / Double(records.count)) }
             csv.field(r.id)
             time(r.arrival)
             time(r.firstScheduled)

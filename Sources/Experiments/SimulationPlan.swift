@@ -51,7 +51,7 @@ public struct SimulationPlan {
     let replay: (path: String, format: TraceFormat?)?
     private let makeSource: () throws -> RequestSource
     /// The scenario as run: the file with its `--set` overrides applied (nil when built from a decoded scenario).
-    private(set) var resolvedScenario: JSONValue?
+    var resolvedScenario: JSONValue?
 
     /// Loads a scenario file, applies `--set` overrides and validates the result.
     public init(scenarioPath: String, seed: UInt64? = nil, overrides: [String] = []) throws {
@@ -74,8 +74,55 @@ public struct SimulationPlan {
         return .object([
             .init("simrun_version", .string(SimRunVersion.current)), .init("simrun_commit", .string(SimRunVersion.commit)),
             .init("seed", .number(String(seed))),
-            .init("scenario", resolvedScenario ?? .null), .init("engines", sorted(engines)), .init("models", sorted(models)),
+            .init("scenario", resolvedScenario ?? .null), .init("effective", effectiveSettings),
+            .init("engines", sorted(engines)), .init("models", sorted(models)),
             .init("accelerators", sorted(gpus)), .init("kernel_timings", sorted(costModels.mapValues { .string($0) })),
+        ])
+    }
+
+    /// What the run used once every default was applied: each group of alike consecutive instances
+    /// (layout, engine, scheduler limits, KV blocks), the policies, the stop rules, SLOs and percentiles.
+    var effectiveSettings: JSONValue {
+        func n(_ v: Double) -> JSONValue { JSONValue.number(v) }
+        func i(_ v: Int) -> JSONValue { .number(String(v)) }
+        func group(_ s: InstanceSpec) -> [JSONValue.Member] {
+            let l = s.limits
+            var m: [JSONValue.Member] = [
+                .init("gpu", .string(s.accelerator.name)), .init("model", .string(s.model.name)),
+                .init("tp", i(s.layout.tp)), .init("pp", i(s.layout.pp)), .init("dp", i(s.layout.dp)), .init("ep", i(s.layout.ep)),
+                .init("role", .string(s.role.rawValue)), .init("engine", .string(s.engine.name)),
+                .init("placement", .string(s.stagePerServer ? "stage_per_server" : "packed")),
+                .init("max_num_seqs", i(l.maxSequences)), .init("max_num_batched_tokens", i(l.maxBatchedTokens)),
+                .init("max_model_len", l.maxModelLen == .max ? .null : i(l.maxModelLen)),
+                .init("chunked_prefill", .bool(l.chunkedPrefill)), .init("preemption", .string(l.preemption.rawValue)),
+                .init("max_preemptions", i(l.maxPreemptions)), .init("block_size", i(l.blockTokens)),
+                .init("gpu_memory_utilization", n(l.memoryUtilization)),
+                .init("swap_space_gib", n(l.swapSpaceBytesPerGPU / 1_073_741_824)),
+                .init("kv_offloading_gib", n(l.kvOffloadBytes / 1_073_741_824)),
+                .init("prefix_caching", .bool(s.engine.prefixCaching)),
+            ]
+            if let blocks = try? s.kvSizing().blocks { m.append(.init("kv_blocks", i(blocks))) }
+            return m
+        }
+        var groups: [(count: Int, members: [JSONValue.Member])] = []
+        for s in specs {
+            let g = group(s)
+            if let last = groups.last, JSONValue.object(last.members).canonicalText == JSONValue.object(g).canonicalText {
+                groups[groups.count - 1].count += 1
+            } else {
+                groups.append((1, g))
+            }
+        }
+        return .object([
+            .init("seed", .number(String(seed))),
+            .init("instances", .array(groups.map { .object([.init("count", i($0.count))] + $0.members) })),
+            .init("router", .string(routerName)), .init("scheduler_policy", .string(schedulerName)),
+            .init("controller", controller.map { .string($0.name) } ?? .null),
+            .init("horizon_s", stop.horizon.map { n($0.seconds) } ?? .null), .init("max_events", stop.maxEvents.map(i) ?? .null),
+            .init("sample_interval_s", sampleInterval.map { n($0.seconds) } ?? .null),
+            .init("slo", .object([("ttft_s", slos.ttft), ("tpot_s", slos.tpot), ("e2el_s", slos.e2el), ("max_itl_s", slos.maxITL)]
+                .compactMap { k, v in v.map { .init(k, n($0)) } })),
+            .init("percentiles", .array(percentiles.map(n))),
         ])
     }
 

@@ -50,11 +50,12 @@ public final class SweepRunner: @unchecked Sendable {
             let scenario = try ScenarioLoader.decode(tree, file: spec.scenario)
             let seed = (scenario.seed ?? 1) &+ UInt64(point.repetition)
             var key = "simrun \(SimRunVersion.current)\nseed \(seed)\n\(tree.canonicalText)\n"
-            let plan: SimulationPlan
+            var plan: SimulationPlan
             do { plan = try SimulationPlan(scenario, file: spec.scenario, seedOverride: seed) } catch let e as InputError where e.infeasible {
                 // A layout the hardware cannot hold is an answer, not a mistake: recorded, and the sweep goes on.
                 return Job(plan: nil, seed: seed, scenarioSHA: SHA256.hex(key), infeasible: "\(e.location): \(e.message)")
             }
+            plan.resolvedScenario = tree
             if let replay = plan.replay { try content.checkTrace(replay.path, format: replay.format) }
             for f in plan.inputFiles { key += "file \(f) \(try content.digest(of: f))\n" }
             return Job(plan: plan, seed: seed, scenarioSHA: SHA256.hex(key))
@@ -85,12 +86,13 @@ public final class SweepRunner: @unchecked Sendable {
                 lock.unlock()
                 let job = jobs[point.id]!
                 let t0 = DispatchTime.now().uptimeNanoseconds
-                var status = "ok", message: String?, metrics: [(String, Double)] = []
+                var status = "ok", message: String?, metrics: [(String, Double)] = [], provenance: String?
                 var requests: [RequestRecord] = []
                 do {
                     if let plan = job.plan {
                         let outcome = try Runner.run(plan)
                         metrics = try Self.flatten(outcome.summary)
+                        provenance = plan.provenance(costModels: outcome.summary.cost_model).canonicalText
                         if storeRequests { requests = outcome.cluster.metrics.records }
                     } else {
                         status = "infeasible"; message = job.infeasible
@@ -104,7 +106,7 @@ public final class SweepRunner: @unchecked Sendable {
                 lock.lock()
                 do {
                     try database.record(point, seed: job.seed, scenarioSHA: job.scenarioSHA, status: status, wall: wall,
-                                        error: message, metrics: metrics, requests: requests)
+                                        error: message, metrics: metrics, provenance: provenance, requests: requests)
                 } catch { firstError = error }
                 finished += 1
                 if showProgress {

@@ -96,7 +96,9 @@ public final class SweepDatabase {
     /// Opens a sweep database simrun wrote, to add runs to it (a merge target).
     static func openToAdd(_ path: String) throws -> SweepDatabase {
         _ = try openForReading(path)
-        return SweepDatabase(try SQLiteDatabase(path: path), path: path)
+        let db = try SQLiteDatabase(path: path)
+        try createTables(db)
+        return SweepDatabase(db, path: path)
     }
 
     /// A new database holding the same sweep as `source`, for a merge; its meta is copied.
@@ -120,6 +122,7 @@ public final class SweepDatabase {
             CREATE TABLE IF NOT EXISTS requests (point_id INTEGER NOT NULL, id INTEGER NOT NULL, arrival_s REAL,
                 ttft_s REAL, tpot_s REAL, e2el_s REAL, prompt_tokens INTEGER, output_tokens INTEGER, preemptions INTEGER,
                 status TEXT, PRIMARY KEY (point_id, id));
+            CREATE TABLE IF NOT EXISTS provenance (point_id INTEGER PRIMARY KEY, json TEXT NOT NULL);
             """)
     }
 
@@ -143,7 +146,7 @@ public final class SweepDatabase {
     public func remove(points: [Int]) throws {
         guard !points.isEmpty else { return }
         try db.transaction {
-            for table in ["runs", "metrics", "requests"] {
+            for table in ["runs", "metrics", "requests", "provenance"] {
                 try db.run("DELETE FROM \(table) WHERE point_id = ?", rows: points.map { [.integer(Int64($0))] })
             }
         }
@@ -156,11 +159,13 @@ public final class SweepDatabase {
 
     /// One run's row and metrics, in one transaction (replacing an earlier attempt).
     func record(_ point: SweepPoint, seed: UInt64, scenarioSHA: String, status: String, wall: Double, error: String?,
-                metrics: [(String, Double)], requests: [RequestRecord]) throws {
+                metrics: [(String, Double)], provenance: String?, requests: [RequestRecord]) throws {
         let id = SQLiteDatabase.Value.integer(Int64(point.id))
         try db.transaction {
             try db.run("DELETE FROM metrics WHERE point_id = ?", rows: [[id]])
             try db.run("DELETE FROM requests WHERE point_id = ?", rows: [[id]])
+            try db.run("DELETE FROM provenance WHERE point_id = ?", rows: [[id]])
+            if let provenance { try db.run("INSERT INTO provenance VALUES (?, ?)", rows: [[id, .text(provenance)]]) }
             func real(_ x: Double?) -> SQLiteDatabase.Value { x.map { .real($0) } ?? .null }
             try db.run("INSERT INTO requests VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows: requests.map { r in
                 [id, .integer(Int64(r.id)), .real(r.arrival.seconds), real(r.ttft), real(r.tpot),

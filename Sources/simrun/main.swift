@@ -52,7 +52,9 @@ struct Run: ParsableCommand {
             }
             if progress { FileHandle.standardError.write(Data("  writing results to \(folder.shown)\r".utf8)) }
             try ResultWriter.write(outcome.summary, cluster: outcome.cluster, plan: plan, to: folder, iterations: iterations,
-                                   requests: !noRequestsCsv)
+                                   requests: !noRequestsCsv, progress: progress ? { share in
+                FileHandle.standardError.write(Data(String(format: "\r  writing results to %@: requests.csv %.0f%%   ", folder.shown, share * 100).utf8))
+            } : nil)
             if progress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
             if let trace { try PerfettoTrace.write(outcome.cluster, to: trace) }
             print(SummaryTable.render(outcome, outputDir: folder.shown))

@@ -49,6 +49,11 @@ struct RunOutputTests {
         let recorded = try #require(p["simrun_commit"]?.string)
         #expect(commit.count == 40 && (recorded == commit || recorded == commit + "-dirty"), "\(recorded) vs HEAD \(commit)")
         #expect(p["scenario"]?["workload"]?["num_requests"]?.double == 7)
+        // Settings in effect, defaults filled in: the scheduler's limits and the KV cache the GPU holds.
+        let group = try #require(p["effective"]?["instances"]?.elements?.first)
+        #expect(group["count"]?.double == 2 && group["max_num_seqs"]?.double == Double(plan.specs[0].limits.maxSequences))
+        #expect(group["kv_blocks"]?.double == Double(try plan.specs[0].kvSizing().blocks) && group["engine"]?.string == "vllm-v1")
+        #expect(p["effective"]?["router"]?.string == "least_outstanding_tokens" && p["effective"]?["slo"]?["ttft_s"]?.double == 0.5)
         let engine = plan.specs[0].engine
         #expect(p["engines"]?[engine.name]?.canonicalText == engine.json.canonicalText && p["models"]?["Llama-2-7B"]?.string == plan.specs[0].model.source)
         #expect(p["kernel_timings"]?[plan.specs[0].accelerator.name]?.string == outcome.summary.cost_model[plan.specs[0].accelerator.name])

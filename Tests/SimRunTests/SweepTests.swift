@@ -79,6 +79,17 @@ struct SweepTests {
         #expect(rows[1].hasPrefix("0,1,infeasible,\"instances[0]: Llama-3.1-70B does not fit on A100-80GB at TP1×PP1") && rows[2].hasPrefix("1,1,ok,,2,"))
         let again = try runSimrun(["sweep", path, "--db", db], cwd: dir)
         #expect(again.status == 0 && again.stderr.contains("2 already done; 0 to run"), "\(again.stderr)")
+        // The run that ran records what it used, defaults applied; the infeasible one has no such row.
+        let stored = try SweepDatabase.openForReading(db).0.db.query("SELECT point_id, json FROM provenance ORDER BY point_id")
+        #expect(stored.count == 1)
+        if case .integer(1)? = stored.first?[0], case .text(let json)? = stored.first?[1] {
+            let p = try JSONValue.parse(json)
+            let group = p["effective"]?["instances"]?.elements?.first
+            #expect(group?["tp"]?.double == 2 && group?["count"]?.double == 1 && (group?["kv_blocks"]?.double ?? 0) > 0)
+            #expect(p["scenario"]?["instances"]?.elements?.first?["tp"]?.double == 2 && p["simrun_commit"]?.string != nil)
+        } else {
+            Issue.record("expected point 1's provenance")
+        }
     }
 
     @Test func resultsDoNotDependOnWorkersOrShards() throws {
