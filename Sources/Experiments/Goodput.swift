@@ -13,7 +13,7 @@ public enum GoodputSearch {
         func fail(_ field: String, _ message: String) -> InputError { InputError(file: scenario, location: field, message) }
         let arrivals = try ScenarioLoader.load(scenario, overrides: overrides).workload.arrivals
         switch arrivals.process {
-        case "poisson", "gamma" where arrivals.stages == nil:
+        case "poisson" where arrivals.stages == nil, "gamma" where arrivals.stages == nil:
             guard let rate = arrivals.rate else { throw fail("workload.arrivals.rate", "goodput varies the rate: expected a rate") }
             return ("workload.arrivals.rate", rate, "req/s")
         case "trace":
