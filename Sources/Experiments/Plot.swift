@@ -72,7 +72,7 @@ public enum Plots {
     static func requestColumns(_ folder: String, _ names: [String]) throws -> [[Double]] {
         let path = folder + "/requests.csv"
         guard FileSystem.kind(of: path) == .file else {
-            throw InputError(file: folder, "no requests.csv here (was the run made with --no-requests-csv?)")
+            throw InputError(file: path, "no such file (was the run made with --no-requests-csv?)")
         }
         let lines = try LineReader(path: path)
         let header = try lines.next()?.split(separator: ",").map(String.init) ?? []
@@ -98,7 +98,7 @@ public enum Plots {
     /// timeseries.csv folded into one sample per time.
     static func timeseries(_ folder: String) throws -> [Sample] {
         let path = folder + "/timeseries.csv"
-        guard FileSystem.kind(of: path) == .file else { throw InputError(file: folder, "no timeseries.csv here") }
+        guard FileSystem.kind(of: path) == .file else { throw InputError(file: path, "no such file") }
         let lines = try LineReader(path: path)
         let header = try lines.next()?.split(separator: ",").map(String.init) ?? []
         let names = ["time_s", "waiting", "running", "kv_blocks_used", "kv_blocks_total"]

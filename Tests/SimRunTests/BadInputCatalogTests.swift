@@ -419,6 +419,8 @@ enum BadCases {
         let noSLO = smallScenario.replacingOccurrences(of: #""slo": { "ttft_s": 0.5, "tpot_s": 0.05 },"#, with: "")
         let closed = smallScenario.replacingOccurrences(of: #""process": "gamma", "rate": 6, "cv": 2"#,
                                                         with: #""process": "closed_loop", "clients": 4"#)
+        let ramp = smallScenario.replacingOccurrences(of: #""process": "gamma", "rate": 6, "cv": 2"#,
+                                                      with: #""process": "poisson", "stages": [{"rate": 2, "duration_s": 5}, {"rate": 6, "duration_s": 5}]"#)
         func goodput(_ label: String, _ args: [String], _ mentions: [String], scenario: String = smallScenario) -> BadCase {
             BadCase(label: label, files: ["s.json": scenario, "keep.txt": "mine\n"], args: ["goodput", "s.json"] + args,
                     mentions: mentions)
@@ -429,6 +431,7 @@ enum BadCases {
             goodput("zero rate limit", ["--max-rate", "0"], ["s.json: --max-rate"]),
             goodput("no SLO", [], ["s.json: slo"], scenario: noSLO),
             goodput("closed-loop arrivals", [], ["s.json: workload.arrivals"], scenario: closed),
+            goodput("a Poisson ramp (no one rate to vary)", [], ["s.json: workload.arrivals"], scenario: ramp),
             goodput("someone's file as --out", ["--out", "keep.txt"], ["keep.txt: --out"]),
         ]
     }()
