@@ -32,6 +32,11 @@ public struct LeastOutstandingTokensRouter: Router {
         }
         return best
     }
+
+    /// The same instance as the scan above, from the cluster's tournament tree in O(log n).
+    public mutating func route(_ request: ServingRequest, among instances: [Instance], loads: LoadIndex) -> Int? {
+        loads.leastOutstanding(among: instances)
+    }
 }
 
 /// DistServe's dispatch: the accepting instance with the shortest queue, counting the requests

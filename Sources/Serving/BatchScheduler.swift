@@ -24,12 +24,20 @@ public protocol Router {
     /// `acceptsNewRequests` is true.
     mutating func route(_ request: ServingRequest, among instances: [Instance]) -> Int?
 
+    /// The same choice, with the cluster's index of least-loaded instances at hand (the default
+    /// ignores it). The cluster routes through this one.
+    mutating func route(_ request: ServingRequest, among instances: [Instance], loads: LoadIndex) -> Int?
+
     /// Where a prefilled request continues decoding. The default picks the
     /// decode instance with the fewest outstanding tokens.
     mutating func placeDecode(_ request: ServingRequest, among instances: [Instance]) -> Int?
 }
 
 extension Router {
+    public mutating func route(_ request: ServingRequest, among instances: [Instance], loads: LoadIndex) -> Int? {
+        route(request, among: instances)
+    }
+
     public mutating func placeDecode(_ request: ServingRequest, among instances: [Instance]) -> Int? {
         instances.indices
             .filter { instances[$0].acceptsDecodeHandoff && instances[$0].canReserve(blocks: request.kvBlocks) }

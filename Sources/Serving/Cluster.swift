@@ -39,6 +39,8 @@ public typealias SchedulerFactory = (_ spec: InstanceSpec, _ instance: Int) -> a
 public final class Cluster {
     public let loop = EventLoop<ClusterEvent>()
     public private(set) var instances: [Instance] = []
+    /// The least-loaded accepting instance, kept up to date for routers.
+    public let loads = LoadIndex()
     public var router: any Router
     /// Cluster-wide decisions on their own clock (nil: none).
     public var controller: (any ClusterController)?
@@ -243,7 +245,7 @@ public final class Cluster {
         var r = request
         let spec = Request(id: r.id, arrival: r.arrival, promptTokens: r.promptTokens, outputTokens: r.outputTokens,
                            prefix: r.prefix, highPriority: r.highPriority)
-        guard let target = router.route(r, among: instances), instances[target].acceptsNewRequests else {
+        guard let target = router.route(r, among: instances, loads: loads), instances[target].acceptsNewRequests else {
             if !rescales.isEmpty || instances.contains(where: { $0.state == .starting && $0.role != .decode }) {
                 held.append(r)
             } else {
@@ -466,6 +468,8 @@ public final class Cluster {
             throw error
         }
         instances.append(inst)
+        inst.loadIndex = loads
+        loads.add()
         kvUsage.append(TimeWeightedMean(start: loop.now))
         if ready {
             inst.lifecycle.ready = loop.now

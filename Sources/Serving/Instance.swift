@@ -77,7 +77,7 @@ public final class Instance {
     /// those it holds; handingOver: being rescaled, serving those it holds until its successor on
     /// the same GPUs takes them over (no new ones); removed: gone, its GPUs returned.
     public enum State: String, Sendable { case starting, active, draining, handingOver = "handing_over", removed }
-    public internal(set) var state = State.active
+    public internal(set) var state = State.active { didSet { loadIndex?.markChanged(index) } }
 
     /// When an instance went through each phase (nil: not reached; an instance present from the
     /// start has only `ready`).
@@ -144,7 +144,9 @@ public final class Instance {
 
     /// Σ (prompt + generated) over the requests this instance holds: a load
     /// signal that, unlike remaining output, a real router can know.
-    public private(set) var outstandingTokens = 0
+    public private(set) var outstandingTokens = 0 { didSet { loadIndex?.markChanged(index) } }
+    /// The cluster's index of least-loaded instances, told when the load or the state changes.
+    var loadIndex: LoadIndex?
     public private(set) var preemptionCount = 0
     /// Requests × iterations they took part in, over the run (a measure of simulation work).
     public private(set) var requestSteps = 0

@@ -288,3 +288,34 @@ struct PriorityTests {
         #expect(inst.running.count == 2 && Freeness.forMigration(inst) == Double(100 - 21 - 40) / 2)   // 11 + 10 blocks in use
     }
 }
+
+/// Routes by the tournament tree and checks every answer against the plain scan.
+private final class Mismatches { var count = 0, routed = 0 }
+private struct CheckedLeastOutstanding: Router {
+    var plain = LeastOutstandingTokensRouter()
+    let log: Mismatches
+    mutating func route(_ request: ServingRequest, among instances: [Instance]) -> Int? { plain.route(request, among: instances) }
+    mutating func route(_ request: ServingRequest, among instances: [Instance], loads: LoadIndex) -> Int? {
+        let fast = plain.route(request, among: instances, loads: loads)
+        log.routed += 1
+        if fast != plain.route(request, among: instances) { log.count += 1 }
+        return fast
+    }
+}
+
+@Suite("Least-loaded index")
+struct LoadIndexTests {
+    /// On every arrival of a loaded run whose instances drain, start and finish requests, the tree
+    /// names the instance the scan of every instance names (fewest outstanding tokens, lowest index).
+    @Test func theTreeAnswersAsTheScanDoes() throws {
+        let log = Mismatches()
+        let arrivals = (0..<600).map { Request(id: $0, arrival: .seconds(Double($0) * 0.02), promptTokens: 50 + ($0 * 37) % 900,
+                                               outputTokens: 5 + ($0 * 53) % 200) }
+        let c = try cluster((0..<5).map { _ in spec() }, ListSource(arrivals), router: CheckedLeastOutstanding(log: log))
+        c.drain(3)
+        try c.launchInstance(spec())
+        #expect(try c.run() == .completed)
+        #expect(log.routed == 600 && log.count == 0)
+        #expect(c.instances[3].state == .removed && c.instances[5].lifecycle.ready != nil)
+    }
+}
