@@ -34,7 +34,10 @@ let package = Package(
         .target(name: "Policies", dependencies: ["Serving", "SimCore"], swiftSettings: hotPath),
         /// Scenarios, runs, sweeps, searches and result files: everything `simrun` does, as a library
         /// that tests and other programs drive without a process per run.
-        .target(name: "Experiments", dependencies: ["SimCore", "HardwareModels", "Workloads", "Serving", "Policies"],
+        .target(name: "Experiments", dependencies: [
+            "SimCore", "HardwareModels", "Workloads", "Serving", "Policies",
+            .product(name: "DequeModule", package: "swift-collections"),
+        ],
                 plugins: ["BuildCommit"]),
         .plugin(name: "BuildCommit", capability: .buildTool()),
         /// The command line: it parses arguments and calls Experiments.

@@ -5,14 +5,15 @@ import SimCore
 /// Writes a run's outputs into a checked results folder all at once (see
 /// ResultsFolder): a failed or interrupted run never leaves half-written results.
 public enum ResultWriter {
-    /// - Parameter progress: told the share of requests.csv written, every 1% (for long runs).
+    /// - Parameter requests: write requests.csv from the cluster's records (false where it was streamed
+    ///   during the run, or is not wanted).
     public static func write(_ summary: RunSummary, cluster: Cluster, plan: SimulationPlan, to folder: ResultsFolder,
-                      iterations: Bool = true, requests: Bool = true, progress: ((Double) -> Void)? = nil) throws {
+                      iterations: Bool = true, requests: Bool = true) throws {
         do {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             try (encoder.encode(summary) + Data("\n".utf8)).write(to: URL(fileURLWithPath: folder.path("summary.json")))
-            if requests { try writeRequests(cluster.metrics.records, slos: plan.slos, to: folder.path("requests.csv"), progress: progress) }
+            if requests { try writeRequests(cluster.metrics.records, slos: plan.slos, to: folder.path("requests.csv")) }
             try writeTimeseries(cluster.metrics.samples, to: folder.path("timeseries.csv"))
             if iterations, let log = cluster.iterationLog { try writeIterations(log.records, cluster: cluster, to: folder.path("iterations.csv")) }
             let provenance = plan.provenance(costModels: summary.cost_model)
@@ -52,45 +53,10 @@ public enum ResultWriter {
         try csv.close()
     }
 
-    static func writeRequests(_ records: [RequestRecord], slos: SLOs, to path: String, progress: ((Double) -> Void)? = nil) throws {
-        var header = ["id", "arrival_s", "first_scheduled_s", "first_token_s", "finish_s", "ttft_s", "tpot_s", "e2el_s",
-                      "max_itl_s", "prompt_tokens", "output_tokens", "instance", "preemptions", "migrations", "kv_wait_s", "kv_transfer_s", "high_priority", "status"]
-        if slos.ttft != nil { header.append("met_ttft_slo") }
-        if slos.tpot != nil { header.append("met_tpot_slo") }
-        if slos.e2el != nil { header.append("met_e2el_slo") }
-        if slos.maxITL != nil { header.append("met_max_itl_slo") }
-        if !slos.isEmpty { header.append("met_all_slos") }
-        let csv = try CSVWriter(path: path, header: header)
-        func time(_ t: SimTime?) { if let t { csv.field(t) } else { csv.emptyField() } }
-        func flag(_ b: Bool?) { if let b { csv.field(b ? 1 : 0) } }
-        let step = max(1, records.count / 100)
-        for (i, r) in records.sorted(by: { $0.id < $1.id }).enumerated() {
-            if let progress, i % step == 0 { progress(Double(i) / Double(records.count)) }
-            csv.field(r.id)
-            time(r.arrival)
-            time(r.firstScheduled)
-            time(r.firstToken)
-            time(r.finished ? r.end : nil)
-            time(r.firstToken.map { $0 - r.arrival })
-            csv.field(r.tpot ?? .nan)
-            time(r.finished ? r.end - r.arrival : nil)
-            time(r.outputTokens > 1 ? r.maxInterTokenGap : nil)
-            csv.field(r.promptTokens)
-            csv.field(r.outputTokens)
-            csv.field(r.instance)
-            csv.field(r.preemptions)
-            csv.field(r.migrations)
-            time(r.kvWait)
-            time(r.kvTransfer)
-            csv.field(r.highPriority ? 1 : 0)
-            csv.field(r.dropReason.map { "dropped:" + $0.rawValue } ?? "finished")
-            if !slos.isEmpty {
-                let v = SLOVerdict(r, slos)
-                flag(v.ttft); flag(v.tpot); flag(v.e2el); flag(v.maxITL); flag(v.all)
-            }
-            csv.endRow()
-        }
-        try csv.close()
+    static func writeRequests(_ records: [RequestRecord], slos: SLOs, to path: String) throws {
+        let out = try RequestsCSV(path: path, slos: slos)
+        for r in records { out.add(r) }
+        try out.close()
     }
 
     static func writeTimeseries(_ samples: [InstanceSample], to path: String) throws {

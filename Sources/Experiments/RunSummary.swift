@@ -266,49 +266,8 @@ public struct RunSummary: Encodable {
         public let token_goodput: Double
     }
 
-    init(plan: SimulationPlan, cluster: Cluster, stop: StopReason) {
+    init(plan: SimulationPlan, cluster: Cluster, tally: RequestTally, stop: StopReason) {
         func stats(_ seconds: [Double]) -> LatencyStats { LatencyStats(seconds: seconds, percentiles: plan.percentiles) }
-        let records = cluster.metrics.records
-        // One pass over the records: counts, sums and the latency samples, without a copy of the
-        // finished records (ten million records are a gigabyte).
-        var completed = 0, outputTokens = 0, inputTokens = 0
-        var byReason: [String: Int] = [:]
-        var firstArrival = SimTime(nanoseconds: .max), lastArrival = SimTime.zero
-        var queueingSamples: [Double] = [], ttftSamples: [Double] = [], tpotSamples: [Double] = [], e2elSamples: [Double] = []
-        var movedLatency = 0.0, movedWait = 0.0, movedTransfer = 0.0
-        var met = (ttft: 0, tpot: 0, e2el: 0, maxITL: 0, all: 0), goodTokens = 0
-        queueingSamples.reserveCapacity(records.count)
-        e2elSamples.reserveCapacity(records.count)
-        ttftSamples.reserveCapacity(records.count)
-        tpotSamples.reserveCapacity(records.count)
-        for r in records {
-            firstArrival = min(firstArrival, r.arrival)
-            lastArrival = max(lastArrival, r.arrival)
-            if let s = r.firstScheduled { queueingSamples.append((s - r.arrival).seconds) }
-            if !plan.slos.isEmpty {
-                let v = SLOVerdict(r, plan.slos)
-                if v.ttft == true { met.ttft += 1 }
-                if v.tpot == true { met.tpot += 1 }
-                if v.e2el == true { met.e2el += 1 }
-                if v.maxITL == true { met.maxITL += 1 }
-                if v.all { met.all += 1; goodTokens += r.outputTokens }
-            }
-            guard r.finished else {
-                if let d = r.dropReason { byReason[d.rawValue, default: 0] += 1 }
-                continue
-            }
-            completed += 1
-            outputTokens += r.outputTokens
-            inputTokens += r.promptTokens
-            if let t = r.ttft { ttftSamples.append(t) }
-            if let t = r.tpot { tpotSamples.append(t) }
-            e2elSamples.append(r.e2el)
-            if r.kvTransfer > .zero {
-                movedLatency += r.e2el
-                movedWait += r.kvWait.seconds
-                movedTransfer += r.kvTransfer.seconds
-            }
-        }
         let duration = cluster.loop.now.seconds
         scenario = plan.name
         seed = plan.seed
@@ -316,52 +275,51 @@ public struct RunSummary: Encodable {
         simulated_seconds = duration
         events = cluster.loop.eventsProcessed
         requests_arrived = cluster.arrived
-        requests_completed = completed
-        requests_dropped = records.count - completed
-        requests_unfinished = cluster.arrived - records.count
+        requests_completed = tally.all.completed
+        requests_dropped = tally.ended - tally.all.completed
+        requests_unfinished = cluster.arrived - tally.ended
         requests_length_capped = cluster.lengthCapped
-        dropped_by_reason = byReason
+        dropped_by_reason = tally.droppedByReason
         let perSecond = duration > 0 ? 1 / duration : 0
-        request_throughput = Double(completed) * perSecond
-        output_throughput = Double(outputTokens) * perSecond
-        total_token_throughput = Double(outputTokens + inputTokens) * perSecond
-        total_input_tokens = inputTokens
-        total_output_tokens = outputTokens
-        offered_rate = lastArrival > firstArrival ? Double(records.count - 1) / (lastArrival - firstArrival).seconds : nil
-        queueing = stats(queueingSamples)
-        ttft = stats(ttftSamples)
-        tpot = stats(tpotSamples)
+        request_throughput = Double(tally.all.completed) * perSecond
+        output_throughput = Double(tally.outputTokens) * perSecond
+        total_token_throughput = Double(tally.outputTokens + tally.inputTokens) * perSecond
+        total_input_tokens = tally.inputTokens
+        total_output_tokens = tally.outputTokens
+        offered_rate = tally.lastArrival > tally.firstArrival
+            ? Double(tally.ended - 1) / (tally.lastArrival - tally.firstArrival).seconds : nil
+        queueing = stats(tally.queueing)
+        ttft = stats(tally.all.ttft)
+        tpot = stats(tally.all.tpot)
         itl = LatencyStats(nanoseconds: cluster.finishedInterTokenGaps(), percentiles: plan.percentiles)
-        e2el = stats(e2elSamples)
+        e2el = stats(tally.all.e2el)
         let looked = cluster.instances.reduce(0) { $0 + $1.prefixLookedUpTokens }
         let hits = cluster.instances.reduce(0) { $0 + $1.prefixHitTokens }
         prefix_cache_hit_rate = looked > 0 ? Double(hits) / Double(looked) : nil
         prefix_cache_hit_tokens = looked > 0 ? hits : nil
         prefix_cache_offload_hit_tokens = plan.offloadsPrefixes ? cluster.instances.reduce(0) { $0 + $1.offloadHitTokens } : nil
         var start = 0.0
-        stages = plan.stages.isEmpty ? nil : plan.stages.enumerated().map { i, s in
+        stages = plan.stages.isEmpty ? nil : zip(plan.stages, tally.stages).enumerated().map { i, stage in
+            let (s, l) = stage
             let from = start, to = start + s.duration
             start = to
-            let inStage = records.filter { $0.arrival.seconds >= from && $0.arrival.seconds < to }
-            let finished = inStage.filter(\.finished)
-            return StageReport(stage: i + 1, rate: s.rate, start_s: from, end_s: to, requests_ended: inStage.count,
-                               requests_completed: finished.count, request_throughput: Double(finished.count) / s.duration,
-                               ttft: stats(finished.compactMap(\.ttft)),
-                               tpot: stats(finished.compactMap(\.tpot)),
-                               e2el: stats(finished.map(\.e2el)))
+            return StageReport(stage: i + 1, rate: s.rate, start_s: from, end_s: to, requests_ended: l.ended,
+                               requests_completed: l.completed, request_throughput: Double(l.completed) / s.duration,
+                               ttft: stats(l.ttft), tpot: stats(l.tpot), e2el: stats(l.e2el))
         }
         if plan.slos.isEmpty {
             slo = nil
         } else {
             let n = Double(max(1, cluster.arrived))
             // The share of arrived requests meeting an SLO that is set (nil where unset or no request ended).
-            func share(_ bound: Double?, _ count: Int) -> Double? { bound == nil || records.isEmpty ? nil : Double(count) / n }
+            func share(_ bound: Double?, _ count: Int) -> Double? { bound == nil || tally.ended == 0 ? nil : Double(count) / n }
+            let met = tally.met
             slo = SLOReport(ttft_s: plan.slos.ttft, tpot_s: plan.slos.tpot, e2el_s: plan.slos.e2el,
                             max_itl_s: plan.slos.maxITL, ttft_attainment: share(plan.slos.ttft, met.ttft),
                             tpot_attainment: share(plan.slos.tpot, met.tpot), e2el_attainment: share(plan.slos.e2el, met.e2el),
                             max_itl_attainment: share(plan.slos.maxITL, met.maxITL),
                             attainment: Double(met.all) / n, request_goodput: Double(met.all) * perSecond,
-                            token_goodput: Double(goodTokens) * perSecond)
+                            token_goodput: Double(tally.goodTokens) * perSecond)
         }
         kv_utilization_per_instance = cluster.kvUtilization()
         kv_utilization_mean = kv_utilization_per_instance.reduce(0, +) / Double(max(1, kv_utilization_per_instance.count))
@@ -371,13 +329,11 @@ public struct RunSummary: Encodable {
         let moves = cluster.migrationRecords.filter { $0.kind != .handOff }
         migration_downtime = moves.isEmpty ? nil : stats(moves.filter { $0.outcome == .committed }.map(\.downtime.seconds))
         migrations_aborted = moves.isEmpty ? nil : moves.filter { $0.outcome != .committed }.count
-        if records.contains(where: \.highPriority) {
-            func report(_ high: Bool) -> ClassReport {
-                let mine = records.filter { $0.highPriority == high }, finished = mine.filter(\.finished)
-                return ClassReport(requests: mine.count, completed: finished.count, ttft: stats(finished.compactMap(\.ttft)),
-                                   tpot: stats(finished.compactMap(\.tpot)), e2el: stats(finished.map(\.e2el)))
+        if let classes = tally.byPriority {
+            func report(_ l: RequestTally.Latencies) -> ClassReport {
+                ClassReport(requests: l.ended, completed: l.completed, ttft: stats(l.ttft), tpot: stats(l.tpot), e2el: stats(l.e2el))
             }
-            by_priority = ["high": report(true), "normal": report(false)]
+            by_priority = ["high": report(classes.high), "normal": report(classes.normal)]
         } else {
             by_priority = nil
         }
@@ -394,8 +350,8 @@ public struct RunSummary: Encodable {
                                ready_s: l.ready?.seconds, drain_started_s: l.drainStarted?.seconds, removed_s: l.removed?.seconds)
         }
         scaling = cluster.scalingRecords.isEmpty ? nil : cluster.scalingRecords.map(ScalingReport.init)
-        kv_wait_share = movedLatency > 0 ? movedWait / movedLatency : nil
-        kv_transfer_share = movedLatency > 0 ? movedTransfer / movedLatency : nil
+        kv_wait_share = tally.movedLatency > 0 ? tally.movedWait / tally.movedLatency : nil
+        kv_transfer_share = tally.movedLatency > 0 ? tally.movedTransfer / tally.movedLatency : nil
         instances = cluster.instances.count
         var memory: [MemoryReport] = []
         for inst in cluster.instances {

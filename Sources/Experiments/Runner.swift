@@ -26,10 +26,21 @@ public struct Runner {
         return (plan, try run(plan, showProgress: showProgress))
     }
 
-    /// - Parameter iterationsEvery: record every k-th forward pass of each instance (nil: none).
-    public static func run(_ plan: SimulationPlan, showProgress: Bool = false, iterationsEvery: Int? = nil) throws -> Outcome {
+    /// - Parameters:
+    ///   - iterationsEvery: record every k-th forward pass of each instance (nil: none).
+    ///   - requests: where each request's row goes as it ends (closed when the run ends).
+    ///   - keepRecords: keep every request's record in `cluster.metrics.records` (a long run that
+    ///     streams them out needs not; checking invariants needs them).
+    public static func run(_ plan: SimulationPlan, showProgress: Bool = false, iterationsEvery: Int? = nil,
+                           requests: RequestsCSV? = nil, keepRecords: Bool = true) throws -> Outcome {
         let start = DispatchTime.now().uptimeNanoseconds, cpuStart = cpuSeconds
         let cluster = try plan.makeCluster()
+        let tally = RequestTally(slos: plan.slos, stages: plan.stages)
+        cluster.metrics.keepsRecords = keepRecords || plan.checkInvariants
+        cluster.metrics.onRecord = { r in
+            tally.add(r)
+            requests?.add(r)
+        }
         if let every = iterationsEvery { cluster.iterationLog = IterationLog(every: every) }
         var lastPrint = start
         let reason: StopReason
@@ -54,7 +65,8 @@ public struct Runner {
         }
         if showProgress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
         let wall = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        let summary = RunSummary(plan: plan, cluster: cluster, stop: reason)
+        try requests?.close()
+        let summary = RunSummary(plan: plan, cluster: cluster, tally: tally, stop: reason)
         return Outcome(cluster: cluster, summary: summary, wallSeconds: wall, cpuSeconds: cpuSeconds - cpuStart)
     }
 

@@ -6,7 +6,12 @@ import SimCore
 /// as `vllm bench serve` counts only successful requests), and per-instance
 /// samples over time.
 public final class MetricsRecorder {
+    /// Every ended request's record, in the order they ended (none when `keepsRecords` is off).
     public private(set) var records: [RequestRecord] = []
+    /// Whether `records` keeps the records: off for long runs that stream them out through `onRecord`.
+    public var keepsRecords = true
+    /// Told every record as its request ends.
+    public var onRecord: ((RequestRecord) -> Void)?
     /// Gaps of finished requests and of those still in flight (see Cluster.finishedInterTokenGaps).
     public private(set) var interTokenGaps = CountedValues()
     public private(set) var outputTokens = 0
@@ -31,11 +36,13 @@ public final class MetricsRecorder {
         r.phase = reason == nil ? .finished : .dropped
         if reason != nil { discardGaps(of: r) }
         r.gaps = []
-        records.append(RequestRecord(
+        let record = RequestRecord(
             id: r.id, arrival: r.arrival, firstScheduled: r.firstScheduled, firstToken: r.firstToken, end: now,
             promptTokens: r.promptTokens, outputTokens: r.generatedTokens, instance: r.instance,
             preemptions: r.preemptions, migrations: r.migrations, maxInterTokenGap: r.maxInterTokenGap,
-            kvWait: r.kvWait, kvTransfer: r.kvTransfer, highPriority: r.highPriority, dropReason: reason))
+            kvWait: r.kvWait, kvTransfer: r.kvTransfer, highPriority: r.highPriority, dropReason: reason)
+        onRecord?(record)
+        if keepsRecords { records.append(record) }
     }
 
     /// Takes a dropped request's gaps back out of ITL.

@@ -44,20 +44,25 @@ struct Run: ParsableCommand {
             }
         }
         do {
+            // Each request's row is written as it ends; the run keeps no record of it.
+            let requests = noRequestsCsv ? nil : try RequestsCSV(path: folder.path("requests.csv"), slos: plan.slos)
             let outcome = try Runner.run(plan, showProgress: progress,
-                                         iterationsEvery: iterations || trace != nil ? iterationsEvery : nil)
+                                         iterationsEvery: iterations || trace != nil ? iterationsEvery : nil,
+                                         requests: requests, keepRecords: false)
             let problems = plan.checkInvariants ? outcome.cluster.conservationProblems() : []
             guard problems.isEmpty else {
                 throw RunError(path: scenario, message: "invariant violations: " + problems.prefix(20).joined(separator: "; "))
             }
             if progress { FileHandle.standardError.write(Data("  writing results to \(folder.shown)\r".utf8)) }
             try ResultWriter.write(outcome.summary, cluster: outcome.cluster, plan: plan, to: folder, iterations: iterations,
-                                   requests: !noRequestsCsv, progress: progress ? { share in
-                FileHandle.standardError.write(Data(String(format: "\r  writing results to %@: requests.csv %.0f%%   ", folder.shown, share * 100).utf8))
-            } : nil)
+                                   requests: false)
             if progress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
             if let trace { try PerfettoTrace.write(outcome.cluster, to: trace) }
             print(SummaryTable.render(outcome, outputDir: folder.shown))
+        } catch let e as CSVWriterError {
+            // requests.csv, written during the run, failed.
+            folder.abandon()
+            throw RunError(path: folder.shown, message: "\((e.path as NSString).lastPathComponent): \(e.reason)")
         } catch {
             folder.abandon()
             throw error
@@ -76,7 +81,7 @@ struct Bench: ParsableCommand {
         let plan = try SimulationPlan(scenarioPath: scenario)
         var best: Runner.Outcome?
         for i in 0..<max(1, repeats) {
-            let o = try Runner.run(plan)
+            let o = try Runner.run(plan, keepRecords: false)
             print("run \(i + 1): \(String(format: "%.2f", o.wallSeconds)) s wall")
             if best == nil || o.wallSeconds < best!.wallSeconds { best = o }
         }

@@ -29,6 +29,29 @@ struct LibraryTests {
         }
     }
 
+    /// A run that streams its requests out keeps no record of them and summarises them the same; its
+    /// requests.csv, written as requests end in any order, is the file written from kept records.
+    @Test func aStreamedRunKeepsNoRecordsAndWritesTheSameFiles() throws {
+        let dir = tempDir()
+        // (Checking invariants needs the records, and keeps them.)
+        let plan = try SimulationPlan(scenarioPath: try writeScenario(smallScenario, in: dir), overrides: ["run.check_invariants=false"])
+        let kept = try Runner.run(plan)
+        let streamedPath = dir.appendingPathComponent("streamed.csv").path
+        let streamed = try Runner.run(plan, requests: try RequestsCSV(path: streamedPath, slos: plan.slos), keepRecords: false)
+        #expect(streamed.cluster.metrics.records.isEmpty && kept.cluster.metrics.records.count == 300)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        #expect(try encoder.encode(streamed.summary) == encoder.encode(kept.summary))
+        // The same records in a scrambled order give the same file.
+        let scrambledPath = dir.appendingPathComponent("scrambled.csv").path
+        let scrambled = try RequestsCSV(path: scrambledPath, slos: plan.slos)
+        let records = kept.cluster.metrics.records
+        for k in records.indices { scrambled.add(records[(k * 7919) % records.count]) }
+        try scrambled.close()
+        let a = try Data(contentsOf: URL(fileURLWithPath: streamedPath)), b = try Data(contentsOf: URL(fileURLWithPath: scrambledPath))
+        #expect(a == b && String(decoding: a, as: UTF8.self).split(separator: "\n").count == 301)
+    }
+
     @Test func badInputIsAnInputErrorNotACrash() {
         #expect(throws: Error.self) { try SimulationPlan(scenarioPath: "/nonexistent/scenario.json") }
     }

@@ -1,0 +1,74 @@
+import DequeModule
+import Serving
+import SimCore
+
+/// requests.csv, one row per ended request in id order, written as the run goes: a row is written
+/// once every request with a lower id has ended, so only the requests that end out of order wait
+/// in memory (ids are given in arrival order from 0). Closing writes whatever still waits.
+public final class RequestsCSV {
+    private let csv: CSVWriter
+    private let slos: SLOs
+    /// Records waiting for a lower id to end; slot k holds id `next + k`.
+    private var waiting = Deque<RequestRecord?>()
+    private var next = 0
+
+    public init(path: String, slos: SLOs) throws {
+        var header = ["id", "arrival_s", "first_scheduled_s", "first_token_s", "finish_s", "ttft_s", "tpot_s", "e2el_s",
+                      "max_itl_s", "prompt_tokens", "output_tokens", "instance", "preemptions", "migrations", "kv_wait_s",
+                      "kv_transfer_s", "high_priority", "status"]
+        if slos.ttft != nil { header.append("met_ttft_slo") }
+        if slos.tpot != nil { header.append("met_tpot_slo") }
+        if slos.e2el != nil { header.append("met_e2el_slo") }
+        if slos.maxITL != nil { header.append("met_max_itl_slo") }
+        if !slos.isEmpty { header.append("met_all_slos") }
+        csv = try CSVWriter(path: path, header: header)
+        self.slos = slos
+    }
+
+    public func add(_ r: RequestRecord) {
+        let slot = r.id - next
+        guard slot >= 0 else { return write(r) }  // an id given twice or out of range: written as it comes
+        while waiting.count <= slot { waiting.append(nil) }
+        waiting[slot] = r
+        while let first = waiting.first, let record = first {
+            waiting.removeFirst()
+            next += 1
+            write(record)
+        }
+    }
+
+    /// Writes the records still waiting (requests below them never ended), then closes the file.
+    public func close() throws {
+        for case let r? in waiting { write(r) }
+        waiting.removeAll()
+        try csv.close()
+    }
+
+    private func write(_ r: RequestRecord) {
+        func time(_ t: SimTime?) { if let t { csv.field(t) } else { csv.emptyField() } }
+        func flag(_ b: Bool?) { if let b { csv.field(b ? 1 : 0) } }
+        csv.field(r.id)
+        time(r.arrival)
+        time(r.firstScheduled)
+        time(r.firstToken)
+        time(r.finished ? r.end : nil)
+        time(r.firstToken.map { $0 - r.arrival })
+        csv.field(r.tpot ?? .nan)
+        time(r.finished ? r.end - r.arrival : nil)
+        time(r.outputTokens > 1 ? r.maxInterTokenGap : nil)
+        csv.field(r.promptTokens)
+        csv.field(r.outputTokens)
+        csv.field(r.instance)
+        csv.field(r.preemptions)
+        csv.field(r.migrations)
+        time(r.kvWait)
+        time(r.kvTransfer)
+        csv.field(r.highPriority ? 1 : 0)
+        csv.field(r.dropReason.map { "dropped:" + $0.rawValue } ?? "finished")
+        if !slos.isEmpty {
+            let v = SLOVerdict(r, slos)
+            flag(v.ttft); flag(v.tpot); flag(v.e2el); flag(v.maxITL); flag(v.all)
+        }
+        csv.endRow()
+    }
+}
