@@ -674,21 +674,8 @@ public final class Cluster {
 
     // MARK: Conservation
 
-    /// Every inter-token gap (ns) of the requests that finished: the recorded gaps less those of
-    /// requests still in flight.
-    public func finishedInterTokenGaps() -> CountedValues {
-        var gaps = metrics.interTokenGaps
-        var inFlight: [ServingRequest] = []
-        for inst in instances {
-            inFlight += Array(inst.waiting) + inst.running + Array(inst.swapped) + inst.awaitingHandoff
-        }
-        for id in groups.keys.sorted() {
-            if case let .migration(r, _, _, _) = groups[id]!.purpose { inFlight.append(r) }
-        }
-        for id in live.keys.sorted() where live[id]!.pausedAt != nil { inFlight.append(live[id]!.request) }
-        for r in inFlight { for g in r.gaps { gaps.remove(g) } }
-        return gaps
-    }
+    /// Every inter-token gap (ns) of the requests that finished.
+    public func finishedInterTokenGaps() -> CountedValues { metrics.finishedInterTokenGaps() }
 
     /// Checks that every arrived request ended exactly once and that no
     /// instance's KV accounting is off. Returns the problems found.

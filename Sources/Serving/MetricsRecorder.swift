@@ -12,9 +12,10 @@ public final class MetricsRecorder {
     public var keepsRecords = true
     /// Told every record as its request ends.
     public var onRecord: ((RequestRecord) -> Void)?
-    /// Gaps of finished requests and of those still in flight (see Cluster.finishedInterTokenGaps).
+    /// Every gap recorded so far, less those of dropped requests once settled (see finishedInterTokenGaps).
     public private(set) var interTokenGaps = CountedValues()
     public private(set) var outputTokens = 0
+    private var pendingGaps = PendingGaps()
     public private(set) var samples: [InstanceSample] = []
 
     public init() {}
@@ -26,7 +27,8 @@ public final class MetricsRecorder {
         } else {
             let gap = now - r.lastToken
             interTokenGaps.add(gap.nanoseconds)
-            r.gaps.append(gap.nanoseconds)
+            pendingGaps.append(request: r.id, gap: gap.nanoseconds)
+            if pendingGaps.isDue { pendingGaps.settle(&interTokenGaps) }
             if gap > r.maxInterTokenGap { r.maxInterTokenGap = gap }
         }
         r.lastToken = now
@@ -34,8 +36,7 @@ public final class MetricsRecorder {
 
     func ended(_ r: ServingRequest, at now: SimTime, reason: DropReason?) {
         r.phase = reason == nil ? .finished : .dropped
-        if reason != nil { discardGaps(of: r) }
-        r.gaps = []
+        pendingGaps.ended(request: r.id, finished: reason == nil)
         let record = RequestRecord(
             id: r.id, arrival: r.arrival, firstScheduled: r.firstScheduled, firstToken: r.firstToken, end: now,
             promptTokens: r.promptTokens, outputTokens: r.generatedTokens, instance: r.instance,
@@ -45,10 +46,11 @@ public final class MetricsRecorder {
         if keepsRecords { records.append(record) }
     }
 
-    /// Takes a dropped request's gaps back out of ITL.
-    func discardGaps(of r: ServingRequest) {
-        for g in r.gaps { interTokenGaps.remove(g) }
-        r.gaps = []
+    /// Every inter-token gap (ns) of the requests that finished: the recorded gaps less those of
+    /// requests dropped or still in flight.
+    func finishedInterTokenGaps() -> CountedValues {
+        pendingGaps.settle(&interTokenGaps)
+        return pendingGaps.withoutLive(interTokenGaps)
     }
 
     func sample(_ s: InstanceSample) { samples.append(s) }

@@ -65,8 +65,6 @@ public final class ServingRequest {
     var firstToken: SimTime?
     var lastToken: SimTime = .zero
     var maxInterTokenGap: SimTime = .zero
-    /// Its inter-token gaps so far (ns), pooled into the run's once it finishes.
-    var gaps: [Int64] = []
 
     init(_ request: Request, instance: Int) {
         id = request.id

@@ -60,7 +60,7 @@ struct PlotTests {
         try """
             {"name": "p", "scenario": "\(scenario)", "grid": {"router": ["round_robin", "least_outstanding_tokens"],
              "scheduler.policy": ["fcfs", "conservative"], "workload.arrivals.rate": [2, 8]},
-             "zip": {"workload.num_requests": [60]}, "repetitions": 2}
+             "zip": {"workload.num_requests": [60], "instances[0].max_num_seqs": [64]}, "repetitions": 2}
             """.write(to: sweep, atomically: true, encoding: .utf8)
         let db = dir.appendingPathComponent("p.sqlite").path
         #expect(try runSimrun(["sweep", sweep.path, "--db", db], cwd: dir).status == 0)
@@ -92,6 +92,12 @@ struct PlotTests {
         #expect(numeric.contains("router = round_robin, policy = conservative") && numeric.contains("stroke-dasharray"))
         #expect(numeric.contains("E2E latency p50 (ms)") && numeric.contains("(req/s)"))
         #expect(first[sweepFigures[1]]!.contains("class=\"errorbar\"") && first[sweepFigures[1]]!.contains(">round_robin</text>"))
+        // A field of an instance group, by the path syntax of --set and sweeps.
+        let byGroupField = try runSimrun(["plot", db, "--x", "workload.arrivals.rate", "--series", "instances[0].max_num_seqs",
+                                          "--y", "slo.attainment", "--out", "c"], cwd: dir)
+        #expect(byGroupField.status == 0, "\(byGroupField.stderr)")
+        let svg = try String(contentsOf: dir.appendingPathComponent("c/p-slo_attainment-vs-workload_arrivals_rate.svg"), encoding: .utf8)
+        #expect(svg.contains("max_num_seqs = 64") && svg.contains("slo.attainment (share of requests)"))
 
         for (args, mention) in [(["plot", db], "--x"), (["plot", db, "--x", "workload.arrivals.rate", "--y", "nope"], "nope"),
                                 (["plot", "missing-folder"], "missing-folder"), (["plot", "light", db], "p.sqlite"),
