@@ -9,49 +9,55 @@ import Workloads
 /// iteration computes KV for some of the `pendingTokens` (tokens known but not
 /// yet in the cache); when none remain, the model samples the next token.
 public final class ServingRequest {
+    // Stored properties are laid out in this order: the ones every step reads and writes come
+    // first, so that a step touches two or three cache lines of a request rather than five.
     public let id: Int
-    public let arrival: SimTime
     public let promptTokens: Int
-    /// Queued ahead of normal requests and preempted last (Llumnix's two priority classes).
-    public let highPriority: Bool
     /// The true output length. Internal to the runtime: schedulers and routers
     /// live in another module and cannot read it, as a real server cannot.
     let outputTokens: Int
+    public internal(set) var generatedTokens = 0
+    /// Tokens whose KV is in the cache.
+    public internal(set) var computedTokens = 0
+    /// Tokens this request computes in the iteration being run.
+    public internal(set) var scheduledTokens = 0
+    /// KV blocks held on the instance's GPUs (or in host memory while swapped).
+    public internal(set) var kvBlocks = 0
 
     public enum Phase: Sendable, Equatable {
         case waiting, running, swapped, transferring, finished, dropped
     }
 
     public internal(set) var phase: Phase = .waiting
-    public internal(set) var instance: Int
-    public internal(set) var generatedTokens = 0
-    /// Tokens whose KV is in the cache.
-    public internal(set) var computedTokens = 0
-    /// KV blocks held on the instance's GPUs (or in host memory while swapped).
-    public internal(set) var kvBlocks = 0
-    public internal(set) var preemptions = 0
-    /// Times it moved to another instance (hand-off or migration).
-    public internal(set) var migrations = 0
-    /// Tokens this request computes in the iteration being run.
-    public internal(set) var scheduledTokens = 0
     /// Whether it is in a micro-batch being run (a request is in at most one at a time).
     public internal(set) var inFlight = false
-
-    /// What its prompt is made of (see PrefixSegment), and the hashes of its full prompt blocks
-    /// on the instance that caches prefixes (empty elsewhere).
-    let prefix: [PrefixSegment]
-    var blockHashes: [UInt64] = []
-    /// Leading blocks of its KV that are named in the instance's prefix cache (shared with
-    /// other requests); the rest of `kvBlocks` are its own.
-    var cachedBlocks = 0
-
-    /// Where its KV cache waits while swapped out.
-    enum SwapTier { case host, nvme }
-    var swapTier: SwapTier?
+    /// Its client gave up while it could not be aborted at once (in a running iteration, or moving).
+    var abandoned = false
+    /// Queued ahead of normal requests and preempted last (Llumnix's two priority classes).
+    public let highPriority: Bool
+    var lastToken: SimTime = .zero
+    var maxInterTokenGap: SimTime = .zero
+    var firstToken: SimTime?
     /// Where the request moves when the iteration it is in ends.
     public internal(set) var migrationTarget: Int?
     /// The live migration moving it, while one is under way.
     var liveMigration: Int?
+    /// Leading blocks of its KV that are named in the instance's prefix cache (shared with
+    /// other requests); the rest of `kvBlocks` are its own.
+    var cachedBlocks = 0
+    /// What its prompt is made of (see PrefixSegment), and the hashes of its full prompt blocks
+    /// on the instance that caches prefixes (empty elsewhere).
+    var blockHashes: [UInt64] = []
+    let prefix: [PrefixSegment]
+
+    public internal(set) var instance: Int
+    public let arrival: SimTime
+    public internal(set) var preemptions = 0
+    /// Times it moved to another instance (hand-off or migration).
+    public internal(set) var migrations = 0
+    /// Where its KV cache waits while swapped out.
+    enum SwapTier { case host, nvme }
+    var swapTier: SwapTier?
     /// Whether a move to another instance is under way or due.
     public var isMigrating: Bool { migrationTarget != nil || liveMigration != nil }
     /// Time its finished prefill waited on a prefill instance for a decode instance to take its
@@ -59,12 +65,7 @@ public final class ServingRequest {
     var kvWait: SimTime = .zero
     var kvTransfer: SimTime = .zero
     var transferStart: SimTime = .zero
-    /// Its client gave up while it could not be aborted at once (in a running iteration, or moving).
-    var abandoned = false
     var firstScheduled: SimTime?
-    var firstToken: SimTime?
-    var lastToken: SimTime = .zero
-    var maxInterTokenGap: SimTime = .zero
 
     init(_ request: Request, instance: Int) {
         id = request.id
