@@ -176,7 +176,7 @@ public enum Plots {
                 for (d, st) in styleValues.enumerated() {
                     var points: [SVGChart.Point] = []
                     for (key, samples) in table where key.series == sv && key.style == st {
-                        let position = categories.flatMap { $0.firstIndex(of: key.x).map(Double.init) } ?? xTexts[key.x]!!
+                        let position = categories.flatMap { $0.firstIndex(of: key.x).map(Double.init) } ?? (xTexts[key.x] ?? nil) ?? 0
                         // Side by side on a categorical axis, so that markers and error bars do not hide each other.
                         let shift = categories == nil ? 0 : (Double(c * styleValues.count + d) - Double(seriesValues.count * styleValues.count - 1) / 2) * 0.08
                         let s = SampleSummary(samples)
