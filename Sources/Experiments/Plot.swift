@@ -75,11 +75,7 @@ public enum Plots {
             throw InputError(file: path, "no such file (was the run made with --no-requests-csv?)")
         }
         let lines = try LineReader(path: path)
-        let header = try lines.next()?.split(separator: ",").map(String.init) ?? []
-        let index = try names.map { name in
-            guard let i = header.firstIndex(of: name) else { throw InputError(file: path, location: "line 1", "expected a column \(name)") }
-            return i
-        }
+        let (header, index) = try columns(names, of: lines, path: path)
         var values = Array(repeating: [Double](), count: names.count)
         while let line = try lines.next() {
             let f = line.split(separator: ",", omittingEmptySubsequences: false)
@@ -87,6 +83,15 @@ public enum Plots {
             for (k, i) in index.enumerated() { if let v = Double(f[i]), v.isFinite { values[k].append(v) } }
         }
         return values
+    }
+
+    /// A CSV file's header, and where each named column is in it.
+    private static func columns(_ names: [String], of lines: LineReader, path: String) throws -> (header: [String], index: [Int]) {
+        let header = try lines.next()?.split(separator: ",").map(String.init) ?? []
+        return (header, try names.map { name in
+            guard let i = header.firstIndex(of: name) else { throw InputError(file: path, location: "line 1", "expected a column \(name)") }
+            return i
+        })
     }
 
     /// One moment of the cluster, summed or averaged over its instances.
@@ -100,12 +105,8 @@ public enum Plots {
         let path = folder + "/timeseries.csv"
         guard FileSystem.kind(of: path) == .file else { throw InputError(file: path, "no such file") }
         let lines = try LineReader(path: path)
-        let header = try lines.next()?.split(separator: ",").map(String.init) ?? []
         let names = ["time_s", "waiting", "running", "kv_blocks_used", "kv_blocks_total"]
-        let index = try names.map { name in
-            guard let i = header.firstIndex(of: name) else { throw InputError(file: path, location: "line 1", "expected a column \(name)") }
-            return i
-        }
+        let (_, index) = try columns(names, of: lines, path: path)
         var samples: [Sample] = []
         while let line = try lines.next() {
             let f = line.split(separator: ",", omittingEmptySubsequences: false)

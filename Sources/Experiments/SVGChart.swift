@@ -98,7 +98,8 @@ public struct SVGChart {
     private static func isLog(_ scale: Scale, _ values: [Double]) -> Bool {
         switch scale {
         case .linear: return false
-        case .log: return values.allSatisfy { $0 > 0 }
+        // A log axis needs positive data: with none (a run where nothing finished), the axis stays linear.
+        case .log: return !values.isEmpty && values.allSatisfy { $0 > 0 && $0.isFinite }
         case .automatic:
             guard let lo = values.min(), let hi = values.max(), lo > 0 else { return false }
             return hi / lo >= 100

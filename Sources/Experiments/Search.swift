@@ -276,7 +276,9 @@ public struct SearchSpec {
         guard let p = best("prefill", slo: "ttft_s") else { return none("no prefill shape meets the TTFT SLO on \(g.name)") }
         guard let d = best("decode", slo: "tpot_s") else { return none("no decode shape meets the TPOT SLO on \(g.name)") }
         let (needP, needD) = ((targetRate / p.goodput).rounded(.up), (targetRate / d.goodput).rounded(.up))
-        guard max(needP, needD) <= 100_000 else { return none("the rate needs more than 100000 instances of a phase") }
+        guard needP.isFinite, needD.isFinite, max(needP, needD) <= 100_000 else {
+            return none("the rate needs more than 100000 instances of a phase")
+        }
         let np = Int(needP), nd = Int(needD)
         let c = Candidate(gpu: g.name, groups: [("prefill", p.shape.tp, p.shape.pp, np), ("decode", d.shape.tp, d.shape.pp, nd)],
                           origin: String(format: "Algorithm 1 for %g req/s; prefill alone %.3g; decode alone %.3g req/s", targetRate,

@@ -47,6 +47,20 @@ struct PlotTests {
         #expect(categorical.contains("class=\"errorbar\"") && categorical.contains(">a</text>") && !categorical.contains("<polyline"))
     }
 
+    /// A run that ended before any request finished or any sample was taken still draws, with log axes
+    /// asked for: a log axis over no data stays linear rather than crashing.
+    @Test func aRunWithNothingFinishedDrawsOnLogAxes() throws {
+        let dir = tempDir()
+        let scenario = try writeScenario(#"{"name": "e", "instances": [{"gpu": "A100-80GB", "model": "Llama-2-7B"}], "#
+            + #""workload": {"arrivals": {"process": "poisson", "rate": 1}, "lengths": {"prompt": {"dist": "fixed", "value": 100}, "#
+            + #""output": {"dist": "fixed", "value": 10}}, "num_requests": 5}, "run": {"horizon_s": 0.0001}}"#, in: dir)
+        #expect(try runSimrun([scenario, "--out", "r"], cwd: dir).status == 0)
+        let plot = try runSimrun(["plot", "r", "--log-x", "--log-y", "--out", "f"], cwd: dir)
+        #expect(plot.status == 0, "\(plot.stderr)")
+        let svg = try String(contentsOf: dir.appendingPathComponent("f/ttft-cdf.svg"), encoding: .utf8)
+        #expect(svg.hasPrefix(SVGChart.signature) && !svg.contains("log scale"))
+    }
+
     /// Every kind of figure from small runs and a small sweep, each the same bytes when drawn again.
     @Test func everyKindOfFigureIsDrawnTheSameTwice() throws {
         let dir = tempDir()
