@@ -296,8 +296,6 @@ public final class Cluster {
             retireIfDrained(inst)
             return
         }
-        let now = loop.now
-        for r in inst.newestFlight where r.firstScheduled == nil { r.firstScheduled = now }
         // Swaps are copied before the forward pass that needs the memory: each
         // GPU moves its shard of every swapped block.
         let traffic = inst.swapTraffic

@@ -106,20 +106,20 @@ public final class Instance {
     public private(set) var reservedBlocks = 0
 
     /// The batch being formed (then the last one formed).
-    public private(set) var batch: [ServingRequest] = []
+    public private(set) var batch = Batch()
     public private(set) var batchShape = BatchShape()
     /// The cost of the batch formed last, part by part.
     public private(set) var lastStep = CostModel.Breakdown()
     /// Micro-batches running, oldest first: one, or up to `pp` with pipeline parallelism.
-    private var flights = Deque<[ServingRequest]>()
+    private var flights = Deque<Batch>()
     /// Emptied batch arrays kept for reuse: forming a batch allocates nothing.
-    private var spareBatches: [[ServingRequest]] = []
+    private var spareBatches: [Batch] = []
     var pipeline: Pipeline
     var busy: Bool { !flights.isEmpty }
     /// The micro-batch that finishes next.
-    var oldestFlight: [ServingRequest] { flights.first ?? [] }
+    var oldestFlight: Batch { flights.first ?? Batch() }
     /// The micro-batch formed last.
-    var newestFlight: [ServingRequest] { flights.last ?? [] }
+    var newestFlight: Batch { flights.last ?? Batch() }
     /// KV blocks this iteration copies between GPU and host or NVMe before it computes (swaps,
     /// and prefix blocks loaded from host DRAM).
     public struct SwapTraffic: Sendable, Equatable {
@@ -532,15 +532,18 @@ public final class Instance {
     /// (`swapTraffic`) comes first, as flows the cluster runs.
     func formBatch(now: SimTime) -> StageTimes? {
         abortExpiredWaiting(now: now)
-        batch.removeAll(keepingCapacity: true)
+        batch.removeAll()
         batchShape = BatchShape()
         swapTraffic = SwapTraffic()
         scheduler.formBatch(on: self)
         guard !batch.isEmpty else { return nil }
-        for r in batch { r.inFlight = true }
+        batch.forEach { r in
+            r.inFlight = true
+            if r.firstScheduled == nil { r.firstScheduled = now }
+        }
         requestSteps += batch.count
         flights.append(batch)
-        batch = spareBatches.popLast() ?? []
+        batch = spareBatches.popLast() ?? Batch()
         let step = costModel.breakdown(batchShape)
         lastStep = step
         return StageTimes(host: step.host, gpu: step.gpu, overlapsHost: step.overlapsHost, stages: spec.layout.pp)
@@ -551,24 +554,15 @@ public final class Instance {
     func completeIteration(sampled: (ServingRequest) -> Void) -> [ServingRequest] {
         var done = flights.removeFirst()
         var finished: [ServingRequest] = []
-        for r in done {
+        var tokens = 0
+        done.forEach { r in
             r.inFlight = false
             r.computedTokens += r.scheduledTokens
             r.scheduledTokens = 0
-            // Name the prompt blocks it has just filled; a block already cached elsewhere stays
-            // its own, and the chain of names stops there.
-            let full = cachesPrefixes ? min(min(r.computedTokens, r.promptTokens) / limits.blockTokens, r.blockHashes.count) : 0
-            while r.cachedBlocks < full {
-                guard prefixCache.register(r.blockHashes[r.cachedBlocks]) else {
-                    r.blockHashes.removeLast(r.blockHashes.count - r.cachedBlocks)
-                    break
-                }
-                if offloaded.store(r.blockHashes[r.cachedBlocks]) { offloadStores += 1 }
-                r.cachedBlocks += 1
-            }
-            guard r.computedTokens == r.contextTokens else { continue }
+            if cachesPrefixes, r.cachedBlocks < r.hashedBlocks { nameFilledPromptBlocks(r) }
+            guard r.computedTokens == r.contextTokens else { return }
             r.generatedTokens += 1
-            outstandingTokens += 1
+            tokens += 1
             sampled(r)
             if r.generatedTokens >= r.outputTokens {
                 finished.append(r)
@@ -576,6 +570,7 @@ public final class Instance {
                 awaitingHandoff.append(r)
             }
         }
+        outstandingTokens += tokens
         if !finished.isEmpty || !awaitingHandoff.isEmpty {
             running.removeAll { r in
                 r.generatedTokens >= r.outputTokens || (role == .prefill && r.generatedTokens > 0)
@@ -585,9 +580,23 @@ public final class Instance {
                 scheduler.requestFinished(r)
             }
         }
-        done.removeAll(keepingCapacity: true)
+        done.removeAll()
         spareBatches.append(done)
         return finished
+    }
+
+    /// Names the prompt blocks `r` has just filled in the prefix cache; a block already cached
+    /// elsewhere stays its own, and the chain of names stops there.
+    private func nameFilledPromptBlocks(_ r: ServingRequest) {
+        let full = min(min(r.computedTokens, r.promptTokens) / limits.blockTokens, r.blockHashes.count)
+        while r.cachedBlocks < full {
+            guard prefixCache.register(r.blockHashes[r.cachedBlocks]) else {
+                r.blockHashes.removeLast(r.blockHashes.count - r.cachedBlocks)
+                break
+            }
+            if offloaded.store(r.blockHashes[r.cachedBlocks]) { offloadStores += 1 }
+            r.cachedBlocks += 1
+        }
     }
 
     /// Frees everything `r` holds here and stops counting it as load.

@@ -4,7 +4,7 @@ import SimCore
 /// leave ITL (`vllm bench serve` counts successful requests only). One log in token order, not an
 /// array per request: at cluster scale, touching a request's own array on every token cost more
 /// than the rest of the step (cache misses over tens of thousands of live requests). Entries of
-/// requests that ended are settled in bulk when half the log is theirs.
+/// requests that ended are settled in bulk when most of the log is theirs.
 struct PendingGaps {
     private var requests: [Int] = []
     private var gaps: [Int64] = []
@@ -47,7 +47,8 @@ struct PendingGaps {
         }
         requests.removeLast(requests.count - kept)
         gaps.removeLast(gaps.count - kept)
-        settleAt = max(1 << 16, 2 * kept)
+        // Settling when the log is eight times what survived visits each entry about 8/7 times.
+        settleAt = max(1 << 16, 8 * kept)
     }
 
     /// Settled `all` less the gaps of requests that have not ended.

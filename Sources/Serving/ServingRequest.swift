@@ -10,7 +10,7 @@ import Workloads
 /// yet in the cache); when none remain, the model samples the next token.
 public final class ServingRequest {
     // Stored properties are laid out in this order: the ones every step reads and writes come
-    // first, so that a step touches two or three cache lines of a request rather than five.
+    // first, so that a step touches the first two cache lines of a request rather than four.
     public let id: Int
     public let promptTokens: Int
     /// The true output length. Internal to the runtime: schedulers and routers
@@ -23,6 +23,12 @@ public final class ServingRequest {
     public internal(set) var scheduledTokens = 0
     /// KV blocks held on the instance's GPUs (or in host memory while swapped).
     public internal(set) var kvBlocks = 0
+    /// Leading blocks of its KV that are named in the instance's prefix cache (shared with
+    /// other requests); the rest of `kvBlocks` are its own.
+    var cachedBlocks = 0
+    /// `blockHashes.count`, kept beside `cachedBlocks` so that a step learns that every prompt
+    /// block is named without reaching the array.
+    private(set) var hashedBlocks = 0
 
     public enum Phase: Sendable, Equatable {
         case waiting, running, swapped, transferring, finished, dropped
@@ -37,17 +43,14 @@ public final class ServingRequest {
     public let highPriority: Bool
     var lastToken: SimTime = .zero
     var maxInterTokenGap: SimTime = .zero
-    var firstToken: SimTime?
     /// Where the request moves when the iteration it is in ends.
     public internal(set) var migrationTarget: Int?
+    var firstToken: SimTime?
     /// The live migration moving it, while one is under way.
     var liveMigration: Int?
-    /// Leading blocks of its KV that are named in the instance's prefix cache (shared with
-    /// other requests); the rest of `kvBlocks` are its own.
-    var cachedBlocks = 0
     /// What its prompt is made of (see PrefixSegment), and the hashes of its full prompt blocks
     /// on the instance that caches prefixes (empty elsewhere).
-    var blockHashes: [UInt64] = []
+    var blockHashes: [UInt64] = [] { didSet { hashedBlocks = blockHashes.count } }
     let prefix: [PrefixSegment]
 
     public internal(set) var instance: Int
