@@ -65,6 +65,9 @@ public final class Cluster {
     private var started = false
     /// Whether a sampling or controller tick is scheduled (they alone do not keep a stalled run going).
     private var samplePending = false, tickPending = false
+    /// Requests set to move when the iteration they are in ends: while none is, an ending
+    /// iteration need not look at each of its requests for one.
+    private var departuresDue = 0
     private var deferredError: Error?
     public internal(set) var migrations = 0
 
@@ -334,7 +337,7 @@ public final class Cluster {
 
     private func finishIteration(on inst: Instance) {
         let now = loop.now
-        let leaving = inst.oldestFlight.filter { $0.migrationTarget != nil }
+        let leaving = departuresDue > 0 ? inst.oldestFlight.filter { $0.migrationTarget != nil } : []
         // Live migrations waiting for this iteration to end before their last stage pauses the request.
         let pausing = live.isEmpty ? [] : inst.oldestFlight.compactMap { r in
             r.liveMigration.flatMap { live[$0]?.awaitingPause == true ? $0 : nil }
@@ -353,6 +356,7 @@ public final class Cluster {
         for r in leaving {
             let target = r.migrationTarget!
             r.migrationTarget = nil
+            departuresDue -= 1
             if r.phase == .running { startTransfer(r, to: target) }
         }
         if checkInvariants, let problem = inst.accountingProblem() { violations.append("t=\(now.seconds)s: \(problem)") }
@@ -541,6 +545,7 @@ public final class Cluster {
         else { return false }
         if r.inFlight {
             r.migrationTarget = destination
+            departuresDue += 1
             return true
         }
         return startTransfer(r, to: destination)

@@ -29,6 +29,7 @@ public final class ServingRequest {
     /// `blockHashes.count`, kept beside `cachedBlocks` so that a step learns that every prompt
     /// block is named without reaching the array.
     private(set) var hashedBlocks = 0
+    public internal(set) var instance: Int
 
     public enum Phase: Sendable, Equatable {
         case waiting, running, swapped, transferring, finished, dropped
@@ -43,6 +44,7 @@ public final class ServingRequest {
     public let highPriority: Bool
     var lastToken: SimTime = .zero
     var maxInterTokenGap: SimTime = .zero
+    // The fields above fit in the object's first two cache lines; those below are read rarely.
     /// Where the request moves when the iteration it is in ends.
     public internal(set) var migrationTarget: Int?
     var firstToken: SimTime?
@@ -53,7 +55,6 @@ public final class ServingRequest {
     var blockHashes: [UInt64] = [] { didSet { hashedBlocks = blockHashes.count } }
     let prefix: [PrefixSegment]
 
-    public internal(set) var instance: Int
     public let arrival: SimTime
     public internal(set) var preemptions = 0
     /// Times it moved to another instance (hand-off or migration).
