@@ -1,10 +1,9 @@
 import SimCore
 
 /// Collects what a run measures: one record per ended request, every
-/// inter-token gap of the requests that finished (exactly, in nanoseconds; gaps
-/// are counted as tokens appear and taken back for requests that do not finish,
-/// as `vllm bench serve` counts only successful requests), and per-instance
-/// samples over time.
+/// inter-token gap of the requests that finished (exactly, in nanoseconds; a
+/// gap counts once its request finishes, as `vllm bench serve` counts only
+/// successful requests), and per-instance samples over time.
 public final class MetricsRecorder {
     /// Every ended request's record, in the order they ended (none when `keepsRecords` is off).
     public private(set) var records: [RequestRecord] = []
@@ -12,8 +11,8 @@ public final class MetricsRecorder {
     public var keepsRecords = true
     /// Told every record as its request ends.
     public var onRecord: ((RequestRecord) -> Void)?
-    /// Every gap recorded so far, less those of dropped requests once settled (see finishedInterTokenGaps).
-    public private(set) var interTokenGaps = CountedValues()
+    /// The gaps of finished requests settled so far (see finishedInterTokenGaps).
+    private var interTokenGaps = CountedValues()
     public private(set) var outputTokens = 0
     private var pendingGaps = PendingGaps()
     public private(set) var samples: [InstanceSample] = []
@@ -26,9 +25,8 @@ public final class MetricsRecorder {
             r.firstToken = now
         } else {
             let gap = now - r.lastToken
-            interTokenGaps.add(gap.nanoseconds)
             pendingGaps.append(request: r.id, gap: gap.nanoseconds)
-            if pendingGaps.isDue { pendingGaps.settle(&interTokenGaps) }
+            if pendingGaps.isDue { pendingGaps.settle(into: &interTokenGaps) }
             if gap > r.maxInterTokenGap { r.maxInterTokenGap = gap }
         }
         r.lastToken = now
@@ -46,11 +44,11 @@ public final class MetricsRecorder {
         if keepsRecords { records.append(record) }
     }
 
-    /// Every inter-token gap (ns) of the requests that finished: the recorded gaps less those of
-    /// requests dropped or still in flight.
+    /// Every inter-token gap (ns) of the requests that finished so far (none of requests dropped
+    /// or still in flight).
     func finishedInterTokenGaps() -> CountedValues {
-        pendingGaps.settle(&interTokenGaps)
-        return pendingGaps.withoutLive(interTokenGaps)
+        pendingGaps.settle(into: &interTokenGaps)
+        return interTokenGaps
     }
 
     func sample(_ s: InstanceSample) { samples.append(s) }

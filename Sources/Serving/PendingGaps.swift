@@ -1,24 +1,30 @@
 import SimCore
 
-/// The inter-token gaps of requests that may still be dropped, so that a dropped request's gaps can
-/// leave ITL (`vllm bench serve` counts successful requests only). One log in token order, not an
-/// array per request: at cluster scale, touching a request's own array on every token cost more
-/// than the rest of the step (cache misses over tens of thousands of live requests). Entries of
-/// requests that ended are settled in bulk when most of the log is theirs.
+/// The inter-token gaps of requests that have not ended yet. ITL counts the gaps of finished
+/// requests only (`vllm bench serve` counts successful requests), so a gap joins the run's
+/// multiset only once its request has finished; a dropped request's gaps are let go.
+///
+/// One log in token order, not an array per request: at cluster scale, touching a request's own
+/// array on every token cost more than the rest of the step (cache misses over tens of thousands
+/// of live requests), and adding each gap to the multiset as it came cost a hash-table probe per
+/// step. The log is settled in bulk when most of it belongs to requests that ended: their gaps
+/// join the multiset in one streaming pass, in token order.
 struct PendingGaps {
-    private var requests: [Int] = []
-    private var gaps: [Int64] = []
+    private struct Entry {
+        let request: Int
+        let gap: Int64
+    }
+    private var log: [Entry] = []
     /// Bits per request id (ids run from 0 in arrival order): it ended; it ended dropped.
     /// Bits rather than bytes keep ten million requests' fates in the cache the settling reads.
     private var ended: [UInt64] = [], dropped: [UInt64] = []
     private var settleAt = 1 << 16
 
     /// Whether the log is due to be settled.
-    var isDue: Bool { requests.count >= settleAt }
+    var isDue: Bool { log.count >= settleAt }
 
     mutating func append(request: Int, gap: Int64) {
-        requests.append(request)
-        gaps.append(gap)
+        log.append(Entry(request: request, gap: gap))
     }
 
     mutating func ended(request: Int, finished: Bool) {
@@ -32,29 +38,21 @@ struct PendingGaps {
         if !finished { dropped[word] |= bit }
     }
 
-    /// Drops the entries of requests that ended, taking dropped requests' gaps out of `all`.
-    mutating func settle(_ all: inout CountedValues) {
+    /// Moves the gaps of requests that finished into `finished`, lets go of those of requests
+    /// that were dropped, and keeps the rest.
+    mutating func settle(into finished: inout CountedValues) {
         var kept = 0
-        for k in requests.indices {
-            let request = requests[k], word = request >> 6, bit = UInt64(1) << UInt64(request & 63)
+        for k in log.indices {
+            let e = log[k], word = e.request >> 6, bit = UInt64(1) << UInt64(e.request & 63)
             if word >= ended.count || ended[word] & bit == 0 {
-                requests[kept] = request
-                gaps[kept] = gaps[k]
+                log[kept] = e
                 kept += 1
-            } else if dropped[word] & bit != 0 {
-                all.remove(gaps[k])
+            } else if dropped[word] & bit == 0 {
+                finished.add(e.gap)
             }
         }
-        requests.removeLast(requests.count - kept)
-        gaps.removeLast(gaps.count - kept)
+        log.removeLast(log.count - kept)
         // Settling when the log is eight times what survived visits each entry about 8/7 times.
         settleAt = max(1 << 16, 8 * kept)
-    }
-
-    /// Settled `all` less the gaps of requests that have not ended.
-    func withoutLive(_ all: CountedValues) -> CountedValues {
-        var result = all
-        for g in gaps { result.remove(g) }
-        return result
     }
 }

@@ -6,13 +6,18 @@
 /// The table is open-addressed with linear probing and a multiplicative hash: one add is a
 /// few nanoseconds, which matters at one add per generated token.
 public struct CountedValues: Sendable {
+    @usableFromInline struct Slot: Sendable {
+        @usableFromInline var value: Int64
+        @usableFromInline var count: Int
+    }
     @usableFromInline static let empty = Int64.min
-    @usableFromInline var keys = [Int64](repeating: CountedValues.empty, count: 1024)
-    @usableFromInline var counts = [Int](repeating: 0, count: 1024)
+    /// Value and count side by side: a probe touches one cache line.
+    @usableFromInline var slots = [Slot](repeating: Slot(value: CountedValues.empty, count: 0), count: 1024)
     private var distinct = 0
     public var total: Int { count }
     @usableFromInline var count = 0
-    @usableFromInline var sum = 0.0
+    /// The exact sum, so that the mean does not depend on the order values came in.
+    @usableFromInline var sum: Int128 = 0
     /// The slot of the last value added: runs of equal values (one iteration's gap for every
     /// request in it) skip the probe.
     @usableFromInline var lastValue = CountedValues.empty
@@ -28,8 +33,8 @@ public struct CountedValues: Sendable {
     @inlinable public mutating func add(_ value: Int64, count: Int = 1) {
         if value == lastValue, count > 0 {
             self.count += count
-            sum += Double(value) * Double(count)
-            counts[lastSlot] += count
+            sum += Int128(value) * Int128(count)
+            slots[lastSlot].count += count
             return
         }
         insert(value, count: count)
@@ -39,63 +44,48 @@ public struct CountedValues: Sendable {
         precondition(value != Self.empty)
         guard count > 0 else { return }
         self.count += count
-        sum += Double(value) * Double(count)
-        let mask = keys.count - 1
+        sum += Int128(value) * Int128(count)
+        let mask = slots.count - 1
         var i = slot(value, mask: mask)
         while true {
-            if keys[i] == value { counts[i] += count; lastValue = value; lastSlot = i; return }
-            if keys[i] == Self.empty { break }
+            if slots[i].value == value { slots[i].count += count; lastValue = value; lastSlot = i; return }
+            if slots[i].value == Self.empty { break }
             i = (i + 1) & mask
         }
-        keys[i] = value
-        counts[i] = count
+        slots[i] = Slot(value: value, count: count)
         distinct += 1
-        if distinct * 2 > keys.count { grow() } else { lastValue = value; lastSlot = i }
-    }
-
-    /// Takes back one copy of a value added earlier.
-    public mutating func remove(_ value: Int64) {
-        let mask = keys.count - 1
-        var i = slot(value, mask: mask)
-        while keys[i] != value {
-            precondition(keys[i] != Self.empty, "removing a value never added")
-            i = (i + 1) & mask
-        }
-        precondition(counts[i] > 0, "removing a value more often than it was added")
-        counts[i] -= 1
-        count -= 1
-        sum -= Double(value)
+        if distinct * 2 > slots.count { grow() } else { lastValue = value; lastSlot = i }
     }
 
     private mutating func grow() {
-        let oldKeys = keys, oldCounts = counts
-        keys = [Int64](repeating: Self.empty, count: oldKeys.count * 2)
-        counts = [Int](repeating: 0, count: oldKeys.count * 2)
-        let mask = keys.count - 1
-        for (k, n) in zip(oldKeys, oldCounts) where k != Self.empty {
-            var i = slot(k, mask: mask)
-            while keys[i] != Self.empty { i = (i + 1) & mask }
-            keys[i] = k
-            counts[i] = n
+        let old = slots
+        slots = [Slot](repeating: Slot(value: Self.empty, count: 0), count: old.count * 2)
+        let mask = slots.count - 1
+        for s in old where s.value != Self.empty {
+            var i = slot(s.value, mask: mask)
+            while slots[i].value != Self.empty { i = (i + 1) & mask }
+            slots[i] = s
         }
         lastValue = Self.empty
     }
 
-    public var mean: Double { total == 0 ? .nan : sum / Double(total) }
+    public var mean: Double { total == 0 ? .nan : Double(sum) / Double(total) }
 
     /// The population standard deviation (numpy's std) over every value counted.
     public var standardDeviation: Double {
         guard total > 0 else { return .nan }
         let m = mean
         var squares = 0.0
-        for (v, n) in zip(keys, counts) where v != Self.empty && n > 0 { squares += Double(n) * (Double(v) - m) * (Double(v) - m) }
+        for s in slots where s.value != Self.empty && s.count > 0 {
+            squares += Double(s.count) * (Double(s.value) - m) * (Double(s.value) - m)
+        }
         return (squares / Double(total)).squareRoot()
     }
 
     /// The q-quantiles, each as SampleSummary.quantile computes it over the expanded values.
     public func quantiles(_ qs: [Double]) -> [Double] {
         guard total > 0 else { return qs.map { _ in .nan } }
-        let sorted = zip(keys, counts).filter { $0.0 != Self.empty && $0.1 > 0 }.sorted { $0.0 < $1.0 }
+        let sorted = slots.filter { $0.value != Self.empty && $0.count > 0 }.map { ($0.value, $0.count) }.sorted { $0.0 < $1.0 }
         /// The value at 0-based rank k.
         func value(at k: Int) -> Double {
             var seen = 0

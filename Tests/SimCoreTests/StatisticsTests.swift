@@ -13,6 +13,20 @@ struct StatisticsTests {
         #expect(SampleSummary([]).quantile(0.5).isNaN)
     }
 
+    /// Counted values sum exactly: a sum of doubles would lose the ones beside 2⁵³ (and depend
+    /// on the order values came in).
+    @Test func countedValuesMeanIsExactInAnyOrder() {
+        var a = CountedValues(), b = CountedValues()
+        let big = Int64(1) << 53
+        // Summed as doubles, 2⁵³ + 1 rounds back to 2⁵³: a would lose its four ones, b would not.
+        for v in [big, 1, 1, 1, 1] { a.add(v) }
+        for v in [1, 1, 1, 1, big] { b.add(v) }
+        #expect(a.mean == Double(big + 4) / 5 && b.mean == a.mean)
+        #expect(a.quantiles([0, 0.5, 1]) == [1, 1, Double(big)])
+        a.add(6, count: 3)
+        #expect(a.total == 8 && a.mean == Double(big + 22) / 8)
+    }
+
     @Test func timeWeightedMeanWeighsByDuration() {
         var m = TimeWeightedMean()
         m.set(10, at: .zero)
