@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A multiset of integer values kept as value → count: exact quantiles (numpy's linear
 /// interpolation between order statistics) in memory proportional to the distinct values.
 /// Inter-token gaps in nanoseconds repeat (every decode of one iteration sees the same gap),
@@ -59,7 +63,7 @@ public struct CountedValues: Sendable {
 
     private mutating func grow() {
         let old = slots
-        slots = [Slot](repeating: Slot(value: Self.empty, count: 0), count: old.count * 2)
+        slots = Self.emptySlots(old.count * 2)
         let mask = slots.count - 1
         for s in old where s.value != Self.empty {
             var i = slot(s.value, mask: mask)
@@ -67,6 +71,27 @@ public struct CountedValues: Sendable {
             slots[i] = s
         }
         lastValue = Self.empty
+    }
+
+    /// A table of `n` empty slots. A large one asks the kernel for huge pages before it is first
+    /// touched: a run's table reaches hundreds of MiB, and each probe of a table in 4 KiB pages
+    /// missed the TLB as well as the cache.
+    private static func emptySlots(_ n: Int) -> [Slot] {
+        [Slot](unsafeUninitializedCapacity: n) { buffer, initialized in
+            #if canImport(Glibc)
+            let bytes = UnsafeMutableRawBufferPointer(buffer)
+            let huge = 2 << 20
+            if let base = bytes.baseAddress, bytes.count >= 2 * huge {
+                let start = (Int(bitPattern: base) + huge - 1) / huge * huge
+                let end = (Int(bitPattern: base) + bytes.count) / huge * huge
+                if let aligned = UnsafeMutableRawPointer(bitPattern: start) {
+                    _ = madvise(aligned, end - start, MADV_HUGEPAGE)  // a hint: refused, nothing changes
+                }
+            }
+            #endif
+            buffer.initialize(repeating: Slot(value: Self.empty, count: 0))
+            initialized = n
+        }
     }
 
     public var mean: Double { total == 0 ? .nan : Double(sum) / Double(total) }
