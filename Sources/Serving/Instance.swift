@@ -114,6 +114,9 @@ public final class Instance {
     private var flights = Deque<Batch>()
     /// Emptied batch arrays kept for reuse: forming a batch allocates nothing.
     private var spareBatches: [Batch] = []
+    /// Requests admitted from the waiting queue while the batch was formed (each is also in
+    /// `running`, or in `waiting` or `dropped` when preempted again).
+    private var admitted = Batch()
     var pipeline: Pipeline
     var busy: Bool { !flights.isEmpty }
     /// The micro-batch that finishes next.
@@ -328,6 +331,7 @@ public final class Instance {
         }
         r.phase = .running
         running.append(r)
+        admitted.append(r)
         return scheduleRunning(r, tokens: tokens)
     }
 
@@ -533,13 +537,16 @@ public final class Instance {
     func formBatch(now: SimTime) -> StageTimes? {
         abortExpiredWaiting(now: now)
         batch.removeAll()
+        admitted.removeAll()
         batchShape = BatchShape()
         swapTraffic = SwapTraffic()
         scheduler.formBatch(on: self)
         guard !batch.isEmpty else { return nil }
-        batch.forEach { r in
-            r.inFlight = true
-            if r.firstScheduled == nil { r.firstScheduled = now }
+        batch.forEach { r in r.inFlight = true }
+        // Only a request admitted in this step can be scheduled for the first time (one admitted and
+        // preempted again before the step ran holds no scheduled tokens).
+        admitted.forEach { r in
+            if r.scheduledTokens > 0, r.firstScheduled == nil { r.firstScheduled = now }
         }
         requestSteps += batch.count
         flights.append(batch)

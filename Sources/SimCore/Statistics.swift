@@ -20,7 +20,7 @@ public struct SampleSummary: Sendable, Equatable {
 
     public init<S: Sequence>(_ samples: S) where S.Element == Double {
         var s = Array(samples)
-        s.sort()
+        RadixSort.sort(&s)
         sorted = s
         count = s.count
         let m = s.isEmpty ? .nan : s.reduce(0, +) / Double(s.count)

@@ -27,6 +27,29 @@ struct StatisticsTests {
         #expect(a.total == 8 && a.mean == Double(big + 22) / 8)
     }
 
+    /// The radix sort orders as `<` does: negatives, zeros, infinities, subnormals and repeats,
+    /// above and below the size where it hands over to a comparison sort.
+    @Test func radixSortMatchesTheComparisonSort() {
+        var rng = SystemRandomNumberGenerator()
+        for n in [0, 5, RadixSort.threshold - 1, RadixSort.threshold, 50_000] {
+            var values = (0..<n).map { i -> Double in
+                switch i % 7 {
+                case 0: return Double(Int.random(in: -5...5, using: &rng))
+                case 1: return .infinity * (i % 2 == 0 ? 1 : -1)
+                case 2: return Double.leastNonzeroMagnitude * Double(i % 3)
+                default: return Double.random(in: -1e12...1e12, using: &rng)
+                }
+            }
+            let expected = values.sorted()
+            RadixSort.sort(&values)
+            #expect(values == expected)
+        }
+        var latencies = (0..<10_000).map { Double($0 % 97) * 0.013 }
+        let expected = latencies.sorted()
+        RadixSort.sort(&latencies)
+        #expect(latencies.elementsEqual(expected) { $0.bitPattern == $1.bitPattern })
+    }
+
     @Test func timeWeightedMeanWeighsByDuration() {
         var m = TimeWeightedMean()
         m.set(10, at: .zero)
