@@ -21,7 +21,7 @@ public struct BatchShape: Sendable, Equatable {
 
     public init() {}
 
-    public var totalTokens: Int { prefillTokens + decodeTokens }
+    @inlinable public var totalTokens: Int { prefillTokens + decodeTokens }
     /// Sequences scheduled in this iteration.
     public var sequences: Int { prefillSequences + decodeTokens }
     public var isEmpty: Bool { totalTokens == 0 }

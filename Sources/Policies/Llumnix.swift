@@ -46,6 +46,12 @@ public struct FreenessRouter: Router {
         }
         return best
     }
+
+    /// The same instance as the scan above, from the cluster's tournament tree in O(log n): the
+    /// highest freeness is the lowest negated one.
+    public mutating func route(_ request: ServingRequest, among instances: [Instance], loads: LoadIndex) -> Int? {
+        loads.ranking("llumnix_freeness") { $0.acceptsNewRequests ? -Freeness.forDispatch($0) : nil }.best(among: instances)
+    }
 }
 
 /// Llumnix's global scheduler, rescheduling by migration: every polling interval, instances whose

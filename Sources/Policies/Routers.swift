@@ -53,4 +53,10 @@ public struct ShortestQueueRouter: Router {
         }
         return best
     }
+
+    /// The same instance as the scan above, from the cluster's tournament tree in O(log n).
+    public mutating func route(_ request: ServingRequest, among instances: [Instance], loads: LoadIndex) -> Int? {
+        loads.ranking("queue_length") { $0.acceptsNewRequests ? Double($0.waiting.count + $0.running.count) : nil }
+            .best(among: instances)
+    }
 }

@@ -70,14 +70,14 @@ public final class Instance {
     public let spec: InstanceSpec
     public let costModel: CostModel
     public var scheduler: any BatchScheduler
-    public var limits: SchedulerLimits { spec.limits }
+    @inlinable public var limits: SchedulerLimits { spec.limits }
     public var role: InstanceRole { spec.role }
 
     /// starting: loading its weights and warming up; active: taking requests; draining: finishing
     /// those it holds; handingOver: being rescaled, serving those it holds until its successor on
     /// the same GPUs takes them over (no new ones); removed: gone, its GPUs returned.
     public enum State: String, Sendable { case starting, active, draining, handingOver = "handing_over", removed }
-    public internal(set) var state = State.active { didSet { loadIndex?.markChanged(index) } }
+    public internal(set) var state = State.active { didSet { loadIndex?.markChanged(index, .load) } }
 
     /// When an instance went through each phase (nil: not reached; an instance present from the
     /// start has only `ready`).
@@ -94,16 +94,17 @@ public final class Instance {
     /// Bytes of weights each of its GPUs holds.
     public let weightBytesPerGPU: Double
 
-    public private(set) var waiting = Deque<ServingRequest>()
-    public private(set) var running: [ServingRequest] = []
-    public private(set) var swapped = Deque<ServingRequest>()
-    public private(set) var gpuBlocks: KVBlockPool
+    // What an instance holds tells the cluster's rankings when it changes (see LoadIndex).
+    public private(set) var waiting = Deque<ServingRequest>() { didSet { holdingsChanged() } }
+    public private(set) var running: [ServingRequest] = [] { didSet { holdingsChanged() } }
+    public private(set) var swapped = Deque<ServingRequest>() { didSet { holdingsChanged() } }
+    public private(set) var gpuBlocks: KVBlockPool { didSet { holdingsChanged() } }
     /// Swapped blocks in host DRAM and on NVMe (capped by the swap spaces, and
     /// drawn from the server's shared tiers).
-    public private(set) var hostBlocks: KVBlockPool
-    public private(set) var nvmeBlocks: KVBlockPool
+    public private(set) var hostBlocks: KVBlockPool { didSet { holdingsChanged() } }
+    public private(set) var nvmeBlocks: KVBlockPool { didSet { holdingsChanged() } }
     /// Blocks promised to requests in flight to this instance.
-    public private(set) var reservedBlocks = 0
+    public private(set) var reservedBlocks = 0 { didSet { holdingsChanged() } }
 
     /// The batch being formed (then the last one formed).
     public private(set) var batch = Batch()
@@ -147,16 +148,17 @@ public final class Instance {
 
     /// Σ (prompt + generated) over the requests this instance holds: a load
     /// signal that, unlike remaining output, a real router can know.
-    public private(set) var outstandingTokens = 0 { didSet { loadIndex?.markChanged(index) } }
-    /// The cluster's index of least-loaded instances, told when the load or the state changes.
+    public private(set) var outstandingTokens = 0 { didSet { loadIndex?.markChanged(index, .load) } }
+    /// The cluster's rankings of instances, told when the load, the state or the holdings change.
     var loadIndex: LoadIndex?
+    @inline(__always) private func holdingsChanged() { loadIndex?.markChanged(index, .holdings) }
     public private(set) var preemptionCount = 0
     /// Requests × iterations they took part in, over the run (a measure of simulation work).
     public private(set) var requestSteps = 0
     /// Bytes of one KV block held on each GPU (each holds a shard).
     public let blockBytesPerGPU: Double
     /// Cached prompt blocks, when the engine caches prefixes.
-    var prefixCache = PrefixCache()
+    var prefixCache = PrefixCache() { didSet { holdingsChanged() } }
     public let cachesPrefixes: Bool
     /// Prefix-cache blocks in host DRAM (capacity 0: no offloading), and blocks stored there
     /// since the cluster last copied them.
@@ -257,7 +259,7 @@ public final class Instance {
     // MARK: Mechanism operations for schedulers
 
     /// Tokens left in this iteration's batched-token budget.
-    public var tokenBudget: Int { limits.maxBatchedTokens - batchShape.totalTokens }
+    @inlinable public var tokenBudget: Int { limits.maxBatchedTokens - batchShape.totalTokens }
 
     /// Adds a running request to the batch for `tokens` tokens, allocating its
     /// blocks. Returns false (changing nothing) when the blocks are not free.
@@ -266,8 +268,10 @@ public final class Instance {
         precondition(request.phase == .running && request.instance == index && tokens > 0)
         let extra = additionalBlocks(request, tokens: tokens)
         guard extra <= availableBlocks else { return false }
-        take(extra)
-        request.kvBlocks += extra
+        if extra > 0 {
+            take(extra)
+            request.kvBlocks += extra
+        }
         request.scheduledTokens = tokens
         let samples = request.computedTokens + tokens == request.contextTokens
         if request.isDecoding {
@@ -577,7 +581,7 @@ public final class Instance {
                 awaitingHandoff.append(r)
             }
         }
-        outstandingTokens += tokens
+        if tokens > 0 { outstandingTokens += tokens }
         if !finished.isEmpty || !awaitingHandoff.isEmpty {
             if role == .prefill {
                 running.removeAll { r in r.generatedTokens > 0 }

@@ -82,9 +82,9 @@ public final class ServingRequest {
     }
 
     /// Prompt plus generated tokens: everything the model has seen or produced.
-    public var contextTokens: Int { promptTokens + generatedTokens }
+    @inlinable public var contextTokens: Int { promptTokens + generatedTokens }
     /// Tokens the model must still compute before it can sample the next token.
-    public var pendingTokens: Int { contextTokens - computedTokens }
+    @inlinable public var pendingTokens: Int { contextTokens - computedTokens }
     /// True when one token is pending on top of a warm cache: an ordinary decode step.
-    public var isDecoding: Bool { computedTokens > 0 && pendingTokens == 1 }
+    @inlinable public var isDecoding: Bool { computedTokens > 0 && pendingTokens == 1 }
 }

@@ -291,8 +291,8 @@ struct PriorityTests {
 
 /// Routes by the tournament tree and checks every answer against the plain scan.
 private final class Mismatches { var count = 0, routed = 0 }
-private struct CheckedLeastOutstanding: Router {
-    var plain = LeastOutstandingTokensRouter()
+private struct Checked<Plain: Router>: Router {
+    var plain: Plain
     let log: Mismatches
     mutating func route(_ request: ServingRequest, among instances: [Instance]) -> Int? { plain.route(request, among: instances) }
     mutating func route(_ request: ServingRequest, among instances: [Instance], loads: LoadIndex) -> Int? {
@@ -305,17 +305,60 @@ private struct CheckedLeastOutstanding: Router {
 
 @Suite("Least-loaded index")
 struct LoadIndexTests {
-    /// On every arrival of a loaded run whose instances drain, start and finish requests, the tree
-    /// names the instance the scan of every instance names (fewest outstanding tokens, lowest index).
-    @Test func theTreeAnswersAsTheScanDoes() throws {
+    /// On every arrival of a loaded run whose instances drain, start, preempt and finish requests,
+    /// each router's tree names the instance its scan of every instance names: fewest outstanding
+    /// tokens, shortest queue (DistServe), highest freeness (Llumnix, whose key reads queues and
+    /// KV blocks); ties to the lowest index.
+    @Test(arguments: ["least_outstanding_tokens", "shortest_queue", "llumnix_load"])
+    func theTreeAnswersAsTheScanDoes(router: String) throws {
         let log = Mismatches()
         let arrivals = (0..<600).map { Request(id: $0, arrival: .seconds(Double($0) * 0.02), promptTokens: 50 + ($0 * 37) % 900,
                                                outputTokens: 5 + ($0 * 53) % 200) }
-        let c = try cluster((0..<5).map { _ in spec() }, ListSource(arrivals), router: CheckedLeastOutstanding(log: log))
+        let checked: any Router = switch router {
+        case "shortest_queue": Checked(plain: ShortestQueueRouter(), log: log)
+        case "llumnix_load": Checked(plain: FreenessRouter(), log: log)
+        default: Checked(plain: LeastOutstandingTokensRouter(), log: log)
+        }
+        // Few KV blocks, so that queues form and requests are preempted (swapped out), and a small
+        // token budget, so that prompts take several steps that sample nothing: what an instance
+        // holds then changes while its outstanding tokens do not.
+        let small = spec { $0.gpuBlocksOverride = 300; $0.maxBatchedTokens = 128; $0.preemption = .swap }
+        let c = try cluster((0..<5).map { _ in small }, ListSource(arrivals), router: checked)
         c.drain(3)
-        try c.launchInstance(spec())
+        try c.launchInstance(small)
         #expect(try c.run() == .completed)
         #expect(log.routed == 600 && log.count == 0)
         #expect(c.instances[3].state == .removed && c.instances[5].lifecycle.ready != nil)
+        #expect(c.totalPreemptions > 0, "the KV cache ran short")
+    }
+
+    /// A prompt prefilled in chunks samples nothing, so the instance's outstanding tokens stay put
+    /// while its free blocks shrink: Llumnix's freeness ranking must still see it fall below the
+    /// other instance's.
+    @Test func aKeyThatReadsBlocksFollowsStepsThatSampleNothing() throws {
+        let small = spec { $0.gpuBlocksOverride = 300; $0.maxBatchedTokens = 128 }
+        let c = try cluster([small, small], ListSource([]))
+        let (busy, other) = (c.instances[0], c.instances[1])
+        // The other instance holds 19 blocks once its 300-token prompt is in (three steps).
+        let held = ServingRequest(Request(id: 1, arrival: .zero, promptTokens: 300, outputTokens: 500), instance: 1)
+        other.enqueue(held)
+        while held.generatedTokens == 0 {
+            _ = other.formBatch(now: .zero)
+            _ = other.completeIteration { _ in }
+        }
+        busy.enqueue(ServingRequest(Request(id: 0, arrival: .zero, promptTokens: 1500, outputTokens: 5), instance: 0))
+        var router = FreenessRouter()
+        let probe = ServingRequest(Request(id: 2, arrival: .zero, promptTokens: 10, outputTokens: 1), instance: -1)
+        var picks: [Int?] = []
+        for _ in 0..<6 {
+            _ = busy.formBatch(now: .zero)
+            _ = busy.completeIteration { _ in }
+            let fast = router.route(probe, among: c.instances, loads: c.loads)
+            #expect(fast == router.route(probe, among: c.instances))
+            picks.append(fast)
+        }
+        #expect(busy.outstandingTokens == 1500, "nothing was sampled")
+        // The busy one holds 8 blocks more each step: freer than the other after one, less free after three.
+        #expect(picks == [0, 0, 1, 1, 1, 1], "the busy instance's freeness fell below the other's")
     }
 }

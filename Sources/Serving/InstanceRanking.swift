@@ -1,0 +1,69 @@
+/// The best candidate instance under one key (lowest key; ties: the lowest index), in O(log n): a
+/// tournament tree over the instances whose leaves are refreshed only for instances that changed
+/// since the last question. A router asks on every arrival instead of scanning every instance
+/// (the scan took 22% of the time at 256 instances in the profile that opened issue 16).
+public final class InstanceRanking {
+    /// An instance's key, nil when it is not a candidate (it takes no new requests, say).
+    public typealias Key = (Instance) -> Double?
+
+    private let key: Key
+    /// Whether the key may read anything an instance holds (queues, blocks), not just its
+    /// outstanding tokens and state: it is then refreshed after changes of either kind.
+    let readsHoldings: Bool
+    /// Per instance: its key, or nil while it is not a candidate.
+    private var keys: [Double?] = []
+    /// Node n's winner (an instance index, or -1 for an empty leaf); leaves start at `width`.
+    private var winners: [Int] = [-1, -1]
+    private var width = 1
+    /// Instances changed since the last question, each listed once.
+    private var changed: [Int] = []
+    private var isChanged: [Bool] = []
+
+    init(readsHoldings: Bool, key: @escaping Key) {
+        self.readsHoldings = readsHoldings
+        self.key = key
+    }
+
+    /// An instance changed: its leaf is refreshed before the next question.
+    @inline(__always) func markChanged(_ i: Int) {
+        if !isChanged[i] { isChanged[i] = true; changed.append(i) }
+    }
+
+    /// A new instance, at the next index.
+    func add() {
+        keys.append(nil)
+        isChanged.append(false)
+        if keys.count > width {
+            width *= 2
+            winners = Array(repeating: -1, count: 2 * width)
+            for i in keys.indices { winners[width + i] = i }
+            for n in stride(from: width - 1, through: 1, by: -1) { winners[n] = better(winners[2 * n], winners[2 * n + 1]) }
+        } else {
+            winners[width + keys.count - 1] = keys.count - 1
+        }
+        markChanged(keys.count - 1)
+    }
+
+    /// The lower key, the lower index on a tie; an empty leaf or a non-candidate loses.
+    @inline(__always) private func better(_ a: Int, _ b: Int) -> Int {
+        guard b >= 0, let kb = keys[b] else { return a }
+        guard a >= 0, let ka = keys[a] else { return b }
+        return kb < ka || (kb == ka && b < a) ? b : a
+    }
+
+    /// The candidate with the lowest key, nil when there is none.
+    public func best(among instances: [Instance]) -> Int? {
+        for i in changed {
+            isChanged[i] = false
+            keys[i] = key(instances[i])
+            var n = (width + i) / 2
+            while n >= 1 {
+                winners[n] = better(winners[2 * n], winners[2 * n + 1])
+                n /= 2
+            }
+        }
+        changed.removeAll(keepingCapacity: true)
+        let best = winners[1]
+        return best >= 0 && keys[best] != nil ? best : nil
+    }
+}
