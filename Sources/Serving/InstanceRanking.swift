@@ -10,8 +10,9 @@ public final class InstanceRanking {
     /// Whether the key may read anything an instance holds (queues, blocks), not just its
     /// outstanding tokens and state: it is then refreshed after changes of either kind.
     let readsHoldings: Bool
-    /// Per instance: its key, or nil while it is not a candidate.
-    private var keys: [Double?] = []
+    /// Per instance: its key, or +infinity while it is not a candidate (a candidate's infinite key
+    /// is kept just below, so it still beats every non-candidate).
+    private var keys: [Double] = []
     /// Node n's winner (an instance index, or -1 for an empty leaf); leaves start at `width`.
     private var winners: [Int] = [-1, -1]
     private var width = 1
@@ -31,7 +32,7 @@ public final class InstanceRanking {
 
     /// A new instance, at the next index.
     func add() {
-        keys.append(nil)
+        keys.append(.infinity)
         isChanged.append(false)
         if keys.count > width {
             width *= 2
@@ -44,18 +45,18 @@ public final class InstanceRanking {
         markChanged(keys.count - 1)
     }
 
-    /// The lower key, the lower index on a tie; an empty leaf or a non-candidate loses.
+    /// The lower key, the lower index on a tie; an empty leaf loses.
     @inline(__always) private func better(_ a: Int, _ b: Int) -> Int {
-        guard b >= 0, let kb = keys[b] else { return a }
-        guard a >= 0, let ka = keys[a] else { return b }
-        return kb < ka || (kb == ka && b < a) ? b : a
+        if b < 0 { return a }
+        if a < 0 { return b }
+        return keys[b] < keys[a] || (keys[b] == keys[a] && b < a) ? b : a
     }
 
     /// The candidate with the lowest key, nil when there is none.
     public func best(among instances: [Instance]) -> Int? {
         for i in changed {
             isChanged[i] = false
-            keys[i] = key(instances[i])
+            keys[i] = key(instances[i]).map { min($0, .greatestFiniteMagnitude) } ?? .infinity
             var n = (width + i) / 2
             while n >= 1 {
                 winners[n] = better(winners[2 * n], winners[2 * n + 1])
@@ -64,6 +65,6 @@ public final class InstanceRanking {
         }
         changed.removeAll(keepingCapacity: true)
         let best = winners[1]
-        return best >= 0 && keys[best] != nil ? best : nil
+        return best >= 0 && keys[best] < .infinity ? best : nil
     }
 }
