@@ -115,8 +115,8 @@ public final class Instance {
     private var flights = Deque<Batch>()
     /// Emptied batch arrays kept for reuse: forming a batch allocates nothing.
     private var spareBatches: [Batch] = []
-    /// Requests admitted from the waiting queue while the batch was formed (each is also in
-    /// `running`, or in `waiting` or `dropped` when preempted again).
+    /// Requests admitted from the waiting queue while the batch is formed (each is also in
+    /// `running`, or in `waiting` or `dropped` when preempted again); empty between steps.
     private var admitted = Batch()
     var pipeline: Pipeline
     var busy: Bool { !flights.isEmpty }
@@ -541,7 +541,7 @@ public final class Instance {
     func formBatch(now: SimTime) -> StageTimes? {
         abortExpiredWaiting(now: now)
         batch.removeAll()
-        admitted.removeAll()
+        defer { admitted.removeAll() }
         batchShape = BatchShape()
         swapTraffic = SwapTraffic()
         scheduler.formBatch(on: self)
