@@ -66,10 +66,11 @@ public final class CSVWriter {
         buffer.append(UInt8(ascii: "."))
         var width = 9
         while frac % 10 == 0 { frac /= 10; width -= 1 }
-        var digits = [UInt8](repeating: UInt8(ascii: "0"), count: width)
-        var i = width - 1
-        while frac > 0 { digits[i] = UInt8(ascii: "0") + UInt8(frac % 10); frac /= 10; i -= 1 }
-        buffer.append(contentsOf: digits)
+        // Zeros first, then the digits over them from the right (leading zeros stay).
+        let start = buffer.count
+        buffer.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: width))
+        var i = start + width - 1
+        while frac > 0 { buffer[i] = UInt8(ascii: "0") + UInt8(frac % 10); frac /= 10; i -= 1 }
     }
 
     /// A number, or an empty field for NaN.
