@@ -115,6 +115,8 @@ public final class Instance {
     private var flights = Deque<Batch>()
     /// Emptied batch arrays kept for reuse: forming a batch allocates nothing.
     private var spareBatches: [Batch] = []
+    /// The requests that finished in the last step (see completeIteration).
+    private var finishedScratch: [ServingRequest] = []
     /// Requests admitted from the waiting queue while the batch is formed (each is also in
     /// `running`, or in `waiting` or `dropped` when preempted again); empty between steps.
     private var admitted = Batch()
@@ -564,7 +566,10 @@ public final class Instance {
     /// produced a token, and returns the requests that finished.
     func completeIteration(sampled: (ServingRequest) -> Void) -> [ServingRequest] {
         var done = flights.removeFirst()
-        var finished: [ServingRequest] = []
+        // The last step's list, emptied: the cluster let go of it, so its storage is reused.
+        var finished = finishedScratch
+        finishedScratch = []
+        finished.removeAll(keepingCapacity: true)
         var tokens = 0
         done.forEach { r in
             r.inFlight = false
@@ -595,6 +600,7 @@ public final class Instance {
         }
         done.removeAll()
         spareBatches.append(done)
+        finishedScratch = finished
         return finished
     }
 
@@ -602,10 +608,9 @@ public final class Instance {
     /// the rest. It compares addresses only: reading every running request's fields to find the
     /// few that finished cost a cache miss per request per step.
     private func removeFromRunning(_ leaving: [ServingRequest]) {
-        let addresses = leaving.map { Unmanaged.passUnretained($0).toOpaque() }
         var kept = 0
         running.withUnsafeMutableBufferPointer { buffer in
-            for i in buffer.indices where !addresses.contains(Unmanaged.passUnretained(buffer[i]).toOpaque()) {
+            for i in buffer.indices where !leaving.contains(where: { $0 === buffer[i] }) {
                 buffer.swapAt(kept, i)
                 kept += 1
             }
