@@ -44,7 +44,8 @@ struct PendingGaps {
         var kept = 0
         for k in log.indices {
             let e = log[k], word = e.request >> 6, bit = UInt64(1) << UInt64(e.request & 63)
-            if word >= ended.count || ended[word] & bit == 0 {
+            // A negative id (never given by a source) is never marked ended: its gaps stay live.
+            if word < 0 || word >= ended.count || ended[word] & bit == 0 {
                 log[kept] = e
                 kept += 1
             } else if dropped[word] & bit == 0 {
