@@ -58,19 +58,19 @@ public struct FCFSScheduler: BatchScheduler {
         }
         var preempted = false
         var i = 0
-        while i < instance.running.count {
-            let r = instance.running[i]
-            if r.inFlight { i += 1; continue }  // in another micro-batch of the pipeline
-            let budget = instance.tokenBudget
-            guard budget > 0 else { break }
-            var tokens = min(r.pendingTokens, budget)
-            if !chunked && tokens < r.pendingTokens { i += 1; continue }
-            tokens = max(tokens, 1)
-            while !instance.scheduleRunning(r, tokens: tokens) {
-                preempted = true
-                if instance.preemptNewestRunning() === r { break }
+        while i < instance.running.count, instance.tokenBudget > 0 {
+            // Lent, not retained: `running`, or the queue a preemption moves it to, keeps it alive.
+            let stays = Unmanaged.passUnretained(instance.running[i])._withUnsafeGuaranteedRef { r in
+                if r.inFlight { return true }  // in another micro-batch of the pipeline
+                let pending = r.pendingTokens, tokens = max(min(pending, instance.tokenBudget), 1)
+                if !chunked && tokens < pending { return true }
+                while !instance.scheduleRunning(r, tokens: tokens) {
+                    preempted = true
+                    if instance.preemptNewestRunning() === r { break }
+                }
+                return r.phase == .running && r.scheduledTokens > 0
             }
-            if r.phase == .running && r.scheduledTokens > 0 { i += 1 }
+            if stays { i += 1 }
         }
         // A step that preempted swaps nothing in and admits nothing (vLLM V0). When its preemptions
         // emptied the batch, nothing runs: the engine's next step follows at once, and is taken here.

@@ -26,6 +26,8 @@ public struct CountedValues: Sendable {
     /// request in it) skip the probe.
     @usableFromInline var lastValue = CountedValues.empty
     @usableFromInline var lastSlot = 0
+    /// What `add(contentsOf:)` read ahead, kept so that the reads are not optimized away.
+    private var warmed: Int64 = 0
 
     public init() {}
 
@@ -42,6 +44,19 @@ public struct CountedValues: Sendable {
             return
         }
         insert(value, count: count)
+    }
+
+    /// Adds each pair in order, as `add` one by one would. The slots of every value are read
+    /// first, so that their cache misses overlap: the table outgrows the cache, and a value new
+    /// to it (about one per iteration of a run) was a miss to memory that nothing else hid.
+    public mutating func add(contentsOf pairs: [(value: Int64, count: Int)]) {
+        let mask = slots.count - 1
+        var seen: Int64 = 0
+        slots.withUnsafeBufferPointer { table in
+            for p in pairs { seen ^= table[slot(p.value, mask: mask)].value }
+        }
+        warmed ^= seen
+        for p in pairs { add(p.value, count: p.count) }
     }
 
     @usableFromInline mutating func insert(_ value: Int64, count: Int) {
