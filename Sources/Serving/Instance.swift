@@ -268,7 +268,9 @@ public final class Instance {
     @discardableResult
     public func scheduleRunning(_ request: ServingRequest, tokens: Int) -> Bool {
         precondition(request.phase == .running && request.instance == index && tokens > 0)
-        let extra = additionalBlocks(request, tokens: tokens)
+        // Most steps fit in the blocks held (a decode needs a block every `blockTokens` tokens): no division.
+        let fits = request.computedTokens + tokens <= request.kvBlocks * limits.blockTokens
+        let extra = fits ? 0 : additionalBlocks(request, tokens: tokens)
         guard extra <= availableBlocks else { return false }
         if extra > 0 {
             take(extra)

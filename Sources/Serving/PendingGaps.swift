@@ -33,7 +33,7 @@ struct PendingGaps {
     /// Whether the log is due to be settled.
     var isDue: Bool { requests.count >= settleAt }
 
-    mutating func append(request: Int, gap: Int64) {
+    @inline(__always) mutating func append(request: Int, gap: Int64) {
         if gap != openGap || openCount == 0 {
             closeRun()
             openGap = gap
