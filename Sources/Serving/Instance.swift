@@ -573,10 +573,16 @@ public final class Instance {
         finishedScratch = []
         finished.removeAll(keepingCapacity: true)
         var tokens = 0
+        // Two passes: the first is a short loop of independent updates, so that the cache misses
+        // on the batch's requests overlap (each step of every other instance has run since these
+        // were read: at hundreds of instances, a miss per request was a third of the run); the
+        // second then finds them in the cache.
         done.forEach { r in
             r.inFlight = false
             r.computedTokens += r.scheduledTokens
             r.scheduledTokens = 0
+        }
+        done.forEach { r in
             if cachesPrefixes, r.cachedBlocks < r.hashedBlocks { nameFilledPromptBlocks(r) }
             guard r.computedTokens == r.contextTokens else { return }
             r.generatedTokens += 1
