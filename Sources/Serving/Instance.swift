@@ -573,20 +573,20 @@ public final class Instance {
         finishedScratch = []
         finished.removeAll(keepingCapacity: true)
         var tokens = 0
-        // Two passes: the first is a short loop of independent updates, so that the cache misses
-        // on the batch's requests overlap (each step of every other instance has run since these
+        // Two passes: the first is a short loop of independent updates (and counts the tokens
+        // sampled), so that the cache misses on the batch's requests overlap (each step of every other instance has run since these
         // were read: at hundreds of instances, a miss per request was a third of the run); the
         // second then finds them in the cache.
         done.forEach { r in
             r.inFlight = false
             r.computedTokens += r.scheduledTokens
             r.scheduledTokens = 0
+            if r.computedTokens == r.contextTokens { tokens += 1 }
         }
         done.forEach { r in
-            if cachesPrefixes, r.cachedBlocks < r.hashedBlocks { nameFilledPromptBlocks(r) }
+            if cachesPrefixes, r.namesPending { nameFilledPromptBlocks(r) }
             guard r.computedTokens == r.contextTokens else { return }
             r.generatedTokens += 1
-            tokens += 1
             sampled(r)
             if r.generatedTokens >= r.outputTokens {
                 finished.append(r)

@@ -9,28 +9,11 @@ import Workloads
 /// iteration computes KV for some of the `pendingTokens` (tokens known but not
 /// yet in the cache); when none remain, the model samples the next token.
 public final class ServingRequest {
-    // Stored properties are laid out in this order: the ones every step reads and writes come
-    // first, so that a step touches the first two cache lines of a request rather than four.
-    public let id: Int
-    public let promptTokens: Int
-    /// The true output length. Internal to the runtime: schedulers and routers
-    /// live in another module and cannot read it, as a real server cannot.
-    let outputTokens: Int
-    public internal(set) var generatedTokens = 0
-    /// Tokens whose KV is in the cache.
-    public internal(set) var computedTokens = 0
-    /// Tokens this request computes in the iteration being run.
-    public internal(set) var scheduledTokens = 0
-    /// KV blocks held on the instance's GPUs (or in host memory while swapped).
-    public internal(set) var kvBlocks = 0
-    /// Leading blocks of its KV that are named in the instance's prefix cache (shared with
-    /// other requests); the rest of `kvBlocks` are its own.
-    var cachedBlocks = 0
-    /// `blockHashes.count`, kept beside `cachedBlocks` so that a step learns that every prompt
-    /// block is named without reaching the array.
-    private(set) var hashedBlocks = 0
-    public internal(set) var instance: Int
-
+    // Stored properties are laid out in this order. Those every step reads and writes come first,
+    // in the 80 bytes after the object's 16-byte header: at most two cache lines wherever malloc
+    // puts it (a third line cost a miss per request per step at a thousand instances). The end of
+    // a step reads the first and the last of them in a quick first pass (see
+    // Instance.completeIteration), so that both lines are fetched at once.
     public enum Phase: Sendable, Equatable {
         case waiting, running, swapped, transferring, finished, dropped
     }
@@ -38,13 +21,35 @@ public final class ServingRequest {
     public internal(set) var phase: Phase = .waiting
     /// Whether it is in a micro-batch being run (a request is in at most one at a time).
     public internal(set) var inFlight = false
+    /// Whether some prompt blocks it has hashed are not yet named in the prefix cache
+    /// (`cachedBlocks < hashedBlocks`), so that a step learns it without reading either.
+    private(set) var namesPending = false
+    /// `instance`, in 32 bits beside the flags (an instance's index is far below 2³¹).
+    private var instanceIndex: Int32
+    /// Tokens whose KV is in the cache.
+    public internal(set) var computedTokens = 0
+    /// Tokens this request computes in the iteration being run.
+    public internal(set) var scheduledTokens = 0
+    public let id: Int
+    var lastToken: SimTime = .zero
+    var maxInterTokenGap: SimTime = .zero
+    /// KV blocks held on the instance's GPUs (or in host memory while swapped).
+    public internal(set) var kvBlocks = 0
+    /// The true output length. Internal to the runtime: schedulers and routers
+    /// live in another module and cannot read it, as a real server cannot.
+    let outputTokens: Int
+    public internal(set) var generatedTokens = 0
+    public let promptTokens: Int
+    // The fields below are read rarely.
     /// Its client gave up while it could not be aborted at once (in a running iteration, or moving).
     var abandoned = false
     /// Queued ahead of normal requests and preempted last (Llumnix's two priority classes).
     public let highPriority: Bool
-    var lastToken: SimTime = .zero
-    var maxInterTokenGap: SimTime = .zero
-    // The fields above fit in the object's first two cache lines; those below are read rarely.
+    /// Leading blocks of its KV that are named in the instance's prefix cache (shared with
+    /// other requests); the rest of `kvBlocks` are its own.
+    var cachedBlocks = 0 { didSet { namesPending = cachedBlocks < hashedBlocks } }
+    /// `blockHashes.count`.
+    private var hashedBlocks = 0 { didSet { namesPending = cachedBlocks < hashedBlocks } }
     /// Where the request moves when the iteration it is in ends.
     public internal(set) var migrationTarget: Int?
     var firstToken: SimTime?
@@ -78,7 +83,13 @@ public final class ServingRequest {
         outputTokens = request.outputTokens
         prefix = request.prefix
         highPriority = request.highPriority
-        self.instance = instance
+        instanceIndex = Int32(instance)
+    }
+
+    /// The index of the instance it is on (-1 while it is on none).
+    public internal(set) var instance: Int {
+        get { Int(instanceIndex) }
+        set { instanceIndex = Int32(newValue) }
     }
 
     /// Prompt plus generated tokens: everything the model has seen or produced.
