@@ -27,7 +27,7 @@ import SimCore
 /// busiest group setting the pace, and every MoE layer adds a dispatch and a
 /// combine all-to-all over the links (NVLink, or the NICs for what leaves the
 /// server).
-public struct CostModel: Sendable {
+public final class CostModel: Sendable {
     public let model: ModelArchitecture
     public let accelerator: Accelerator
     public let layout: ParallelLayout
