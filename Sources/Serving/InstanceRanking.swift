@@ -57,9 +57,13 @@ public final class InstanceRanking {
         for i in changed {
             isChanged[i] = false
             keys[i] = key(instances[i]).map { min($0, .greatestFiniteMagnitude) } ?? .infinity
+            // Up the tree while `i` won the node before or wins it now: past a node it neither won
+            // nor wins, that node's winner and key are unchanged, and so is everything above.
             var n = (width + i) / 2
             while n >= 1 {
-                winners[n] = better(winners[2 * n], winners[2 * n + 1])
+                let before = winners[n], now = better(winners[2 * n], winners[2 * n + 1])
+                winners[n] = now
+                if before != i && now != i { break }
                 n /= 2
             }
         }
