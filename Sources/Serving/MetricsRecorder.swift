@@ -11,10 +11,8 @@ public final class MetricsRecorder {
     public var keepsRecords = true
     /// Told every record as its request ends.
     public var onRecord: ((RequestRecord) -> Void)?
-    /// The gaps of finished requests settled so far (see finishedInterTokenGaps).
-    private var interTokenGaps = CountedValues()
     public private(set) var outputTokens = 0
-    private var pendingGaps = PendingGaps()
+    private let gaps = GapSettler()
     public private(set) var samples: [InstanceSample] = []
 
     public init() {}
@@ -25,8 +23,7 @@ public final class MetricsRecorder {
             r.firstToken = now
         } else {
             let gap = now - r.lastToken
-            pendingGaps.append(request: r.id, gap: gap.nanoseconds)
-            if pendingGaps.isDue { pendingGaps.settle(into: &interTokenGaps) }
+            gaps.append(request: r.id, gap: gap.nanoseconds)
             if gap > r.maxInterTokenGap { r.maxInterTokenGap = gap }
         }
         r.lastToken = now
@@ -34,7 +31,7 @@ public final class MetricsRecorder {
 
     func ended(_ r: ServingRequest, at now: SimTime, reason: DropReason?) {
         r.phase = reason == nil ? .finished : .dropped
-        pendingGaps.ended(request: r.id, finished: reason == nil)
+        gaps.ended(request: r.id, tokens: r.generatedTokens, finished: reason == nil)
         let record = RequestRecord(
             id: r.id, arrival: r.arrival, firstScheduled: r.firstScheduled, firstToken: r.firstToken, end: now,
             promptTokens: r.promptTokens, outputTokens: r.generatedTokens, instance: r.instance,
@@ -46,10 +43,7 @@ public final class MetricsRecorder {
 
     /// Every inter-token gap (ns) of the requests that finished so far (none of requests dropped
     /// or still in flight).
-    func finishedInterTokenGaps() -> CountedValues {
-        pendingGaps.settle(into: &interTokenGaps)
-        return interTokenGaps
-    }
+    func finishedInterTokenGaps() -> CountedValues { gaps.settledGaps() }
 
     func sample(_ s: InstanceSample) { samples.append(s) }
 }

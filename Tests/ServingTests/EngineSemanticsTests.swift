@@ -414,18 +414,22 @@ struct PipelineTests {
     }
 }
 
-/// The log of gaps whose requests have not ended: settled in bulk past its threshold, it passes on
-/// exactly the gaps of requests that finished, whatever the order of ends and settlements.
+/// The log of gaps whose requests have not ended: settled in bulk, it passes on exactly the gaps
+/// of requests that finished, whatever the order of ends and settlements; settled on a thread of
+/// its own, it gives what one thread gives, slot for slot.
 @Suite("Pending inter-token gaps")
 struct PendingGapsTests {
     @Test func onlyFinishedRequestsGapsArePassedOn() {
-        var log = PendingGaps(), finished = CountedValues(), expected = CountedValues()
+        var pending = PendingGaps(), log = GapLog(), finished = CountedValues(), expected = CountedValues()
         // Request k's gaps are k·1000 + step; 0, 2, 4 finish; 1 and 3 are dropped; 5 is still running.
         for step in 0..<40_000 {
             for k in 0..<6 {
                 let gap = Int64(k * 1000 + step % 997)
                 log.append(request: k, gap: gap)
-                if log.isDue { log.settle(into: &finished) }
+                if log.tokens >= 50_000 {
+                    pending.settle(log, into: &finished)
+                    log = GapLog()
+                }
                 if k % 2 == 0 && k != 5 { expected.add(gap) }
             }
             if step == 20_000 { log.ended(request: 1, finished: false) }
@@ -434,10 +438,52 @@ struct PendingGapsTests {
         log.ended(request: 2, finished: true)
         log.ended(request: 3, finished: false)
         log.ended(request: 4, finished: true)
-        log.settle(into: &finished)
+        #expect(pending.settle(log, into: &finished) == 40_000, "request 5's gaps are kept")
         #expect(finished.total == expected.total && finished.total == 3 * 40_000)
         #expect(finished.quantiles([0, 0.25, 0.5, 0.9, 1]) == expected.quantiles([0, 0.25, 0.5, 0.9, 1]))
         #expect(finished.mean == expected.mean, "the sum is exact, whatever order the gaps came in")
         #expect(abs(finished.standardDeviation - expected.standardDeviation) <= 1e-9 * expected.standardDeviation)
+    }
+
+    /// Requests generate for random spans and end finished, dropped or never; gaps repeat across
+    /// requests (one iteration's gap) and are new every few tokens, over many settlements.
+    @Test func settlingOnItsOwnThreadGivesWhatOneThreadGives() {
+        let random = RandomStream(name: "gap settling", scenarioSeed: 7)
+        let settler = GapSettler()
+        var pending = PendingGaps(), log = GapLog(), oneThread = CountedValues(), kept = 0
+        var live: [(id: Int, tokens: Int, left: Int)] = [], nextID = 0, settlements = 0
+        for step in 0..<6_000 {
+            while live.count < 60 {
+                live.append((nextID, 1, random.uniformInt(1...200)))
+                nextID += 1
+            }
+            let gap = Int64(1_000 + step % 50)
+            for i in live.indices {
+                live[i].tokens += 1
+                live[i].left -= 1
+                // Most requests see the iteration's gap; every seventh, one of its own.
+                let g = live[i].id % 7 == 0 ? gap + Int64(live[i].tokens) : gap
+                settler.append(request: live[i].id, gap: g)
+                log.append(request: live[i].id, gap: g)
+                if log.tokens >= PendingGaps.dueAfter(kept: kept) {
+                    kept = pending.settle(log, into: &oneThread)
+                    log = GapLog()
+                    settlements += 1
+                }
+            }
+            for r in live where r.left <= 0 && r.id % 11 != 0 {
+                let finished = r.id % 5 != 0
+                settler.ended(request: r.id, tokens: r.tokens, finished: finished)
+                log.ended(request: r.id, finished: finished)
+            }
+            live.removeAll { $0.left <= 0 }
+        }
+        pending.settle(log, into: &oneThread)
+        let threaded = settler.settledGaps()
+        #expect(settlements > 3)
+        #expect(threaded.total == oneThread.total && threaded.total > 100_000)
+        #expect(threaded.mean == oneThread.mean)
+        #expect(threaded.standardDeviation == oneThread.standardDeviation, "summed in the same slot order")
+        #expect(threaded.quantiles([0, 0.5, 0.99, 1]) == oneThread.quantiles([0, 0.5, 0.99, 1]))
     }
 }

@@ -1,0 +1,80 @@
+/// Inter-token gaps in token order, and the requests that ended since the log was last settled
+/// (see PendingGaps).
+///
+/// Every request sampled in one iteration sees the same gap, so the log keeps runs of equal gaps
+/// and, per token, only the request's id: a run's finished tokens join the multiset as one count.
+struct GapLog: Sendable {
+    /// `count` consecutive tokens of the log that saw `gap`.
+    struct Run: Sendable {
+        let gap: Int64
+        var count: Int
+    }
+    /// The runs closed so far, and the run still growing (count 0: none).
+    private var runs: [Run] = []
+    private var openGap: Int64 = 0, openCount = 0
+    /// The request of each token (the runs partition it).
+    private var requests: [Int] = []
+    /// The requests that ended since the last settlement, and whether each finished.
+    private(set) var ends: [(request: Int, finished: Bool)] = []
+
+    var tokens: Int { requests.count }
+
+    @inline(__always) mutating func append(request: Int, gap: Int64) {
+        if gap != openGap || openCount == 0 {
+            closeRun()
+            openGap = gap
+        }
+        openCount += 1
+        requests.append(request)
+    }
+
+    mutating func ended(request: Int, finished: Bool) {
+        ends.append((request, finished))
+    }
+
+    /// Ends the run still growing: the next token starts a run of its own.
+    mutating func closeRun() {
+        if openCount > 0 { runs.append(Run(gap: openGap, count: openCount)) }
+        openCount = 0
+    }
+
+    /// Appends `other`'s tokens after these (its runs stay runs of their own) and forgets its ends.
+    mutating func append(tokensOf other: GapLog) {
+        closeRun()
+        var other = other
+        other.closeRun()
+        runs += other.runs
+        requests += other.requests
+    }
+
+    /// Keeps, in order, the tokens of requests that have not ended (a request's bit in `ended`,
+    /// by id, is clear), and calls `finished` with each run's gap and its count of tokens of
+    /// requests that finished (ended and not `dropped`); the rest are let go.
+    mutating func settle(ended: [UInt64], dropped: [UInt64], finished: (Int64, Int) -> Void) {
+        closeRun()
+        var token = 0, keptTokens = 0, keptRuns = 0
+        for k in 0..<runs.count {
+            let run = runs[k]
+            var done = 0, keptInRun = 0
+            for t in token..<(token + run.count) {
+                let id = requests[t], word = id >> 6, bit = UInt64(1) << UInt64(id & 63)
+                // A negative id (never given by a source) is never marked ended: its gaps stay live.
+                if word < 0 || word >= ended.count || ended[word] & bit == 0 {
+                    requests[keptTokens + keptInRun] = id
+                    keptInRun += 1
+                } else if dropped[word] & bit == 0 {
+                    done += 1
+                }
+            }
+            token += run.count
+            if done > 0 { finished(run.gap, done) }
+            if keptInRun > 0 {
+                runs[keptRuns] = Run(gap: run.gap, count: keptInRun)
+                keptRuns += 1
+                keptTokens += keptInRun
+            }
+        }
+        runs.removeLast(runs.count - keptRuns)
+        requests.removeLast(requests.count - keptTokens)
+    }
+}
