@@ -1,49 +1,23 @@
-import Foundation
 import SimCore
 
 /// The run's exact inter-token gaps (see PendingGaps), logged on the simulation's thread and
-/// settled on a thread of its own, so that settling (a tenth of a large run) overlaps the
-/// simulation instead of stopping it.
+/// settled on a thread of its own (OrderedWorker), so that settling (a tenth of a large run)
+/// overlaps the simulation instead of stopping it.
 ///
 /// The result does not depend on the threads' timing: settlements happen at the same tokens, with
 /// the same ends, in the same order, as on one thread. What makes the next one due is how many
 /// tokens the last one kept, and that is counted here as tokens are logged and requests end, so
 /// the simulation never waits for the settling thread (unless that thread falls two behind).
 final class GapSettler {
-    /// What the settling thread works on, and how the two threads hand it over.
-    private final class Settling: @unchecked Sendable {
-        let handover = NSCondition()
-        // Guarded by `handover`: logs handed over, oldest first, each with the tokens its settlement
-        // must keep (counted by the owner), and whether one is being settled.
-        var inbox: [(log: GapLog, keeps: Int)] = []
-        var busy = false
-        var stopping = false
-        // The settling thread's own while it is busy or the inbox holds a log; the owner's otherwise.
+    /// The settling thread's state: the settling worker's from a handover until it is idle again.
+    private final class Settled: @unchecked Sendable {
         var pending = PendingGaps()
         var finished = CountedValues()
 
-        func run() {
-            while true {
-                handover.lock()
-                while inbox.isEmpty && !stopping { handover.wait() }
-                guard !inbox.isEmpty else { handover.unlock(); return }
-                let (log, keeps) = inbox.removeFirst()
-                busy = true
-                handover.unlock()
-                let kept = pending.settle(log, into: &finished)
-                assert(kept == keeps, "the owner's count of live tokens went astray: \(keeps), not \(kept)")
-                handover.lock()
-                busy = false
-                handover.broadcast()
-                handover.unlock()
-            }
-        }
-
-        /// Waits until fewer than `limit` logs are waiting or being settled.
-        func wait(below limit: Int) {
-            handover.lock()
-            while inbox.count + (busy ? 1 : 0) >= limit { handover.wait() }
-            handover.unlock()
+        /// Settles `log`, which must keep `keeps` tokens (as counted by the owner).
+        func settle(_ log: GapLog, keeps: Int) {
+            let kept = pending.settle(log, into: &finished)
+            assert(kept == keeps, "the count of live tokens went astray: \(keeps), not \(kept)")
         }
     }
 
@@ -52,14 +26,13 @@ final class GapSettler {
     private var live = 0
     /// Tokens in `log` that make the next settlement due.
     private var dueAt = PendingGaps.dueAfter(kept: 0)
-    private let settling = Settling()
-    private var thread: Thread?
+    private let settled = Settled()
+    private let worker: OrderedWorker<(log: GapLog, keeps: Int)>
+    private var handedOver = false
 
-    deinit {
-        settling.handover.lock()
-        settling.stopping = true
-        settling.handover.broadcast()
-        settling.handover.unlock()
+    init() {
+        let settled = settled
+        worker = OrderedWorker(name: "simrun gaps") { settled.settle($0.log, keeps: $0.keeps) }
     }
 
     @inline(__always) func append(request: Int, gap: Int64) {
@@ -77,34 +50,22 @@ final class GapSettler {
 
     /// Settles everything logged so far and returns the gaps of the requests that have finished.
     func settledGaps() -> CountedValues {
-        if thread == nil {
+        if handedOver {
+            handOver()
+            worker.waitUntilIdle()
+        } else {
             // Nothing was ever due (a short run): no thread to start.
-            let kept = settling.pending.settle(log, into: &settling.finished)
-            assert(kept == live, "the count of live tokens went astray: \(live), not \(kept)")
+            settled.settle(log, keeps: live)
             log = GapLog()
             dueAt = PendingGaps.dueAfter(kept: live)
-        } else {
-            handOver()
-            settling.wait(below: 1)
         }
-        return settling.finished
+        return settled.finished
     }
 
-    /// Hands the log to the settling thread (started the first time) and starts a new one.
+    /// Hands the log to the settling thread and starts a new one.
     private func handOver() {
-        if thread == nil {
-            let settling = settling
-            let t = Thread { settling.run() }
-            t.name = "simrun gaps"
-            t.start()
-            thread = t
-        }
-        // At most two logs in hand: the one being settled and this one.
-        settling.wait(below: 2)
-        settling.handover.lock()
-        settling.inbox.append((log, live))
-        settling.handover.broadcast()
-        settling.handover.unlock()
+        worker.submit((log, live))
+        handedOver = true
         log = GapLog()
         dueAt = PendingGaps.dueAfter(kept: live)
     }
