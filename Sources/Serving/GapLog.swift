@@ -19,6 +19,12 @@ struct GapLog: Sendable {
 
     var tokens: Int { requests.count }
 
+    init() {}
+
+    /// An empty log with room for `tokens` tokens: a log grows to millions, and growing by
+    /// doubling copied it twice over.
+    init(room tokens: Int) { requests.reserveCapacity(tokens) }
+
     @inline(__always) mutating func append(request: Int, gap: Int64) {
         if gap != openGap || openCount == 0 {
             closeRun()

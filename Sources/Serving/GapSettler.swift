@@ -21,7 +21,7 @@ final class GapSettler {
         }
     }
 
-    private var log = GapLog()
+    private var log = GapLog(room: PendingGaps.dueAfter(kept: 0))
     /// Logged tokens of requests that have not ended: what a settlement now would keep.
     private var live = 0
     /// Tokens in `log` that make the next settlement due.
@@ -66,7 +66,7 @@ final class GapSettler {
     private func handOver() {
         worker.submit((log, live))
         handedOver = true
-        log = GapLog()
         dueAt = PendingGaps.dueAfter(kept: live)
+        log = GapLog(room: dueAt)
     }
 }
