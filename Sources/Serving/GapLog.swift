@@ -44,18 +44,19 @@ struct GapLog: Sendable {
         openCount = 0
     }
 
-    /// Appends `other`'s tokens after these (its runs stay runs of their own) and forgets its ends.
-    mutating func append(tokensOf other: GapLog) {
-        closeRun()
-        var other = other
-        other.closeRun()
-        runs += other.runs
-        requests += other.requests
+    /// Where a request's tokens go at a settlement.
+    private enum Fate { case live, finished, dropped }
+
+    /// A request's bit in `ended` (by id) is set once it ended, and in `dropped` if it was dropped.
+    @inline(__always) private static func fate(_ id: Int, ended: [UInt64], dropped: [UInt64]) -> Fate {
+        let word = id >> 6, bit = UInt64(1) << UInt64(id & 63)
+        // A negative id (never given by a source) is never marked ended: its gaps stay live.
+        guard word >= 0, word < ended.count, ended[word] & bit != 0 else { return .live }
+        return dropped[word] & bit == 0 ? .finished : .dropped
     }
 
-    /// Keeps, in order, the tokens of requests that have not ended (a request's bit in `ended`,
-    /// by id, is clear), and calls `finished` with each run's gap and its count of tokens of
-    /// requests that finished (ended and not `dropped`); the rest are let go.
+    /// Keeps, in order, the tokens of requests that have not ended, and calls `finished` with each
+    /// run's gap and its count of tokens of requests that finished; the rest are let go.
     mutating func settle(ended: [UInt64], dropped: [UInt64], finished: (Int64, Int) -> Void) {
         closeRun()
         var token = 0, keptTokens = 0, keptRuns = 0
@@ -63,13 +64,13 @@ struct GapLog: Sendable {
             let run = runs[k]
             var done = 0, keptInRun = 0
             for t in token..<(token + run.count) {
-                let id = requests[t], word = id >> 6, bit = UInt64(1) << UInt64(id & 63)
-                // A negative id (never given by a source) is never marked ended: its gaps stay live.
-                if word < 0 || word >= ended.count || ended[word] & bit == 0 {
+                let id = requests[t]
+                switch Self.fate(id, ended: ended, dropped: dropped) {
+                case .live:
                     requests[keptTokens + keptInRun] = id
                     keptInRun += 1
-                } else if dropped[word] & bit == 0 {
-                    done += 1
+                case .finished: done += 1
+                case .dropped: break
                 }
             }
             token += run.count
@@ -82,5 +83,28 @@ struct GapLog: Sendable {
         }
         runs.removeLast(runs.count - keptRuns)
         requests.removeLast(requests.count - keptTokens)
+    }
+
+    /// Settles `other`'s tokens as `settle` does, appending those it keeps to these (each of its
+    /// runs stays a run of its own). It only reads `other`, so a log handed over is never copied.
+    mutating func appendSettled(_ other: GapLog, ended: [UInt64], dropped: [UInt64], finished: (Int64, Int) -> Void) {
+        closeRun()
+        var token = 0
+        func settleRun(_ gap: Int64, _ count: Int) {
+            var done = 0
+            for t in token..<(token + count) {
+                let id = other.requests[t]
+                switch Self.fate(id, ended: ended, dropped: dropped) {
+                case .live: append(request: id, gap: gap)
+                case .finished: done += 1
+                case .dropped: break
+                }
+            }
+            token += count
+            if done > 0 { finished(gap, done) }
+            closeRun()
+        }
+        for run in other.runs { settleRun(run.gap, run.count) }
+        if other.openCount > 0 { settleRun(other.openGap, other.openCount) }
     }
 }

@@ -573,10 +573,10 @@ public final class Instance {
         finishedScratch = []
         finished.removeAll(keepingCapacity: true)
         var tokens = 0
-        // Two passes: the first is a short loop of independent updates (and counts the tokens
-        // sampled), so that the cache misses on the batch's requests overlap (each step of every other instance has run since these
-        // were read: at hundreds of instances, a miss per request was a third of the run); the
-        // second then finds them in the cache.
+        // Two passes. The first is a short loop of independent updates (it also counts the tokens
+        // sampled), so that the cache misses on the batch's requests overlap: every other instance
+        // has stepped since they were read, and at hundreds of instances a miss per request was a
+        // third of the run. The second then finds them in the cache.
         done.forEach { r in
             r.inFlight = false
             r.computedTokens += r.scheduledTokens

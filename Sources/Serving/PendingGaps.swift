@@ -28,7 +28,7 @@ struct PendingGaps {
     /// `finished` in token order, lets go of those of requests that were dropped, and keeps the
     /// rest. Returns how many tokens it kept.
     @discardableResult
-    mutating func settle(_ log: consuming GapLog, into finished: inout CountedValues) -> Int {
+    mutating func settle(_ log: GapLog, into finished: inout CountedValues) -> Int {
         for e in log.ends { mark(e.request, finished: e.finished) }
         var finishing = self.finishing
         self.finishing = []
@@ -40,8 +40,7 @@ struct PendingGaps {
             }
         }
         kept.settle(ended: ended, dropped: dropped, finished: add)
-        log.settle(ended: ended, dropped: dropped, finished: add)
-        kept.append(tokensOf: log)
+        kept.appendSettled(log, ended: ended, dropped: dropped, finished: add)
         finished.add(contentsOf: finishing)
         finishing.removeAll(keepingCapacity: true)
         self.finishing = finishing
