@@ -52,6 +52,18 @@ struct LibraryTests {
         #expect(a == b && String(decoding: a, as: UTF8.self).split(separator: "\n").count == 301)
     }
 
+    /// requests.csv goes to its writing thread a few thousand rows at a time: over several such
+    /// batches its rows still come in id order, one per request, as from kept records.
+    @Test func aLongStreamedFileKeepsIdOrderAcrossBatches() throws {
+        let dir = tempDir()
+        let plan = try SimulationPlan(scenarioPath: try writeScenario(smallScenario, in: dir),
+                                      overrides: ["run.check_invariants=false", "workload.num_requests=10000"])
+        let path = dir.appendingPathComponent("requests.csv").path
+        _ = try Runner.run(plan, requests: try RequestsCSV(path: path, slos: plan.slos), keepRecords: false)
+        let rows = String(decoding: try Data(contentsOf: URL(fileURLWithPath: path)), as: UTF8.self).split(separator: "\n").dropFirst()
+        #expect(rows.map { Int($0.prefix { $0 != "," }) } == (0..<10_000).map { $0 })
+    }
+
     @Test func badInputIsAnInputErrorNotACrash() {
         #expect(throws: Error.self) { try SimulationPlan(scenarioPath: "/nonexistent/scenario.json") }
     }
