@@ -61,7 +61,9 @@ struct LibraryTests {
         let path = dir.appendingPathComponent("requests.csv").path
         _ = try Runner.run(plan, requests: try RequestsCSV(path: path, slos: plan.slos), keepRecords: false)
         let rows = String(decoding: try Data(contentsOf: URL(fileURLWithPath: path)), as: UTF8.self).split(separator: "\n").dropFirst()
-        #expect(rows.map { Int($0.prefix { $0 != "," }) } == (0..<10_000).map { $0 })
+        let ids = rows.map { Int($0.prefix { $0 != "," }) ?? -1 }
+        let inIdOrder = ids == Array(0..<10_000)
+        #expect(inIdOrder, "first id out of place: \(ids.indices.first { ids[$0] != $0 } ?? -1)")
     }
 
     @Test func badInputIsAnInputErrorNotACrash() {
