@@ -564,37 +564,40 @@ public final class Instance {
         return StageTimes(host: step.host, gpu: step.gpu, overlapsHost: step.overlapsHost, stages: spec.layout.pp)
     }
 
-    /// Applies the iteration's progress. Calls `sampled` for each request that
-    /// produced a token, and returns the requests that finished.
-    func completeIteration(sampled: (ServingRequest) -> Void) -> [ServingRequest] {
+    /// Applies the iteration's progress. Calls `sampled` once with the iteration's requests, those
+    /// that produced a token marked `sampledNow`, and returns the requests that finished.
+    func completeIteration(sampled: (Batch) -> Void) -> [ServingRequest] {
         var done = flights.removeFirst()
         // The last step's list, emptied: the cluster let go of it, so its storage is reused.
         var finished = finishedScratch
         finishedScratch = []
         finished.removeAll(keepingCapacity: true)
         var tokens = 0
-        // Two passes. The first is a short loop of independent updates (it also counts the tokens
-        // sampled), so that the cache misses on the batch's requests overlap: every other instance
-        // has stepped since they were read, and at hundreds of instances a miss per request was a
-        // third of the run. The second then finds them in the cache.
+        // Two passes. The first is a short loop of independent updates (it also marks the requests
+        // that sample), so that the cache misses on the batch's requests overlap: every other
+        // instance has stepped since they were read, and at hundreds of instances a miss per
+        // request was a third of the run. The second then finds them in the cache.
         done.forEach { r in
             r.inFlight = false
             r.computedTokens += r.scheduledTokens
             r.scheduledTokens = 0
-            if r.computedTokens == r.contextTokens { tokens += 1 }
+            r.sampledNow = r.computedTokens == r.contextTokens
+            if r.sampledNow { tokens += 1 }
         }
         done.forEach { r in
             if cachesPrefixes, r.namesPending { nameFilledPromptBlocks(r) }
-            guard r.computedTokens == r.contextTokens else { return }
+            guard r.sampledNow else { return }
             r.generatedTokens += 1
-            sampled(r)
             if r.generatedTokens >= r.outputTokens {
                 finished.append(r)
             } else if role == .prefill {
                 awaitingHandoff.append(r)
             }
         }
-        if tokens > 0 { outstandingTokens += tokens }
+        if tokens > 0 {
+            sampled(done)
+            outstandingTokens += tokens
+        }
         if !finished.isEmpty || !awaitingHandoff.isEmpty {
             if role == .prefill {
                 running.removeAll { r in r.generatedTokens > 0 }

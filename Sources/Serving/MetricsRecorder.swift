@@ -17,16 +17,20 @@ public final class MetricsRecorder {
 
     public init() {}
 
-    func tokenSampled(_ r: ServingRequest, at now: SimTime) {
-        outputTokens += 1
-        if r.generatedTokens == 1 {
-            r.firstToken = now
-        } else {
-            let gap = now - r.lastToken
-            gaps.append(request: r.id, gap: gap.nanoseconds)
-            if gap > r.maxInterTokenGap { r.maxInterTokenGap = gap }
+    /// The requests of `batch` marked `sampledNow` produced a token at `now`, in batch order.
+    func tokensSampled(in batch: Batch, at now: SimTime) {
+        batch.forEach { r in
+            guard r.sampledNow else { return }
+            outputTokens += 1
+            if r.generatedTokens == 1 {
+                r.firstToken = now
+            } else {
+                let gap = now - r.lastToken
+                gaps.append(request: r.id, gap: gap.nanoseconds)
+                if gap > r.maxInterTokenGap { r.maxInterTokenGap = gap }
+            }
+            r.lastToken = now
         }
-        r.lastToken = now
     }
 
     func ended(_ r: ServingRequest, at now: SimTime, reason: DropReason?) {

@@ -24,6 +24,8 @@ public final class ServingRequest {
     /// Whether some prompt blocks it has hashed are not yet named in the prefix cache
     /// (`cachedBlocks < hashedBlocks`), so that a step learns it without reading either.
     private(set) var namesPending = false
+    /// Whether it sampled a token in the iteration that just ended (set as the iteration ends).
+    var sampledNow = false
     /// `instance`, in 32 bits beside the flags (an instance's index is far below 2³¹).
     private var instanceIndex: Int32
     /// Tokens whose KV is in the cache.
