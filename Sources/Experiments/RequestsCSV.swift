@@ -74,19 +74,19 @@ public final class RequestsCSV {
 
     public func add(_ r: RequestRecord) {
         let slot = r.id - next
-        guard slot >= 0 else { return write(r) }  // an id given twice or out of range: written as it comes
+        guard slot >= 0 else { return send(r) }  // an id given twice or out of range: written as it comes
         while waiting.count <= slot { waiting.append(nil) }
         waiting[slot] = r
         while let first = waiting.first, let record = first {
             waiting.removeFirst()
             next += 1
-            write(record)
+            send(record)
         }
     }
 
     /// Writes the records still waiting (requests below them never ended), then closes the file.
     public func close() throws {
-        for case let r? in waiting { write(r) }
+        for case let r? in waiting { send(r) }
         waiting.removeAll()
         if !outgoing.isEmpty { writer.submit(outgoing) }
         outgoing = []
@@ -94,7 +94,8 @@ public final class RequestsCSV {
         try rows.csv.close()
     }
 
-    private func write(_ r: RequestRecord) {
+    /// Queues `r`'s row for the writing thread, handing rows over a few thousand at a time.
+    private func send(_ r: RequestRecord) {
         outgoing.append(r)
         if outgoing.count == 4096 {
             writer.submit(outgoing)

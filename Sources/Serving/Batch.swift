@@ -3,9 +3,9 @@
 /// Every request of a batch is also in its instance's `running` list for as long as the batch
 /// exists (a request in flight is never preempted, aborted, migrated or handed over), and that
 /// list keeps it alive. (An instance also lists the requests it admitted while forming a batch
-/// this way, until the batch goes in flight.) Holding the batch's references unmanaged, and lending them to the hot
-/// loops (`forEach`, `filter`) without a strong copy, saves a retain and a release per request
-/// per step: at cluster scale they were a fifth of the run.
+/// this way, until the batch goes in flight.) Holding the batch's references unmanaged, and
+/// lending them to the hot loops (`forEach`, `filter`) without a strong copy, saves a retain and
+/// a release per request per step: at cluster scale they were a fifth of the run.
 public struct Batch: RandomAccessCollection {
     private var entries: [Unmanaged<ServingRequest>] = []
 

@@ -124,8 +124,6 @@ public final class Instance {
     var busy: Bool { !flights.isEmpty }
     /// The micro-batch that finishes next.
     var oldestFlight: Batch { flights.first ?? Batch() }
-    /// The micro-batch formed last.
-    var newestFlight: Batch { flights.last ?? Batch() }
     /// KV blocks this iteration copies between GPU and host or NVMe before it computes (swaps,
     /// and prefix blocks loaded from host DRAM).
     public struct SwapTraffic: Sendable, Equatable {
