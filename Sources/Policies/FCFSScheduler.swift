@@ -57,20 +57,16 @@ public struct FCFSScheduler: BatchScheduler {
             if !instance.batch.isEmpty { return }
         }
         var preempted = false
-        var i = 0
+        var i = instance.scheduleRunning(from: 0, wholeOnly: !chunked)
         while i < instance.running.count, instance.tokenBudget > 0 {
-            // Lent, not retained: `running`, or the queue a preemption moves it to, keeps it alive.
-            let stays = Unmanaged.passUnretained(instance.running[i])._withUnsafeGuaranteedRef { r in
-                if r.inFlight { return true }  // in another micro-batch of the pipeline
-                let pending = r.pendingTokens, tokens = max(min(pending, instance.tokenBudget), 1)
-                if !chunked && tokens < pending { return true }
-                while !instance.scheduleRunning(r, tokens: tokens) {
-                    preempted = true
-                    if instance.preemptNewestRunning() === r { break }
-                }
-                return r.phase == .running && r.scheduledTokens > 0
-            }
-            if stays { i += 1 }
+            // The request at `i` needs blocks that are not free: the newest running requests are
+            // preempted until it fits or is itself the victim.
+            preempted = true
+            let r = instance.running[i]
+            let tokens = max(min(r.pendingTokens, instance.tokenBudget), 1)
+            while instance.preemptNewestRunning() !== r, !instance.scheduleRunning(r, tokens: tokens) {}
+            if r.phase == .running && r.scheduledTokens > 0 { i += 1 }
+            i = instance.scheduleRunning(from: i, wholeOnly: !chunked)
         }
         // A step that preempted swaps nothing in and admits nothing (vLLM V0). When its preemptions
         // emptied the batch, nothing runs: the engine's next step follows at once, and is taken here.

@@ -285,6 +285,55 @@ public final class Instance {
         return true
     }
 
+    /// Schedules the running requests from index `start` on, oldest first, each as
+    /// `scheduleRunning` would for its pending tokens within the token budget (at least one). It
+    /// passes over a request in a micro-batch in flight and, with `wholeOnly`, one whose pending
+    /// tokens exceed the budget. It stops when the budget is spent or at the first request whose
+    /// blocks are not free (for the scheduler to preempt for), and returns where it stopped
+    /// (`running.count` when it went through them all).
+    ///
+    /// One tight loop, because at cluster scale this is most of a step's work: a call per request
+    /// re-read the budget, the free blocks and the batch's storage for every one.
+    public func scheduleRunning(from start: Int, wholeOnly: Bool) -> Int {
+        let blockTokens = limits.blockTokens, maxTokens = limits.maxBatchedTokens
+        var shape = batchShape, formed = batch, available = availableBlocks
+        batch = Batch()  // so that appending finds the storage unshared
+        defer {
+            batchShape = shape
+            batch = formed
+        }
+        var i = start
+        while i < running.count, maxTokens - shape.totalTokens > 0 {
+            let budget = maxTokens - shape.totalTokens
+            // Lent, not retained: `running` keeps it alive.
+            let scheduled = Unmanaged.passUnretained(running[i])._withUnsafeGuaranteedRef { r -> Bool in
+                if r.inFlight { return true }  // in another micro-batch of the pipeline
+                let pending = r.pendingTokens, tokens = max(min(pending, budget), 1)
+                if wholeOnly && tokens < pending { return true }
+                let needed = r.computedTokens + tokens
+                // Most steps fit in the blocks held (a decode needs a block every `blockTokens` tokens).
+                let extra = needed <= r.kvBlocks * blockTokens ? 0 : max(0, blocks(forTokens: needed) - r.kvBlocks)
+                guard extra <= available else { return false }
+                if extra > 0 {
+                    take(extra)  // evicting cached blocks nobody uses, if it must: `available` falls by `extra`
+                    available -= extra
+                    r.kvBlocks += extra
+                }
+                r.scheduledTokens = tokens
+                if r.isDecoding {
+                    shape.addDecode(context: r.computedTokens)
+                } else {
+                    shape.addPrefill(tokens: tokens, cached: r.computedTokens, samples: needed == r.contextTokens)
+                }
+                formed.append(r)
+                return true
+            }
+            guard scheduled else { break }
+            i += 1
+        }
+        return i
+    }
+
     /// Whether the head of the waiting queue could ever run here: its whole
     /// context must fit in the cache, and without chunked prefill its pending
     /// tokens must fit in one batch (a prefill instance runs a longer prompt alone).
