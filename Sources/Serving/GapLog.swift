@@ -34,6 +34,18 @@ struct GapLog: Sendable {
         requests.append(request)
     }
 
+    /// Appends a run of tokens that all saw `gap`, one per request of `ids`, as `append(request:gap:)`
+    /// for each would.
+    mutating func append(requests ids: UnsafeBufferPointer<Int>, gap: Int64) {
+        guard !ids.isEmpty else { return }
+        if gap != openGap || openCount == 0 {
+            closeRun()
+            openGap = gap
+        }
+        openCount += ids.count
+        requests.append(contentsOf: ids)
+    }
+
     mutating func ended(request: Int, finished: Bool) {
         ends.append((request, finished))
     }

@@ -35,10 +35,17 @@ final class GapSettler {
         worker = OrderedWorker(name: "simrun gaps") { settled.settle($0.log, keeps: $0.keeps) }
     }
 
-    @inline(__always) func append(request: Int, gap: Int64) {
-        log.append(request: request, gap: gap)
-        live += 1
-        if log.tokens >= dueAt { handOver() }
+    /// Logs a token that saw `gap` for each request of `ids`, in order. A settlement falls due at
+    /// the token that makes it due, as if they were logged one by one.
+    func append(requests ids: UnsafeBufferPointer<Int>, gap: Int64) {
+        var rest = ids[...]
+        while !rest.isEmpty {
+            let now = rest.prefix(dueAt - log.tokens)  // at least one: a settlement leaves dueAt above tokens
+            log.append(requests: UnsafeBufferPointer(rebasing: now), gap: gap)
+            live += now.count
+            rest = rest.dropFirst(now.count)
+            if log.tokens >= dueAt { handOver() }
+        }
     }
 
     /// `request` ended, after `tokens` tokens (its gaps were logged for all but the first).

@@ -458,12 +458,19 @@ struct PendingGapsTests {
                 nextID += 1
             }
             let gap = Int64(1_000 + step % 50)
+            var run: [Int] = [], runGap: Int64 = 0
             for i in live.indices {
                 live[i].tokens += 1
                 live[i].left -= 1
-                // Most requests see the iteration's gap; every seventh, one of its own.
+                // Most requests see the iteration's gap; every seventh, one of its own. The settler
+                // takes runs of equal gaps (a settlement may fall due inside one); the log, token by token.
                 let g = live[i].id % 7 == 0 ? gap + Int64(live[i].tokens) : gap
-                settler.append(request: live[i].id, gap: g)
+                if g != runGap {
+                    run.withUnsafeBufferPointer { settler.append(requests: $0, gap: runGap) }
+                    run.removeAll()
+                    runGap = g
+                }
+                run.append(live[i].id)
                 log.append(request: live[i].id, gap: g)
                 if log.tokens >= PendingGaps.dueAfter(kept: kept) {
                     kept = pending.settle(log, into: &oneThread)
@@ -471,6 +478,7 @@ struct PendingGapsTests {
                     settlements += 1
                 }
             }
+            run.withUnsafeBufferPointer { settler.append(requests: $0, gap: runGap) }
             for r in live where r.left <= 0 && r.id % 11 != 0 {
                 let finished = r.id % 5 != 0
                 settler.ended(request: r.id, tokens: r.tokens, finished: finished)
