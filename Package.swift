@@ -45,11 +45,13 @@ let package = Package(
             "Experiments", "SimCore", "HardwareModels", "Workloads", "Serving", "Policies",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .testTarget(name: "SimCoreTests", dependencies: ["SimCore"]),
-        .testTarget(name: "HardwareModelsTests", dependencies: ["HardwareModels"]),
-        .testTarget(name: "WorkloadsTests", dependencies: ["Workloads"]),
-        .testTarget(name: "ServingTests", dependencies: ["Serving", "Policies", "Workloads", "HardwareModels"]),
+        /// Test helpers: where tests write their files.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "SimCoreTests", dependencies: ["SimCore", "TestSupport"]),
+        .testTarget(name: "HardwareModelsTests", dependencies: ["HardwareModels", "TestSupport"]),
+        .testTarget(name: "WorkloadsTests", dependencies: ["Workloads", "TestSupport"]),
+        .testTarget(name: "ServingTests", dependencies: ["Serving", "Policies", "Workloads", "HardwareModels", "TestSupport"]),
         .testTarget(name: "PoliciesTests", dependencies: ["Policies", "Serving", "SimCore", "HardwareModels", "Workloads"]),
-        .testTarget(name: "SimRunTests", dependencies: ["Experiments", "simrun"]),
+        .testTarget(name: "SimRunTests", dependencies: ["Experiments", "simrun", "TestSupport"]),
     ]
 )

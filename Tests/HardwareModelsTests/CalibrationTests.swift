@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import SimCore
 import Testing
 @testable import HardwareModels
@@ -48,7 +49,7 @@ struct CalibrationTests {
     }
 
     private func temp(_ text: String) throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("prof-\(UUID().uuidString).csv").path
+        let path = Scratch.path("profile.csv")
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import HardwareModels
 import Policies
 import SimCore
@@ -120,7 +121,7 @@ struct StreamingTests {
     @Test func aTraceIsReadOnlyAsFarAsTheSimulationHasReached() throws {
         var text = "arrived_at,num_prefill_tokens,num_decode_tokens\n"
         for i in 0..<5000 { text += "\(Double(i) * 0.01),50,5\n" }
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("stream-\(UUID().uuidString).csv").path
+        let path = Scratch.path("stream.csv")
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         let reader = try TraceReader(path: path)
         let c = try cluster([spec()], TraceReplaySource(reader: reader))

@@ -1,11 +1,12 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import SimCore
 
 @Suite("Files and databases")
 struct FileIOTests {
     private func temp(_ name: String) -> String {
-        FileManager.default.temporaryDirectory.appendingPathComponent("simcore-\(UUID().uuidString)-\(name)").path
+        Scratch.path(name)
     }
 
     @Test func lineReaderStreamsAcrossChunkBoundaries() throws {
@@ -59,7 +60,7 @@ struct FileIOTests {
 @Suite("File-system calls")
 struct FileSystemTests {
     @Test func exchangeSwapsTwoFoldersInOneStep() throws {
-        let base = FileManager.default.temporaryDirectory.appendingPathComponent("fs-\(UUID().uuidString)")
+        let base = Scratch.folder()
         for (name, content) in [("a", "old"), ("b", "new")] {
             try FileManager.default.createDirectory(at: base.appendingPathComponent(name), withIntermediateDirectories: true)
             try content.write(to: base.appendingPathComponent("\(name)/f"), atomically: false, encoding: .utf8)

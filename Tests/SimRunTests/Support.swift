@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import HardwareModels
 @testable import Experiments
 
@@ -6,9 +7,7 @@ let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().delet
     .deletingLastPathComponent()
 
 func tempDir() -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("simrun-\(UUID().uuidString)")
-    try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
+    Scratch.folder()
 }
 
 /// Writes a scenario into a fresh folder (next to a copy of the sample data) and returns its path.

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import SimCore
 import Testing
 @testable import Workloads
@@ -27,13 +28,12 @@ struct MooncakeHashIDTests {
     /// One id per 512 prompt tokens, the last block holding the rest: 1,100 tokens are 512 + 512 + 76;
     /// equal leading ids give equal leading segments.
     @Test func hashIDsBecomePrefixSegments() throws {
-        let path = NSTemporaryDirectory() + "/mooncake-\(UInt32.random(in: 0...UInt32.max)).jsonl"
+        let path = Scratch.path("mooncake.jsonl")
         try """
             {"timestamp": 0, "input_length": 1100, "output_length": 5, "hash_ids": [7, 8, 9]}
             {"timestamp": 10, "input_length": 600, "output_length": 5, "hash_ids": [7, 10]}
             {"timestamp": 20, "input_length": 600, "output_length": 5}
             """.write(toFile: path, atomically: true, encoding: .utf8)
-        defer { try? FileManager.default.removeItem(atPath: path) }
         let rows = try TraceReader(path: path).readAll()
         #expect(rows[0].prefix.map(\.tokens) == [512, 512, 76] && rows[1].prefix.map(\.tokens) == [512, 88])
         #expect(rows[0].prefix[0] == rows[1].prefix[0] && rows[0].prefix[1] != rows[1].prefix[1])
@@ -41,10 +41,9 @@ struct MooncakeHashIDTests {
     }
 
     @Test func idsThatDoNotMatchTheLengthAreRefused() throws {
-        let path = NSTemporaryDirectory() + "/mooncake-\(UInt32.random(in: 0...UInt32.max)).jsonl"
+        let path = Scratch.path("mooncake.jsonl")
         try #"{"timestamp": 0, "input_length": 1100, "output_length": 5, "hash_ids": [7]}"#
             .write(toFile: path, atomically: true, encoding: .utf8)
-        defer { try? FileManager.default.removeItem(atPath: path) }
         #expect(throws: InputError.self) { _ = try TraceReader(path: path).readAll() }
     }
 }

@@ -1,10 +1,11 @@
 import Foundation
+import TestSupport
 import SimCore
 import Testing
 @testable import Workloads
 
 func writeTemp(_ name: String, _ text: String) throws -> String {
-    let path = FileManager.default.temporaryDirectory.appendingPathComponent("wl-\(UUID().uuidString)-\(name)").path
+    let path = Scratch.path(name)
     try text.write(toFile: path, atomically: true, encoding: .utf8)
     return path
 }
