@@ -104,13 +104,20 @@ struct GapLog: Sendable {
         var token = 0
         func settleRun(_ gap: Int64, _ count: Int) {
             var done = 0
-            for t in token..<(token + count) {
-                let id = other.requests[t]
-                switch Self.fate(id, ended: ended, dropped: dropped) {
-                case .live: append(request: id, gap: gap)
-                case .finished: done += 1
-                case .dropped: break
+            // The run's live tokens are gathered first and appended as one run.
+            withUnsafeTemporaryAllocation(of: Int.self, capacity: count) { live in
+                var kept = 0
+                for t in token..<(token + count) {
+                    let id = other.requests[t]
+                    switch Self.fate(id, ended: ended, dropped: dropped) {
+                    case .live:
+                        live[kept] = id
+                        kept += 1
+                    case .finished: done += 1
+                    case .dropped: break
+                    }
                 }
+                append(requests: UnsafeBufferPointer(rebasing: live[..<kept]), gap: gap)
             }
             token += count
             if done > 0 { finished(gap, done) }
