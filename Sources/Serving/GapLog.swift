@@ -25,17 +25,8 @@ struct GapLog: Sendable {
     /// doubling copied it twice over.
     init(room tokens: Int) { requests.reserveCapacity(tokens) }
 
-    @inline(__always) mutating func append(request: Int, gap: Int64) {
-        if gap != openGap || openCount == 0 {
-            closeRun()
-            openGap = gap
-        }
-        openCount += 1
-        requests.append(request)
-    }
-
-    /// Appends a run of tokens that all saw `gap`, one per request of `ids`, as `append(request:gap:)`
-    /// for each would.
+    /// Appends a token that saw `gap` for each request of `ids`, in order. A token whose gap
+    /// differs from the last one logged starts a run.
     mutating func append(requests ids: UnsafeBufferPointer<Int>, gap: Int64) {
         guard !ids.isEmpty else { return }
         if gap != openGap || openCount == 0 {

@@ -414,6 +414,13 @@ struct PipelineTests {
     }
 }
 
+extension GapLog {
+    /// One token at a time: the reference the tests compare runs against.
+    mutating func append(request: Int, gap: Int64) {
+        [request].withUnsafeBufferPointer { append(requests: $0, gap: gap) }
+    }
+}
+
 /// The log of gaps whose requests have not ended: settled in bulk, it passes on exactly the gaps
 /// of requests that finished, whatever the order of ends and settlements; settled on a thread of
 /// its own, it gives what one thread gives, slot for slot.

@@ -44,6 +44,11 @@ struct StatisticsTests {
             RadixSort.sort(&values)
             #expect(values == expected)
         }
+        // Keys that differ in their lowest byte only: one pass, which leaves them in the spare array.
+        var oneByte = (0..<10_000).map { Double(bitPattern: 0x4000_0000_0000_0000 | UInt64(($0 * 37) % 200)) }
+        let oneByteSorted = oneByte.sorted()
+        RadixSort.sort(&oneByte)
+        #expect(oneByte == oneByteSorted)
         var latencies = (0..<10_000).map { Double($0 % 97) * 0.013 }
         let expected = latencies.sorted()
         RadixSort.sort(&latencies)
