@@ -22,7 +22,13 @@ public struct LatencyStats: Encodable {
     }
 
     init(seconds samples: [Double], percentiles: [Double]) {
-        let s = SampleSummary(samples)
+        var samples = samples
+        self.init(sorting: &samples, percentiles: percentiles)
+    }
+
+    /// Sorts `samples` in place (no copy of them is made).
+    init(sorting samples: inout [Double], percentiles: [Double]) {
+        let s = SampleSummary(sorting: &samples)
         self.init(mean: s.mean, std: s.standardDeviation, median: s.quantile(0.5),
                   percentiles: percentiles.map { ($0, s.quantile($0 / 100)) })
     }
@@ -288,11 +294,15 @@ public struct RunSummary: Encodable {
         total_output_tokens = tally.outputTokens
         offered_rate = tally.lastArrival > tally.firstArrival
             ? Double(tally.ended - 1) / (tally.lastArrival - tally.firstArrival).seconds : nil
-        queueing = stats(tally.queueing)
-        ttft = stats(tally.all.ttft)
-        tpot = stats(tally.all.tpot)
+        var latencies = tally.takeLatencies()
+        queueing = LatencyStats(sorting: &latencies.queueing, percentiles: plan.percentiles)
+        latencies.queueing = []
+        ttft = LatencyStats(sorting: &latencies.ttft, percentiles: plan.percentiles)
+        latencies.ttft = []
+        tpot = LatencyStats(sorting: &latencies.tpot, percentiles: plan.percentiles)
+        latencies.tpot = []
         itl = LatencyStats(nanoseconds: cluster.finishedInterTokenGaps(), percentiles: plan.percentiles)
-        e2el = stats(tally.all.e2el)
+        e2el = LatencyStats(sorting: &latencies.e2el, percentiles: plan.percentiles)
         let looked = cluster.instances.reduce(0) { $0 + $1.prefixLookedUpTokens }
         let hits = cluster.instances.reduce(0) { $0 + $1.prefixHitTokens }
         prefix_cache_hit_rate = looked > 0 ? Double(hits) / Double(looked) : nil

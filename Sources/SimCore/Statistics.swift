@@ -20,7 +20,13 @@ public struct SampleSummary: Sendable, Equatable {
 
     public init<S: Sequence>(_ samples: S) where S.Element == Double {
         var s = Array(samples)
-        RadixSort.sort(&s)
+        self.init(sorting: &s)
+    }
+
+    /// Sorts `samples` in place and keeps them, making no copy.
+    public init(sorting samples: inout [Double]) {
+        RadixSort.sort(&samples)
+        let s = samples
         sorted = s
         count = s.count
         let m = s.isEmpty ? .nan : s.reduce(0, +) / Double(s.count)

@@ -55,6 +55,16 @@ struct StatisticsTests {
         #expect(latencies.elementsEqual(expected) { $0.bitPattern == $1.bitPattern })
     }
 
+    /// The summary sorts ten million latencies where they lie rather than a copy of them.
+    @Test func summarizingInPlaceGivesWhatACopyGives() {
+        var rng = SystemRandomNumberGenerator()
+        var samples = (0..<20_000).map { _ in Double.random(in: 0...30, using: &rng) }
+        let fromCopy = SampleSummary(samples)
+        let inPlace = SampleSummary(sorting: &samples)
+        #expect(inPlace == fromCopy)
+        #expect(samples == samples.sorted(), "the caller's samples are the ones sorted")
+    }
+
     @Test func timeWeightedMeanWeighsByDuration() {
         var m = TimeWeightedMean()
         m.set(10, at: .zero)
