@@ -294,15 +294,17 @@ public struct RunSummary: Encodable {
         total_output_tokens = tally.outputTokens
         offered_rate = tally.lastArrival > tally.firstArrival
             ? Double(tally.ended - 1) / (tally.lastArrival - tally.firstArrival).seconds : nil
+        /// Summarizes samples the tally handed over, sorting them in place, then lets them go.
+        func stats(taking samples: inout [Double]) -> LatencyStats {
+            defer { samples = [] }
+            return LatencyStats(sorting: &samples, percentiles: plan.percentiles)
+        }
         var latencies = tally.takeLatencies()
-        queueing = LatencyStats(sorting: &latencies.queueing, percentiles: plan.percentiles)
-        latencies.queueing = []
-        ttft = LatencyStats(sorting: &latencies.ttft, percentiles: plan.percentiles)
-        latencies.ttft = []
-        tpot = LatencyStats(sorting: &latencies.tpot, percentiles: plan.percentiles)
-        latencies.tpot = []
+        queueing = stats(taking: &latencies.queueing)
+        ttft = stats(taking: &latencies.ttft)
+        tpot = stats(taking: &latencies.tpot)
         itl = LatencyStats(nanoseconds: cluster.finishedInterTokenGaps(), percentiles: plan.percentiles)
-        e2el = LatencyStats(sorting: &latencies.e2el, percentiles: plan.percentiles)
+        e2el = stats(taking: &latencies.e2el)
         let looked = cluster.instances.reduce(0) { $0 + $1.prefixLookedUpTokens }
         let hits = cluster.instances.reduce(0) { $0 + $1.prefixHitTokens }
         prefix_cache_hit_rate = looked > 0 ? Double(hits) / Double(looked) : nil
