@@ -58,30 +58,42 @@ struct GapLog: Sendable {
         return dropped[word] & bit == 0 ? .finished : .dropped
     }
 
+    /// Copies, in order, the ids of `ids` whose requests have not ended to `live` (which may be
+    /// `ids`' own start: it never writes ahead of what it reads). Returns how many it copied, and
+    /// how many tokens were of requests that finished.
+    @inline(__always)
+    private static func sift(_ ids: UnsafeBufferPointer<Int>, into live: UnsafeMutablePointer<Int>,
+                             ended: [UInt64], dropped: [UInt64]) -> (kept: Int, finished: Int) {
+        var kept = 0, finished = 0
+        for id in ids {
+            switch fate(id, ended: ended, dropped: dropped) {
+            case .live:
+                live[kept] = id
+                kept += 1
+            case .finished: finished += 1
+            case .dropped: break
+            }
+        }
+        return (kept, finished)
+    }
+
     /// Keeps, in order, the tokens of requests that have not ended, and calls `finished` with each
     /// run's gap and its count of tokens of requests that finished; the rest are let go.
     mutating func settle(ended: [UInt64], dropped: [UInt64], finished: (Int64, Int) -> Void) {
         closeRun()
         var token = 0, keptTokens = 0, keptRuns = 0
-        for k in 0..<runs.count {
-            let run = runs[k]
-            var done = 0, keptInRun = 0
-            for t in token..<(token + run.count) {
-                let id = requests[t]
-                switch Self.fate(id, ended: ended, dropped: dropped) {
-                case .live:
-                    requests[keptTokens + keptInRun] = id
-                    keptInRun += 1
-                case .finished: done += 1
-                case .dropped: break
+        requests.withUnsafeMutableBufferPointer { ids in
+            for k in 0..<runs.count {
+                let run = runs[k]
+                let (kept, done) = Self.sift(UnsafeBufferPointer(rebasing: ids[token..<(token + run.count)]),
+                                             into: ids.baseAddress! + keptTokens, ended: ended, dropped: dropped)
+                token += run.count
+                if done > 0 { finished(run.gap, done) }
+                if kept > 0 {
+                    runs[keptRuns] = Run(gap: run.gap, count: kept)
+                    keptRuns += 1
+                    keptTokens += kept
                 }
-            }
-            token += run.count
-            if done > 0 { finished(run.gap, done) }
-            if keptInRun > 0 {
-                runs[keptRuns] = Run(gap: run.gap, count: keptInRun)
-                keptRuns += 1
-                keptTokens += keptInRun
             }
         }
         runs.removeLast(runs.count - keptRuns)
@@ -94,21 +106,14 @@ struct GapLog: Sendable {
         closeRun()
         var token = 0
         func settleRun(_ gap: Int64, _ count: Int) {
-            var done = 0
-            // The run's live tokens are gathered first and appended as one run.
-            withUnsafeTemporaryAllocation(of: Int.self, capacity: count) { live in
-                var kept = 0
-                for t in token..<(token + count) {
-                    let id = other.requests[t]
-                    switch Self.fate(id, ended: ended, dropped: dropped) {
-                    case .live:
-                        live[kept] = id
-                        kept += 1
-                    case .finished: done += 1
-                    case .dropped: break
-                    }
+            // The run's live tokens are gathered on the stack and appended as one run.
+            let done = withUnsafeTemporaryAllocation(of: Int.self, capacity: count) { live in
+                let (kept, done) = other.requests.withUnsafeBufferPointer { ids in
+                    Self.sift(UnsafeBufferPointer(rebasing: ids[token..<(token + count)]), into: live.baseAddress!,
+                              ended: ended, dropped: dropped)
                 }
                 append(requests: UnsafeBufferPointer(rebasing: live[..<kept]), gap: gap)
+                return done
             }
             token += count
             if done > 0 { finished(gap, done) }

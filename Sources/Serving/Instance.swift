@@ -266,22 +266,32 @@ public final class Instance {
     @discardableResult
     public func scheduleRunning(_ request: ServingRequest, tokens: Int) -> Bool {
         precondition(request.phase == .running && request.instance == index && tokens > 0)
+        var available = availableBlocks
+        return place(request, tokens: tokens, shape: &batchShape, in: &batch, available: &available)
+    }
+
+    /// Gives `r` the blocks its `tokens` more tokens need and puts it in `formed` for them (false,
+    /// changing nothing, when more than `available` blocks are needed). The one step both ways of
+    /// scheduling running requests share; `available` falls by the blocks taken.
+    @inline(__always)
+    private func place(_ r: ServingRequest, tokens: Int, shape: inout BatchShape, in formed: inout Batch,
+                       available: inout Int) -> Bool {
+        let needed = r.computedTokens + tokens
         // Most steps fit in the blocks held (a decode needs a block every `blockTokens` tokens): no division.
-        let fits = request.computedTokens + tokens <= request.kvBlocks * limits.blockTokens
-        let extra = fits ? 0 : additionalBlocks(request, tokens: tokens)
-        guard extra <= availableBlocks else { return false }
+        let extra = needed <= r.kvBlocks * limits.blockTokens ? 0 : max(0, blocks(forTokens: needed) - r.kvBlocks)
+        guard extra <= available else { return false }
         if extra > 0 {
-            take(extra)
-            request.kvBlocks += extra
+            take(extra)  // evicting cached blocks nobody uses, if it must
+            available -= extra
+            r.kvBlocks += extra
         }
-        request.scheduledTokens = tokens
-        let samples = request.computedTokens + tokens == request.contextTokens
-        if request.isDecoding {
-            batchShape.addDecode(context: request.computedTokens)
+        r.scheduledTokens = tokens
+        if r.isDecoding {
+            shape.addDecode(context: r.computedTokens)
         } else {
-            batchShape.addPrefill(tokens: tokens, cached: request.computedTokens, samples: samples)
+            shape.addPrefill(tokens: tokens, cached: r.computedTokens, samples: needed == r.contextTokens)
         }
-        batch.append(request)
+        formed.append(r)
         return true
     }
 
@@ -295,7 +305,7 @@ public final class Instance {
     /// One tight loop, because at cluster scale this is most of a step's work: a call per request
     /// re-read the budget, the free blocks and the batch's storage for every one.
     public func scheduleRunning(from start: Int, wholeOnly: Bool) -> Int {
-        let blockTokens = limits.blockTokens, maxTokens = limits.maxBatchedTokens
+        let maxTokens = limits.maxBatchedTokens
         var shape = batchShape, formed = batch, available = availableBlocks
         batch = Batch()  // so that appending finds the storage unshared
         defer {
@@ -310,23 +320,7 @@ public final class Instance {
                 if r.inFlight { return true }  // in another micro-batch of the pipeline
                 let pending = r.pendingTokens, tokens = max(min(pending, budget), 1)
                 if wholeOnly && tokens < pending { return true }
-                let needed = r.computedTokens + tokens
-                // Most steps fit in the blocks held (a decode needs a block every `blockTokens` tokens).
-                let extra = needed <= r.kvBlocks * blockTokens ? 0 : max(0, blocks(forTokens: needed) - r.kvBlocks)
-                guard extra <= available else { return false }
-                if extra > 0 {
-                    take(extra)  // evicting cached blocks nobody uses, if it must: `available` falls by `extra`
-                    available -= extra
-                    r.kvBlocks += extra
-                }
-                r.scheduledTokens = tokens
-                if r.isDecoding {
-                    shape.addDecode(context: r.computedTokens)
-                } else {
-                    shape.addPrefill(tokens: tokens, cached: r.computedTokens, samples: needed == r.contextTokens)
-                }
-                formed.append(r)
-                return true
+                return place(r, tokens: tokens, shape: &shape, in: &formed, available: &available)
             }
             guard scheduled else { break }
             i += 1
