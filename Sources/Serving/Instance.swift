@@ -77,7 +77,7 @@ public final class Instance {
     /// those it holds; handingOver: being rescaled, serving those it holds until its successor on
     /// the same GPUs takes them over (no new ones); removed: gone, its GPUs returned.
     public enum State: String, Sendable { case starting, active, draining, handingOver = "handing_over", removed }
-    public internal(set) var state = State.active { didSet { loadIndex?.markChanged(index, .load) } }
+    public internal(set) var state = State.active { didSet { loadChanged() } }
 
     /// When an instance went through each phase (nil: not reached; an instance present from the
     /// start has only `ready`).
@@ -148,10 +148,14 @@ public final class Instance {
 
     /// Σ (prompt + generated) over the requests this instance holds: a load
     /// signal that, unlike remaining output, a real router can know.
-    public private(set) var outstandingTokens = 0 { didSet { loadIndex?.markChanged(index, .load) } }
+    public private(set) var outstandingTokens = 0 { didSet { loadChanged() } }
     /// The cluster's rankings of instances, told when the load, the state or the holdings change.
-    var loadIndex: LoadIndex?
-    @inline(__always) private func holdingsChanged() { loadIndex?.markChanged(index, .holdings) }
+    var loadIndex: LoadIndex? { didSet { loads = loadIndex.map { Unmanaged.passUnretained($0) } } }
+    /// `loadIndex`, lent to each call rather than retained: it is told several times per step, and
+    /// `loadIndex` keeps it alive.
+    private var loads: Unmanaged<LoadIndex>?
+    @inline(__always) private func loadChanged() { loads?._withUnsafeGuaranteedRef { $0.markChanged(index, .load) } }
+    @inline(__always) private func holdingsChanged() { loads?._withUnsafeGuaranteedRef { $0.markChanged(index, .holdings) } }
     public private(set) var preemptionCount = 0
     /// Requests × iterations they took part in, over the run (a measure of simulation work).
     public private(set) var requestSteps = 0

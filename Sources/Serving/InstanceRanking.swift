@@ -7,6 +7,8 @@ public final class InstanceRanking {
     public typealias Key = (Instance) -> Double?
 
     private let key: Key
+    /// The index that tells this ranking of changes (it owns the ranking).
+    private unowned let index: LoadIndex
     /// Whether the key may read anything an instance holds (queues, blocks), not just its
     /// outstanding tokens and state: it is then refreshed after changes of either kind.
     let readsHoldings: Bool
@@ -17,23 +19,21 @@ public final class InstanceRanking {
     private var winners: [Int] = [-1, -1]
     private var width = 1
     /// Instances changed since the last question, each listed once.
-    private var changed: [Int] = []
-    private var isChanged: [Bool] = []
+    private var marks = ChangeMarks()
 
-    init(readsHoldings: Bool, key: @escaping Key) {
+    init(index: LoadIndex, readsHoldings: Bool, key: @escaping Key) {
+        self.index = index
         self.readsHoldings = readsHoldings
         self.key = key
     }
 
     /// An instance changed: its leaf is refreshed before the next question.
-    @inline(__always) func markChanged(_ i: Int) {
-        if !isChanged[i] { isChanged[i] = true; changed.append(i) }
-    }
+    @inline(__always) func markChanged(_ i: Int) { marks.mark(i) }
 
     /// A new instance, at the next index.
     func add() {
         keys.append(.infinity)
-        isChanged.append(false)
+        marks.grow(to: keys.count)
         if keys.count > width {
             width *= 2
             winners = Array(repeating: -1, count: 2 * width)
@@ -54,8 +54,8 @@ public final class InstanceRanking {
 
     /// The candidate with the lowest key, nil when there is none.
     public func best(among instances: [Instance]) -> Int? {
-        for i in changed {
-            isChanged[i] = false
+        index.deliver()
+        for i in marks.takeAll() {
             keys[i] = key(instances[i]).map { min($0, .greatestFiniteMagnitude) } ?? .infinity
             // Up the tree while `i` won the node before or wins it now: past a node it neither won
             // nor wins, that node's winner and key are unchanged, and so is everything above.
@@ -67,8 +67,54 @@ public final class InstanceRanking {
                 n /= 2
             }
         }
-        changed.removeAll(keepingCapacity: true)
         let best = winners[1]
         return best >= 0 && keys[best] < .infinity ? best : nil
+    }
+}
+
+/// Which of `n` instances changed, each listed once in the order first marked. Marking is on the
+/// simulation's hottest path (several times per step), so the marks live in memory it owns outright
+/// (freed with it): a mark is two plain stores, where arrays checked their buffer's uniqueness.
+struct ChangeMarks: ~Copyable {
+    private var isMarked = UnsafeMutablePointer<Bool>.allocate(capacity: 0)
+    private var list = UnsafeMutablePointer<Int>.allocate(capacity: 0)
+    private var capacity = 0, count = 0, listed = 0
+
+    init() {}
+    deinit {
+        isMarked.deallocate()
+        list.deallocate()
+    }
+
+    /// Room for instances 0..<n (each listed at most once, so the list needs n places too).
+    mutating func grow(to n: Int) {
+        count = max(count, n)
+        guard n > capacity else { return }
+        let size = max(n, 2 * capacity)
+        let marked = UnsafeMutablePointer<Bool>.allocate(capacity: size), order = UnsafeMutablePointer<Int>.allocate(capacity: size)
+        marked.initialize(from: isMarked, count: capacity)
+        (marked + capacity).initialize(repeating: false, count: size - capacity)
+        order.initialize(from: list, count: listed)
+        isMarked.deallocate()
+        list.deallocate()
+        (isMarked, list, capacity) = (marked, order, size)
+    }
+
+    @inline(__always) mutating func mark(_ i: Int) {
+        precondition(i >= 0 && i < count, "no instance \(i) to mark")
+        if !isMarked[i] {
+            isMarked[i] = true
+            list[listed] = i
+            listed += 1
+        }
+    }
+
+    /// The instances marked since the last call, in the order first marked; the marks are cleared.
+    /// The buffer is valid until the next mark.
+    mutating func takeAll() -> UnsafeBufferPointer<Int> {
+        let taken = UnsafeBufferPointer(start: list, count: listed)
+        for i in taken { isMarked[i] = false }
+        listed = 0
+        return taken
     }
 }

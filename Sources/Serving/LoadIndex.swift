@@ -9,9 +9,10 @@ public final class LoadIndex {
     private var holdingReaders: [InstanceRanking] = []
     private var instances = 0
     /// Accepting instances by outstanding tokens.
-    private let outstanding = InstanceRanking(readsHoldings: false) { $0.acceptsNewRequests ? Double($0.outstandingTokens) : nil }
+    private var outstanding: InstanceRanking!
 
     public init() {
+        outstanding = InstanceRanking(index: self, readsHoldings: false) { $0.acceptsNewRequests ? Double($0.outstandingTokens) : nil }
         names.append("outstanding_tokens")
         rankings.append(outstanding)
     }
@@ -20,16 +21,28 @@ public final class LoadIndex {
     /// what it holds (queues, KV blocks; only rankings whose key reads them).
     enum Change { case load, holdings }
 
+    /// Instances changed since a ranking last asked, by kind. An instance tells of a change several
+    /// times per step, so a change is one mark here; a ranking takes them when asked (`deliver`).
+    private var loadMarks = ChangeMarks(), holdingMarks = ChangeMarks()
+
     @inline(__always) func markChanged(_ i: Int, _ change: Change) {
         switch change {
-        case .load: for r in rankings { r.markChanged(i) }
-        case .holdings: if !holdingReaders.isEmpty { for r in holdingReaders { r.markChanged(i) } }
+        case .load: loadMarks.mark(i)
+        case .holdings: if !holdingReaders.isEmpty { holdingMarks.mark(i) }
         }
+    }
+
+    /// Hands the changes marked since the last delivery to every ranking they may move.
+    func deliver() {
+        for i in loadMarks.takeAll() { for r in rankings { r.markChanged(i) } }
+        for i in holdingMarks.takeAll() { for r in holdingReaders { r.markChanged(i) } }
     }
 
     /// A new instance, at the next index.
     func add() {
         instances += 1
+        loadMarks.grow(to: instances)
+        holdingMarks.grow(to: instances)
         for r in rankings { r.add() }
     }
 
@@ -40,7 +53,7 @@ public final class LoadIndex {
     /// anything an instance holds: queues, KV blocks, requests' priorities).
     public func ranking(_ name: String, key: @escaping InstanceRanking.Key) -> InstanceRanking {
         if let i = names.firstIndex(of: name) { return rankings[i] }
-        let r = InstanceRanking(readsHoldings: true, key: key)
+        let r = InstanceRanking(index: self, readsHoldings: true, key: key)
         for _ in 0..<instances { r.add() }
         names.append(name)
         rankings.append(r)
