@@ -35,8 +35,9 @@ public struct LatencyStats: Encodable {
 
     /// From exact counts of nanosecond values.
     init(nanoseconds c: CountedValues, percentiles: [Double]) {
-        let q = c.quantiles([0.5] + percentiles.map { $0 / 100 }).map { $0 / 1e9 }
-        self.init(mean: c.mean / 1e9, std: c.standardDeviation / 1e9, median: q[0],
+        let s = c.summary(quantiles: [0.5] + percentiles.map { $0 / 100 })
+        let q = s.quantiles.map { $0 / 1e9 }
+        self.init(mean: s.mean / 1e9, std: s.std / 1e9, median: q[0],
                   percentiles: Array(zip(percentiles, q.dropFirst())))
     }
 

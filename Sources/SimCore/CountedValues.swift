@@ -112,34 +112,37 @@ public struct CountedValues: Sendable {
     public var mean: Double { total == 0 ? .nan : Double(sum) / Double(total) }
 
     /// The population standard deviation (numpy's std) over every value counted.
-    public var standardDeviation: Double {
-        guard total > 0 else { return .nan }
-        let m = mean
-        var squares = 0.0
-        for s in slots where s.value != Self.empty && s.count > 0 {
-            squares += Double(s.count) * (Double(s.value) - m) * (Double(s.value) - m)
-        }
-        return (squares / Double(total)).squareRoot()
-    }
+    public var standardDeviation: Double { summary(quantiles: []).std }
 
     /// The q-quantiles, each as SampleSummary.quantile computes it over the expanded values.
-    public func quantiles(_ qs: [Double]) -> [Double] {
-        guard total > 0 else { return qs.map { _ in .nan } }
-        let sorted = slots.filter { $0.value != Self.empty && $0.count > 0 }.map { ($0.value, $0.count) }.sorted { $0.0 < $1.0 }
+    public func quantiles(_ qs: [Double]) -> [Double] { summary(quantiles: qs).quantiles }
+
+    /// The mean, the population standard deviation and the q-quantiles, from one sort of the distinct
+    /// values (a long run has millions). The squares are summed in ascending order of value, so that,
+    /// like the mean and the quantiles, the result does not depend on the order values came in (the
+    /// slots' order does).
+    public func summary(quantiles qs: [Double]) -> (mean: Double, std: Double, quantiles: [Double]) {
+        guard total > 0 else { return (.nan, .nan, qs.map { _ in .nan }) }
+        var sorted = slots.filter { $0.value != Self.empty && $0.count > 0 }
+        sorted.sort { $0.value < $1.value }
+        let m = mean
+        var squares = 0.0
+        for s in sorted { squares += Double(s.count) * (Double(s.value) - m) * (Double(s.value) - m) }
         /// The value at 0-based rank k.
         func value(at k: Int) -> Double {
             var seen = 0
-            for (v, n) in sorted {
-                seen += n
-                if k < seen { return Double(v) }
+            for s in sorted {
+                seen += s.count
+                if k < seen { return Double(s.value) }
             }
-            return Double(sorted[sorted.count - 1].0)
+            return Double(sorted[sorted.count - 1].value)
         }
-        return qs.map { q in
+        let quantiles = qs.map { q in
             let h = Double(total - 1) * min(max(q, 0), 1)
             let lower = Int(h.rounded(.down))
             let a = value(at: lower)
             return lower + 1 < total ? a + (h - Double(lower)) * (value(at: lower + 1) - a) : a
         }
+        return (m, (squares / Double(total)).squareRoot(), quantiles)
     }
 }

@@ -27,6 +27,26 @@ struct StatisticsTests {
         #expect(a.total == 8 && a.mean == Double(big + 22) / 8)
     }
 
+    /// The spread, like the mean, does not depend on the order values came in: the same values
+    /// added in three orders (which place colliding values in different slots) give the same bits.
+    @Test func countedValuesSpreadIsTheSameInAnyOrder() {
+        let random = RandomStream(name: "counted values order", scenarioSeed: 3)
+        // (Summed in slot order, as before, the descending order changed the last bit.)
+        let values = (0..<50_000).map { _ in Int64(random.uniformInt(1...1_000)) * Int64(random.uniformInt(1...1_000_000)) }
+        var ascending = CountedValues(), descending = CountedValues(), shuffled = CountedValues()
+        for v in values.sorted() { ascending.add(v) }
+        for v in values.sorted().reversed() { descending.add(v) }
+        var order = Array(values.indices)
+        for i in order.indices.reversed() { order.swapAt(i, random.uniformInt(0...i)) }
+        for i in order { shuffled.add(values[i], count: 1) }
+        let expected = SampleSummary(values.map(Double.init))
+        for c in [ascending, descending, shuffled] {
+            #expect(c.standardDeviation.bitPattern == ascending.standardDeviation.bitPattern)
+            #expect(abs(c.standardDeviation - expected.standardDeviation) <= 1e-12 * expected.standardDeviation)
+            #expect(c.summary(quantiles: [0.5, 0.99]).quantiles == [expected.quantile(0.5), expected.quantile(0.99)])
+        }
+    }
+
     /// The radix sort orders as `<` does: negatives, zeros, infinities, subnormals and repeats,
     /// above and below the size where it hands over to a comparison sort.
     @Test func radixSortMatchesTheComparisonSort() {
