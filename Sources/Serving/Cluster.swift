@@ -344,7 +344,7 @@ public final class Cluster {
         }
         // Requests whose client gave up during this iteration are aborted now that it is over.
         let abandoned = clientTimeout == nil ? [] : inst.oldestFlight.filter { $0.abandoned && $0.migrationTarget == nil }
-        let finished = inst.completeIteration { batch in metrics.tokensSampled(in: batch, at: now) }
+        let finished = inst.completeIteration { batch in metrics.tokensSampled(in: batch, on: inst.index, at: now) }
         if inst.offloadStores > 0 {
             // Blocks just named in the prefix cache are copied to host DRAM while serving goes on.
             let bytes = Double(inst.offloadStores) * inst.blockBytesPerGPU

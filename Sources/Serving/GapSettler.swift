@@ -48,11 +48,17 @@ final class GapSettler {
         }
     }
 
-    /// `request` ended, after `tokens` tokens (its gaps were logged for all but the first).
-    func ended(request: Int, tokens: Int, finished: Bool) {
+    /// `count` gaps of `gap` whose requests finished (runs of steps; see SampledSteps).
+    func passFinished(_ gap: Int64, _ count: Int) {
+        log.addFinished(gap: gap, count: count)
+        if log.finishedRuns.count >= 1 << 15 { handOver() }
+    }
+
+    /// `request` ended, with `loggedGaps` of its gaps logged here by `append`.
+    func ended(request: Int, loggedGaps: Int, finished: Bool) {
         log.ended(request: request, finished: finished)
         // A negative id (never given by a source) is never marked ended: its gaps stay live.
-        if request >= 0 { live -= max(0, tokens - 1) }
+        if request >= 0 { live -= loggedGaps }
     }
 
     /// Settles everything logged so far and returns the gaps of the requests that have finished.

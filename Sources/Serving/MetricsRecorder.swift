@@ -17,17 +17,43 @@ public final class MetricsRecorder {
 
     public init() {}
 
-    /// The requests of `batch` marked `sampledNow` produced a token at `now`, in batch order.
-    func tokensSampled(in batch: Batch, at now: SimTime) {
-        // The gaps go to the log a run at a time: one iteration's requests mostly see the same gap.
+    /// Per instance (by index): its steps that sampled, with the runs of gaps over them; and the same,
+    /// lent to each step rather than retained.
+    private var steps: [SampledSteps] = []
+    private var lentSteps: [Unmanaged<SampledSteps>] = []
+
+    /// The requests of `batch` marked `sampledNow` produced a token at `now` on `instance`, in
+    /// batch order.
+    func tokensSampled(in batch: Batch, on instance: Int, at now: SimTime) {
+        while steps.count <= instance {
+            steps.append(SampledSteps())
+            lentSteps.append(Unmanaged.passUnretained(steps[steps.count - 1]))
+        }
+        lentSteps[instance]._withUnsafeGuaranteedRef { steps in tokensSampled(in: batch, on: instance, steps: steps, at: now) }
+    }
+
+    private func tokensSampled(in batch: Batch, on instance: Int, steps: SampledSteps, at now: SimTime) {
+        let step = steps.step(at: now.nanoseconds)
+        let number = UInt32(truncatingIfNeeded: step.number), previous = number &- 1
+        let here = Int32(truncatingIfNeeded: instance), stepGap = SimTime(nanoseconds: step.gap)
+        // Tokens outside runs go to the log a run of equal gaps at a time.
         withUnsafeTemporaryAllocation(of: Int.self, capacity: batch.count) { run in
-            var sampled = 0, inRun = 0, runGap: Int64 = 0
+            var sampled = 0, opened = 0, inRun = 0, runGap: Int64 = 0
             batch.forEach { r in
                 guard r.sampledNow else { return }
                 sampled += 1
+                defer { r.lastToken = now }
+                // Its last token came at this instance's previous step: the run goes on. (A run
+                // wraps only after 2³² steps, and the instance holds every step of an open run.)
+                if r.runInstance == here, r.runTo == previous {
+                    r.runTo = number
+                    if stepGap > r.maxInterTokenGap { r.maxInterTokenGap = stepGap }
+                    return
+                }
                 if r.generatedTokens == 1 {
                     r.firstToken = now
                 } else {
+                    breakRun(of: r)
                     let gap = now - r.lastToken
                     if inRun > 0, gap.nanoseconds != runGap {
                         gaps.append(requests: UnsafeBufferPointer(rebasing: run[..<inRun]), gap: runGap)
@@ -36,18 +62,42 @@ public final class MetricsRecorder {
                     runGap = gap.nanoseconds
                     run[inRun] = r.id
                     inRun += 1
+                    r.gapsLogged += 1
                     if gap > r.maxInterTokenGap { r.maxInterTokenGap = gap }
                 }
-                r.lastToken = now
+                (r.runInstance, r.runFrom, r.runTo) = (here, number, number)
+                opened += 1
             }
             gaps.append(requests: UnsafeBufferPointer(rebasing: run[..<inRun]), gap: runGap)
+            if opened > 0 { steps.open(at: step.number, runs: opened) }
             outputTokens += sampled
         }
+        if step.number % 64 == 0 { steps.settle(gaps.passFinished) }
+    }
+
+    /// `r`'s open run broke (it did not sample at its instance's next step) while `r` goes on:
+    /// its gaps are logged one by one, to count if it finishes.
+    private func breakRun(of r: ServingRequest) {
+        guard r.runInstance >= 0 else { return }
+        let steps = steps[Int(r.runInstance)], first = steps.number(r.runFrom), last = steps.number(r.runTo)
+        if last > first {
+            withUnsafePointer(to: r.id) { id in
+                steps.gaps((first + 1)...last) { gaps.append(requests: UnsafeBufferPointer(start: id, count: 1), gap: $0) }
+            }
+            r.gapsLogged += last - first
+        }
+        steps.close(from: first, through: last, finished: false, gaps.passFinished)
+        r.runInstance = -1
     }
 
     func ended(_ r: ServingRequest, at now: SimTime, reason: DropReason?) {
         r.phase = reason == nil ? .finished : .dropped
-        gaps.ended(request: r.id, tokens: r.generatedTokens, finished: reason == nil)
+        if r.runInstance >= 0 {
+            let steps = steps[Int(r.runInstance)]
+            steps.close(from: steps.number(r.runFrom), through: steps.number(r.runTo), finished: reason == nil, gaps.passFinished)
+            r.runInstance = -1
+        }
+        gaps.ended(request: r.id, loggedGaps: r.gapsLogged, finished: reason == nil)
         let record = RequestRecord(
             id: r.id, arrival: r.arrival, firstScheduled: r.firstScheduled, firstToken: r.firstToken, end: now,
             promptTokens: r.promptTokens, outputTokens: r.generatedTokens, instance: r.instance,
@@ -58,8 +108,11 @@ public final class MetricsRecorder {
     }
 
     /// Every inter-token gap (ns) of the requests that finished so far (none of requests dropped
-    /// or still in flight).
-    func finishedInterTokenGaps() -> CountedValues { gaps.settledGaps() }
+    /// or still in flight). The run is taken to be over: a run still open never counts.
+    func finishedInterTokenGaps() -> CountedValues {
+        for s in steps { s.settle(all: true, gaps.passFinished) }
+        return gaps.settledGaps()
+    }
 
     func sample(_ s: InstanceSample) { samples.append(s) }
 }

@@ -4,6 +4,10 @@ import SimCore
 /// requests only (`vllm bench serve` counts successful requests), so a gap joins the run's
 /// multiset only once its request has finished; a dropped request's gaps are let go.
 ///
+/// Most gaps never come here: those of a request sampling at consecutive steps of one instance are
+/// counted by the step (SampledSteps), and arrive as runs already known to count. The rest
+/// (after a preemption, a skipped step, a move; under pipeline parallelism) are logged by request.
+///
 /// One log in token order, not an array per request: at cluster scale, touching a request's own
 /// array on every token cost more than the rest of the step (cache misses over tens of thousands
 /// of live requests), and adding each gap to the multiset as it came cost a hash-table probe per
@@ -39,6 +43,7 @@ struct PendingGaps {
                 finishing.removeAll(keepingCapacity: true)
             }
         }
+        for run in log.finishedRuns { add(run.gap, run.count) }
         kept.settle(ended: ended, dropped: dropped, finished: add)
         kept.appendSettled(log, ended: ended, dropped: dropped, finished: add)
         finished.add(contentsOf: finishing)

@@ -26,13 +26,14 @@ public final class ServingRequest {
     private(set) var namesPending = false
     /// Whether it sampled a token in the iteration that just ended (set as the iteration ends).
     var sampledNow = false
-    /// `instance`, in 32 bits beside the flags (an instance's index is far below 2³¹).
-    private var instanceIndex: Int32
+    /// Its open run of sampled steps (see SampledSteps): the instance (-1: none), and the numbers
+    /// of the run's first and last steps there, wrapped to 32 bits.
+    var runInstance: Int32 = -1
+    var runFrom: UInt32 = 0, runTo: UInt32 = 0
     /// Tokens whose KV is in the cache.
     public internal(set) var computedTokens = 0
     /// Tokens this request computes in the iteration being run.
     public internal(set) var scheduledTokens = 0
-    public let id: Int
     var lastToken: SimTime = .zero
     var maxInterTokenGap: SimTime = .zero
     /// KV blocks held on the instance's GPUs (or in host memory while swapped).
@@ -43,6 +44,11 @@ public final class ServingRequest {
     public internal(set) var generatedTokens = 0
     public let promptTokens: Int
     // The fields below are read rarely.
+    public let id: Int
+    /// `instance`, in 32 bits (an instance's index is far below 2³¹).
+    private var instanceIndex: Int32
+    /// Its gaps logged one by one, outside runs (see MetricsRecorder).
+    var gapsLogged = 0
     /// Its client gave up while it could not be aborted at once (in a running iteration, or moving).
     var abandoned = false
     /// Queued ahead of normal requests and preempted last (Llumnix's two priority classes).

@@ -488,7 +488,7 @@ struct PendingGapsTests {
             run.withUnsafeBufferPointer { settler.append(requests: $0, gap: runGap) }
             for r in live where r.left <= 0 && r.id % 11 != 0 {
                 let finished = r.id % 5 != 0
-                settler.ended(request: r.id, tokens: r.tokens, finished: finished)
+                settler.ended(request: r.id, loggedGaps: r.tokens - 1, finished: finished)
                 log.ended(request: r.id, finished: finished)
             }
             live.removeAll { $0.left <= 0 }
@@ -500,5 +500,68 @@ struct PendingGapsTests {
         #expect(threaded.mean == oneThread.mean)
         #expect(threaded.standardDeviation == oneThread.standardDeviation)
         #expect(threaded.quantiles([0, 0.5, 0.99, 1]) == oneThread.quantiles([0, 0.5, 0.99, 1]))
+    }
+}
+
+/// Gaps counted by runs of steps (SampledSteps) are exactly the gaps counted token by token: requests
+/// on four instances sample at most steps, skip some (which breaks their run), move between
+/// instances, and end finished, dropped or never; the multiset is asked for along the way too.
+@Suite("Inter-token gaps by runs of steps")
+struct SampledStepsTests {
+    @Test func runsGiveTheGapsTokensGive() {
+        let random = RandomStream(name: "sampled steps", scenarioSeed: 11)
+        let metrics = MetricsRecorder()
+        var requests: [ServingRequest] = [], target: [Int] = [], on: [Int] = []
+        var lastToken: [SimTime?] = [], largest: [SimTime] = [], own: [[Int64]] = []
+        var expected = CountedValues(), ended = Set<Int>()
+        var now = SimTime.zero, asked = 0
+        for id in 0..<400 {
+            requests.append(ServingRequest(Request(id: id, arrival: .zero, promptTokens: 8, outputTokens: 10_000), instance: 0))
+            target.append(random.uniformInt(2...120))
+            on.append(random.uniformInt(0...3))
+            lastToken.append(nil)
+            largest.append(.zero)
+            own.append([])
+        }
+        for tick in 0..<20_000 {
+            now = now + SimTime(nanoseconds: Int64(random.uniformInt(1...40)))
+            let instance = random.uniformInt(0...3)
+            var batch = Batch()
+            // Requests arrive over time; a few move to another instance between steps.
+            for id in 0..<min(requests.count, 20 + tick / 50) where !ended.contains(id) && on[id] == instance {
+                let r = requests[id]
+                if random.uniformInt(0...299) == 0 { on[id] = (instance + 1) % 4; continue }
+                batch.append(r)
+                r.sampledNow = random.uniformInt(0...29) > 0
+                guard r.sampledNow else { continue }
+                r.generatedTokens += 1
+                if let last = lastToken[id] {
+                    own[id].append((now - last).nanoseconds)
+                    largest[id] = max(largest[id], now - last)
+                }
+                lastToken[id] = now
+            }
+            if !batch.isEmpty { metrics.tokensSampled(in: batch, on: instance, at: now) }
+            batch.forEach { r in
+                guard r.generatedTokens >= target[r.id], r.id % 13 != 0 else { return }
+                let finished = r.id % 4 != 0
+                metrics.ended(r, at: now, reason: finished ? nil : .clientTimeout)
+                ended.insert(r.id)
+                if finished { for g in own[r.id] { expected.add(g) } }
+            }
+            if tick % 1_000 == 999 {
+                // Asked along the way: every step is passed on as final, and runs open then that
+                // finish later still count.
+                let sofar = metrics.finishedInterTokenGaps()
+                #expect(sofar.total == expected.total && sofar.quantiles([0, 0.5, 1]) == expected.quantiles([0, 0.5, 1]))
+                asked += 1
+            }
+        }
+        let gaps = metrics.finishedInterTokenGaps()
+        #expect(asked == 20 && ended.count > 200 && expected.total > 10_000)
+        #expect(gaps.total == expected.total)
+        #expect(gaps.mean == expected.mean && gaps.standardDeviation == expected.standardDeviation)
+        #expect(gaps.quantiles([0, 0.1, 0.5, 0.9, 0.99, 1]) == expected.quantiles([0, 0.1, 0.5, 0.9, 0.99, 1]))
+        for record in metrics.records { #expect(record.maxInterTokenGap == largest[record.id]) }
     }
 }

@@ -1,0 +1,117 @@
+/// One instance's steps that sampled tokens, numbered from 0 in the order they ended, and the
+/// inter-token gaps of the requests that sampled at every one of a span of them.
+///
+/// A request that sampled at steps a, a+1, …, b of one instance (a *run*) saw the gaps
+/// t[a+1] − t[a], …, t[b] − t[b−1]: the steps' own gaps, whoever sampled. So a run is not logged
+/// token by token: when its request finishes, it adds one to the count of finished runs covering
+/// steps a+1…b (two entries of a difference array), and each step's gap then joins the run's
+/// multiset once, with that count. At cluster scale, logging each token's request had cost a
+/// sixth of the run. Tokens outside runs (a request's first after a preemption, a skipped step or
+/// a move, and every token of a micro-batch under pipeline parallelism) are logged one by one
+/// (see MetricsRecorder).
+///
+/// A run is *open* from its first step until its request ends or the run breaks. A step's count
+/// is final once no open run began before it, so steps are passed on up to the oldest open run's
+/// first step, and only the steps from there on are held.
+///
+/// The steps are held in memory this object owns, fields and all: a step touches the object and
+/// the step's slot, where arrays (a buffer header each) cost a cache miss apiece at hundreds of
+/// instances.
+final class SampledSteps {
+    private struct Step {
+        /// When it ended (ns).
+        var time: Int64
+        /// Finished runs covering it minus those covering the step before (a difference array).
+        var coverChange = 0
+        /// Open runs that began at it.
+        var opened = 0
+    }
+
+    /// The steps held: numbers `base..<next`, and a slot past the last for its `coverChange`.
+    private var slots: UnsafeMutablePointer<Step>
+    private var capacity = 64
+    private var base = 0
+    /// The number the next step will have.
+    private(set) var next = 0
+    /// The first step whose gap has not been passed on, and the finished runs covering the one before.
+    private var settled = 1
+    private var covering = 0
+    /// No open run began before this step.
+    private var oldestOpen = 0
+
+    init() {
+        slots = .allocate(capacity: capacity)
+        slots.initialize(to: Step(time: 0))
+    }
+
+    deinit { slots.deallocate() }  // Step is trivial: nothing to deinitialize
+
+    @inline(__always) private func slot(_ n: Int) -> UnsafeMutablePointer<Step> { slots + (n - base) }
+
+    /// A step ended at `time` (not before the last one); returns its number and its gap.
+    func step(at time: Int64) -> (number: Int, gap: Int64) {
+        if next + 1 - base >= capacity { makeRoom() }
+        let n = next
+        let gap = n > base ? time - slot(n - 1).pointee.time : 0
+        slot(n).pointee.time = time  // its coverChange was set as the slot past the last
+        slot(n + 1).initialize(to: Step(time: 0))
+        next = n + 1
+        return (n, gap)
+    }
+
+    /// Lets go of the steps no longer needed, and doubles the room if that frees too little.
+    private func makeRoom() {
+        // Steps before the one that began the oldest open run, and before the last passed on, are let go.
+        let keep = min(oldestOpen, settled - 1) - base, held = next + 1 - base
+        if keep * 2 >= held {
+            UnsafeMutableRawPointer(slots).copyMemory(from: slots + keep, byteCount: (held - keep) * MemoryLayout<Step>.stride)
+            base += keep
+            return
+        }
+        let grown = UnsafeMutablePointer<Step>.allocate(capacity: capacity * 2)
+        grown.initialize(from: slots, count: held)
+        slots.deallocate()
+        slots = grown
+        capacity *= 2
+    }
+
+    /// The step numbered `n` wrapped to 32 bits (as requests hold it), widened back: exact while
+    /// it lies fewer than 2³² steps back, as every step held does.
+    func number(_ n: UInt32) -> Int { next - Int(UInt32(truncatingIfNeeded: next) &- n) }
+
+    /// `runs` runs begin at step `n` (the last one).
+    func open(at n: Int, runs: Int) { slot(n).pointee.opened += runs }
+
+    /// The gaps of steps `first...last` (held), in order.
+    func gaps(_ steps: ClosedRange<Int>, _ body: (Int64) -> Void) {
+        for j in steps { body(slot(j).pointee.time - slot(j - 1).pointee.time) }
+    }
+
+    /// The run that began at step `first` and sampled last at `last` ends. If its request finished,
+    /// its gaps count: those of steps already passed on go to `pass` at once (the run outlived a
+    /// final settlement), the rest when their steps are settled.
+    func close(from first: Int, through last: Int, finished: Bool, _ pass: (Int64, Int) -> Void) {
+        slot(first).pointee.opened -= 1
+        guard finished, last > first else { return }
+        let late = min(last, settled - 1)
+        if first + 1 <= late { gaps((first + 1)...late) { pass($0, 1) } }
+        let from = max(first + 1, settled)
+        if from <= last {
+            slot(from).pointee.coverChange += 1
+            slot(last + 1).pointee.coverChange -= 1
+        }
+    }
+
+    /// Passes each final step's gap and count of finished runs covering it to `pass`, once. With
+    /// `all`, every step is taken as final (the run is over: an open run's request never finished).
+    func settle(all: Bool = false, _ pass: (Int64, Int) -> Void) {
+        while oldestOpen < next, slot(oldestOpen).pointee.opened == 0 { oldestOpen += 1 }
+        let last = all ? next - 1 : min(oldestOpen, next - 1)
+        guard settled <= last else { return }
+        for j in settled...last {
+            covering += slot(j).pointee.coverChange
+            if covering > 0 { pass(slot(j).pointee.time - slot(j - 1).pointee.time, covering) }
+        }
+        settled = last + 1
+    }
+}
