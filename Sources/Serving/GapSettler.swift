@@ -48,7 +48,8 @@ final class GapSettler {
         }
     }
 
-    /// `count` gaps of `gap` whose requests finished (runs of steps; see SampledSteps).
+    /// `count` gaps of `gap` whose requests finished (runs of steps; see SampledSteps). They are
+    /// handed over with the log, at the latest every 32 K of them (512 KiB).
     func passFinished(_ gap: Int64, _ count: Int) {
         log.addFinished(gap: gap, count: count)
         if log.finishedRuns.count >= 1 << 15 { handOver() }

@@ -8,13 +8,12 @@ public final class LoadIndex {
     /// The rankings whose key reads what instances hold (most runs have none).
     private var holdingReaders: [InstanceRanking] = []
     private var instances = 0
-    /// Accepting instances by outstanding tokens.
-    private var outstanding: InstanceRanking!
+    /// Accepting instances by outstanding tokens (the first ranking).
+    private var outstanding: InstanceRanking { rankings[0] }
 
     public init() {
-        outstanding = InstanceRanking(index: self, readsHoldings: false) { $0.acceptsNewRequests ? Double($0.outstandingTokens) : nil }
         names.append("outstanding_tokens")
-        rankings.append(outstanding)
+        rankings.append(InstanceRanking(index: self, readsHoldings: false) { $0.acceptsNewRequests ? Double($0.outstandingTokens) : nil })
     }
 
     /// What changed on an instance: its outstanding tokens or state (every ranking may move), or

@@ -53,7 +53,7 @@ public final class MetricsRecorder {
                 if r.generatedTokens == 1 {
                     r.firstToken = now
                 } else {
-                    breakRun(of: r)
+                    closeRun(of: r, finished: nil)
                     let gap = now - r.lastToken
                     if inRun > 0, gap.nanoseconds != runGap {
                         gaps.append(requests: UnsafeBufferPointer(rebasing: run[..<inRun]), gap: runGap)
@@ -75,28 +75,25 @@ public final class MetricsRecorder {
         if step.number % 64 == 0 { steps.settle(gaps.passFinished) }
     }
 
-    /// `r`'s open run broke (it did not sample at its instance's next step) while `r` goes on:
-    /// its gaps are logged one by one, to count if it finishes.
-    private func breakRun(of r: ServingRequest) {
+    /// Closes `r`'s open run, if it has one. While `r` goes on (`finished` nil), the run broke (it did
+    /// not sample at its instance's next step): its gaps are logged one by one, to count if `r`
+    /// finishes. Once `r` ended, they count at once if it finished, and never if it was dropped.
+    private func closeRun(of r: ServingRequest, finished: Bool?) {
         guard r.runInstance >= 0 else { return }
         let steps = steps[Int(r.runInstance)], first = steps.number(r.runFrom), last = steps.number(r.runTo)
-        if last > first {
+        if finished == nil, last > first {
             withUnsafePointer(to: r.id) { id in
                 steps.gaps((first + 1)...last) { gaps.append(requests: UnsafeBufferPointer(start: id, count: 1), gap: $0) }
             }
             r.gapsLogged += last - first
         }
-        steps.close(from: first, through: last, finished: false, gaps.passFinished)
+        steps.close(from: first, through: last, finished: finished == true, gaps.passFinished)
         r.runInstance = -1
     }
 
     func ended(_ r: ServingRequest, at now: SimTime, reason: DropReason?) {
         r.phase = reason == nil ? .finished : .dropped
-        if r.runInstance >= 0 {
-            let steps = steps[Int(r.runInstance)]
-            steps.close(from: steps.number(r.runFrom), through: steps.number(r.runTo), finished: reason == nil, gaps.passFinished)
-            r.runInstance = -1
-        }
+        closeRun(of: r, finished: reason == nil)
         gaps.ended(request: r.id, loggedGaps: r.gapsLogged, finished: reason == nil)
         let record = RequestRecord(
             id: r.id, arrival: r.arrival, firstScheduled: r.firstScheduled, firstToken: r.firstToken, end: now,
