@@ -46,16 +46,20 @@ final class SampledSteps {
 
     deinit { slots.deallocate() }  // Step is trivial: nothing to deinitialize
 
-    @inline(__always) private func slot(_ n: Int) -> UnsafeMutablePointer<Step> { slots + (n - base) }
+    /// Step `n`'s slot: held, or the one past the last (checked in debug builds, where the tests run).
+    @inline(__always) private func slot(_ n: Int) -> UnsafeMutablePointer<Step> {
+        assert(n >= base && n <= next, "step \(n) is not held (\(base)..<\(next))")
+        return slots + (n - base)
+    }
 
     /// A step ended at `time` (not before the last one); returns its number and its gap.
     func step(at time: Int64) -> (number: Int, gap: Int64) {
         if next + 1 - base >= capacity { makeRoom() }
         let n = next
         let gap = n > base ? time - slot(n - 1).pointee.time : 0
+        next = n + 1
         slot(n).pointee.time = time  // its coverChange was set as the slot past the last
         slot(n + 1).initialize(to: Step(time: 0))
-        next = n + 1
         return (n, gap)
     }
 
