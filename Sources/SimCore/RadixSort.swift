@@ -17,7 +17,6 @@ public enum RadixSort {
         // other pass: ten million latencies are 80 MB, and a separate array of keys was 80 MB more
         // at the run's peak.
         var spare = [UInt64](repeating: 0, count: values.count)
-        var counts = [Int](repeating: 0, count: 256)
         values.withUnsafeMutableBufferPointer { doubles in
             doubles.withMemoryRebound(to: UInt64.self) { home in
                 // Map each double to an unsigned key with the same order: flip every bit of a
@@ -26,10 +25,12 @@ public enum RadixSort {
                     let b = home[i]
                     home[i] = b & (1 << 63) != 0 ? ~b : b | (1 << 63)
                 }
-                spare.withUnsafeMutableBufferPointer { other in
+                // The counts in memory of their own: as an array captured here, every count checked
+                // its storage's uniqueness.
+                spare.withUnsafeMutableBufferPointer { other in withUnsafeTemporaryAllocation(of: Int.self, capacity: 256) { counts in
                     var keys = home, next = other
                     for shift in stride(from: 0, to: 64, by: 8) {
-                        for i in counts.indices { counts[i] = 0 }
+                        counts.initialize(repeating: 0)
                         for k in keys { counts[Int(truncatingIfNeeded: k >> UInt64(shift)) & 255] += 1 }
                         // A byte that every key shares leaves the order as it is.
                         if counts.contains(keys.count) { continue }
@@ -49,7 +50,7 @@ public enum RadixSort {
                     if keys.baseAddress != home.baseAddress {
                         for i in home.indices { home[i] = keys[i] }
                     }
-                }
+                } }
                 for i in home.indices {
                     let k = home[i]
                     home[i] = k & (1 << 63) != 0 ? k & ~(1 << 63) : ~k
