@@ -271,15 +271,17 @@ public final class Instance {
     public func scheduleRunning(_ request: ServingRequest, tokens: Int) -> Bool {
         precondition(request.phase == .running && request.instance == index && tokens > 0)
         var available = availableBlocks
-        return place(request, tokens: tokens, shape: &batchShape, in: &batch, available: &available)
+        guard place(request, tokens: tokens, shape: &batchShape, available: &available) else { return false }
+        batch.append(request)
+        return true
     }
 
-    /// Gives `r` the blocks its `tokens` more tokens need and puts it in `formed` for them (false,
-    /// changing nothing, when more than `available` blocks are needed). The one step both ways of
-    /// scheduling running requests share; `available` falls by the blocks taken.
+    /// Gives `r` the blocks its `tokens` more tokens need and counts it in `shape` for them (false,
+    /// changing nothing, when more than `available` blocks are needed); the caller puts it in the
+    /// batch. The one step both ways of scheduling running requests share; `available` falls by
+    /// the blocks taken.
     @inline(__always)
-    private func place(_ r: ServingRequest, tokens: Int, shape: inout BatchShape, in formed: inout Batch,
-                       available: inout Int) -> Bool {
+    private func place(_ r: ServingRequest, tokens: Int, shape: inout BatchShape, available: inout Int) -> Bool {
         let needed = r.computedTokens + tokens
         // Most steps fit in the blocks held (a decode needs a block every `blockTokens` tokens): no division.
         let extra = needed <= r.kvBlocks * limits.blockTokens ? 0 : max(0, blocks(forTokens: needed) - r.kvBlocks)
@@ -295,7 +297,6 @@ public final class Instance {
         } else {
             shape.addPrefill(tokens: tokens, cached: r.computedTokens, samples: needed == r.contextTokens)
         }
-        formed.append(r)
         return true
     }
 
@@ -312,29 +313,36 @@ public final class Instance {
     /// One tight loop, because at cluster scale this is most of a step's work: a call per request
     /// re-read the budget, the free blocks and the batch's storage for every one.
     public func scheduleRunning(from start: Int, wholeOnly: Bool) -> Int {
+        guard start < running.count else { return start }
         let maxTokens = limits.maxBatchedTokens
-        var shape = batchShape, formed = batch, available = availableBlocks
-        batch = Batch()  // so that appending finds the storage unshared
-        defer {
-            batchShape = shape
-            batch = formed
-        }
+        var shape = batchShape, available = availableBlocks
         var i = start, ahead = 0
-        defer { readAhead &+= ahead }
-        while i < running.count, maxTokens - shape.totalTokens > 0 {
-            // A read of the request four places on, so that its cache miss overlaps this one's work.
-            if i + 4 < running.count { ahead &+= Unmanaged.passUnretained(running[i + 4])._withUnsafeGuaranteedRef { $0.kvBlocks } }
-            let budget = maxTokens - shape.totalTokens
-            // Lent, not retained: `running` keeps it alive.
-            let scheduled = Unmanaged.passUnretained(running[i])._withUnsafeGuaranteedRef { r -> Bool in
-                if r.inFlight { return true }  // in another micro-batch of the pipeline
-                let pending = r.pendingTokens, tokens = max(min(pending, budget), 1)
-                if wholeOnly && tokens < pending { return true }
-                return place(r, tokens: tokens, shape: &shape, in: &formed, available: &available)
+        // The requests scheduled gather on the stack and join the batch at once: appending each to
+        // the batch's array checked its storage's uniqueness every time.
+        withUnsafeTemporaryAllocation(of: Unmanaged<ServingRequest>.self, capacity: running.count - start) { formed in
+            var count = 0
+            while i < running.count, maxTokens - shape.totalTokens > 0 {
+                // A read of the request four places on, so that its cache miss overlaps this one's work.
+                if i + 4 < running.count { ahead &+= Unmanaged.passUnretained(running[i + 4])._withUnsafeGuaranteedRef { $0.kvBlocks } }
+                let budget = maxTokens - shape.totalTokens
+                // Lent, not retained: `running` keeps it alive.
+                let entry = Unmanaged.passUnretained(running[i])
+                let scheduled = entry._withUnsafeGuaranteedRef { r -> Bool in
+                    if r.inFlight { return true }  // in another micro-batch of the pipeline
+                    let pending = r.pendingTokens, tokens = max(min(pending, budget), 1)
+                    if wholeOnly && tokens < pending { return true }
+                    guard place(r, tokens: tokens, shape: &shape, available: &available) else { return false }
+                    formed[count] = entry
+                    count += 1
+                    return true
+                }
+                guard scheduled else { break }
+                i += 1
             }
-            guard scheduled else { break }
-            i += 1
+            batch.append(contentsOf: UnsafeBufferPointer(rebasing: formed[..<count]))
         }
+        batchShape = shape
+        readAhead &+= ahead
         return i
     }
 
