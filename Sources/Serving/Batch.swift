@@ -30,6 +30,7 @@ public struct Batch: RandomAccessCollection {
     mutating func append(_ r: ServingRequest) { entries.append(Unmanaged.passUnretained(r)) }
     mutating func append(contentsOf rs: UnsafeBufferPointer<Unmanaged<ServingRequest>>) { entries.append(contentsOf: rs) }
     mutating func remove(at i: Int) { entries.remove(at: i) }
-    /// Empties the batch, keeping its storage for the next one.
-    mutating func removeAll() { entries.removeAll(keepingCapacity: true) }
+    /// Empties the batch, keeping its storage for the next one. (Most batches emptied each step are
+    /// empty already, and emptying an array costs a generic call even then.)
+    mutating func removeAll() { if !entries.isEmpty { entries.removeAll(keepingCapacity: true) } }
 }

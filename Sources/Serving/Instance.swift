@@ -630,7 +630,7 @@ public final class Instance {
         // The last step's list, emptied: the cluster let go of it, so its storage is reused.
         var finished = finishedScratch
         finishedScratch = []
-        finished.removeAll(keepingCapacity: true)
+        if !finished.isEmpty { finished.removeAll(keepingCapacity: true) }
         var tokens = 0
         // Two passes. The first is a short loop of independent updates (it also marks the requests
         // that sample), so that the cache misses on the batch's requests overlap: every other
