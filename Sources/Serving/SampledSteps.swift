@@ -86,9 +86,12 @@ final class SampledSteps {
     /// `runs` runs begin at step `n` (the last one).
     func open(at n: Int, runs: Int) { slot(n).pointee.opened += runs }
 
+    /// Step `j`'s gap: the time since the step before (both held).
+    @inline(__always) private func gap(_ j: Int) -> Int64 { slot(j).pointee.time - slot(j - 1).pointee.time }
+
     /// The gaps of steps `first...last` (held), in order.
     func gaps(_ steps: ClosedRange<Int>, _ body: (Int64) -> Void) {
-        for j in steps { body(slot(j).pointee.time - slot(j - 1).pointee.time) }
+        for j in steps { body(gap(j)) }
     }
 
     /// The run that began at step `first` and sampled last at `last` ends. If its request finished,
@@ -114,7 +117,7 @@ final class SampledSteps {
         guard settled <= last else { return }
         for j in settled...last {
             covering += slot(j).pointee.coverChange
-            if covering > 0 { pass(slot(j).pointee.time - slot(j - 1).pointee.time, covering) }
+            if covering > 0 { pass(gap(j), covering) }
         }
         settled = last + 1
     }
