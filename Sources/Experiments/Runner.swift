@@ -17,6 +17,11 @@ public struct Runner {
             Double(cluster.instances.reduce(0) { $0 + $1.requestSteps }) / max(wallSeconds, 1e-9)
         }
         public var requestsPerSecond: Double { Double(summary.requests_arrived) / max(wallSeconds, 1e-9) }
+        /// Iterations (forward passes) over every instance, and the share run as decode stretches' steps.
+        public var iterations: Int { cluster.instances.reduce(0) { $0 + $1.iterations } }
+        public var coalescedShare: Double {
+            Double(cluster.instances.reduce(0) { $0 + $1.coalescedIterations }) / Double(max(iterations, 1))
+        }
     }
 
     /// Loads, validates and runs a scenario. Input problems throw InputError.
@@ -31,10 +36,13 @@ public struct Runner {
     ///   - requests: where each request's row goes as it ends (closed when the run ends).
     ///   - keepRecords: keep every request's record in `cluster.metrics.records` (a long run that
     ///     streams them out needs not; checking invariants needs them).
+    ///   - coalesceDecodes: run the steps nothing can change from aggregates (see
+    ///     `Cluster.coalescesDecodes`; the outputs are the same either way).
     public static func run(_ plan: SimulationPlan, showProgress: Bool = false, iterationsEvery: Int? = nil,
-                           requests: RequestsCSV? = nil, keepRecords: Bool = true) throws -> Outcome {
+                           requests: RequestsCSV? = nil, keepRecords: Bool = true, coalesceDecodes: Bool = true) throws -> Outcome {
         let start = DispatchTime.now().uptimeNanoseconds, cpuStart = cpuSeconds
         let cluster = try plan.makeCluster()
+        cluster.coalescesDecodes = coalesceDecodes
         let tally = RequestTally(slos: plan.slos, stages: plan.stages)
         cluster.metrics.keepsRecords = keepRecords || plan.checkInvariants
         cluster.metrics.onRecord = { r in

@@ -56,4 +56,11 @@ public struct BatchShape: Sendable, Equatable {
         decodeContextTokens += context
         sampledSequences += 1
     }
+
+    /// `count` decoding sequences whose contexts sum to `context`: the same as adding each.
+    public mutating func addDecodes(_ count: Int, context: Int) {
+        decodeTokens += count
+        decodeContextTokens += context
+        sampledSequences += count
+    }
 }

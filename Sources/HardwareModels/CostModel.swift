@@ -126,7 +126,7 @@ public final class CostModel: Sendable {
     }
 
     /// Per-operator seconds of one iteration, summed over all layers.
-    public struct Breakdown: Sendable {
+    public struct Breakdown: Sendable, Equatable {
         public var gemm = 0.0
         public var attention = 0.0
         public var elementwise = 0.0
@@ -144,6 +144,23 @@ public final class CostModel: Sendable {
         public var gpu: Double { gemm + attention + elementwise + allReduce + pipelineHandoff + outputProjection + allToAll }
         public init() {}
         public var total: Double { overlapsHost ? max(host, gpu) : host + gpu }
+    }
+
+    /// The breakdown of `whole`, a batch that differs from the one `previous` is the breakdown of
+    /// only in its decode context (a decode stretch's next step, see Serving's DecodeStretch): the
+    /// same bits as `breakdown(whole)`, with only the attention computed again.
+    public func breakdown(_ whole: BatchShape, contextChangedFrom previous: Breakdown) -> Breakdown {
+        guard engine.kernelTables != .none else { return previous }
+        var b = previous
+        b.attention = attentionSeconds(layout.dp > 1 ? whole.share(of: layout.dp) : whole, graph: b.graph)
+        assert(b == breakdown(whole), "the batch changed more than its decode context")
+        return b
+    }
+
+    /// Every layer's attention over `batch` (a rank's share).
+    private func attentionSeconds(_ batch: BatchShape, graph: Bool) -> Double {
+        let tp = Double(layout.tp)
+        return Double(model.layers) * (prefillAttention(batch, tp: tp, graph: graph) + decodeAttention(batch, tp: tp, graph: graph))
     }
 
     public func breakdown(_ whole: BatchShape) -> Breakdown {
@@ -196,7 +213,7 @@ public final class CostModel: Sendable {
         let denseLayer = denseLayers == 0 ? 0 : plusMLP(attention, tokens: t, ffn: model.experts > 1 ? Double(model.denseFFN) : ffn)
         b.gemm = Double(denseLayers) * denseLayer + Double(model.moeLayers) * moeLayer
 
-        b.attention = layers * (prefillAttention(batch, tp: tp, graph: graph) + decodeAttention(batch, tp: tp, graph: graph))
+        b.attention = attentionSeconds(batch, graph: graph)
 
         // Norms, residual adds and the MLP activation: pure memory traffic.
         let activeFFN = ffn * Double(model.expertsPerToken + model.sharedExperts)

@@ -11,12 +11,16 @@ public protocol AdmissionControl {
     mutating func admitted(_ candidate: ServingRequest)
     /// A request finished after generating `outputTokens` tokens.
     mutating func finished(outputTokens: Int)
+    /// Whether it reads how far running requests have come (their generated or computed tokens,
+    /// their blocks) in `beginRound`, which every step calls (see BatchScheduler.coalescesDecodes).
+    var readsRunningProgress: Bool { get }
 }
 
 extension AdmissionControl {
     public mutating func beginRound(on instance: Instance) {}
     public mutating func admitted(_ candidate: ServingRequest) {}
     public mutating func finished(outputTokens: Int) {}
+    public var readsRunningProgress: Bool { true }
 }
 
 /// vLLM's rule: admit while the blocks are free. Memory that running requests
@@ -24,6 +28,7 @@ extension AdmissionControl {
 public struct AggressiveAdmission: AdmissionControl {
     public init() {}
     public func admits(_ candidate: ServingRequest, on instance: Instance) -> Bool { true }
+    public var readsRunningProgress: Bool { false }
 }
 
 /// Reserve every request's prompt plus the system's maximum output length, so
@@ -33,6 +38,8 @@ public struct ConservativeAdmission: AdmissionControl {
     private var reserved = 0
 
     public init(maxOutputTokens: Int) { self.maxOutputTokens = maxOutputTokens }
+    /// It reads running requests' prompt lengths only.
+    public var readsRunningProgress: Bool { false }
 
     public mutating func beginRound(on instance: Instance) {
         reserved = instance.running.reduce(0) { $0 + $1.promptTokens + maxOutputTokens }

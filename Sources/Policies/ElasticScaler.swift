@@ -77,7 +77,7 @@ public struct ElasticScaler: ClusterController {
         let attainment = Double(window.filter(\.met).count) / Double(window.count)
         let inst = plane.instances[serving]
         let load = max(Double(inst.blocksInUse) / Double(max(1, inst.gpuBlocks.capacity)),
-                       Double(inst.running.count) / Double(inst.limits.maxSequences))
+                       Double(inst.runningCount) / Double(inst.limits.maxSequences))
         if attainment < rule.target, layout.dp < rule.maxDP {
             act(plane, serving, dp: min(rule.maxDP, layout.dp + rule.step))
         } else if attainment >= rule.target, load < rule.idleLoad, inst.waiting.isEmpty, layout.dp > rule.minDP {

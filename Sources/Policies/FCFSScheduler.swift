@@ -42,6 +42,10 @@ public struct FCFSScheduler: BatchScheduler {
         self.admission = admission
     }
 
+    /// It reads running requests only to preempt (the instance brings them up to date first),
+    /// and through its admission control's rounds.
+    public var coalescesDecodes: Bool { !admission.readsRunningProgress }
+
     public mutating func requestFinished(_ request: ServingRequest) {
         admission.finished(outputTokens: request.generatedTokens)
     }
@@ -58,7 +62,7 @@ public struct FCFSScheduler: BatchScheduler {
         }
         var preempted = false
         var i = instance.scheduleRunning(from: 0, wholeOnly: !chunked)
-        while i < instance.running.count, instance.tokenBudget > 0 {
+        while i < instance.runningCount, instance.tokenBudget > 0 {
             // The request at `i` needs blocks that are not free: the newest running requests are
             // preempted until it fits or is itself the victim.
             preempted = true
@@ -73,21 +77,21 @@ public struct FCFSScheduler: BatchScheduler {
         guard !preempted || instance.batch.isEmpty else { return }
 
         while let r = instance.swapped.first, !instance.canEverSwapIn(r) { instance.dropNextSwapped(.exceedsCapacity) }
-        while !instance.swapped.isEmpty, instance.running.count < instance.limits.maxSequences,
+        while !instance.swapped.isEmpty, instance.runningCount < instance.limits.maxSequences,
               instance.tokenBudget > 0, instance.swapInNextSwapped() {}
         guard instance.swapped.isEmpty else { return }
-        admitWaiting(on: instance, chunked: chunked, decodesOnly: v0 && !instance.batch.isEmpty)
+        admitWaiting(on: instance, chunked: chunked, decodesOnly: v0 && !instance.batchShape.isEmpty)
     }
 
     /// Admits waiting requests in arrival order while the caps and the admission control allow
     /// (with `decodesOnly`, only requests whose KV has arrived, up to the first prompt).
     private mutating func admitWaiting(on instance: Instance, chunked: Bool, decodesOnly: Bool = false) {
         if decodesOnly, !(instance.waiting.first?.isDecoding ?? false) { return }
-        guard instance.running.isEmpty || stepsSinceRound >= admissionInterval else { return }
+        guard instance.runningCount == 0 || stepsSinceRound >= admissionInterval else { return }
         stepsSinceRound = 0
         admission.beginRound(on: instance)
         var prefill = 0
-        while let r = instance.waiting.first, instance.running.count < instance.limits.maxSequences {
+        while let r = instance.waiting.first, instance.runningCount < instance.limits.maxSequences {
             if decodesOnly && !r.isDecoding { break }
             guard instance.canEverRun(r) else {
                 instance.dropNextWaiting(.exceedsCapacity)
@@ -101,12 +105,12 @@ public struct FCFSScheduler: BatchScheduler {
             let tokens = chunked ? min(r.pendingTokens, budget) : r.pendingTokens
             if let cap = maxPrefillTokensPerRound, prefill > 0, prefill + tokens > cap { break }
             // An empty instance always takes the head, so a strict rule cannot stall it.
-            guard instance.running.isEmpty || admission.admits(r, on: instance),
+            guard instance.runningCount == 0 || admission.admits(r, on: instance),
                   instance.admitNextWaiting(tokens: tokens)
             else {
                 // Nothing runs and the head cannot get its blocks: a request behind it whose KV is
                 // already here goes first (it holds the memory the head is waiting for).
-                if instance.running.isEmpty, instance.batch.isEmpty, instance.moveHeldKVToFront() { continue }
+                if instance.runningCount == 0, instance.batch.isEmpty, instance.moveHeldKVToFront() { continue }
                 break
             }
             prefill += tokens

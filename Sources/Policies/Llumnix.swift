@@ -18,7 +18,7 @@ public enum Freeness {
     public static func forMigration(_ inst: Instance) -> Double {
         guard inst.state == .active else { return -.infinity }
         let head = inst.waiting.first.map { inst.blocks(forTokens: $0.contextTokens) } ?? 0
-        let requests = inst.running.count + (inst.waiting.isEmpty ? 0 : 1)
+        let requests = inst.runningCount + (inst.waiting.isEmpty ? 0 : 1)
         guard requests > 0 else { return .infinity }
         return Double(inst.availableBlocks - inst.watermarkBlocks - head - headroom(inst)) / Double(requests)
     }
@@ -27,7 +27,7 @@ public enum Freeness {
     public static func forDispatch(_ inst: Instance) -> Double {
         guard inst.state == .active else { return -.infinity }
         let queued = inst.waiting.reduce(0) { $0 + inst.blocks(forTokens: $1.contextTokens) }
-        let requests = inst.running.count + inst.waiting.count
+        let requests = inst.runningCount + inst.waiting.count
         guard requests > 0 else { return .infinity }
         return Double(inst.availableBlocks - inst.watermarkBlocks - queued - headroom(inst)) / Double(requests)
     }
@@ -140,7 +140,7 @@ public struct LlumnixController: ClusterController {
             return Double(inst.availableBlocks - inst.watermarkBlocks - head)
         }
         func freeness(_ inst: Instance) -> Double {
-            headroom(inst) / Double(max(1, inst.running.count + (inst.waiting.isEmpty ? 0 : 1)))
+            headroom(inst) / Double(max(1, inst.runningCount + (inst.waiting.isEmpty ? 0 : 1)))
         }
         let average = active.reduce(0.0) { $0 + freeness($1) } / Double(active.count)
         if average < s.up, active.count < s.maxInstances {
@@ -150,7 +150,7 @@ public struct LlumnixController: ClusterController {
         // The average over the others (Llumnix: "as if the last instance were removed"); the victim is the
         // instance running fewest requests, drained by migrating them away.
         guard active.count > s.minInstances,
-              let victim = active.min(by: { ($0.running.count, -$0.index) < ($1.running.count, -$1.index) }) else { return }
+              let victim = active.min(by: { ($0.runningCount, -$0.index) < ($1.runningCount, -$1.index) }) else { return }
         let without = active.filter { $0 !== victim }.reduce(0.0) { $0 + freeness($1) } / Double(active.count - 1)
         if without > s.down { plane.drain(victim.index) }
     }
@@ -169,8 +169,8 @@ public struct LlumnixController: ClusterController {
     /// without inverting it.
     private func balances(_ r: ServingRequest, from src: Instance, to dst: Instance, freeness: [Double]) -> Bool {
         let before = freeness[dst.index] - freeness[src.index]
-        let srcRequests = src.running.count + (src.waiting.isEmpty ? 0 : 1)
-        let dstRequests = dst.running.count + (dst.waiting.isEmpty ? 0 : 1)
+        let srcRequests = src.runningCount + (src.waiting.isEmpty ? 0 : 1)
+        let dstRequests = dst.runningCount + (dst.waiting.isEmpty ? 0 : 1)
         func after(_ inst: Instance, blocks: Int, requests: Int) -> Double {
             requests > 0 ? Double(inst.availableBlocks - inst.watermarkBlocks - blocks) / Double(requests) : .infinity
         }

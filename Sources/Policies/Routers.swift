@@ -48,7 +48,7 @@ public struct ShortestQueueRouter: Router {
     public mutating func route(_ request: ServingRequest, among instances: [Instance]) -> Int? {
         var best: Int?, shortest = Int.max
         for (i, inst) in instances.enumerated() where inst.acceptsNewRequests {
-            let queue = inst.waiting.count + inst.running.count
+            let queue = inst.waiting.count + inst.runningCount
             if queue < shortest { best = i; shortest = queue }
         }
         return best
@@ -56,7 +56,7 @@ public struct ShortestQueueRouter: Router {
 
     /// The same instance as the scan above, from the cluster's tournament tree in O(log n).
     public mutating func route(_ request: ServingRequest, among instances: [Instance], loads: LoadIndex) -> Int? {
-        loads.ranking("queue_length") { $0.acceptsNewRequests ? Double($0.waiting.count + $0.running.count) : nil }
+        loads.ranking("queue_length") { $0.acceptsNewRequests ? Double($0.waiting.count + $0.runningCount) : nil }
             .best(among: instances)
     }
 }

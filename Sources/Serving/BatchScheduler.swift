@@ -10,10 +10,17 @@ public protocol BatchScheduler {
     /// `request.generatedTokens` tokens: the output length a scheduler may
     /// learn from, once it is history.
     mutating func requestFinished(_ request: ServingRequest)
+    /// Whether forming a batch reads nothing of the running requests but through the instance's
+    /// operations and `runningCount`, so that steps where nothing changes the batch may run
+    /// without touching them (see DecodeStretch). Reading `running` stays correct either way (it
+    /// brings the requests up to date first); the default, false, only spares a scheduler that
+    /// reads it every step from bringing them up to date every step.
+    var coalescesDecodes: Bool { get }
 }
 
 extension BatchScheduler {
     public mutating func requestFinished(_ request: ServingRequest) {}
+    public var coalescesDecodes: Bool { false }
 }
 
 /// Chooses an instance for each new request, and a decode instance for each

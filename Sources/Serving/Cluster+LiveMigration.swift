@@ -51,6 +51,7 @@ extension Cluster {
     /// destination reserves each stage's blocks first. Returns false when the move cannot start.
     @discardableResult
     public func migrateLive(_ r: ServingRequest, to destination: Int) -> Bool {
+        if r.instance >= 0 { instances[r.instance].catchUp() }
         guard r.instance >= 0, destination != r.instance, instances[destination].state == .active, !r.isMigrating,
               r.phase == .running, r.computedTokens > 0 else { return false }
         let id = nextLiveID
@@ -66,6 +67,7 @@ extension Cluster {
     func continueLiveMigration(_ id: Int) {
         guard var m = live[id] else { return }
         let r = m.request, src = instances[m.from], dst = instances[m.to]
+        src.catchUp()
         m.awaitingPause = false
         guard r.phase == .running, r.instance == m.from, r.preemptions == m.preemptions, dst.state == .active else {
             endLiveMigration(id, .aborted)

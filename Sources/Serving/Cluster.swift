@@ -123,6 +123,13 @@ public final class Cluster {
     private var nextGroupID = 0
     private var kvUsage: [TimeWeightedMean] = []
 
+    /// Whether instances run the steps in which nothing can change their batch from aggregates,
+    /// bringing the requests up to date only when the steps end or something reads them (see
+    /// DecodeStretch). Every output is the same either way; off, every step updates each request.
+    public var coalescesDecodes = true {
+        didSet { for inst in instances { inst.catchUp(); inst.coalescesDecodes = coalescesDecodes } }
+    }
+
     /// Invariant violations found while `checkInvariants` is on.
     public private(set) var violations: [String] = []
     public var checkInvariants = false
@@ -344,7 +351,7 @@ public final class Cluster {
         }
         // Requests whose client gave up during this iteration are aborted now that it is over.
         let abandoned = clientTimeout == nil ? [] : inst.oldestFlight.filter { $0.abandoned && $0.migrationTarget == nil }
-        let finished = inst.completeIteration { batch in metrics.tokensSampled(in: batch, on: inst.index, at: now) }
+        let finished = inst.completeIteration(metrics: metrics, at: now)
         if inst.offloadStores > 0 {
             // Blocks just named in the prefix cache are copied to host DRAM while serving goes on.
             let bytes = Double(inst.offloadStores) * inst.blockBytesPerGPU
@@ -394,7 +401,7 @@ public final class Cluster {
     private func recordSamples() {
         for inst in instances where inst.state != .removed {
             metrics.sample(InstanceSample(
-                time: loop.now, instance: inst.index, waiting: inst.waiting.count, running: inst.running.count,
+                time: loop.now, instance: inst.index, waiting: inst.waiting.count, running: inst.runningCount,
                 swapped: inst.swapped.count, gpuBlocksUsed: inst.blocksInUse,
                 gpuBlocksTotal: inst.gpuBlocks.capacity, hostBlocksUsed: inst.hostBlocks.used,
                 nvmeBlocksUsed: inst.nvmeBlocks.used))
@@ -470,6 +477,7 @@ public final class Cluster {
             throw error
         }
         instances.append(inst)
+        inst.coalescesDecodes = coalescesDecodes
         inst.loadIndex = loads
         loads.add()
         kvUsage.append(TimeWeightedMean(start: loop.now))
@@ -538,7 +546,9 @@ public final class Cluster {
     /// destination cannot take it.
     @discardableResult
     public func migrate(_ r: ServingRequest, to destination: Int) -> Bool {
+        guard r.instance >= 0 else { return false }
         let src = instances[r.instance], dst = instances[destination]
+        src.catchUp()
         guard destination != r.instance, dst.state == .active, !r.isMigrating,
               dst.canReserve(blocks: r.kvBlocks + 1),
               r.phase == .running || src.awaitingHandoff.contains(where: { $0 === r })

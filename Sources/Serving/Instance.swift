@@ -96,7 +96,28 @@ public final class Instance {
 
     // What an instance holds tells the cluster's rankings when it changes (see LoadIndex).
     public private(set) var waiting = Deque<ServingRequest>() { didSet { holdingsChanged() } }
-    public private(set) var running: [ServingRequest] = [] { didSet { holdingsChanged() } }
+    /// The requests admitted and not preempted, oldest first. Reading them brings them up to date
+    /// first, when a decode stretch left them behind (see DecodeStretch); `runningCount` does not.
+    public private(set) var running: [ServingRequest] {
+        _read { catchUp(); yield runningRequests }
+        _modify { catchUp(); yield &runningRequests }
+    }
+    /// `running.count`, read without bringing the requests up to date.
+    public var runningCount: Int { runningRequests.count }
+    /// `running`'s storage, which only the steps' own loops read directly.
+    private var runningRequests: [ServingRequest] = [] {
+        didSet {
+            assert(stretch == nil || stretch!.steps == 0 && !stretch!.formed, "requests changed in a decode stretch")
+            stretch = nil
+            holdingsChanged()
+        }
+    }
+    /// The steps being run without touching the requests, or those that may be (see DecodeStretch).
+    private var stretch: DecodeStretch?
+    /// Whether this instance may run decode stretches (the cluster turns it on; outputs are the same either way).
+    var coalescesDecodes = false
+    /// Requests of a stretch by the step (modulo `blockTokens`) at which they take their next block.
+    private var blockSteps: [Int] = []
     public private(set) var swapped = Deque<ServingRequest>() { didSet { holdingsChanged() } }
     public private(set) var gpuBlocks: KVBlockPool { didSet { holdingsChanged() } }
     /// Swapped blocks in host DRAM and on NVMe (capped by the swap spaces, and
@@ -106,8 +127,13 @@ public final class Instance {
     /// Blocks promised to requests in flight to this instance.
     public private(set) var reservedBlocks = 0 { didSet { holdingsChanged() } }
 
-    /// The batch being formed (then the last one formed).
-    public private(set) var batch = Batch()
+    /// The batch being formed (then the last one formed). Reading it brings a decode stretch's
+    /// requests up to date first, as reading `running` does.
+    public var batch: Batch {
+        _read { catchUp(); yield batchRequests }
+    }
+    /// `batch`'s storage.
+    private var batchRequests = Batch()
     public private(set) var batchShape = BatchShape()
     /// The cost of the batch formed last, part by part.
     public private(set) var lastStep = CostModel.Breakdown()
@@ -159,6 +185,8 @@ public final class Instance {
     public private(set) var preemptionCount = 0
     /// Requests × iterations they took part in, over the run (a measure of simulation work).
     public private(set) var requestSteps = 0
+    /// Iterations run, and those of them run as a decode stretch's steps (see DecodeStretch).
+    public private(set) var iterations = 0, coalescedIterations = 0
     /// Bytes of one KV block held on each GPU (each holds a shard).
     public let blockBytesPerGPU: Double
     /// Cached prompt blocks, when the engine caches prefixes.
@@ -218,7 +246,7 @@ public final class Instance {
     public var acceptsNewRequests: Bool { state == .active && role != .decode }
     public var acceptsDecodeHandoff: Bool { state == .active && role == .decode }
     /// Requests queued, running, swapped or waiting for hand-off here.
-    public var requestCount: Int { waiting.count + running.count + swapped.count + awaitingHandoff.count }
+    public var requestCount: Int { waiting.count + runningCount + swapped.count + awaitingHandoff.count }
     public var isIdle: Bool { requestCount == 0 && !busy }
     /// Whether a new micro-batch may start at `now`: fewer than `pp` in flight, the first stage free.
     func canStartBatch(at now: SimTime) -> Bool { flights.count < spec.layout.pp && pipeline.acceptsBatch(at: now) }
@@ -269,10 +297,11 @@ public final class Instance {
     /// blocks. Returns false (changing nothing) when the blocks are not free.
     @discardableResult
     public func scheduleRunning(_ request: ServingRequest, tokens: Int) -> Bool {
+        catchUp()
         precondition(request.phase == .running && request.instance == index && tokens > 0)
         var available = availableBlocks
         guard place(request, tokens: tokens, shape: &batchShape, available: &available) else { return false }
-        batch.append(request)
+        batchRequests.append(request)
         return true
     }
 
@@ -313,6 +342,9 @@ public final class Instance {
     /// One tight loop, because at cluster scale this is most of a step's work: a call per request
     /// re-read the budget, the free blocks and the batch's storage for every one.
     public func scheduleRunning(from start: Int, wholeOnly: Bool) -> Int {
+        if start == 0, stretch != nil, formStretchStep() { return runningRequests.count }
+        catchUp()
+        let running = runningRequests
         guard start < running.count else { return start }
         let maxTokens = limits.maxBatchedTokens
         var shape = batchShape, available = availableBlocks
@@ -339,11 +371,98 @@ public final class Instance {
                 guard scheduled else { break }
                 i += 1
             }
-            batch.append(contentsOf: UnsafeBufferPointer(rebasing: formed[..<count]))
+            batchRequests.append(contentsOf: UnsafeBufferPointer(rebasing: formed[..<count]))
         }
         batchShape = shape
         readAhead &+= ahead
         return i
+    }
+
+    // MARK: Decode stretches
+
+    /// Forms the stretch's next step, as `scheduleRunning(from: 0, …)` would: every running
+    /// request decodes one token. False (forming nothing) when the step is not the stretch's: a
+    /// request is waiting or swapped out, one would generate its last token, the token budget is
+    /// too small, or the blocks the step takes are not free (then the scheduler preempts).
+    private func formStretchStep() -> Bool {
+        // (The stretch is read and changed in place: it is a few hundred bytes.)
+        guard stretch!.formsNextStep, waiting.isEmpty, swapped.isEmpty, batchRequests.isEmpty, flights.isEmpty,
+              stretch!.requests <= limits.maxBatchedTokens else { return false }
+        let blocks = blockSteps[stretch!.nextStep % limits.blockTokens]
+        guard blocks <= availableBlocks else { return false }
+        // One block at a time, as the requests would take them (evicting cached blocks nobody uses).
+        for _ in 0..<blocks { take(1) }
+        batchShape.addDecodes(stretch!.requests, context: stretch!.nextContextTokens)
+        runningRequests.withUnsafeBufferPointer { all in
+            all.withMemoryRebound(to: Unmanaged<ServingRequest>.self) { batchRequests.append(contentsOf: $0) }
+        }
+        stretch!.formStep(takingBlocks: blocks)
+        return true
+    }
+
+    /// Ends the decode stretch, if any, bringing its requests to where its steps took them: tokens
+    /// computed and generated, blocks, their runs of sampled steps and inter-token gaps, and the
+    /// step formed or in flight (scheduled tokens, in flight).
+    func catchUp() {
+        guard let s = stretch else { return }
+        stretch = nil
+        guard s.steps > 0 || s.formed else { return }
+        let blockTokens = limits.blockTokens, stepsHoldingBlocks = s.steps + (s.formed ? 1 : 0)
+        let steps32 = UInt32(truncatingIfNeeded: s.steps)
+        forEachRunning { r in
+            let first = DecodeStretch.firstBlockStep(kvBlocks: r.kvBlocks, computedTokens: r.computedTokens, blockTokens: blockTokens)
+            r.kvBlocks += DecodeStretch.blocks(inFirst: stepsHoldingBlocks, first: first, blockTokens: blockTokens)
+            if s.steps > 0 {
+                r.computedTokens += s.steps
+                r.generatedTokens += s.steps
+                r.runTo &+= steps32
+                r.lastToken = s.lastToken
+                if s.maxGap > r.maxInterTokenGap { r.maxInterTokenGap = s.maxGap }
+            }
+            if s.formed {
+                r.scheduledTokens = 1
+                r.inFlight = s.inFlight
+            }
+            return true
+        }
+    }
+
+    /// Calls `body` with each running request in order, lent rather than retained, while it returns true.
+    @inline(__always) private func forEachRunning(_ body: (ServingRequest) -> Bool) {
+        runningRequests.withUnsafeBufferPointer { all in
+            all.withMemoryRebound(to: Unmanaged<ServingRequest>.self) { entries in
+                for e in entries where !e._withUnsafeGuaranteedRef(body) { return }
+            }
+        }
+    }
+
+    /// After a step that ran request by request: when every running request is a decode that
+    /// sampled in it (so its run of sampled steps goes on at the next), the next steps may run as a
+    /// stretch. Reads the requests just updated (in the cache).
+    private func offerStretch(after done: Batch, finished: Int) {
+        // A request already waiting ends a stretch before it begins.
+        guard coalescesDecodes, waiting.isEmpty, swapped.isEmpty, role != .prefill, spec.layout.pp == 1,
+              runningRequests.count == done.count - finished, !runningRequests.isEmpty, scheduler.coalescesDecodes
+        else { return }
+        let blockTokens = limits.blockTokens
+        if blockSteps.count != blockTokens { blockSteps = Array(repeating: 0, count: blockTokens) }
+        var context = 0, finishing = Int.max, eligible = true
+        blockSteps.withUnsafeMutableBufferPointer { counts in
+            for i in counts.indices { counts[i] = 0 }
+            forEachRunning { r in
+                let first = DecodeStretch.firstBlockStep(kvBlocks: r.kvBlocks, computedTokens: r.computedTokens, blockTokens: blockTokens)
+                // (A request whose next token is its last would end the stretch at its first step.)
+                eligible = r.sampledNow && !r.namesPending && r.pendingTokens == 1 && first >= 1 && first <= blockTokens
+                    && r.outputTokens - r.generatedTokens > 1
+                guard eligible else { return false }
+                counts[first % blockTokens] += 1
+                context += r.computedTokens
+                finishing = min(finishing, r.outputTokens - r.generatedTokens)
+                return true
+            }
+        }
+        guard eligible else { return }
+        stretch = DecodeStretch(requests: runningRequests.count, contextTokens: context, finishingStep: finishing)
     }
 
     /// Whether the head of the waiting queue could ever run here: its whole
@@ -459,9 +578,9 @@ public final class Instance {
             preconditionFailure("preemption with every running request in flight")
         }
         let r = running.remove(at: last)
-        if let i = batch.lastIndex(where: { $0 === r }) {
+        if let i = batchRequests.lastIndex(where: { $0 === r }) {
             // It was already in this batch: take its tokens back out.
-            batch.remove(at: i)
+            batchRequests.remove(at: i)
             rebuildBatchShape()
         }
         r.scheduledTokens = 0
@@ -544,6 +663,7 @@ public final class Instance {
     /// Takes `r` out of this instance (its client gave up), freeing what it holds. False while it
     /// is in the iteration being run (or not held here).
     func abort(_ r: ServingRequest) -> Bool {
+        catchUp()
         if r.inFlight { return false }
         if let i = waiting.firstIndex(where: { $0 === r }) {
             waiting.remove(at: i)
@@ -573,7 +693,7 @@ public final class Instance {
 
     private func rebuildBatchShape() {
         batchShape = BatchShape()
-        for r in batch {
+        for r in batchRequests {
             if r.isDecoding { batchShape.addDecode(context: r.computedTokens) } else {
                 batchShape.addPrefill(tokens: r.scheduledTokens, cached: r.computedTokens,
                                       samples: r.computedTokens + r.scheduledTokens == r.contextTokens)
@@ -603,30 +723,52 @@ public final class Instance {
     /// (`swapTraffic`) comes first, as flows the cluster runs.
     func formBatch(now: SimTime) -> StageTimes? {
         abortExpiredWaiting(now: now)
-        batch.removeAll()
+        batchRequests.removeAll()
         defer { admitted.removeAll() }
         batchShape = BatchShape()
         swapTraffic = SwapTraffic()
         scheduler.formBatch(on: self)
-        guard !batch.isEmpty else { return nil }
-        batch.forEach { r in r.inFlight = true }
-        // Only a request admitted in this step can be scheduled for the first time (one admitted and
-        // preempted again before the step ran holds no scheduled tokens).
-        admitted.forEach { r in
-            if r.scheduledTokens > 0, r.firstScheduled == nil { r.firstScheduled = now }
+        guard !batchRequests.isEmpty else { return nil }
+        let stretchStep = stretch?.formed == true
+        if stretchStep {
+            stretch!.inFlight = true  // its requests are marked in flight only if read
+        } else {
+            batchRequests.forEach { r in r.inFlight = true }
+            // Only a request admitted in this step can be scheduled for the first time (one admitted
+            // and preempted again before the step ran holds no scheduled tokens).
+            admitted.forEach { r in
+                if r.scheduledTokens > 0, r.firstScheduled == nil { r.firstScheduled = now }
+            }
         }
-        requestSteps += batch.count
-        flights.append(batch)
-        batch = spareBatches.popLast() ?? Batch()
-        let step = costModel.breakdown(batchShape)
+        requestSteps += batchRequests.count
+        iterations += 1
+        flights.append(batchRequests)
+        batchRequests = spareBatches.popLast() ?? Batch()
+        let step: CostModel.Breakdown
+        if stretchStep {
+            // A stretch's steps differ only in their decode context: only the attention is timed again.
+            step = stretch!.cost.map { costModel.breakdown(batchShape, contextChangedFrom: $0) } ?? costModel.breakdown(batchShape)
+            stretch!.cost = step
+        } else {
+            step = costModel.breakdown(batchShape)
+        }
         lastStep = step
         return StageTimes(host: step.host, gpu: step.gpu, overlapsHost: step.overlapsHost, stages: spec.layout.pp)
     }
 
-    /// Applies the iteration's progress. Calls `sampled` once with the iteration's requests, those
-    /// that produced a token marked `sampledNow`, and returns the requests that finished.
-    func completeIteration(sampled: (Batch) -> Void) -> [ServingRequest] {
+    /// Applies the iteration's progress, records the tokens it sampled at `now` in `metrics`, and
+    /// returns the requests that finished.
+    func completeIteration(metrics: MetricsRecorder, at now: SimTime) -> [ServingRequest] {
         var done = flights.removeFirst()
+        if stretch?.inFlight == true {
+            // A stretch's step: every request sampled, none finished.
+            stretch!.stepEnded(at: now, gap: metrics.allSampled(done.count, on: index, at: now))
+            coalescedIterations += 1
+            outstandingTokens += done.count
+            done.removeAll()
+            spareBatches.append(done)
+            return []
+        }
         // The last step's list, emptied: the cluster let go of it, so its storage is reused.
         var finished = finishedScratch
         finishedScratch = []
@@ -654,12 +796,12 @@ public final class Instance {
             }
         }
         if tokens > 0 {
-            sampled(done)
+            metrics.tokensSampled(in: done, on: index, at: now)
             outstandingTokens += tokens
         }
         if !finished.isEmpty || !awaitingHandoff.isEmpty {
             if role == .prefill {
-                running.removeAll { r in r.generatedTokens > 0 }
+                runningRequests.removeAll { r in r.generatedTokens > 0 }
             } else {
                 removeFromRunning(finished)
             }
@@ -668,6 +810,7 @@ public final class Instance {
                 scheduler.requestFinished(r)
             }
         }
+        offerStretch(after: done, finished: finished.count)
         done.removeAll()
         spareBatches.append(done)
         finishedScratch = finished
@@ -679,14 +822,14 @@ public final class Instance {
     /// few that finished cost a cache miss per request per step.
     private func removeFromRunning(_ leaving: [ServingRequest]) {
         var kept = 0
-        running.withUnsafeMutableBufferPointer { buffer in
+        runningRequests.withUnsafeMutableBufferPointer { buffer in
             for i in buffer.indices where !leaving.contains(where: { $0 === buffer[i] }) {
                 buffer.swapAt(kept, i)
                 kept += 1
             }
         }
-        precondition(kept == running.count - leaving.count, "a finished request was not running")
-        running.removeLast(leaving.count)
+        precondition(kept == runningRequests.count - leaving.count, "a finished request was not running")
+        runningRequests.removeLast(leaving.count)
     }
 
     /// Names the prompt blocks `r` has just filled in the prefix cache; a block already cached
@@ -790,6 +933,7 @@ public final class Instance {
     /// Takes a request out of this instance for migration (it keeps its blocks
     /// here until the copy finishes).
     func detachForMigration(_ r: ServingRequest) {
+        catchUp()
         precondition(r.instance == index && !r.inFlight, "a request in the running iteration cannot be migrated")
         if let i = running.firstIndex(where: { $0 === r }) { running.remove(at: i) }
         if let i = awaitingHandoff.firstIndex(where: { $0 === r }) { awaitingHandoff.remove(at: i) }
@@ -800,8 +944,9 @@ public final class Instance {
     func accountingProblem() -> String? {
         // Requests' own blocks, plus cached blocks counted once however many requests share them.
         let own: (Int, ServingRequest) -> Int = { $0 + $1.kvBlocks - $1.cachedBlocks }
-        let held = running.reduce(0, own) + awaitingHandoff.reduce(0, own) + waiting.reduce(0, own)
-            + prefixCache.inUse + prefixCache.evictable
+        // A decode stretch's blocks are its requests' own (without reading them, which would end it).
+        let held = runningRequests.reduce(0, own) + (stretch?.blocksTaken ?? 0) + awaitingHandoff.reduce(0, own)
+            + waiting.reduce(0, own) + prefixCache.inUse + prefixCache.evictable
         let transferring = gpuBlocks.used - held
         if gpuBlocks.used < 0 || gpuBlocks.used > gpuBlocks.capacity {
             return "instance \(index): \(gpuBlocks.used) GPU blocks used of \(gpuBlocks.capacity)"

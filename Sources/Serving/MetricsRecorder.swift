@@ -25,11 +25,16 @@ public final class MetricsRecorder {
     /// The requests of `batch` marked `sampledNow` produced a token at `now` on `instance`, in
     /// batch order.
     func tokensSampled(in batch: Batch, on instance: Int, at now: SimTime) {
+        steps(of: instance)._withUnsafeGuaranteedRef { steps in tokensSampled(in: batch, on: instance, steps: steps, at: now) }
+    }
+
+    /// `instance`'s steps, lent.
+    private func steps(of instance: Int) -> Unmanaged<SampledSteps> {
         while steps.count <= instance {
             steps.append(SampledSteps())
             lentSteps.append(Unmanaged.passUnretained(steps[steps.count - 1]))
         }
-        lentSteps[instance]._withUnsafeGuaranteedRef { steps in tokensSampled(in: batch, on: instance, steps: steps, at: now) }
+        return lentSteps[instance]
     }
 
     private func tokensSampled(in batch: Batch, on instance: Int, steps: SampledSteps, at now: SimTime) {
@@ -73,6 +78,17 @@ public final class MetricsRecorder {
             outputTokens += sampled
         }
         if step.number % 64 == 0 { steps.settle(gaps.passFinished) }
+    }
+
+    /// Every one of `count` requests sampled at `now` on `instance`, each continuing its run of
+    /// sampled steps (a decode stretch's step, see DecodeStretch); returns the step's gap.
+    func allSampled(_ count: Int, on instance: Int, at now: SimTime) -> SimTime {
+        steps(of: instance)._withUnsafeGuaranteedRef { steps in
+            let step = steps.step(at: now.nanoseconds)
+            outputTokens += count
+            if step.number % 64 == 0 { steps.settle(gaps.passFinished) }
+            return SimTime(nanoseconds: step.gap)
+        }
     }
 
     /// Closes `r`'s open run, if it has one. While `r` goes on (`finished` nil), the run broke (it did

@@ -29,6 +29,8 @@ struct Run: ParsableCommand {
     @Flag(help: "Leave out requests.csv (a million requests make about 150 MB).") var noRequestsCsv = false
     @Option(help: "Also write a Chrome/Perfetto trace (JSON, opens in ui.perfetto.dev): passes per instance, queue and KV counters, transfers, start-ups and rescales.")
     var trace: String?
+    @Flag(help: "Update every request at every step, instead of running the steps nothing can change from aggregates (the outputs are the same; for checking that).")
+    var noCoalescing = false
 
     func run() throws {
         let progress = isatty(STDERR_FILENO) == 1
@@ -48,7 +50,7 @@ struct Run: ParsableCommand {
             let requests = noRequestsCsv ? nil : try RequestsCSV(path: folder.path("requests.csv"), slos: plan.slos)
             let outcome = try Runner.run(plan, showProgress: progress,
                                          iterationsEvery: iterations || trace != nil ? iterationsEvery : nil,
-                                         requests: requests, keepRecords: false)
+                                         requests: requests, keepRecords: false, coalesceDecodes: !noCoalescing)
             let problems = plan.checkInvariants ? outcome.cluster.conservationProblems() : []
             guard problems.isEmpty else {
                 throw RunError(path: scenario, message: "invariant violations: " + problems.prefix(20).joined(separator: "; "))
@@ -76,21 +78,23 @@ struct Bench: ParsableCommand {
 
     @Argument(help: "The scenario JSON file.") var scenario = "scenarios/stress-1m.json"
     @Option(help: "Runs to make; the best is reported.") var repeats = 1
+    @Flag(help: "Update every request at every step (to measure what coalescing the steps nothing can change saves).")
+    var noCoalescing = false
 
     func run() throws {
         let plan = try SimulationPlan(scenarioPath: scenario)
         var best: Runner.Outcome?
         for i in 0..<max(1, repeats) {
-            let o = try Runner.run(plan, keepRecords: false)
+            let o = try Runner.run(plan, keepRecords: false, coalesceDecodes: !noCoalescing)
             print("run \(i + 1): \(String(format: "%.2f", o.wallSeconds)) s wall")
             if best == nil || o.wallSeconds < best!.wallSeconds { best = o }
         }
         let o = best!
         let line = String(format: "bench %@: %d requests, %d events in %.2f s wall (%.2f s CPU): %.2f M events/s, "
-                          + "%.0f simulated requests/s, %.2f M request-steps/s, peak memory %.0f MiB",
+                          + "%.0f simulated requests/s, %.2f M request-steps/s, peak memory %.0f MiB; %.0f%% of %d steps coalesced",
                           o.summary.scenario, o.summary.requests_arrived, o.summary.events, o.wallSeconds, o.cpuSeconds,
                           o.eventsPerSecond / 1e6, o.requestsPerSecond, o.requestStepsPerSecond / 1e6,
-                          Double(Runner.peakMemoryBytes) / 1_048_576)
+                          Double(Runner.peakMemoryBytes) / 1_048_576, 100 * o.coalescedShare, o.iterations)
         print(line)
     }
 }

@@ -50,7 +50,7 @@ struct ControlPlaneTests {
         let inst = c.instances[0]
         for id in 0..<2 { inst.enqueue(ServingRequest(Request(id: id, arrival: .zero, promptTokens: 160, outputTokens: 9), instance: 0)) }
         _ = inst.formBatch(now: .zero)
-        _ = inst.completeIteration { _ in }
+        _ = inst.completeIteration()
         #expect(inst.running.count == 2 && inst.blocksInUse == 20)   // 160 tokens computed each: 10 blocks
         inst.enqueue(ServingRequest(Request(id: 2, arrival: .zero, promptTokens: 320, outputTokens: 9), instance: 0))
         inst.enqueue(ServingRequest(Request(id: 3, arrival: .zero, promptTokens: 160, outputTokens: 9), instance: 0))
@@ -249,7 +249,7 @@ struct PriorityTests {
         for (id, high) in [(0, false), (1, false), (2, true), (3, true)] { inst.enqueue(request(id, high: high)) }
         #expect(inst.waiting.map(\.id) == [2, 3, 0, 1])
         _ = inst.formBatch(now: .zero)
-        _ = inst.completeIteration { _ in }
+        _ = inst.completeIteration()
         #expect(inst.running.map(\.id) == [2, 3, 0, 1])
         #expect(inst.preemptNewestRunning().id == 1 && inst.preemptNewestRunning().id == 0 && inst.preemptNewestRunning().id == 3)
         // With priorities off (Llumnix-base) the classes are only labels: arrival order, newest preempted.
@@ -257,7 +257,7 @@ struct PriorityTests {
         for (id, high) in [(0, false), (1, false), (2, true), (3, true)] { base.enqueue(request(id, high: high)) }
         #expect(base.waiting.map(\.id) == [0, 1, 2, 3])
         _ = base.formBatch(now: .zero)
-        _ = base.completeIteration { _ in }
+        _ = base.completeIteration()
         #expect(base.preemptNewestRunning().id == 3)
     }
 
@@ -280,11 +280,11 @@ struct PriorityTests {
         let inst = c.instances[0]
         inst.enqueue(request(0, high: false, prompt: 160))
         _ = inst.formBatch(now: .zero)
-        _ = inst.completeIteration { _ in }
+        _ = inst.completeIteration()
         #expect(Freeness.forMigration(inst) == 90)
         inst.enqueue(request(1, high: true, prompt: 160))
         _ = inst.formBatch(now: .zero)
-        _ = inst.completeIteration { _ in }
+        _ = inst.completeIteration()
         #expect(inst.running.count == 2 && Freeness.forMigration(inst) == Double(100 - 21 - 40) / 2)   // 11 + 10 blocks in use
     }
 }
@@ -344,7 +344,7 @@ struct LoadIndexTests {
         other.enqueue(held)
         while held.generatedTokens == 0 {
             _ = other.formBatch(now: .zero)
-            _ = other.completeIteration { _ in }
+            _ = other.completeIteration()
         }
         busy.enqueue(ServingRequest(Request(id: 0, arrival: .zero, promptTokens: 1500, outputTokens: 5), instance: 0))
         var router = FreenessRouter()
@@ -352,7 +352,7 @@ struct LoadIndexTests {
         var picks: [Int?] = []
         for _ in 0..<6 {
             _ = busy.formBatch(now: .zero)
-            _ = busy.completeIteration { _ in }
+            _ = busy.completeIteration()
             let fast = router.route(probe, among: c.instances, loads: c.loads)
             #expect(fast == router.route(probe, among: c.instances))
             picks.append(fast)

@@ -92,7 +92,7 @@ struct DisaggregationTests {
         while !inst.waiting.isEmpty {
             _ = inst.formBatch(now: .zero)
             batches.append(inst.batchShape.prefillTokens)
-            _ = inst.completeIteration { _ in }
+            _ = inst.completeIteration()
         }
         #expect(batches == [800, 400, 1500])
     }

@@ -48,11 +48,11 @@ struct EngineSemanticsTests {
         inst.enqueue(r)
         _ = inst.formBatch(now: .zero)
         #expect(inst.batchShape.prefillTokens == 256)
-        _ = inst.completeIteration { _ in }
+        _ = inst.completeIteration()
         #expect(inst.preemptNewestRunning() === r && r.phase == .swapped && r.kvBlocks == 16)
         _ = inst.formBatch(now: .zero)
         #expect(inst.batchShape.prefillTokens == 256 && inst.swapTraffic.fromHost == 16)
-        _ = inst.completeIteration { _ in }
+        _ = inst.completeIteration()
         #expect(r.computedTokens == 512)
     }
 
@@ -64,7 +64,7 @@ struct EngineSemanticsTests {
         let r = ServingRequest(Request(id: 0, arrival: .zero, promptTokens: 320, outputTokens: 5), instance: 0)
         inst.enqueue(r)
         _ = inst.formBatch(now: .zero)
-        _ = inst.completeIteration { _ in }
+        _ = inst.completeIteration()
         #expect(r.contextTokens == 321 && r.kvBlocks == 20)
         inst.preemptNewestRunning()
         #expect(inst.swapped.count == 1 && inst.hostBlocks.used == 20)
@@ -147,11 +147,11 @@ struct SchedulingSemanticsTests {
         let a = ServingRequest(Request(id: 0, arrival: .zero, promptTokens: 100, outputTokens: 10), instance: 0)
         inst.enqueue(a)
         _ = inst.formBatch(now: .zero)
-        _ = inst.completeIteration { _ in }
+        _ = inst.completeIteration()
         inst.enqueue(ServingRequest(Request(id: 1, arrival: .zero, promptTokens: 100, outputTokens: 10), instance: 0))
         _ = inst.formBatch(now: .zero)
         #expect(inst.batchShape.decodeTokens == decodes && inst.batchShape.prefillTokens == prefill)
-        _ = inst.completeIteration { _ in }
+        _ = inst.completeIteration()
         // The next step: both decode.
         _ = inst.formBatch(now: .zero)
         #expect(inst.batchShape.decodeTokens == 2 && inst.batchShape.prefillTokens == 0)
@@ -172,7 +172,7 @@ struct AdmissionTimingTests {
     private func step(_ inst: Instance) -> BatchShape {
         _ = inst.formBatch(now: .zero)
         let shape = inst.batchShape
-        _ = inst.completeIteration { _ in }
+        _ = inst.completeIteration()
         return shape
     }
 
@@ -264,7 +264,7 @@ struct PrefixCachingTests {
         while r.generatedTokens < 2 {
             _ = inst.formBatch(now: .zero)
             shapes.append(inst.batchShape)
-            _ = inst.completeIteration { _ in }
+            _ = inst.completeIteration()
         }
         return shapes
     }
@@ -308,16 +308,16 @@ struct PrefixCachingTests {
         let a = request(0, question: 1, output: 4)
         inst.enqueue(a)
         _ = inst.formBatch(now: .zero)
-        _ = inst.completeIteration { _ in }
+        _ = inst.completeIteration()
         _ = inst.formBatch(now: .zero)   // A's first decode takes a 6th block
-        _ = inst.completeIteration { _ in }
+        _ = inst.completeIteration()
         #expect(inst.preemptNewestRunning() === a && a.phase == .swapped && a.kvBlocks == 6)
         #expect(inst.hostBlocks.used == 6 && inst.blocksInUse == 0 && inst.gpuBlocks.used == 5)
         let b = request(1, question: 2)
         inst.enqueue(b)
         _ = inst.formBatch(now: .zero)
         #expect(inst.batchShape.prefillCachedTokens == 64 && inst.swapTraffic.fromHost == 6)
-        _ = inst.completeIteration { _ in }
+        _ = inst.completeIteration()
         #expect(a.phase == .running && a.kvBlocks == 6 && a.cachedBlocks == 0 && inst.hostBlocks.used == 0)
         #expect(inst.accountingProblem() == nil)
     }
@@ -335,7 +335,7 @@ struct PrefixCachingTests {
         _ = inst.formBatch(now: .zero)
         #expect(inst.batchShape.prefillTokens == 16 && inst.batchShape.prefillCachedTokens == 64)
         #expect(inst.swapTraffic.fromHost == 4)
-        _ = inst.completeIteration { _ in }
+        _ = inst.completeIteration()
         #expect(inst.offloadHitTokens == 64 && inst.prefixHitTokens == 0 && inst.offloadStores == 5)
         #expect(inst.accountingProblem() == nil)
     }

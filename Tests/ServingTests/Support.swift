@@ -30,3 +30,8 @@ func cluster(_ specs: [InstanceSpec], _ source: RequestSource, router: any Route
 func requests(_ n: Int, every gap: Double, prompt: Int, output: Int) -> [Request] {
     (0..<n).map { Request(id: $0, arrival: .seconds(Double($0) * gap), promptTokens: prompt, outputTokens: output) }
 }
+
+extension Instance {
+    /// Ends the iteration in flight, its tokens recorded nowhere a test reads.
+    func completeIteration() -> [ServingRequest] { completeIteration(metrics: MetricsRecorder(), at: .zero) }
+}

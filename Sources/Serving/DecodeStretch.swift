@@ -1,0 +1,71 @@
+import HardwareModels
+import SimCore
+
+/// Steps of one instance in which nothing can change its batch, run without touching its requests.
+///
+/// When every running request is an ordinary decode that sampled at the instance's last step, and
+/// nothing waits or is swapped out, the next steps are known until a request's output ends, a new
+/// request comes, or the blocks run out: each step runs every request for one token. Each of its
+/// requests gains one computed and one generated token per step, a block every `blockTokens`
+/// steps (at a step fixed by where its context stands in its last block), and the step's gap in
+/// its run of sampled steps. So such steps are run from aggregates (the batch's shape, the blocks
+/// each step takes, the steps' gaps) and the requests are brought up to date once, when the
+/// stretch ends or anything reads them (`Instance.catchUp()`). Every step is still its own event,
+/// timed by the cost model; every output is the same byte for byte as stepping request by request
+/// (the scenario tests run both ways).
+///
+/// At cluster scale most steps are such steps (65% on the 256-replica stress scenario), and a
+/// step's per-request work, a cache miss on each request in turn, was most of the run.
+struct DecodeStretch {
+    /// The requests' state when the stretch began: their count, Σ computed tokens (the context
+    /// the first step's decode attention reads), and the first step at which one of them
+    /// generates its last token (the stretch's steps come before it).
+    let requests: Int
+    let contextTokens: Int
+    let finishingStep: Int
+    /// Steps run and not yet applied to the requests.
+    var steps = 0
+    /// Whether the next step is formed (and whether it is in flight): its blocks are taken.
+    var formed = false, inFlight = false
+    /// Blocks the stretch's steps took so far (each held by one of the requests).
+    var blocksTaken = 0
+    /// The cost of its last step formed, part by part.
+    var cost: CostModel.Breakdown?
+    /// When the last step ended, and the largest gap between two of the stretch's steps' ends
+    /// (the first one's counted from the step before the stretch).
+    var lastToken = SimTime.zero, maxGap = SimTime.zero
+
+    /// The number of the next step (1: the stretch's first), and whether the stretch runs it: no
+    /// request generates its last token in it, and it is not formed yet.
+    var nextStep: Int { steps + 1 }
+    var formsNextStep: Bool { !formed && nextStep < finishingStep }
+    /// Σ computed tokens over the requests at the next step.
+    var nextContextTokens: Int { contextTokens + requests * steps }
+
+    /// The next step is formed, taking `blocks` blocks.
+    mutating func formStep(takingBlocks blocks: Int) {
+        formed = true
+        blocksTaken += blocks
+    }
+
+    /// The step in flight ended at `now`, `gap` after the step before.
+    mutating func stepEnded(at now: SimTime, gap: SimTime) {
+        steps += 1
+        (formed, inFlight) = (false, false)
+        lastToken = now
+        if gap > maxGap { maxGap = gap }
+    }
+
+    /// The step a request whose last block holds `kvBlocks × blockTokens − computedTokens` free
+    /// slots takes its next block at (1: the stretch's first step), 1 through `blockTokens` when
+    /// its blocks are exactly those its context needs.
+    @inline(__always) static func firstBlockStep(kvBlocks: Int, computedTokens: Int, blockTokens: Int) -> Int {
+        kvBlocks * blockTokens - computedTokens + 1
+    }
+
+    /// Blocks a request whose first new block comes at step `first` takes in the stretch's first
+    /// `steps` steps: one then and one every `blockTokens` steps after.
+    @inline(__always) static func blocks(inFirst steps: Int, first: Int, blockTokens: Int) -> Int {
+        steps >= first ? 1 + (steps - first) / blockTokens : 0
+    }
+}

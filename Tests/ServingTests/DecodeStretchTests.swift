@@ -1,0 +1,90 @@
+import Policies
+import SimCore
+import Testing
+import Workloads
+@testable import Serving
+
+/// Decode stretches (steps run from aggregates, see DecodeStretch) must leave every request where
+/// stepping request by request leaves it, whenever anything looks.
+@Suite("Decode stretches")
+struct DecodeStretchTests {
+    /// What can be seen of one running request.
+    private struct Seen: Equatable {
+        let id, computed, generated, kvBlocks, scheduled: Int
+        let inFlight: Bool
+        let lastToken, maxGap: SimTime
+        let runFrom, runTo: UInt32
+    }
+
+    private func seen(_ c: Cluster) -> [[Seen]] {
+        c.instances.map { inst in
+            inst.running.map {
+                Seen(id: $0.id, computed: $0.computedTokens, generated: $0.generatedTokens, kvBlocks: $0.kvBlocks,
+                     scheduled: $0.scheduledTokens, inFlight: $0.inFlight, lastToken: $0.lastToken,
+                     maxGap: $0.maxInterTokenGap, runFrom: $0.runFrom, runTo: $0.runTo)
+            }
+        }
+    }
+
+    /// Requests of varied lengths arriving in bursts on two small instances, so that stretches
+    /// begin and end every way: a request finishing, one arriving, blocks running out (then
+    /// preemption), and a look from outside in the middle of one.
+    private func workload() -> [Request] {
+        let rng = RandomStream(name: "decode-stretch-test", scenarioSeed: 7)
+        var t = 0.0
+        return (0..<120).map { i in
+            t += i % 20 == 0 ? 1.5 : rng.exponential(mean: 0.02)
+            return Request(id: i, arrival: .seconds(t), promptTokens: 20 + Int(rng.uniform() * 400),
+                           outputTokens: 1 + Int(rng.uniform() * 300))
+        }
+    }
+
+    private func make(coalescing: Bool) throws -> Cluster {
+        let small = spec { $0.gpuBlocksOverride = 120 }
+        let c = try cluster([small, small], ListSource(workload()), router: LeastOutstandingTokensRouter(), sample: .seconds(0.5))
+        c.coalescesDecodes = coalescing
+        return c
+    }
+
+    /// Read every 13 events (reading `running` ends a stretch: at a prime interval the reads fall at
+    /// every point of one, in flight or between steps), the requests are the same as without
+    /// stretches; so are the run's records, gaps and samples.
+    @Test func requestsReadMidStretchAreUpToDate() throws {
+        let plain = try make(coalescing: false), coalesced = try make(coalescing: true)
+        var looks = 0
+        while true {
+            let a = try plain.run(StopConditions(maxEvents: plain.loop.eventsProcessed + 13))
+            let b = try coalesced.run(StopConditions(maxEvents: coalesced.loop.eventsProcessed + 13))
+            #expect(a == b)
+            let differing = zip(seen(plain).joined(), seen(coalesced).joined()).first { $0 != $1 }
+            #expect(differing == nil && seen(plain).map(\.count) == seen(coalesced).map(\.count),
+                    "after \(plain.loop.eventsProcessed) events: \(String(describing: differing))")
+            #expect(plain.instances.map(\.gpuBlocks.used) == coalesced.instances.map(\.gpuBlocks.used))
+            #expect(plain.instances.map(\.outstandingTokens) == coalesced.instances.map(\.outstandingTokens))
+            looks += 1
+            if a == .completed { break }
+        }
+        #expect(looks > 50)
+        #expect(plain.metrics.records == coalesced.metrics.records && plain.metrics.records.count == 120)
+        #expect(plain.metrics.samples == coalesced.metrics.samples)
+        let gaps = plain.metrics.finishedInterTokenGaps(), coalescedGaps = coalesced.metrics.finishedInterTokenGaps()
+        #expect(gaps.summary(quantiles: [0.5, 0.99]) == coalescedGaps.summary(quantiles: [0.5, 0.99]))
+        #expect(plain.violations.isEmpty && coalesced.violations.isEmpty)
+        #expect(plain.totalPreemptions > 0, "the blocks never ran out")
+        #expect(plain.instances.allSatisfy { $0.coalescedIterations == 0 })
+        #expect(coalesced.instances.allSatisfy { $0.coalescedIterations > 20 })
+    }
+
+    /// Left alone, a run coalesces many of its steps and ends the same as one that does not.
+    @Test func unobservedRunsEndTheSame() throws {
+        let plain = try make(coalescing: false), coalesced = try make(coalescing: true)
+        #expect(try plain.run() == .completed && coalesced.run() == .completed)
+        #expect(plain.metrics.records == coalesced.metrics.records)
+        #expect(plain.metrics.samples == coalesced.metrics.samples)
+        #expect(plain.loop.eventsProcessed == coalesced.loop.eventsProcessed)
+        let steps = coalesced.instances.reduce(0) { $0 + $1.iterations }
+        let stretched = coalesced.instances.reduce(0) { $0 + $1.coalescedIterations }
+        #expect(stretched * 10 > steps, "\(stretched) of \(steps) steps coalesced")
+        #expect(coalesced.violations.isEmpty)
+    }
+}

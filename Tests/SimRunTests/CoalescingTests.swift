@@ -1,0 +1,43 @@
+import Foundation
+import Testing
+@testable import Experiments
+
+/// Coalescing the steps nothing can change (decode stretches) is exact: every shipped scenario writes
+/// the same files byte for byte with it on and off.
+@Suite("Coalesced steps change no output")
+struct CoalescingTests {
+    /// Every output file of `plan` run one way, by name (provenance.json, which names the build, left out).
+    private func outputs(_ plan: SimulationPlan, coalesce: Bool) throws -> (files: [String: Data], coalesced: Int) {
+        let outcome = try Runner.run(plan, iterationsEvery: 1, coalesceDecodes: coalesce)
+        let dir = tempDir()
+        try ResultWriter.write(outcome.summary, cluster: outcome.cluster, plan: plan, to: ResultsFolder(dir.path), iterations: true)
+        var files: [String: Data] = [:]
+        for name in try FileManager.default.contentsOfDirectory(atPath: dir.path) where name != "provenance.json" {
+            files[name] = try Data(contentsOf: dir.appendingPathComponent(name))
+        }
+        return (files, outcome.cluster.instances.reduce(0) { $0 + $1.coalescedIterations })
+    }
+
+    /// Each shipped scenario's first 300 requests (all of a shorter one), with every per-iteration row too.
+    @Test(arguments: ScenarioFilesTests.shipped)
+    func outputsAreTheSame(name: String) throws {
+        let path = repoRoot.appendingPathComponent("scenarios/\(name)").path
+        let plan = try SimulationPlan(scenarioPath: path, overrides: ["workload.num_requests=300"])
+        let on = try outputs(plan, coalesce: true), off = try outputs(plan, coalesce: false)
+        #expect(off.coalesced == 0)
+        #expect(on.files.keys.sorted() == off.files.keys.sorted())
+        for (file, data) in off.files.sorted(by: { $0.key < $1.key }) {
+            #expect(on.files[file] == data, "\(name): \(file) differs")
+        }
+        #expect(on.files["summary.json"] != nil && on.files["requests.csv"] != nil && on.files["iterations.csv"] != nil)
+    }
+
+    /// The comparison above is not vacuous: the plain colocated scenarios do coalesce.
+    @Test func plainScenariosCoalesce() throws {
+        for name in ["quickstart.json", "stress-1m.json", "stress-10m-256x7b.json"] {
+            let path = repoRoot.appendingPathComponent("scenarios/\(name)").path
+            let plan = try SimulationPlan(scenarioPath: path, overrides: ["workload.num_requests=300"])
+            #expect(try outputs(plan, coalesce: true).coalesced > 100, "\(name)")
+        }
+    }
+}
