@@ -4,41 +4,42 @@ import SimCore
 /// Steps of one instance in which nothing can change its batch, run without touching its requests.
 ///
 /// When every running request is an ordinary decode that sampled at the instance's last step, and
-/// nothing waits or is swapped out, the next steps are known until a request's output ends, a new
-/// request comes, or the blocks run out: each step runs every request for one token. Each of its
-/// requests gains one computed and one generated token per step, a block every `blockTokens`
-/// steps (at a step fixed by where its context stands in its last block), and the step's gap in
-/// its run of sampled steps. So such steps are run from aggregates (the batch's shape, the blocks
-/// each step takes, the steps' gaps) and the requests are brought up to date once, when the
-/// stretch ends or anything reads them (`Instance.catchUp()`). Every step is still its own event,
+/// nothing waits or is swapped out, the next steps are known until a new request comes or the
+/// blocks run out: each step runs every request for one token, and a request finishes at the step
+/// its output length fixes. Each of its requests gains one computed and one generated token per
+/// step, a block every `blockTokens` steps (at a step fixed by where its context stands in its
+/// last block), and the step's gap in its run of sampled steps. So such steps are run from
+/// aggregates (the batch's shape, the blocks each step takes, the steps' gaps); a request is
+/// brought up to date alone when it finishes, and the rest once, when the stretch ends or
+/// anything reads them (`Instance.catchUp()`). Every step is still its own event,
 /// timed by the cost model; every output is the same byte for byte as stepping request by request
 /// (the scenario tests run both ways).
 ///
 /// At cluster scale most steps are such steps (three in four on stress-10m-256x7b), and a
 /// step's per-request work, a cache miss on each request in turn, was most of the run.
 struct DecodeStretch {
-    /// The requests' state when the stretch began: their count, Σ computed tokens (the context
-    /// the first step's decode attention reads), and the first step at which one of them
-    /// generates its last token (the stretch's steps come before it).
-    let requests: Int
-    let contextTokens: Int
-    let finishingStep: Int
+    /// Its requests (those running), Σ their computed tokens when the stretch began (the context
+    /// the first step's decode attention reads), and the next step at which some of them generate
+    /// their last token (nil: none will); all three change as requests finish.
+    var requests: Int
+    var contextTokens: Int
+    var finishingStep: Int?
     /// Steps run and not yet applied to the requests.
     var steps = 0
     /// Whether the next step is formed (and whether it is in flight): its blocks are taken.
     var formed = false, inFlight = false
     /// Blocks the stretch's steps took so far (each held by one of the requests).
     var blocksTaken = 0
-    /// The cost of its last step formed, part by part.
+    /// The cost of its last step formed, part by part (nil once the batch shrank).
     var cost: CostModel.Breakdown?
     /// When the last step ended, and the largest gap between two of the stretch's steps' ends
     /// (the first one's counted from the step before the stretch).
     var lastToken = SimTime.zero, maxGap = SimTime.zero
 
-    /// The number of the next step (1: the stretch's first), and whether the stretch runs it: no
-    /// request generates its last token in it, and it is not formed yet.
+    /// The number of the next step (1: the stretch's first), and whether the stretch may run it
+    /// (as far as the stretch knows): it is not formed yet, and some request is left.
     var nextStep: Int { steps + 1 }
-    var formsNextStep: Bool { !formed && nextStep < finishingStep }
+    var formsNextStep: Bool { !formed && requests > 0 }
     /// Σ computed tokens over the requests at the next step.
     var nextContextTokens: Int { contextTokens + requests * steps }
 

@@ -105,15 +105,13 @@ public final class Instance {
     /// `running.count`, read without bringing the requests up to date.
     public var runningCount: Int { runningRequests.count }
     /// `running`'s storage, which only the steps' own loops read directly.
-    private var runningRequests: [ServingRequest] = [] {
-        didSet {
-            assert(stretch == nil || stretch!.steps == 0 && !stretch!.formed, "requests changed in a decode stretch")
-            stretch = nil
-            holdingsChanged()
-        }
-    }
+    /// (Changed only after a decode stretch caught up, or by the stretch as its requests finish.)
+    private var runningRequests: [ServingRequest] = [] { didSet { holdingsChanged() } }
     /// The steps being run without touching the requests, or those that may be (see DecodeStretch).
     private var stretch: DecodeStretch?
+    /// Per running request, in order, while a stretch runs: the tokens it had left to generate
+    /// when the stretch began (it finishes at that step of the stretch).
+    private var stretchOutputsLeft: [Int] = []
     /// Whether this instance may run decode stretches (the cluster turns it on; outputs are the same either way).
     var coalescesDecodes = false
     /// Requests of a stretch by the step (modulo `blockTokens`) at which they take their next block.
@@ -406,25 +404,72 @@ public final class Instance {
     func catchUp() {
         guard let s = stretch else { return }
         stretch = nil
+        stretchOutputsLeft.removeAll(keepingCapacity: true)
         guard s.steps > 0 || s.formed else { return }
-        let blockTokens = limits.blockTokens, stepsHoldingBlocks = s.steps + (s.formed ? 1 : 0)
-        let steps32 = UInt32(truncatingIfNeeded: s.steps)
         forEachRunning { r in
-            let first = DecodeStretch.firstBlockStep(kvBlocks: r.kvBlocks, computedTokens: r.computedTokens, blockTokens: blockTokens)
-            r.kvBlocks += DecodeStretch.blocks(inFirst: stepsHoldingBlocks, first: first, blockTokens: blockTokens)
-            if s.steps > 0 {
-                r.computedTokens += s.steps
-                r.generatedTokens += s.steps
-                r.runTo &+= steps32
-                r.lastToken = s.lastToken
-                if s.maxGap > r.maxInterTokenGap { r.maxInterTokenGap = s.maxGap }
-            }
-            if s.formed {
-                r.scheduledTokens = 1
-                r.inFlight = s.inFlight
-            }
+            bringUp(r, to: s)
             return true
         }
+    }
+
+    /// Brings one request of stretch `s` to where its steps took it; returns the blocks it took.
+    @inline(__always) @discardableResult
+    private func bringUp(_ r: ServingRequest, to s: DecodeStretch) -> Int {
+        let blockTokens = limits.blockTokens
+        let first = DecodeStretch.firstBlockStep(kvBlocks: r.kvBlocks, computedTokens: r.computedTokens, blockTokens: blockTokens)
+        let blocks = DecodeStretch.blocks(inFirst: s.steps + (s.formed ? 1 : 0), first: first, blockTokens: blockTokens)
+        r.kvBlocks += blocks
+        if s.steps > 0 {
+            r.computedTokens += s.steps
+            r.generatedTokens += s.steps
+            r.runTo &+= UInt32(truncatingIfNeeded: s.steps)
+            r.lastToken = s.lastToken
+            if s.maxGap > r.maxInterTokenGap { r.maxInterTokenGap = s.maxGap }
+        }
+        if s.formed {
+            r.scheduledTokens = 1
+            r.inFlight = s.inFlight
+        }
+        return blocks
+    }
+
+    /// The stretch's step just ended was the last of some of its requests: each is brought up to
+    /// date and leaves the stretch (and the running list) finished, in running order, as the step
+    /// would have found it; the rest go on. Returns them.
+    private func finishStretchRequests() -> [ServingRequest] {
+        var finished = finishedScratch
+        finishedScratch = []
+        if !finished.isEmpty { finished.removeAll(keepingCapacity: true) }
+        let step = stretch!.steps, blockTokens = limits.blockTokens
+        var kept = 0, next = Int.max
+        for i in stretchOutputsLeft.indices {
+            let left = stretchOutputsLeft[i]
+            guard left == step else {
+                stretchOutputsLeft[kept] = left
+                kept += 1
+                next = min(next, left)
+                continue
+            }
+            let r = runningRequests[i]
+            // It leaves the stretch's aggregates: its context, its block step, the blocks it took.
+            let first = DecodeStretch.firstBlockStep(kvBlocks: r.kvBlocks, computedTokens: r.computedTokens, blockTokens: blockTokens)
+            stretch!.contextTokens -= r.computedTokens
+            blockSteps[first % blockTokens] -= 1
+            stretch!.blocksTaken -= bringUp(r, to: stretch!)
+            finished.append(r)
+        }
+        stretchOutputsLeft.removeLast(stretchOutputsLeft.count - kept)
+        stretch!.requests -= finished.count
+        stretch!.finishingStep = next == Int.max ? nil : next
+        stretch!.cost = nil  // the batch shrank
+        removeFromRunning(finished)
+        for r in finished {
+            release(r)
+            scheduler.requestFinished(r)
+        }
+        if stretch!.requests == 0 { stretch = nil }
+        finishedScratch = finished
+        return finished
     }
 
     /// Calls `body` with each running request in order, lent rather than retained, while it returns true.
@@ -447,21 +492,25 @@ public final class Instance {
         let blockTokens = limits.blockTokens
         if blockSteps.count != blockTokens { blockSteps = Array(repeating: 0, count: blockTokens) }
         var context = 0, finishing = Int.max, eligible = true
+        stretchOutputsLeft.removeAll(keepingCapacity: true)
         blockSteps.withUnsafeMutableBufferPointer { counts in
             for i in counts.indices { counts[i] = 0 }
             forEachRunning { r in
                 let first = DecodeStretch.firstBlockStep(kvBlocks: r.kvBlocks, computedTokens: r.computedTokens, blockTokens: blockTokens)
-                // (A request whose next token is its last would end the stretch at its first step.)
                 eligible = r.sampledNow && !r.namesPending && r.pendingTokens == 1 && first >= 1 && first <= blockTokens
-                    && r.outputTokens - r.generatedTokens > 1
                 guard eligible else { return false }
                 counts[first % blockTokens] += 1
                 context += r.computedTokens
-                finishing = min(finishing, r.outputTokens - r.generatedTokens)
+                let left = r.outputTokens - r.generatedTokens
+                stretchOutputsLeft.append(left)
+                finishing = min(finishing, left)
                 return true
             }
         }
-        guard eligible else { return }
+        guard eligible else {
+            stretchOutputsLeft.removeAll(keepingCapacity: true)
+            return
+        }
         stretch = DecodeStretch(requests: runningRequests.count, contextTokens: context, finishingStep: finishing)
     }
 
@@ -761,14 +810,15 @@ public final class Instance {
     func completeIteration(metrics: MetricsRecorder, at now: SimTime) -> [ServingRequest] {
         var done = flights.removeFirst()
         if stretch?.inFlight == true {
-            // A stretch's step: every request sampled, none finished.
+            // A stretch's step: every request sampled; some may have generated their last token.
             stretch!.stepEnded(at: now, gap: metrics.allSampled(done.count, on: index, at: now))
             coalescedIterations += 1
             outstandingTokens += done.count
             done.removeAll()
             spareBatches.append(done)
-            return []
+            return stretch!.steps == stretch!.finishingStep ? finishStretchRequests() : []
         }
+        catchUp()  // (a stretch offered but not begun, if any: the step ran request by request)
         // The last step's list, emptied: the cluster let go of it, so its storage is reused.
         var finished = finishedScratch
         finishedScratch = []
