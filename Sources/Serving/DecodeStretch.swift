@@ -15,7 +15,7 @@ import SimCore
 /// timed by the cost model; every output is the same byte for byte as stepping request by request
 /// (the scenario tests run both ways).
 ///
-/// At cluster scale most steps are such steps (three in four on stress-10m-256x7b), and a
+/// At cluster scale most steps are such steps (nine in ten on stress-10m-256x7b), and a
 /// step's per-request work, a cache miss on each request in turn, was most of the run.
 struct DecodeStretch {
     /// Its requests (those running), Σ their computed tokens when the stretch began (the context
