@@ -32,6 +32,23 @@ struct CoalescingTests {
         #expect(on.files["summary.json"] != nil && on.files["requests.csv"] != nil && on.files["iterations.csv"] != nil)
     }
 
+    /// `simrun run --no-coalescing` writes the same files as `simrun run`; `simrun bench` says how many
+    /// steps it coalesced, none with the flag.
+    @Test func theCommandLineFlagChangesNoOutput() throws {
+        let dir = tempDir(), scenario = repoRoot.appendingPathComponent("scenarios/quickstart.json").path
+        #expect(try runSimrun(["run", scenario, "--out", "on", "--set", "workload.num_requests=200"], cwd: dir).status == 0)
+        #expect(try runSimrun(["run", scenario, "--out", "off", "--no-coalescing", "--set", "workload.num_requests=200"],
+                              cwd: dir).status == 0)
+        for file in ["summary.json", "requests.csv", "timeseries.csv"] {
+            let on = try Data(contentsOf: dir.appendingPathComponent("on/\(file)"))
+            #expect(on == (try Data(contentsOf: dir.appendingPathComponent("off/\(file)"))), "\(file)")
+        }
+        let plain = try runSimrun(["bench", scenario, "--no-coalescing"], cwd: dir)
+        let coalesced = try runSimrun(["bench", scenario], cwd: dir)
+        #expect(plain.status == 0 && plain.stdout.contains("; 0% of "))
+        #expect(coalesced.status == 0 && coalesced.stdout.contains("% of ") && !coalesced.stdout.contains("; 0% of "))
+    }
+
     /// The comparison above is not vacuous: the plain colocated scenarios do coalesce.
     @Test func plainScenariosCoalesce() throws {
         for name in ["quickstart.json", "stress-1m.json", "stress-10m-256x7b.json"] {
