@@ -42,7 +42,7 @@ public struct ConservativeAdmission: AdmissionControl {
     public var readsRunningProgress: Bool { false }
 
     public mutating func beginRound(on instance: Instance) {
-        reserved = instance.running.reduce(0) { $0 + $1.promptTokens + maxOutputTokens }
+        reserved = instance.runningPromptTokens + instance.runningCount * maxOutputTokens
     }
 
     public func admits(_ candidate: ServingRequest, on instance: Instance) -> Bool {

@@ -10,7 +10,7 @@ public enum Freeness {
     private static func headroom(_ inst: Instance) -> Int {
         let h = inst.limits.priorityHeadroomBlocks
         guard h > 0, inst.limits.honorsPriorities else { return 0 }
-        return inst.running.contains(where: \.highPriority) || inst.waiting.contains(where: \.highPriority) ? h : 0
+        return inst.runsHighPriorityRequest || inst.waiting.contains(where: \.highPriority) ? h : 0
     }
 
     /// The migration view: only the head-of-line queued request counts, with its whole demand,

@@ -104,6 +104,10 @@ public final class Instance {
     }
     /// `running.count`, read without bringing the requests up to date.
     public var runningCount: Int { runningRequests.count }
+    /// Whether a high-priority request is running, and Σ the running requests' prompt tokens: read
+    /// without bringing the requests up to date, as neither changes.
+    public var runsHighPriorityRequest: Bool { runningRequests.contains { $0.highPriority } }
+    public var runningPromptTokens: Int { runningRequests.reduce(0) { $0 + $1.promptTokens } }
     /// `running`'s storage, which only the steps' own loops read directly.
     /// (Changed only after a decode stretch caught up, or by the stretch as its requests finish.)
     private var runningRequests: [ServingRequest] = [] { didSet { holdingsChanged() } }

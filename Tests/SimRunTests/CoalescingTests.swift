@@ -32,6 +32,18 @@ struct CoalescingTests {
         #expect(on.files["summary.json"] != nil && on.files["requests.csv"] != nil && on.files["iterations.csv"] != nil)
     }
 
+    /// Each scheduling policy on the quickstart (the shipped scenarios use no conservative admission),
+    /// and an invariant-checked run, both ways.
+    @Test(arguments: ["scheduler.policy=conservative", "scheduler.policy=fcfs", "scheduler.policy=past_future",
+                      "run.check_invariants=true"])
+    func everyPolicyIsTheSameEitherWay(override: String) throws {
+        let path = repoRoot.appendingPathComponent("scenarios/quickstart.json").path
+        let plan = try SimulationPlan(scenarioPath: path, overrides: [override, "workload.num_requests=400"])
+        let on = try outputs(plan, coalesce: true), off = try outputs(plan, coalesce: false)
+        #expect(on.files == off.files)
+        #expect(override.hasSuffix("past_future") ? on.coalesced == 0 : on.coalesced > 100)
+    }
+
     /// `simrun run --no-coalescing` writes the same files as `simrun run`; `simrun bench` says how many
     /// steps it coalesced, none with the flag.
     @Test func theCommandLineFlagChangesNoOutput() throws {
