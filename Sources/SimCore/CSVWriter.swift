@@ -52,25 +52,29 @@ public final class CSVWriter {
 
     public func field(_ value: Int) {
         separate()
-        appendDigits(value)
+        if value < 0 { buffer.append(UInt8(ascii: "-")) }
+        appendDigits(UInt64(value.magnitude))
     }
 
     /// A time as exact decimal seconds ("1.5", "0.000000012").
     public func field(_ time: SimTime) {
         separate()
-        var ns = time.nanoseconds
-        if ns < 0 { buffer.append(UInt8(ascii: "-")); ns = -ns }
-        appendDigits(Int(ns / 1_000_000_000))
-        var frac = Int(ns % 1_000_000_000)
+        let ns = time.nanoseconds
+        if ns < 0 { buffer.append(UInt8(ascii: "-")) }
+        appendDigits(ns.magnitude / 1_000_000_000)
+        var frac = ns.magnitude % 1_000_000_000
         guard frac > 0 else { return }
-        buffer.append(UInt8(ascii: "."))
         var width = 9
         while frac % 10 == 0 { frac /= 10; width -= 1 }
-        // Zeros first, then the digits over them from the right (leading zeros stay).
-        let start = buffer.count
-        buffer.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: width))
-        var i = start + width - 1
-        while frac > 0 { buffer[i] = UInt8(ascii: "0") + UInt8(frac % 10); frac /= 10; i -= 1 }
+        // The point and the digits, leading zeros kept, formatted on the stack and appended at once.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 10) { out in
+            out[0] = UInt8(ascii: ".")
+            for i in stride(from: width, to: 0, by: -1) {
+                out[i] = UInt8(ascii: "0") + UInt8(frac % 10)
+                frac /= 10
+            }
+            buffer.append(contentsOf: UnsafeBufferPointer(rebasing: out[...width]))
+        }
     }
 
     /// A number, or an empty field for NaN.
@@ -85,13 +89,19 @@ public final class CSVWriter {
         if buffer.count >= flushThreshold { flush() }
     }
 
-    private func appendDigits(_ value: Int) {
-        var v = value
-        if v < 0 { buffer.append(UInt8(ascii: "-")); v = -v }
-        if v < 10 { buffer.append(UInt8(ascii: "0") + UInt8(v)); return }
-        let start = buffer.count
-        while v > 0 { buffer.append(UInt8(ascii: "0") + UInt8(v % 10)); v /= 10 }
-        buffer[start...].reverse()
+    /// The decimal digits of `value`, formatted on the stack from the last and appended at once
+    /// (appended a byte at a time, each checked the buffer's uniqueness and room).
+    private func appendDigits(_ value: UInt64) {
+        if value < 10 { return buffer.append(UInt8(ascii: "0") + UInt8(value)) }
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+            var v = value, i = 20
+            while v > 0 {
+                i -= 1
+                digits[i] = UInt8(ascii: "0") + UInt8(v % 10)
+                v /= 10
+            }
+            buffer.append(contentsOf: UnsafeBufferPointer(rebasing: digits[i...]))
+        }
     }
 
     public func flush() {

@@ -32,6 +32,30 @@ struct FileIOTests {
         #expect(try String(contentsOfFile: path, encoding: .utf8) == "a,b\n1,0.5\n-20,\n1.5,0.000000012\n3,\n0,x\n")
     }
 
+    /// Integers and times in every width, signs and extremes included, as Swift's own decimal
+    /// forms give them (a time: its whole seconds, then its nanoseconds without trailing zeros).
+    @Test func csvWriterFormatsNumbersExactly() throws {
+        let path = temp("numbers.csv")
+        let w = try CSVWriter(path: path, header: ["n", "t"])
+        var expected = "n,t\n"
+        var values: [Int64] = [0, 1, 9, 10, 99, 100, 1_000_000_007, 999_999_999, 1_000_000_000, 60_000_000_001,
+                               Int64.max, Int64.min + 1]
+        for k in 0..<63 { values.append(Int64(1) << k); values.append((Int64(1) << k) - 1) }
+        for v in values + values.map({ -$0 }) {
+            w.field(Int(v)); w.field(SimTime(nanoseconds: v)); w.endRow()
+            var time = "\(v.magnitude / 1_000_000_000)"
+            if v.magnitude % 1_000_000_000 > 0 {
+                let nine = String("\(v.magnitude % 1_000_000_000 + 1_000_000_000)".dropFirst())
+                time += "." + nine.replacingOccurrences(of: "0+$", with: "", options: .regularExpression)
+            }
+            expected += "\(v),\(v < 0 ? "-" : "")\(time)\n"
+        }
+        w.field(Int.min); w.endRow()
+        expected += "\(Int.min)\n"
+        try w.close()
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == expected)
+    }
+
     @Test func aFullDiskIsAnErrorNotACrash() throws {
         // /dev/full accepts the open and fails every write with ENOSPC.
         let w = try CSVWriter(path: "/dev/full", header: ["a"])
