@@ -17,13 +17,22 @@ import SimCore
 ///
 /// At cluster scale most steps are such steps (nine in ten on stress-10m-256x7b), and a
 /// step's per-request work, a cache miss on each request in turn, was most of the run.
-struct DecodeStretch {
+///
+/// A class: a step reads and changes it several times, and an optional struct of this size, held
+/// by the instance, was copied whole at each read.
+final class DecodeStretch {
     /// Its requests (those running), Σ their computed tokens when the stretch began (the context
     /// the first step's decode attention reads), and the next step at which some of them generate
     /// their last token (nil: none will); all three change as requests finish.
     var requests: Int
     var contextTokens: Int
     var finishingStep: Int?
+
+    init(requests: Int, contextTokens: Int, finishingStep: Int) {
+        self.requests = requests
+        self.contextTokens = contextTokens
+        self.finishingStep = finishingStep
+    }
     /// Steps run and not yet applied to the requests.
     var steps = 0
     /// Whether the next step is formed (and whether it is in flight): its blocks are taken.
@@ -44,13 +53,13 @@ struct DecodeStretch {
     var nextContextTokens: Int { contextTokens + requests * steps }
 
     /// The next step is formed, taking `blocks` blocks.
-    mutating func formStep(takingBlocks blocks: Int) {
+    func formStep(takingBlocks blocks: Int) {
         formed = true
         blocksTaken += blocks
     }
 
     /// The step in flight ended at `now`, `gap` after the step before.
-    mutating func stepEnded(at now: SimTime, gap: SimTime) {
+    func stepEnded(at now: SimTime, gap: SimTime) {
         steps += 1
         (formed, inFlight) = (false, false)
         lastToken = now

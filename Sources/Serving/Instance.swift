@@ -387,7 +387,6 @@ public final class Instance {
     /// request is waiting or swapped out, one would generate its last token, the token budget is
     /// too small, or the blocks the step takes are not free (then the scheduler preempts).
     private func formStretchStep() -> Bool {
-        // (The stretch is read and changed in place: it is a few hundred bytes.)
         guard stretch!.formsNextStep, waiting.isEmpty, swapped.isEmpty, batchRequests.isEmpty, flights.isEmpty,
               stretch!.requests <= limits.maxBatchedTokens else { return false }
         let blocks = blockSteps[stretch!.nextStep % limits.blockTokens]
@@ -444,7 +443,7 @@ public final class Instance {
         var finished = finishedScratch
         finishedScratch = []
         if !finished.isEmpty { finished.removeAll(keepingCapacity: true) }
-        let step = stretch!.steps, blockTokens = limits.blockTokens
+        let s = stretch!, step = s.steps, blockTokens = limits.blockTokens
         var kept = 0, next = Int.max
         for i in stretchOutputsLeft.indices {
             let left = stretchOutputsLeft[i]
@@ -457,21 +456,21 @@ public final class Instance {
             let r = runningRequests[i]
             // It leaves the stretch's aggregates: its context, its block step, the blocks it took.
             let first = DecodeStretch.firstBlockStep(kvBlocks: r.kvBlocks, computedTokens: r.computedTokens, blockTokens: blockTokens)
-            stretch!.contextTokens -= r.computedTokens
+            s.contextTokens -= r.computedTokens
             blockSteps[first % blockTokens] -= 1
-            stretch!.blocksTaken -= bringUp(r, to: stretch!)
+            s.blocksTaken -= bringUp(r, to: s)
             finished.append(r)
         }
         stretchOutputsLeft.removeLast(stretchOutputsLeft.count - kept)
-        stretch!.requests -= finished.count
-        stretch!.finishingStep = next == Int.max ? nil : next
-        stretch!.cost = nil  // the batch shrank
+        s.requests -= finished.count
+        s.finishingStep = next == Int.max ? nil : next
+        s.cost = nil  // the batch shrank
         removeFromRunning(finished)
         for r in finished {
             release(r)
             scheduler.requestFinished(r)
         }
-        if stretch!.requests == 0 { stretch = nil }
+        if s.requests == 0 { stretch = nil }
         finishedScratch = finished
         return finished
     }
