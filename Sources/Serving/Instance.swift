@@ -384,8 +384,8 @@ public final class Instance {
 
     /// Forms the stretch's next step, as `scheduleRunning(from: 0, …)` would: every running
     /// request decodes one token. False (forming nothing) when the step is not the stretch's: a
-    /// request is waiting or swapped out, one would generate its last token, the token budget is
-    /// too small, or the blocks the step takes are not free (then the scheduler preempts).
+    /// request is waiting or swapped out, the token budget is too small, or the blocks the step
+    /// takes are not free (then the scheduler preempts).
     private func formStretchStep() -> Bool {
         guard stretch!.formsNextStep, waiting.isEmpty, swapped.isEmpty, batchRequests.isEmpty, flights.isEmpty,
               stretch!.requests <= limits.maxBatchedTokens else { return false }
@@ -798,7 +798,8 @@ public final class Instance {
         batchRequests = spareBatches.popLast() ?? Batch()
         let step: CostModel.Breakdown
         if stretchStep {
-            // A stretch's steps differ only in their decode context: only the attention is timed again.
+            // While its batch keeps its requests, a stretch's steps differ only in their decode
+            // context: only the attention is timed again.
             step = stretch!.cost.map { costModel.breakdown(batchShape, contextChangedFrom: $0) } ?? costModel.breakdown(batchShape)
             stretch!.cost = step
         } else {
