@@ -61,6 +61,18 @@ struct CoalescingTests {
         #expect(coalesced.status == 0 && coalesced.stdout.contains("% of ") && !coalesced.stdout.contains("; 0% of "))
     }
 
+    /// The flag takes no value: given one (or misspelt), `run` and `bench` stop with one error line and
+    /// exit status 2, and `run` writes nothing.
+    @Test(arguments: [["run", "--no-coalescing=yes"], ["bench", "--no-coalescing=1"], ["run", "--no-coalesing"]])
+    func theFlagRefusesAValue(args: [String]) throws {
+        let dir = tempDir(), scenario = repoRoot.appendingPathComponent("scenarios/quickstart.json").path
+        let result = try runSimrun([args[0], scenario] + args.dropFirst() + (args[0] == "run" ? ["--out", "out"] : []), cwd: dir)
+        #expect(result.status == 2, "\(result.stderr)")
+        #expect(result.stderr.hasPrefix("error: ") && result.stderr.contains("coales"), "\(result.stderr)")
+        #expect(result.stderr.split(separator: "\n").count == 1)
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("out").path))
+    }
+
     /// The comparison above is not vacuous: the plain colocated scenarios do coalesce.
     @Test func plainScenariosCoalesce() throws {
         for name in ["quickstart.json", "stress-1m.json", "stress-10m-256x7b.json"] {
