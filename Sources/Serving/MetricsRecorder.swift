@@ -77,7 +77,7 @@ public final class MetricsRecorder {
             if opened > 0 { steps.open(at: step.number, runs: opened) }
             outputTokens += sampled
         }
-        if step.number % 64 == 0 { steps.settle(gaps.passFinished) }
+        settleIfDue(steps, after: step.number)
     }
 
     /// Every one of `count` requests sampled at `now` on `instance`, each continuing its run of
@@ -86,9 +86,14 @@ public final class MetricsRecorder {
         steps(of: instance)._withUnsafeGuaranteedRef { steps in
             let step = steps.step(at: now.nanoseconds)
             outputTokens += count
-            if step.number % 64 == 0 { steps.settle(gaps.passFinished) }
+            settleIfDue(steps, after: step.number)
             return SimTime(nanoseconds: step.gap)
         }
+    }
+
+    /// Passes on the steps whose counts are final every 64 steps, so that few steps are held.
+    @inline(__always) private func settleIfDue(_ steps: SampledSteps, after step: Int) {
+        if step % 64 == 0 { steps.settle(gaps.passFinished) }
     }
 
     /// Closes `r`'s open run, if it has one. While `r` goes on (`finished` nil), the run broke (it did
