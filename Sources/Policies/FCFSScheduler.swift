@@ -55,7 +55,7 @@ public struct FCFSScheduler: BatchScheduler {
         if stepsSinceRound < Int.max { stepsSinceRound += 1 }
         // vLLM V0 without chunked prefill: waiting prompts go first, in a step of their own. A request
         // whose KV arrived from a prefill instance is a decode, and joins the decodes instead.
-        let v0 = !chunked && instance.spec.engine.scheduling == .v0
+        let v0 = formsV0Steps(instance)
         if v0, instance.swapped.isEmpty, let head = instance.waiting.first, !head.isDecoding {
             admitWaiting(on: instance, chunked: false)
             if !instance.batch.isEmpty { return }
@@ -81,6 +81,18 @@ public struct FCFSScheduler: BatchScheduler {
               instance.tokenBudget > 0, instance.swapInNextSwapped() {}
         guard instance.swapped.isEmpty else { return }
         admitWaiting(on: instance, chunked: chunked, decodesOnly: v0 && !instance.batchShape.isEmpty)
+    }
+
+    /// A decode stretch's step is this scheduler's step with nothing waiting or swapped out: every
+    /// running request scheduled, no preemption, and a round that admits nothing (but counts).
+    public mutating func formedStretchStep(on instance: Instance) {
+        if stepsSinceRound < Int.max { stepsSinceRound += 1 }
+        admitWaiting(on: instance, chunked: instance.limits.chunkedPrefill, decodesOnly: formsV0Steps(instance))
+    }
+
+    /// Whether the instance forms vLLM V0's steps (no chunked prefill, an engine scheduling as V0).
+    private func formsV0Steps(_ instance: Instance) -> Bool {
+        !instance.limits.chunkedPrefill && instance.spec.engine.scheduling == .v0
     }
 
     /// Admits waiting requests in arrival order while the caps and the admission control allow

@@ -10,6 +10,10 @@ public struct Batch: RandomAccessCollection {
     private var entries: [Unmanaged<ServingRequest>] = []
 
     init() {}
+    /// The requests of `list`, in order (which keeps them alive).
+    init(_ list: [ServingRequest]) {
+        entries = list.withUnsafeBufferPointer { $0.withMemoryRebound(to: Unmanaged<ServingRequest>.self, Array.init) }
+    }
 
     public var startIndex: Int { 0 }
     public var endIndex: Int { entries.count }

@@ -15,12 +15,23 @@ public protocol BatchScheduler {
     /// without touching them (see DecodeStretch). Reading `running` stays correct either way (it
     /// brings the requests up to date first); the default, false, only spares a scheduler that
     /// reads it every step from bringing them up to date every step.
+    ///
+    /// A scheduler that says yes also promises that, when nothing waits or is swapped out, its
+    /// step begins with `scheduleRunning(from: 0, …)`, and that a step in which every running
+    /// request is scheduled changes nothing more in the instance. The instance then forms a decode
+    /// stretch's steps itself and calls `formedStretchStep(on:)` in place of `formBatch(on:)`.
     var coalescesDecodes: Bool { get }
+
+    /// The instance formed a decode stretch's step in place of `formBatch(on:)`: every running
+    /// request decodes one token, and nothing waits or is swapped out. A scheduler that counts
+    /// steps or rounds counts this one (the default does nothing).
+    mutating func formedStretchStep(on instance: Instance)
 }
 
 extension BatchScheduler {
     public mutating func requestFinished(_ request: ServingRequest) {}
     public var coalescesDecodes: Bool { false }
+    public mutating func formedStretchStep(on instance: Instance) {}
 }
 
 /// Chooses an instance for each new request, and a decode instance for each

@@ -11,9 +11,10 @@ import SimCore
 /// last block), and the step's gap in its run of sampled steps. So such steps are run from
 /// aggregates (the batch's shape, the blocks each step takes, the steps' gaps); a request is
 /// brought up to date alone when it finishes, and the rest once, when the stretch ends or
-/// anything reads them (`Instance.catchUp()`). Every step is still its own event,
-/// timed by the cost model; every output is the same byte for byte as stepping request by request
-/// (the scenario tests run both ways).
+/// anything reads them (`Instance.catchUp()`). The instance forms such a step itself, without the
+/// scheduler's round or a list of the step's requests (it runs all of them). Every step is still
+/// its own event, timed by the cost model; every output is the same byte for byte as stepping
+/// request by request (the scenario tests run both ways).
 ///
 /// At cluster scale most steps are such steps (nine in ten on stress-10m-256x7b), and a
 /// step's per-request work, a cache miss on each request in turn, was most of the run.

@@ -139,7 +139,8 @@ public final class Instance {
     public private(set) var batchShape = BatchShape()
     /// The cost of the batch formed last, part by part.
     public private(set) var lastStep = CostModel.Breakdown()
-    /// Micro-batches running, oldest first: one, or up to `pp` with pipeline parallelism.
+    /// Micro-batches running, oldest first: one, or up to `pp` with pipeline parallelism. (A decode
+    /// stretch's step in flight is not listed: it runs every running request.)
     private var flights = Deque<Batch>()
     /// Emptied batch arrays kept for reuse: forming a batch allocates nothing.
     private var spareBatches: [Batch] = []
@@ -149,9 +150,10 @@ public final class Instance {
     /// `running`, or in `waiting` or `dropped` when preempted again); empty between steps.
     private var admitted = Batch()
     var pipeline: Pipeline
-    var busy: Bool { !flights.isEmpty }
+    var busy: Bool { !flights.isEmpty || stretchStepInFlight }
+    private var stretchStepInFlight: Bool { stretch?.inFlight == true }
     /// The micro-batch that finishes next.
-    var oldestFlight: Batch { flights.first ?? Batch() }
+    var oldestFlight: Batch { stretchStepInFlight ? Batch(runningRequests) : flights.first ?? Batch() }
     /// KV blocks this iteration copies between GPU and host or NVMe before it computes (swaps,
     /// and prefix blocks loaded from host DRAM).
     public struct SwapTraffic: Sendable, Equatable {
@@ -251,7 +253,9 @@ public final class Instance {
     public var requestCount: Int { waiting.count + runningCount + swapped.count + awaitingHandoff.count }
     public var isIdle: Bool { requestCount == 0 && !busy }
     /// Whether a new micro-batch may start at `now`: fewer than `pp` in flight, the first stage free.
-    func canStartBatch(at now: SimTime) -> Bool { flights.count < spec.layout.pp && pipeline.acceptsBatch(at: now) }
+    func canStartBatch(at now: SimTime) -> Bool {
+        flights.count + (stretchStepInFlight ? 1 : 0) < spec.layout.pp && pipeline.acceptsBatch(at: now)
+    }
 
     // MARK: Block arithmetic
 
@@ -344,7 +348,6 @@ public final class Instance {
     /// One tight loop, because at cluster scale this is most of a step's work: a call per request
     /// re-read the budget, the free blocks and the batch's storage for every one.
     public func scheduleRunning(from start: Int, wholeOnly: Bool) -> Int {
-        if start == 0, stretch != nil, formStretchStep() { return runningRequests.count }
         catchUp()
         let running = runningRequests
         guard start < running.count else { return start }
@@ -382,22 +385,20 @@ public final class Instance {
 
     // MARK: Decode stretches
 
-    /// Forms the stretch's next step, as `scheduleRunning(from: 0, …)` would: every running
-    /// request decodes one token. False (forming nothing) when the step is not the stretch's: a
-    /// request is waiting or swapped out, the token budget is too small, or the blocks the step
-    /// takes are not free (then the scheduler preempts).
-    private func formStretchStep() -> Bool {
-        guard stretch!.formsNextStep, waiting.isEmpty, swapped.isEmpty, batchRequests.isEmpty, flights.isEmpty,
-              stretch!.requests <= limits.maxBatchedTokens else { return false }
-        let blocks = blockSteps[stretch!.nextStep % limits.blockTokens]
+    /// Forms the stretch's next step, as the scheduler's `scheduleRunning(from: 0, …)` would: every
+    /// running request decodes one token. False (forming nothing) when the step is not the
+    /// stretch's: a request is waiting or swapped out, the token budget is too small, or the blocks
+    /// the step takes are not free (then the scheduler forms the step, and preempts).
+    private func formStretchStep(_ s: DecodeStretch) -> Bool {
+        guard s.formsNextStep, waiting.isEmpty, swapped.isEmpty, batchRequests.isEmpty, flights.isEmpty,
+              s.requests <= limits.maxBatchedTokens else { return false }
+        let blocks = blockSteps[s.nextStep % limits.blockTokens]
         guard blocks <= availableBlocks else { return false }
         // One block at a time, as the requests would take them (evicting cached blocks nobody uses).
         for _ in 0..<blocks { take(1) }
-        batchShape.addDecodes(stretch!.requests, context: stretch!.nextContextTokens)
-        runningRequests.withUnsafeBufferPointer { all in
-            all.withMemoryRebound(to: Unmanaged<ServingRequest>.self) { batchRequests.append(contentsOf: $0) }
-        }
-        stretch!.formStep(takingBlocks: blocks)
+        batchShape = BatchShape()
+        batchShape.addDecodes(s.requests, context: s.nextContextTokens)
+        s.formStep(takingBlocks: blocks)
         return true
     }
 
@@ -413,6 +414,8 @@ public final class Instance {
             bringUp(r, to: s)
             return true
         }
+        // The step in flight is listed, as any other is, for its end to find its requests.
+        if s.inFlight { flights.append(Batch(runningRequests)) }
     }
 
     /// Brings one request of stretch `s` to where its steps took it; returns the blocks it took.
@@ -774,37 +777,46 @@ public final class Instance {
     /// holds each pipeline stage, or nil when there is nothing to run. Swap traffic
     /// (`swapTraffic`) comes first, as flows the cluster runs.
     func formBatch(now: SimTime) -> StageTimes? {
+        swapTraffic = SwapTraffic()
+        if let s = stretch, formStretchStep(s) {
+            // The step the scheduler would form, formed without it (see BatchScheduler.coalescesDecodes).
+            scheduler.formedStretchStep(on: self)
+            precondition(stretch === s, "a scheduler read the running requests in formedStretchStep(on:)")
+            s.inFlight = true  // its requests are marked in flight only if read
+            requestSteps += s.requests
+            iterations += 1
+            // While its batch keeps its requests, a stretch's steps differ only in their decode
+            // context: only the attention is timed again.
+            let step = s.cost.map { costModel.breakdown(batchShape, contextChangedFrom: $0) } ?? costModel.breakdown(batchShape)
+            s.cost = step
+            return stageTimes(step)
+        }
         abortExpiredWaiting(now: now)
         batchRequests.removeAll()
         defer { admitted.removeAll() }
         batchShape = BatchShape()
-        swapTraffic = SwapTraffic()
         scheduler.formBatch(on: self)
         guard !batchRequests.isEmpty else { return nil }
-        let stretchStep = stretch?.formed == true
-        if stretchStep {
-            stretch!.inFlight = true  // its requests are marked in flight only if read
-        } else {
-            batchRequests.forEach { r in r.inFlight = true }
-            // Only a request admitted in this step can be scheduled for the first time (one admitted
-            // and preempted again before the step ran holds no scheduled tokens).
-            admitted.forEach { r in
-                if r.scheduledTokens > 0, r.firstScheduled == nil { r.firstScheduled = now }
-            }
+        batchRequests.forEach { r in r.inFlight = true }
+        // Only a request admitted in this step can be scheduled for the first time (one admitted
+        // and preempted again before the step ran holds no scheduled tokens).
+        admitted.forEach { r in
+            if r.scheduledTokens > 0, r.firstScheduled == nil { r.firstScheduled = now }
         }
+        return putInFlight(costModel.breakdown(batchShape))
+    }
+
+    /// Puts the batch formed in flight, its step costing `step`.
+    private func putInFlight(_ step: CostModel.Breakdown) -> StageTimes {
         requestSteps += batchRequests.count
         iterations += 1
         flights.append(batchRequests)
         batchRequests = spareBatches.popLast() ?? Batch()
-        let step: CostModel.Breakdown
-        if stretchStep {
-            // While its batch keeps its requests, a stretch's steps differ only in their decode
-            // context: only the attention is timed again.
-            step = stretch!.cost.map { costModel.breakdown(batchShape, contextChangedFrom: $0) } ?? costModel.breakdown(batchShape)
-            stretch!.cost = step
-        } else {
-            step = costModel.breakdown(batchShape)
-        }
+        return stageTimes(step)
+    }
+
+    /// How long a step costing `step` holds each pipeline stage (it is the last step formed).
+    private func stageTimes(_ step: CostModel.Breakdown) -> StageTimes {
         lastStep = step
         return StageTimes(host: step.host, gpu: step.gpu, overlapsHost: step.overlapsHost, stages: spec.layout.pp)
     }
@@ -812,16 +824,15 @@ public final class Instance {
     /// Applies the iteration's progress, records the tokens it sampled at `now` in `metrics`, and
     /// returns the requests that finished.
     func completeIteration(metrics: MetricsRecorder, at now: SimTime) -> [ServingRequest] {
-        var done = flights.removeFirst()
-        if stretch?.inFlight == true {
+        if let s = stretch, s.inFlight {
             // A stretch's step: every request sampled; some may have generated their last token.
-            stretch!.stepEnded(at: now, gap: metrics.allSampled(done.count, on: index, at: now))
+            let requests = s.requests
+            s.stepEnded(at: now, gap: metrics.allSampled(requests, on: index, at: now))
             coalescedIterations += 1
-            outstandingTokens += done.count
-            done.removeAll()
-            spareBatches.append(done)
-            return stretch!.steps == stretch!.finishingStep ? finishStretchRequests() : []
+            outstandingTokens += requests
+            return s.steps == s.finishingStep ? finishStretchRequests() : []
         }
+        var done = flights.removeFirst()
         catchUp()  // (a stretch offered but not begun, if any: the step ran request by request)
         // The last step's list, emptied: the cluster let go of it, so its storage is reused.
         var finished = finishedScratch
