@@ -342,15 +342,32 @@ public final class Cluster {
         if inst.spec.layout.pp > 1 { loop.schedule(.firstStageFree(instance: inst.index), at: firstStageFree) }
     }
 
+    /// What waits for an iteration's end besides its tokens (on most steps, nothing).
+    private struct AwaitingEnd {
+        /// Requests set to move to another instance.
+        var leaving: [ServingRequest] = []
+        /// Live migrations whose last stage pauses one of the iteration's requests.
+        var pausing: [Int] = []
+        /// Requests whose client gave up during the iteration: they are aborted now that it is over.
+        var abandoned: [ServingRequest] = []
+    }
+
+    /// What waits for the end of `inst`'s oldest iteration, nil when nothing can.
+    private func awaitingEnd(of inst: Instance) -> AwaitingEnd? {
+        guard departuresDue > 0 || !live.isEmpty || clientTimeout != nil else { return nil }
+        let flight = inst.oldestFlight
+        var awaiting = AwaitingEnd()
+        if departuresDue > 0 { awaiting.leaving = flight.filter { $0.migrationTarget != nil } }
+        if !live.isEmpty {
+            awaiting.pausing = flight.compactMap { r in r.liveMigration.flatMap { live[$0]?.awaitingPause == true ? $0 : nil } }
+        }
+        if clientTimeout != nil { awaiting.abandoned = flight.filter { $0.abandoned && $0.migrationTarget == nil } }
+        return awaiting
+    }
+
     private func finishIteration(on inst: Instance) {
         let now = loop.now
-        let leaving = departuresDue > 0 ? inst.oldestFlight.filter { $0.migrationTarget != nil } : []
-        // Live migrations waiting for this iteration to end before their last stage pauses the request.
-        let pausing = live.isEmpty ? [] : inst.oldestFlight.compactMap { r in
-            r.liveMigration.flatMap { live[$0]?.awaitingPause == true ? $0 : nil }
-        }
-        // Requests whose client gave up during this iteration are aborted now that it is over.
-        let abandoned = clientTimeout == nil ? [] : inst.oldestFlight.filter { $0.abandoned && $0.migrationTarget == nil }
+        let awaiting = awaitingEnd(of: inst)
         let finished = inst.completeIteration(metrics: metrics, at: now)
         if inst.offloadStores > 0 {
             // Blocks just named in the prefix cache are copied to host DRAM while serving goes on.
@@ -359,15 +376,17 @@ public final class Cluster {
             inst.offloadStores = 0
         }
         for r in finished { end(r, reason: nil) }
-        for r in abandoned where r.phase != .finished && inst.abort(r) { end(r, reason: .clientTimeout) }
-        for r in leaving {
-            let target = r.migrationTarget!
-            r.migrationTarget = nil
-            departuresDue -= 1
-            if r.phase == .running { startTransfer(r, to: target) }
+        if let awaiting {
+            for r in awaiting.abandoned where r.phase != .finished && inst.abort(r) { end(r, reason: .clientTimeout) }
+            for r in awaiting.leaving {
+                let target = r.migrationTarget!
+                r.migrationTarget = nil
+                departuresDue -= 1
+                if r.phase == .running { startTransfer(r, to: target) }
+            }
         }
         if checkInvariants, let problem = inst.accountingProblem() { violations.append("t=\(now.seconds)s: \(problem)") }
-        for id in pausing { continueLiveMigration(id) }
+        for id in awaiting?.pausing ?? [] { continueLiveMigration(id) }
         startIterationIfIdle(inst)
     }
 

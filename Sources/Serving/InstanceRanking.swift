@@ -14,9 +14,9 @@ public final class InstanceRanking {
     let readsHoldings: Bool
     /// Per instance: its key, or +infinity while it is not a candidate (a candidate's infinite key
     /// is kept just below, so it still beats every non-candidate).
-    private var keys: [Double] = []
+    private var keys = RankingStorage<Double>()
     /// Node n's winner (an instance index, or -1 for an empty leaf); leaves start at `width`.
-    private var winners: [Int] = [-1, -1]
+    private var winners = RankingStorage<Int>()
     private var width = 1
     /// Instances changed since the last question, each listed once.
     private var marks = ChangeMarks()
@@ -25,6 +25,7 @@ public final class InstanceRanking {
         self.index = index
         self.readsHoldings = readsHoldings
         self.key = key
+        winners.resize(to: 2, filling: -1)
     }
 
     /// An instance changed: its leaf is refreshed before the next question.
@@ -32,17 +33,19 @@ public final class InstanceRanking {
 
     /// A new instance, at the next index.
     func add() {
-        keys.append(.infinity)
+        let i = keys.count
+        keys.resize(to: i + 1, filling: .infinity)
         marks.grow(to: keys.count)
         if keys.count > width {
             width *= 2
-            winners = Array(repeating: -1, count: 2 * width)
-            for i in keys.indices { winners[width + i] = i }
+            winners.resize(to: 0, filling: -1)
+            winners.resize(to: 2 * width, filling: -1)
+            for i in 0..<keys.count { winners[width + i] = i }
             for n in stride(from: width - 1, through: 1, by: -1) { winners[n] = better(winners[2 * n], winners[2 * n + 1]) }
         } else {
-            winners[width + keys.count - 1] = keys.count - 1
+            winners[width + i] = i
         }
-        markChanged(keys.count - 1)
+        markChanged(i)
     }
 
     /// The lower key, the lower index on a tie; an empty leaf loses.
@@ -69,6 +72,40 @@ public final class InstanceRanking {
         }
         let best = winners[1]
         return best >= 0 && keys[best] < .infinity ? best : nil
+    }
+}
+
+/// A ranking's per-instance or per-node values, in memory the ranking owns outright (freed with
+/// it): the tree is walked on every arrival, and arrays checked their buffer's uniqueness at each
+/// store. Indices are checked.
+struct RankingStorage<Value: BitwiseCopyable>: ~Copyable {
+    private var values = UnsafeMutablePointer<Value>.allocate(capacity: 0)
+    private(set) var count = 0
+
+    init() {}
+    deinit { values.deallocate() }
+
+    /// Keeps the first `n` values (growing: new ones are `value`).
+    mutating func resize(to n: Int, filling value: Value) {
+        if n > count {
+            let grown = UnsafeMutablePointer<Value>.allocate(capacity: n)
+            grown.initialize(from: values, count: count)
+            (grown + count).initialize(repeating: value, count: n - count)
+            values.deallocate()
+            values = grown
+        }
+        count = n
+    }
+
+    @inline(__always) subscript(i: Int) -> Value {
+        get {
+            precondition(i >= 0 && i < count, "ranking index out of range")
+            return values[i]
+        }
+        nonmutating set {
+            precondition(i >= 0 && i < count, "ranking index out of range")
+            values[i] = newValue
+        }
     }
 }
 
