@@ -33,15 +33,18 @@ struct CoalescingTests {
     }
 
     /// Each scheduling policy on the quickstart (the shipped scenarios use no conservative admission),
-    /// and an invariant-checked run, both ways.
-    @Test(arguments: ["scheduler.policy=conservative", "scheduler.policy=fcfs", "scheduler.policy=past_future",
-                      "run.check_invariants=true"])
-    func everyPolicyIsTheSameEitherWay(override: String) throws {
+    /// an invariant-checked run, and FCFS rounds every few steps (with vLLM V0's steps too: a stretch's
+    /// steps count towards the next round), both ways.
+    @Test(arguments: [["scheduler.policy=conservative"], ["scheduler.policy=fcfs"], ["scheduler.policy=past_future"],
+                      ["run.check_invariants=true"], ["scheduler.admission_interval_steps=7"],
+                      ["scheduler.admission_interval_steps=3", "scheduler.chunked_prefill=false",
+                       "instances[0].engine_overrides.scheduling=v0"]])
+    func everyPolicyIsTheSameEitherWay(overrides: [String]) throws {
         let path = repoRoot.appendingPathComponent("scenarios/quickstart.json").path
-        let plan = try SimulationPlan(scenarioPath: path, overrides: [override, "workload.num_requests=400"])
+        let plan = try SimulationPlan(scenarioPath: path, overrides: overrides + ["workload.num_requests=400"])
         let on = try outputs(plan, coalesce: true), off = try outputs(plan, coalesce: false)
         #expect(on.files == off.files)
-        #expect(override.hasSuffix("past_future") ? on.coalesced == 0 : on.coalesced > 100)
+        #expect(overrides[0].hasSuffix("past_future") ? on.coalesced == 0 : on.coalesced > 100)
     }
 
     /// `simrun run --no-coalescing` writes the same files as `simrun run`; `simrun bench` says how many
