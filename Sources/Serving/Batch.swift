@@ -11,7 +11,7 @@ public struct Batch: RandomAccessCollection {
 
     init() {}
     /// The requests of `list`, in order (which keeps them alive).
-    init(_ list: [ServingRequest]) {
+    init(_ list: ArraySlice<ServingRequest>) {
         entries = list.withUnsafeBufferPointer { $0.withMemoryRebound(to: Unmanaged<ServingRequest>.self, Array.init) }
     }
 
@@ -33,6 +33,9 @@ public struct Batch: RandomAccessCollection {
 
     mutating func append(_ r: ServingRequest) { entries.append(Unmanaged.passUnretained(r)) }
     mutating func append(contentsOf rs: UnsafeBufferPointer<Unmanaged<ServingRequest>>) { entries.append(contentsOf: rs) }
+    mutating func append(contentsOf other: Batch) { entries.append(contentsOf: other.entries) }
+    /// Puts `other`'s requests first.
+    mutating func prepend(_ other: Batch) { entries.insert(contentsOf: other.entries, at: 0) }
     mutating func remove(at i: Int) { entries.remove(at: i) }
     /// Empties the batch, keeping its storage for the next one. (Most batches emptied each step are
     /// empty already, and emptying an array costs a generic call even then.)

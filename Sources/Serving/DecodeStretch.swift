@@ -1,50 +1,55 @@
 import HardwareModels
 import SimCore
 
-/// Steps of one instance in which nothing can change its batch, run without touching its requests.
+/// Steps of one instance in which nothing can change some of its requests' progress, run without
+/// touching those requests.
 ///
-/// When every running request is an ordinary decode that sampled at the instance's last step, and
-/// nothing waits or is swapped out, the next steps are known until a new request comes or the
-/// blocks run out: each step runs every request for one token, and a request finishes at the step
-/// its output length fixes. Each of its requests gains one computed and one generated token per
-/// step, a block every `blockTokens` steps (at a step fixed by where its context stands in its
-/// last block), and the step's gap in its run of sampled steps. So such steps are run from
-/// aggregates (the batch's shape, the blocks each step takes, the steps' gaps); a request is
-/// brought up to date alone when it finishes, and the rest once, when the stretch ends or
-/// anything reads them (`Instance.catchUp()`). The instance forms such a step itself, without the
-/// scheduler's round or a list of the step's requests (it runs all of them). Every step is still
-/// its own event, timed by the cost model; every output is the same byte for byte as stepping
-/// request by request (the scenario tests run both ways).
+/// A running request that is an ordinary decode and sampled at the instance's last step runs, at
+/// each later step that includes it, for one token: it gains one computed and one generated
+/// token per step, a block every `blockTokens` steps (at a step fixed by where its context stands
+/// in its last block), and the step's gap in its run of sampled steps, until it generates its last
+/// token at the step its output length fixes. The first running requests that are such decodes
+/// form a stretch (later ones join it, in order, as they become such decodes), and their steps
+/// run from aggregates: their share of the batch's shape, the blocks each step takes, the steps'
+/// gaps. A request is brought up to date alone when it finishes, and the rest once, when the
+/// stretch ends or anything reads them (`Instance.catchUp()`).
 ///
-/// At cluster scale most steps are such steps (nine in ten on stress-10m-256x7b), and a
-/// step's per-request work, a cache miss on each request in turn, was most of the run.
+/// When the stretch's requests are all that run and nothing waits or is swapped out, the instance
+/// forms the step itself, without the scheduler's round or a list of the step's requests. Otherwise
+/// (a request arrived, say) the scheduler forms the step, and the stretch's requests join it as the
+/// stretch's step (`Instance.scheduleRunning(from:wholeOnly:)`), the others one by one beside
+/// them. Every step is still its own event, timed by the cost model; every output is the same
+/// byte for byte as stepping request by request (the scenario tests run both ways).
+///
+/// At cluster scale nearly every step runs a stretch (on stress-10m-256x7b), and a step's
+/// per-request work, a cache miss on each request in turn, was most of the run.
 ///
 /// A class: a step reads and changes it several times, and an optional struct of this size, held
 /// by the instance, was copied whole at each read.
 final class DecodeStretch {
-    /// Its requests (those running), Σ their computed tokens when the stretch began (the context
-    /// the first step's decode attention reads), and the next step at which some of them generate
-    /// their last token (nil: none will); all three change as requests finish.
-    var requests: Int
-    var contextTokens: Int
+    /// Its requests (the first this many running), and Σ their computed tokens at the stretch's
+    /// first step, as if every one had run from there (the context the next step's decode
+    /// attention reads is `nextContextTokens`); both change as requests join and finish.
+    var requests = 0
+    var contextTokens = 0
+    /// The next step at which some of them generate their last token (nil: none will).
     var finishingStep: Int?
 
-    init(requests: Int, contextTokens: Int, finishingStep: Int) {
-        self.requests = requests
-        self.contextTokens = contextTokens
-        self.finishingStep = finishingStep
-    }
     /// Steps run and not yet applied to the requests.
     var steps = 0
-    /// Whether the next step is formed (and whether it is in flight): its blocks are taken.
-    var formed = false, inFlight = false
+    /// Whether the next step is formed (and whether it is in flight): its blocks are taken. A step
+    /// formed with other requests (`withOthers`) lists them in a micro-batch of their own.
+    var formed = false, inFlight = false, withOthers = false
     /// Blocks the stretch's steps took so far (each held by one of the requests).
     var blocksTaken = 0
-    /// The cost of its last step formed, part by part (nil once the batch shrank).
+    /// The cost of its last step formed, part by part (nil once the batch changed).
     var cost: CostModel.Breakdown?
-    /// When the last step ended, and the largest gap between two of the stretch's steps' ends
-    /// (the first one's counted from the step before the stretch).
-    var lastToken = SimTime.zero, maxGap = SimTime.zero
+    /// When the last step ended.
+    var lastToken = SimTime.zero
+    /// The steps whose gap (counted from the step before; the first one's, from the step before
+    /// the stretch) is larger than every later step's, in order: a request that joined after step
+    /// j saw, as its largest gap, that of the first of them after j.
+    private var peaks: [(step: Int, gap: SimTime)] = []
 
     /// The number of the next step (1: the stretch's first), and whether the stretch may run it
     /// (as far as the stretch knows): it is not formed yet, and some request is left.
@@ -62,21 +67,40 @@ final class DecodeStretch {
     /// The step in flight ended at `now`, `gap` after the step before.
     func stepEnded(at now: SimTime, gap: SimTime) {
         steps += 1
-        (formed, inFlight) = (false, false)
+        (formed, inFlight, withOthers) = (false, false, false)
         lastToken = now
-        if gap > maxGap { maxGap = gap }
+        while let last = peaks.last, last.gap <= gap { peaks.removeLast() }
+        peaks.append((steps, gap))
+    }
+
+    /// The largest gap of the steps after step `joined` (zero when there is none).
+    func maxGap(after joined: Int) -> SimTime {
+        // The first peak after `joined`, found by bisection (peaks are in step order).
+        var low = 0, high = peaks.count
+        while low < high {
+            let mid = (low + high) / 2
+            if peaks[mid].step > joined { high = mid } else { low = mid + 1 }
+        }
+        return low < peaks.count ? peaks[low].gap : .zero
     }
 
     /// The step a request whose last block holds `kvBlocks × blockTokens − computedTokens` free
-    /// slots takes its next block at (1: the stretch's first step), 1 through `blockTokens` when
-    /// its blocks are exactly those its context needs.
+    /// slots takes its next block at (1: its first step in the stretch), 1 through `blockTokens`
+    /// when its blocks are exactly those its context needs.
     @inline(__always) static func firstBlockStep(kvBlocks: Int, computedTokens: Int, blockTokens: Int) -> Int {
         kvBlocks * blockTokens - computedTokens + 1
     }
 
-    /// Blocks a request whose first new block comes at step `first` takes in the stretch's first
-    /// `steps` steps: one then and one every `blockTokens` steps after.
+    /// Blocks a request whose first new block comes at its step `first` takes in its first `steps`
+    /// steps: one then and one every `blockTokens` steps after.
     @inline(__always) static func blocks(inFirst steps: Int, first: Int, blockTokens: Int) -> Int {
         steps >= first ? 1 + (steps - first) / blockTokens : 0
     }
+}
+
+/// One request of a decode stretch: the stretch step at which it generates its last token, and the
+/// steps the stretch had run when it joined (it runs every step after).
+struct StretchMember {
+    var finishesAt: Int
+    var joinedAt: Int
 }

@@ -113,9 +113,8 @@ public final class Instance {
     private var runningRequests: [ServingRequest] = [] { didSet { holdingsChanged() } }
     /// The steps being run without touching the requests, or those that may be (see DecodeStretch).
     private var stretch: DecodeStretch?
-    /// Per running request, in order, while a stretch runs: the tokens it had left to generate
-    /// when the stretch began (it finishes at that step of the stretch).
-    private var stretchOutputsLeft: [Int] = []
+    /// The stretch's requests, in running order (they are the first running requests).
+    private var stretchMembers: [StretchMember] = []
     /// Whether this instance may run decode stretches (the cluster turns it on; outputs are the same either way).
     var coalescesDecodes = false
     /// Requests of a stretch by the step (modulo `blockTokens`) at which they take their next block.
@@ -150,10 +149,16 @@ public final class Instance {
     /// `running`, or in `waiting` or `dropped` when preempted again); empty between steps.
     private var admitted = Batch()
     var pipeline: Pipeline
-    var busy: Bool { !flights.isEmpty || stretchStepInFlight }
-    private var stretchStepInFlight: Bool { stretch?.inFlight == true }
+    var busy: Bool { !flights.isEmpty || stretch?.inFlight == true }
+    /// Micro-batches in flight, a decode stretch's step that lists no requests included.
+    private var flightCount: Int { flights.count + (stretch.map { $0.inFlight && !$0.withOthers } == true ? 1 : 0) }
     /// The micro-batch that finishes next.
-    var oldestFlight: Batch { stretchStepInFlight ? Batch(runningRequests) : flights.first ?? Batch() }
+    var oldestFlight: Batch {
+        guard let s = stretch, s.inFlight else { return flights.first ?? Batch() }
+        var flight = Batch(runningRequests[..<s.requests])
+        if s.withOthers { flight.append(contentsOf: flights[0]) }
+        return flight
+    }
     /// KV blocks this iteration copies between GPU and host or NVMe before it computes (swaps,
     /// and prefix blocks loaded from host DRAM).
     public struct SwapTraffic: Sendable, Equatable {
@@ -254,7 +259,7 @@ public final class Instance {
     public var isIdle: Bool { requestCount == 0 && !busy }
     /// Whether a new micro-batch may start at `now`: fewer than `pp` in flight, the first stage free.
     func canStartBatch(at now: SimTime) -> Bool {
-        flights.count + (stretchStepInFlight ? 1 : 0) < spec.layout.pp && pipeline.acceptsBatch(at: now)
+        flightCount < spec.layout.pp && pipeline.acceptsBatch(at: now)
     }
 
     // MARK: Block arithmetic
@@ -304,6 +309,11 @@ public final class Instance {
     @discardableResult
     public func scheduleRunning(_ request: ServingRequest, tokens: Int) -> Bool {
         catchUp()
+        return schedule(request, tokens: tokens)
+    }
+
+    /// `scheduleRunning(_:tokens:)` for a request of no decode stretch.
+    private func schedule(_ request: ServingRequest, tokens: Int) -> Bool {
         precondition(request.phase == .running && request.instance == index && tokens > 0)
         var available = availableBlocks
         guard place(request, tokens: tokens, shape: &batchShape, available: &available) else { return false }
@@ -348,7 +358,12 @@ public final class Instance {
     /// One tight loop, because at cluster scale this is most of a step's work: a call per request
     /// re-read the budget, the free blocks and the batch's storage for every one.
     public func scheduleRunning(from start: Int, wholeOnly: Bool) -> Int {
-        catchUp()
+        var start = start
+        if start == 0, let s = stretch, s.formsNextStep, batchRequests.isEmpty, flights.isEmpty, formMembersStep(s) {
+            start = s.requests  // the stretch's requests run as its step; the others as below
+        } else {
+            catchUp()
+        }
         let running = runningRequests
         guard start < running.count else { return start }
         let maxTokens = limits.maxBatchedTokens
@@ -385,18 +400,25 @@ public final class Instance {
 
     // MARK: Decode stretches
 
-    /// Forms the stretch's next step, as the scheduler's `scheduleRunning(from: 0, …)` would: every
-    /// running request decodes one token. False (forming nothing) when the step is not the
-    /// stretch's: a request is waiting or swapped out, the token budget is too small, or the blocks
-    /// the step takes are not free (then the scheduler forms the step, and preempts).
+    /// Forms the stretch's next step when it runs alone, as the scheduler would: every running
+    /// request is the stretch's, and nothing waits or is swapped out. False (forming nothing)
+    /// otherwise, or when the members' step cannot be formed (see formMembersStep).
     private func formStretchStep(_ s: DecodeStretch) -> Bool {
-        guard s.formsNextStep, waiting.isEmpty, swapped.isEmpty, batchRequests.isEmpty, flights.isEmpty,
-              s.requests <= limits.maxBatchedTokens else { return false }
+        guard s.formsNextStep, runningRequests.count == s.requests, waiting.isEmpty, swapped.isEmpty,
+              batchRequests.isEmpty, flights.isEmpty else { return false }
+        batchShape = BatchShape()
+        return formMembersStep(s)
+    }
+
+    /// Forms the stretch's requests' part of the next step, as `scheduleRunning(from: 0, …)` would:
+    /// each decodes one token. False (forming nothing) when the token budget is too small or the
+    /// blocks the step takes are not free (then the scheduler forms the step, and preempts).
+    private func formMembersStep(_ s: DecodeStretch) -> Bool {
+        guard s.requests <= tokenBudget else { return false }
         let blocks = blockSteps[s.nextStep % limits.blockTokens]
         guard blocks <= availableBlocks else { return false }
         // One block at a time, as the requests would take them (evicting cached blocks nobody uses).
         for _ in 0..<blocks { take(1) }
-        batchShape = BatchShape()
         batchShape.addDecodes(s.requests, context: s.nextContextTokens)
         s.formStep(takingBlocks: blocks)
         return true
@@ -404,33 +426,44 @@ public final class Instance {
 
     /// Ends the decode stretch, if any, bringing its requests to where its steps took them: tokens
     /// computed and generated, blocks, their runs of sampled steps and inter-token gaps, and the
-    /// step formed or in flight (scheduled tokens, in flight).
+    /// step formed or in flight (scheduled tokens, in flight, and their place in its batch).
     func catchUp() {
         guard let s = stretch else { return }
         stretch = nil
-        stretchOutputsLeft.removeAll(keepingCapacity: true)
-        guard s.steps > 0 || s.formed else { return }
+        defer { stretchMembers.removeAll(keepingCapacity: true) }
+        guard s.requests > 0, s.steps > 0 || s.formed else { return }
+        var i = 0
         forEachRunning { r in
-            bringUp(r, to: s)
-            return true
+            bringUp(r, stretchMembers[i], to: s)
+            i += 1
+            return i < s.requests
         }
-        // The step in flight is listed, as any other is, for its end to find its requests.
-        if s.inFlight { flights.append(Batch(runningRequests)) }
+        guard s.formed else { return }
+        // The step formed lists its requests, as any other does: the stretch's come first.
+        let members = Batch(runningRequests[..<s.requests])
+        if !s.inFlight {
+            batchRequests.prepend(members)
+        } else if s.withOthers {
+            flights[flights.count - 1].prepend(members)
+        } else {
+            flights.append(members)
+        }
     }
 
-    /// Brings one request of stretch `s` to where its steps took it; returns the blocks it took.
+    /// Brings `r`, `member` of stretch `s`, to where its steps took it; returns the blocks it took.
     @inline(__always) @discardableResult
-    private func bringUp(_ r: ServingRequest, to s: DecodeStretch) -> Int {
-        let blockTokens = limits.blockTokens
+    private func bringUp(_ r: ServingRequest, _ member: StretchMember, to s: DecodeStretch) -> Int {
+        let blockTokens = limits.blockTokens, steps = s.steps - member.joinedAt
         let first = DecodeStretch.firstBlockStep(kvBlocks: r.kvBlocks, computedTokens: r.computedTokens, blockTokens: blockTokens)
-        let blocks = DecodeStretch.blocks(inFirst: s.steps + (s.formed ? 1 : 0), first: first, blockTokens: blockTokens)
+        let blocks = DecodeStretch.blocks(inFirst: steps + (s.formed ? 1 : 0), first: first, blockTokens: blockTokens)
         r.kvBlocks += blocks
-        if s.steps > 0 {
-            r.computedTokens += s.steps
-            r.generatedTokens += s.steps
-            r.runTo &+= UInt32(truncatingIfNeeded: s.steps)
+        if steps > 0 {
+            r.computedTokens += steps
+            r.generatedTokens += steps
+            r.runTo &+= UInt32(truncatingIfNeeded: steps)
             r.lastToken = s.lastToken
-            if s.maxGap > r.maxInterTokenGap { r.maxInterTokenGap = s.maxGap }
+            let maxGap = s.maxGap(after: member.joinedAt)
+            if maxGap > r.maxInterTokenGap { r.maxInterTokenGap = maxGap }
         }
         if s.formed {
             r.scheduledTokens = 1
@@ -440,42 +473,31 @@ public final class Instance {
     }
 
     /// The stretch's step just ended was the last of some of its requests: each is brought up to
-    /// date and leaves the stretch (and the running list) finished, in running order, as the step
-    /// would have found it; the rest go on. Returns them.
-    private func finishStretchRequests() -> [ServingRequest] {
-        var finished = finishedScratch
-        finishedScratch = []
-        if !finished.isEmpty { finished.removeAll(keepingCapacity: true) }
-        let s = stretch!, step = s.steps, blockTokens = limits.blockTokens
+    /// date and leaves the stretch, and is added to `finished`, in running order (the caller takes
+    /// them out of the running list); the rest go on.
+    private func finishStretchRequests(_ s: DecodeStretch, into finished: inout [ServingRequest]) {
+        let step = s.steps, blockTokens = limits.blockTokens
         var kept = 0, next = Int.max
-        for i in stretchOutputsLeft.indices {
-            let left = stretchOutputsLeft[i]
-            guard left == step else {
-                stretchOutputsLeft[kept] = left
+        for i in stretchMembers.indices {
+            let member = stretchMembers[i]
+            guard member.finishesAt == step else {
+                stretchMembers[kept] = member
                 kept += 1
-                next = min(next, left)
+                next = min(next, member.finishesAt)
                 continue
             }
             let r = runningRequests[i]
             // It leaves the stretch's aggregates: its context, its block step, the blocks it took.
             let first = DecodeStretch.firstBlockStep(kvBlocks: r.kvBlocks, computedTokens: r.computedTokens, blockTokens: blockTokens)
-            s.contextTokens -= r.computedTokens
-            blockSteps[first % blockTokens] -= 1
-            s.blocksTaken -= bringUp(r, to: s)
+            s.contextTokens -= r.computedTokens - member.joinedAt
+            blockSteps[(member.joinedAt + first) % blockTokens] -= 1
+            s.blocksTaken -= bringUp(r, member, to: s)
             finished.append(r)
         }
-        stretchOutputsLeft.removeLast(stretchOutputsLeft.count - kept)
-        s.requests -= finished.count
+        s.requests -= stretchMembers.count - kept
+        stretchMembers.removeLast(stretchMembers.count - kept)
         s.finishingStep = next == Int.max ? nil : next
         s.cost = nil  // the batch shrank
-        removeFromRunning(finished)
-        for r in finished {
-            release(r)
-            scheduler.requestFinished(r)
-        }
-        if s.requests == 0 { stretch = nil }
-        finishedScratch = finished
-        return finished
     }
 
     /// Calls `body` with each running request in order, lent rather than retained, while it returns true.
@@ -487,37 +509,38 @@ public final class Instance {
         }
     }
 
-    /// After a step that ran request by request: when every running request is a decode that
-    /// sampled in it (so its run of sampled steps goes on at the next), the next steps may run as a
-    /// stretch. Reads the requests just updated (in the cache).
-    private func offerStretch(after done: Batch, finished: Int) {
-        // A request already waiting ends a stretch before it begins.
-        guard coalescesDecodes, waiting.isEmpty, swapped.isEmpty, role != .prefill, spec.layout.pp == 1,
-              runningRequests.count == done.count - finished, !runningRequests.isEmpty, scheduler.coalescesDecodes
-        else { return }
+    /// After a step ended at `now`: the running requests after the stretch's (all of them when
+    /// there is none) that are decodes which sampled in it, so that their runs of sampled steps go
+    /// on at the next, join the stretch in order while each is one (a stretch begins with the
+    /// first). Reads only requests just updated (in the cache).
+    private func joinStretch(at now: SimTime) {
+        guard coalescesDecodes, role != .prefill, spec.layout.pp == 1, scheduler.coalescesDecodes else { return }
+        let members = stretch?.requests ?? 0
+        guard members < runningRequests.count else { return }
         let blockTokens = limits.blockTokens
-        if blockSteps.count != blockTokens { blockSteps = Array(repeating: 0, count: blockTokens) }
-        var context = 0, finishing = Int.max, eligible = true
-        stretchOutputsLeft.removeAll(keepingCapacity: true)
-        blockSteps.withUnsafeMutableBufferPointer { counts in
-            for i in counts.indices { counts[i] = 0 }
-            forEachRunning { r in
-                let first = DecodeStretch.firstBlockStep(kvBlocks: r.kvBlocks, computedTokens: r.computedTokens, blockTokens: blockTokens)
-                eligible = r.sampledNow && !r.namesPending && r.pendingTokens == 1 && first >= 1 && first <= blockTokens
-                guard eligible else { return false }
-                counts[first % blockTokens] += 1
-                context += r.computedTokens
-                let left = r.outputTokens - r.generatedTokens
-                stretchOutputsLeft.append(left)
-                finishing = min(finishing, left)
-                return true
-            }
+        let s = stretch ?? DecodeStretch()
+        if stretch == nil {
+            if blockSteps.count != blockTokens { blockSteps = Array(repeating: 0, count: blockTokens) }
+            for i in blockSteps.indices { blockSteps[i] = 0 }
+            stretchMembers.removeAll(keepingCapacity: true)
         }
-        guard eligible else {
-            stretchOutputsLeft.removeAll(keepingCapacity: true)
-            return
+        let joined = s.steps
+        var finishing = s.finishingStep ?? Int.max
+        for r in runningRequests[members...] {
+            let first = DecodeStretch.firstBlockStep(kvBlocks: r.kvBlocks, computedTokens: r.computedTokens, blockTokens: blockTokens)
+            guard r.lastToken == now, r.sampledNow, !r.namesPending, r.pendingTokens == 1, first >= 1, first <= blockTokens
+            else { break }
+            let member = StretchMember(finishesAt: joined + r.outputTokens - r.generatedTokens, joinedAt: joined)
+            stretchMembers.append(member)
+            blockSteps[(joined + first) % blockTokens] += 1
+            s.contextTokens += r.computedTokens - joined
+            s.requests += 1
+            finishing = min(finishing, member.finishesAt)
         }
-        stretch = DecodeStretch(requests: runningRequests.count, contextTokens: context, finishingStep: finishing)
+        guard s.requests > members else { return }
+        s.finishingStep = finishing
+        s.cost = nil  // the batch grew
+        stretch = s
     }
 
     /// Whether the head of the waiting queue could ever run here: its whole
@@ -571,9 +594,9 @@ public final class Instance {
             offloaded.loaded(blocks: loads, blockTokens: limits.blockTokens)
         }
         r.phase = .running
-        running.append(r)
+        runningRequests.append(r)  // after a decode stretch's requests, which go on
         admitted.append(r)
-        return scheduleRunning(r, tokens: tokens)
+        return schedule(r, tokens: tokens)
     }
 
     /// Moves the first waiting request that already holds its KV (handed over or migrated here) to the
@@ -796,12 +819,18 @@ public final class Instance {
         defer { admitted.removeAll() }
         batchShape = BatchShape()
         scheduler.formBatch(on: self)
-        guard !batchRequests.isEmpty else { return nil }
+        // The scheduler may have run a decode stretch's requests as the stretch's step (see scheduleRunning).
+        let members = stretch.flatMap { $0.formed ? $0 : nil }
+        guard !batchRequests.isEmpty || members != nil else { return nil }
         batchRequests.forEach { r in r.inFlight = true }
         // Only a request admitted in this step can be scheduled for the first time (one admitted
         // and preempted again before the step ran holds no scheduled tokens).
         admitted.forEach { r in
             if r.scheduledTokens > 0, r.firstScheduled == nil { r.firstScheduled = now }
+        }
+        if let s = members {
+            (s.inFlight, s.withOthers) = (true, true)
+            requestSteps += s.requests
         }
         return putInFlight(costModel.breakdown(batchShape))
     }
@@ -824,20 +853,23 @@ public final class Instance {
     /// Applies the iteration's progress, records the tokens it sampled at `now` in `metrics`, and
     /// returns the requests that finished.
     func completeIteration(metrics: MetricsRecorder, at now: SimTime) -> [ServingRequest] {
-        if let s = stretch, s.inFlight {
-            // A stretch's step: every request sampled; some may have generated their last token.
-            let requests = s.requests
-            s.stepEnded(at: now, gap: metrics.allSampled(requests, on: index, at: now))
-            coalescedIterations += 1
-            outstandingTokens += requests
-            return s.steps == s.finishingStep ? finishStretchRequests() : []
-        }
-        var done = flights.removeFirst()
-        catchUp()  // (a stretch offered but not begun, if any: the step ran request by request)
         // The last step's list, emptied: the cluster let go of it, so its storage is reused.
         var finished = finishedScratch
         finishedScratch = []
         if !finished.isEmpty { finished.removeAll(keepingCapacity: true) }
+        defer { finishedScratch = finished }
+        let members = stretch.flatMap { $0.inFlight ? $0 : nil }
+        if let s = members, !s.withOthers {
+            // A stretch's step alone: every request sampled; some may have generated their last token.
+            s.stepEnded(at: now, gap: metrics.allSampled(s.requests, on: index, at: now))
+            coalescedIterations += 1
+            outstandingTokens += s.requests
+            if s.steps == s.finishingStep { finishStretchRequests(s, into: &finished) }
+            finish(finished)
+            return finished
+        }
+        var done = flights.removeFirst()
+        if members == nil { catchUp() }  // (a stretch whose requests were not in the step)
         var tokens = 0
         // Two passes. The first is a short loop of independent updates (it also marks the requests
         // that sample), so that the cache misses on the batch's requests overlap: every other
@@ -850,36 +882,50 @@ public final class Instance {
             r.sampledNow = r.computedTokens == r.contextTokens
             if r.sampledNow { tokens += 1 }
         }
+        var others: [ServingRequest] = []
         done.forEach { r in
             if cachesPrefixes, r.namesPending { nameFilledPromptBlocks(r) }
             guard r.sampledNow else { return }
             r.generatedTokens += 1
             if r.generatedTokens >= r.outputTokens {
-                finished.append(r)
+                others.append(r)
             } else if role == .prefill {
                 awaitingHandoff.append(r)
             }
         }
-        if tokens > 0 {
+        if let s = members {
+            // The stretch's requests ran as its step, the others (listed) beside them: the
+            // stretch's finish first, as they come first in the batch.
+            s.stepEnded(at: now, gap: metrics.tokensSampled(in: done, alongWith: s.requests, on: index, at: now))
+            coalescedIterations += 1
+            outstandingTokens += s.requests + tokens
+            if s.steps == s.finishingStep { finishStretchRequests(s, into: &finished) }
+        } else if tokens > 0 {
             metrics.tokensSampled(in: done, on: index, at: now)
             outstandingTokens += tokens
         }
-        if !finished.isEmpty || !awaitingHandoff.isEmpty {
-            if role == .prefill {
-                runningRequests.removeAll { r in r.generatedTokens > 0 }
-            } else {
-                removeFromRunning(finished)
-            }
-            for r in finished {
-                release(r)
-                scheduler.requestFinished(r)
-            }
-        }
-        offerStretch(after: done, finished: finished.count)
+        finished.append(contentsOf: others)
+        finish(finished)
+        joinStretch(at: now)
         done.removeAll()
         spareBatches.append(done)
-        finishedScratch = finished
         return finished
+    }
+
+    /// Takes the requests that `finished` lists out of the running list (and the stretch, if it has
+    /// none left), with those a prefill instance hands over, and gives back what they held.
+    private func finish(_ finished: [ServingRequest]) {
+        guard !finished.isEmpty || !awaitingHandoff.isEmpty else { return }
+        if role == .prefill {
+            runningRequests.removeAll { r in r.generatedTokens > 0 }
+        } else {
+            removeFromRunning(finished)
+        }
+        if stretch?.requests == 0 { stretch = nil }
+        for r in finished {
+            release(r)
+            scheduler.requestFinished(r)
+        }
     }
 
     /// Takes `leaving` (a few requests, each in `running`) out of `running`, keeping the order of

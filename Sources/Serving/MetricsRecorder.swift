@@ -23,9 +23,14 @@ public final class MetricsRecorder {
     private var lentSteps: [Unmanaged<SampledSteps>] = []
 
     /// The requests of `batch` marked `sampledNow` produced a token at `now` on `instance`, in
-    /// batch order.
-    func tokensSampled(in batch: Batch, on instance: Int, at now: SimTime) {
-        steps(of: instance)._withUnsafeGuaranteedRef { steps in tokensSampled(in: batch, on: instance, steps: steps, at: now) }
+    /// batch order, and so did `continuing` more (a decode stretch's, see DecodeStretch), each
+    /// continuing its run of sampled steps; returns the step's gap.
+    @discardableResult
+    func tokensSampled(in batch: Batch, alongWith continuing: Int = 0, on instance: Int, at now: SimTime) -> SimTime {
+        steps(of: instance)._withUnsafeGuaranteedRef { steps in
+            outputTokens += continuing
+            return tokensSampled(in: batch, on: instance, steps: steps, at: now)
+        }
     }
 
     /// `instance`'s steps, lent.
@@ -37,7 +42,7 @@ public final class MetricsRecorder {
         return lentSteps[instance]
     }
 
-    private func tokensSampled(in batch: Batch, on instance: Int, steps: SampledSteps, at now: SimTime) {
+    private func tokensSampled(in batch: Batch, on instance: Int, steps: SampledSteps, at now: SimTime) -> SimTime {
         let step = steps.step(at: now.nanoseconds)
         let number = UInt32(truncatingIfNeeded: step.number), previous = number &- 1
         let here = Int32(truncatingIfNeeded: instance), stepGap = SimTime(nanoseconds: step.gap)
@@ -78,6 +83,7 @@ public final class MetricsRecorder {
             outputTokens += sampled
         }
         settleIfDue(steps, after: step.number)
+        return SimTime(nanoseconds: step.gap)
     }
 
     /// Every one of `count` requests sampled at `now` on `instance`, each continuing its run of

@@ -39,28 +39,40 @@ struct DecodeStretchTests {
         }
     }
 
-    private func make(coalescing: Bool) throws -> Cluster {
-        let small = spec { $0.gpuBlocksOverride = 120 }
+    /// Two small instances; `chunks`: a token budget so small that prompts run in many chunks,
+    /// so that a prompt's next chunk may find its blocks taken by a stretch's step formed before it.
+    private func make(coalescing: Bool, chunks: Bool = false) throws -> Cluster {
+        let small = spec {
+            $0.gpuBlocksOverride = chunks ? 60 : 120
+            if chunks { $0.maxBatchedTokens = 40 }
+        }
         let c = try cluster([small, small], ListSource(workload()), router: LeastOutstandingTokensRouter(), sample: .seconds(0.5))
         c.coalescesDecodes = coalescing
         return c
     }
 
+    /// The requests of each instance's step in flight, in batch order.
+    private func flights(_ c: Cluster) -> [[Int]] { c.instances.map { $0.oldestFlight.map(\.id) } }
+
     /// Read every 13 events (reading `running` ends a stretch: at a prime interval the reads fall at
     /// every point of one, in flight or between steps), the requests are the same as without
-    /// stretches; so are the run's records, gaps and samples.
-    @Test func requestsReadMidStretchAreUpToDate() throws {
-        let plain = try make(coalescing: false), coalesced = try make(coalescing: true)
+    /// stretches, and so are the steps in flight, before and after the read; so are the run's
+    /// records, gaps and samples.
+    @Test(arguments: [false, true])
+    func requestsReadMidStretchAreUpToDate(chunks: Bool) throws {
+        let plain = try make(coalescing: false, chunks: chunks), coalesced = try make(coalescing: true, chunks: chunks)
         var looks = 0
         while true {
             let a = try plain.run(StopConditions(maxEvents: plain.loop.eventsProcessed + 13))
             let b = try coalesced.run(StopConditions(maxEvents: coalesced.loop.eventsProcessed + 13))
             #expect(a == b)
+            #expect(flights(plain) == flights(coalesced), "after \(plain.loop.eventsProcessed) events")
             let differing = zip(seen(plain).joined(), seen(coalesced).joined()).first { $0 != $1 }
             #expect(differing == nil && seen(plain).map(\.count) == seen(coalesced).map(\.count),
                     "after \(plain.loop.eventsProcessed) events: \(String(describing: differing))")
             #expect(plain.instances.map(\.gpuBlocks.used) == coalesced.instances.map(\.gpuBlocks.used))
             #expect(plain.instances.map(\.outstandingTokens) == coalesced.instances.map(\.outstandingTokens))
+            #expect(flights(plain) == flights(coalesced), "after \(plain.loop.eventsProcessed) events")
             looks += 1
             if a == .completed { break }
         }
