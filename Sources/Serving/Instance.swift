@@ -853,18 +853,21 @@ public final class Instance {
     /// Applies the iteration's progress, records the tokens it sampled at `now` in `metrics`, and
     /// returns the requests that finished.
     func completeIteration(metrics: MetricsRecorder, at now: SimTime) -> [ServingRequest] {
-        // The last step's list, emptied: the cluster let go of it, so its storage is reused.
-        var finished = finishedScratch
-        finishedScratch = []
-        if !finished.isEmpty { finished.removeAll(keepingCapacity: true) }
-        defer { finishedScratch = finished }
         let members = stretch.flatMap { $0.inFlight ? $0 : nil }
         if let s = members, !s.withOthers {
             // A stretch's step alone: every request sampled; some may have generated their last token.
             s.stepEnded(at: now, gap: metrics.allSampled(s.requests, on: index, at: now))
             coalescedIterations += 1
             outstandingTokens += s.requests
-            if s.steps == s.finishingStep { finishStretchRequests(s, into: &finished) }
+            guard s.steps == s.finishingStep else { return [] }
+        }
+        // The last step's list, emptied: the cluster let go of it, so its storage is reused.
+        var finished = finishedScratch
+        finishedScratch = []
+        if !finished.isEmpty { finished.removeAll(keepingCapacity: true) }
+        defer { finishedScratch = finished }
+        if let s = members, !s.withOthers {
+            finishStretchRequests(s, into: &finished)
             finish(finished)
             return finished
         }

@@ -15,8 +15,12 @@ public struct SimTime: Hashable, Comparable, Sendable {
     /// and a span beyond ~292 years saturates at `max` rather than overflowing.
     @inlinable public static func seconds(_ s: Double) -> SimTime {
         guard s > 0 else { return .zero }
-        let ns = (s * 1e9).rounded()
-        return ns >= 9.2e18 ? .max : SimTime(nanoseconds: Int64(ns))
+        let ns = s * 1e9
+        guard ns < 9.2e18 else { return .max }
+        // Half away from zero, as `rounded()` does, without its library call (every step times
+        // itself): below 2⁶³ the conversion truncates exactly, and so does the subtraction.
+        let whole = Int64(ns)
+        return SimTime(nanoseconds: ns - Double(whole) >= 0.5 ? whole + 1 : whole)
     }
 
     @inlinable public var seconds: Double { Double(nanoseconds) * 1e-9 }

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import SimCore
 
@@ -65,5 +66,24 @@ struct EventEngineTests {
         #expect(SimTime.seconds(0.1).nanoseconds == 100_000_000)
         #expect(SimTime.seconds(-1) == .zero && SimTime.seconds(.nan) == .zero)
         #expect(SimTime.seconds(1e300) == .max && SimTime.max + .seconds(1) == .max)
+    }
+
+    /// Seconds round to the nearest nanosecond, halves away from zero, exactly as `rounded()` does:
+    /// at halves, just either side of them, near the powers of two where a double's spacing
+    /// changes, and at random spans from a nanosecond to a year.
+    @Test func simTimeRoundsAsTheLibraryDoes() {
+        func expected(_ s: Double) -> Int64 { Int64((s * 1e9).rounded()) }
+        var spans: [Double] = [0.5e-9, 1.5e-9, 2.5e-9, 0.49999999999999994e-9, 1e-18, 9.1e9]
+        for k in 0...62 {
+            let ns = Double(sign: .plus, exponent: k, significand: 1)
+            for x in [ns, ns + 0.5, ns - 0.5, ns.nextUp, ns.nextDown, (ns + 0.5).nextUp, (ns + 0.5).nextDown] where x > 0 && x < 9.1e18 {
+                spans.append(x / 1e9)
+            }
+        }
+        let rng = RandomStream(name: "sim-time-rounding", scenarioSeed: 3)
+        for _ in 0..<100_000 { spans.append(pow(10, -9 + 16.5 * rng.uniform())) }
+        let wrong = spans.filter { SimTime.seconds($0).nanoseconds != expected($0) }
+        #expect(wrong.isEmpty, "\(wrong.prefix(5))")
+        #expect(spans.count > 100_300)
     }
 }
