@@ -57,12 +57,15 @@ public final class EventLoop<Event> {
         stopRequested = false
         let horizon = stop.horizon ?? .max
         let budget = stop.maxEvents ?? .max
+        defer { queue.settle() }
         while true {
             if stopRequested { return .completed }
             if processed >= budget { return .eventBudget }
+            queue.settle()
             guard let t = queue.nextTime else { return .drained }
             if t >= horizon { currentTime = horizon; return .horizon }
-            let (time, event) = queue.pop()!
+            // Taken, not removed: the first event the handler schedules takes its place.
+            let (time, event) = queue.takeFirst()!
             currentTime = time
             processed += 1
             handle(event)

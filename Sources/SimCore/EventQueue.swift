@@ -14,15 +14,20 @@ public struct EventQueue<Payload> {
 
     @usableFromInline var heap: ContiguousArray<Entry> = []
     @usableFromInline var nextSequence: UInt64 = 0
+    /// Whether the root's event was taken (`takeFirst`) and its slot awaits the next push, which
+    /// then sinks from the root: most events schedule one more, and filling the hole with it
+    /// costs one pass down the heap where removing the root and adding the event cost two.
+    @usableFromInline var rootTaken = false
 
     public init() {}
 
-    @inlinable public var count: Int { heap.count }
-    @inlinable public var isEmpty: Bool { heap.isEmpty }
+    @inlinable public var count: Int { heap.count - (rootTaken ? 1 : 0) }
+    @inlinable public var isEmpty: Bool { count == 0 }
 
     /// The time of the earliest event, if any.
     @inlinable public var nextTime: SimTime? {
-        heap.first.map { SimTime(nanoseconds: Int64(truncatingIfNeeded: $0.key >> 64)) }
+        precondition(!rootTaken, "settle the queue before reading it")
+        return heap.first.map { SimTime(nanoseconds: Int64(truncatingIfNeeded: $0.key >> 64)) }
     }
 
     @inlinable public mutating func push(_ payload: Payload, at time: SimTime) {
@@ -30,6 +35,11 @@ public struct EventQueue<Payload> {
         let key = UInt128(UInt64(time.nanoseconds)) << 64 | UInt128(nextSequence)
         nextSequence &+= 1
         let entry = Entry(key: key, payload: payload)
+        if rootTaken {
+            rootTaken = false
+            sink(entry)
+            return
+        }
         heap.append(entry)
         heap.withUnsafeMutableBufferPointer { b in
             var i = b.count - 1
@@ -43,33 +53,49 @@ public struct EventQueue<Payload> {
         }
     }
 
-    @inlinable public mutating func pop() -> (time: SimTime, payload: Payload)? {
-        guard let last = heap.popLast() else { return nil }
-        let top: Entry
-        if heap.isEmpty {
-            top = last
-        } else {
-            top = heap.withUnsafeMutableBufferPointer { b -> Entry in
-                let top = b[0], n = b.count
-                var i = 0
-                while true {
-                    let first = 4 * i + 1
-                    if first >= n { break }
-                    var best = first
-                    var c = first + 1
-                    let end = Swift.min(first + 4, n)
-                    while c < end {
-                        if b[c].key < b[best].key { best = c }
-                        c += 1
-                    }
-                    if b[best].key >= last.key { break }
-                    b[i] = b[best]
-                    i = best
-                }
-                b[i] = last
-                return top
-            }
-        }
+    /// The earliest event, left in place until the next push takes its slot or `settle()` removes
+    /// it; nil when there is none.
+    @inlinable public mutating func takeFirst() -> (time: SimTime, payload: Payload)? {
+        settle()
+        guard let top = heap.first else { return nil }
+        rootTaken = true
         return (SimTime(nanoseconds: Int64(truncatingIfNeeded: top.key >> 64)), top.payload)
+    }
+
+    /// Removes the event taken last, if no push has taken its slot.
+    @inlinable public mutating func settle() {
+        guard rootTaken else { return }
+        rootTaken = false
+        let last = heap.removeLast()
+        if !heap.isEmpty { sink(last) }
+    }
+
+    /// Puts `entry` in the root's slot (whose event is gone) and moves it down to its place.
+    @inlinable mutating func sink(_ entry: Entry) {
+        heap.withUnsafeMutableBufferPointer { b in
+            let n = b.count
+            var i = 0
+            while true {
+                let first = 4 * i + 1
+                if first >= n { break }
+                var best = first
+                var c = first + 1
+                let end = Swift.min(first + 4, n)
+                while c < end {
+                    if b[c].key < b[best].key { best = c }
+                    c += 1
+                }
+                if b[best].key >= entry.key { break }
+                b[i] = b[best]
+                i = best
+            }
+            b[i] = entry
+        }
+    }
+
+    @inlinable public mutating func pop() -> (time: SimTime, payload: Payload)? {
+        let top = takeFirst()
+        settle()
+        return top
     }
 }

@@ -28,6 +28,36 @@ struct EventEngineTests {
         #expect(got.map(\.1) == expected.map(\.1))
     }
 
+    /// Handlers that schedule none, one or several events (the first takes the handled event's
+    /// slot), some at the same time, run them in (time, scheduling order), as a sorted list of
+    /// pending events does; the pending count leaves the event being handled out.
+    @Test func handlersThatScheduleKeepTheOrder() {
+        let stream = RandomStream(name: "loop-order", scenarioSeed: 11)
+        let loop = EventLoop<Int>()
+        var pending: [(time: Int64, seq: Int, id: Int)] = []
+        var seq = 0, nextID = 0
+        func schedule(at t: Int64) {
+            loop.schedule(nextID, at: SimTime(nanoseconds: t))
+            pending.append((t, seq, nextID))
+            seq += 1
+            nextID += 1
+        }
+        for _ in 0..<50 { schedule(at: Int64(stream.uniformInt(0...100))) }
+        var handled: [Int] = [], expected: [Int] = [], counts = true
+        _ = loop.run(StopConditions(maxEvents: 20_000)) { id in
+            handled.append(id)
+            let first = pending.indices.min { (pending[$0].time, pending[$0].seq) < (pending[$1].time, pending[$1].seq) }!
+            expected.append(pending.remove(at: first).id)
+            counts = counts && loop.pendingEvents == pending.count
+            let now = loop.now.nanoseconds
+            for _ in 0..<[0, 1, 1, 2][stream.uniformInt(0...3)] where nextID < 8_000 {
+                schedule(at: now + Int64(stream.uniformInt(0...40)))
+            }
+        }
+        #expect(handled == expected && counts)
+        #expect(handled.count > 5_000 && loop.pendingEvents == 0)
+    }
+
     @Test func stopsAtHorizonBudgetRequestAndDrain() {
         func loop() -> EventLoop<Int> {
             let l = EventLoop<Int>()
