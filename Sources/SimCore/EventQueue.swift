@@ -79,11 +79,14 @@ public struct EventQueue<Payload> {
                 let first = 4 * i + 1
                 if first >= n { break }
                 var best = first
-                var c = first + 1
-                let end = Swift.min(first + 4, n)
-                while c < end {
-                    if b[c].key < b[best].key { best = c }
-                    c += 1
+                if first + 3 < n {
+                    // Four children: the least found by selection, not branches (which the keys'
+                    // order makes unpredictable).
+                    let pair = b[first + 1].key < b[first].key ? first + 1 : first
+                    let other = b[first + 3].key < b[first + 2].key ? first + 3 : first + 2
+                    best = b[other].key < b[pair].key ? other : pair
+                } else {
+                    for c in (first + 1)..<n where b[c].key < b[best].key { best = c }
                 }
                 if b[best].key >= entry.key { break }
                 b[i] = b[best]
