@@ -557,8 +557,11 @@ public struct SimulationPlan {
     /// A fresh cluster for one run.
     func makeCluster() throws -> Cluster {
         let schedulerName = schedulerName, options = schedulerOptions
+        // An open-loop workload is drawn ahead on a thread of its own (the same requests, in order).
+        let source = try makeSource()
         let cluster = try Cluster(instances: specs, router: PolicyRegistry.router(named: routerName)!,
-                                  source: makeSource(), sampleInterval: sampleInterval, topology: topology,
+                                  source: source.isOpenLoop ? PrefetchingSource(source) : source,
+                                  sampleInterval: sampleInterval, topology: topology,
                                   makeScheduler: { _, i in PolicyRegistry.scheduler(named: schedulerName, options: options, instance: i)! })
         cluster.checkInvariants = checkInvariants
         if let (name, options) = controller { cluster.controller = PolicyRegistry.controller(named: name, options: options) }

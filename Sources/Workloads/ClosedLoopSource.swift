@@ -25,6 +25,7 @@ public final class ClosedLoopSource: RequestSource {
     }
 
     public var isExhausted: Bool { produced >= count }
+    public var isOpenLoop: Bool { false }
 
     public func next() -> Request? {
         guard produced < count, !ready.isEmpty else { return nil }

@@ -21,5 +21,6 @@ public final class PrioritySource: RequestSource {
     }
 
     public var isExhausted: Bool { inner.isExhausted }
+    public var isOpenLoop: Bool { inner.isOpenLoop }
     public func requestEnded(id: Int, at time: SimTime) { inner.requestEnded(id: id, at: time) }
 }

@@ -50,11 +50,15 @@ public protocol RequestSource: AnyObject {
     var isExhausted: Bool { get }
     /// A request the source produced has ended (finished or dropped) at `time`.
     func requestEnded(id: Int, at time: SimTime)
+    /// Whether its requests depend on nothing the run does (no request waits for another to
+    /// end): then they may be drawn ahead (see PrefetchingSource). The default is yes.
+    var isOpenLoop: Bool { get }
 }
 
 extension RequestSource {
     public var isExhausted: Bool { true }
     public func requestEnded(id: Int, at time: SimTime) {}
+    public var isOpenLoop: Bool { true }
 }
 
 /// A request whose arrival time lies beyond the simulated clock's range (Int64
