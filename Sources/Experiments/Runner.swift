@@ -45,10 +45,8 @@ public struct Runner {
         cluster.coalescesDecodes = coalesceDecodes
         let tally = RequestTally(slos: plan.slos, stages: plan.stages)
         cluster.metrics.keepsRecords = keepRecords || plan.checkInvariants
-        cluster.metrics.onRecord = { r in
-            tally.add(r)
-            requests?.add(r)
-        }
+        let records = RecordStream(tally: tally, requests: requests)
+        cluster.metrics.onRecord = { records.add($0) }
         if let every = iterationsEvery { cluster.iterationLog = IterationLog(every: every) }
         var lastPrint = start
         let reason: StopReason
@@ -72,6 +70,7 @@ public struct Runner {
                              + "clock) after the start; a workload this sparse cannot be simulated")
         }
         if showProgress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        records.finish()
         let wall = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         try requests?.close()
         let summary = RunSummary(plan: plan, cluster: cluster, tally: tally, stop: reason)
