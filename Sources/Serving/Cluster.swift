@@ -368,14 +368,14 @@ public final class Cluster {
     private func finishIteration(on inst: Instance) {
         let now = loop.now
         let awaiting = awaitingEnd(of: inst)
-        let finished = inst.completeIteration(metrics: metrics, at: now)
+        let someFinished = inst.completeIteration(metrics: metrics, at: now)
         if inst.offloadStores > 0 {
             // Blocks just named in the prefix cache are copied to host DRAM while serving goes on.
             let bytes = Double(inst.offloadStores) * inst.blockBytesPerGPU
             startGroup(.background, flows: inst.gpus.map { (bytes, topology.pathToHost(from: $0)) })
             inst.offloadStores = 0
         }
-        for r in finished { end(r, reason: nil) }
+        if someFinished { for r in inst.finished { end(r, reason: nil) } }
         if let awaiting {
             for r in awaiting.abandoned where r.phase != .finished && inst.abort(r) { end(r, reason: .clientTimeout) }
             for r in awaiting.leaving {

@@ -143,8 +143,8 @@ public final class Instance {
     private var flights = Deque<Batch>()
     /// Emptied batch arrays kept for reuse: forming a batch allocates nothing.
     private var spareBatches: [Batch] = []
-    /// The requests that finished in the last step (see completeIteration).
-    private var finishedScratch: [ServingRequest] = []
+    /// The requests that finished in the last step, in the order they finished (see completeIteration).
+    private(set) var finished: [ServingRequest] = []
     /// Requests admitted from the waiting queue while the batch is formed (each is also in
     /// `running`, or in `waiting` or `dropped` when preempted again); empty between steps.
     private var admitted = Batch()
@@ -850,27 +850,22 @@ public final class Instance {
         return StageTimes(host: step.host, gpu: step.gpu, overlapsHost: step.overlapsHost, stages: spec.layout.pp)
     }
 
-    /// Applies the iteration's progress, records the tokens it sampled at `now` in `metrics`, and
-    /// returns the requests that finished.
-    func completeIteration(metrics: MetricsRecorder, at now: SimTime) -> [ServingRequest] {
-        let members = stretch.flatMap { $0.inFlight ? $0 : nil }
-        if let s = members, !s.withOthers {
+    /// Applies the iteration's progress and records the tokens it sampled at `now` in `metrics`;
+    /// returns whether some requests finished (then `finished` lists them). (A list returned at
+    /// every step cost its release at every step.)
+    func completeIteration(metrics: MetricsRecorder, at now: SimTime) -> Bool {
+        if !finished.isEmpty { finished.removeAll(keepingCapacity: true) }
+        if let s = stretch, s.inFlight, !s.withOthers {
             // A stretch's step alone: every request sampled; some may have generated their last token.
             s.stepEnded(at: now, gap: metrics.allSampled(s.requests, on: index, at: now))
             coalescedIterations += 1
             outstandingTokens += s.requests
-            guard s.steps == s.finishingStep else { return [] }
-        }
-        // The last step's list, emptied: the cluster let go of it, so its storage is reused.
-        var finished = finishedScratch
-        finishedScratch = []
-        if !finished.isEmpty { finished.removeAll(keepingCapacity: true) }
-        defer { finishedScratch = finished }
-        if let s = members, !s.withOthers {
+            guard s.steps == s.finishingStep else { return false }
             finishStretchRequests(s, into: &finished)
             finish(finished)
-            return finished
+            return true
         }
+        let members = stretch.flatMap { $0.inFlight ? $0 : nil }
         var done = flights.removeFirst()
         if members == nil { catchUp() }  // (a stretch whose requests were not in the step)
         var tokens = 0
@@ -912,7 +907,7 @@ public final class Instance {
         joinStretch(at: now)
         done.removeAll()
         spareBatches.append(done)
-        return finished
+        return !finished.isEmpty
     }
 
     /// Takes the requests that `finished` lists out of the running list (and the stretch, if it has

@@ -32,6 +32,8 @@ func requests(_ n: Int, every gap: Double, prompt: Int, output: Int) -> [Request
 }
 
 extension Instance {
-    /// Ends the iteration in flight, its tokens recorded nowhere a test reads.
-    func completeIteration() -> [ServingRequest] { completeIteration(metrics: MetricsRecorder(), at: .zero) }
+    /// Ends the iteration in flight, its tokens recorded nowhere a test reads; returns the requests that finished.
+    func completeIteration() -> [ServingRequest] {
+        completeIteration(metrics: MetricsRecorder(), at: .zero) ? finished : []
+    }
 }
