@@ -515,9 +515,14 @@ public final class Instance {
     /// first). Reads only requests just updated (in the cache).
     private func joinStretch(at now: SimTime) {
         guard coalescesDecodes, role != .prefill, spec.layout.pp == 1, scheduler.coalescesDecodes else { return }
-        let members = stretch?.requests ?? 0
-        guard members < runningRequests.count else { return }
-        let blockTokens = limits.blockTokens
+        let members = stretch?.requests ?? 0, blockTokens = limits.blockTokens
+        /// The step at which `r` takes its next block (1: its first in the stretch), if it may join.
+        func blockStep(_ r: ServingRequest) -> Int? {
+            let first = DecodeStretch.firstBlockStep(kvBlocks: r.kvBlocks, computedTokens: r.computedTokens, blockTokens: blockTokens)
+            let joins = r.lastToken == now && r.sampledNow && !r.namesPending && r.pendingTokens == 1 && first >= 1 && first <= blockTokens
+            return joins ? first : nil
+        }
+        guard members < runningRequests.count, blockStep(runningRequests[members]) != nil else { return }
         let s = stretch ?? DecodeStretch()
         if stretch == nil {
             if blockSteps.count != blockTokens { blockSteps = Array(repeating: 0, count: blockTokens) }
@@ -527,9 +532,7 @@ public final class Instance {
         let joined = s.steps
         var finishing = s.finishingStep ?? Int.max
         for r in runningRequests[members...] {
-            let first = DecodeStretch.firstBlockStep(kvBlocks: r.kvBlocks, computedTokens: r.computedTokens, blockTokens: blockTokens)
-            guard r.lastToken == now, r.sampledNow, !r.namesPending, r.pendingTokens == 1, first >= 1, first <= blockTokens
-            else { break }
+            guard let first = blockStep(r) else { break }
             let member = StretchMember(finishesAt: joined + r.outputTokens - r.generatedTokens, joinedAt: joined)
             stretchMembers.append(member)
             blockSteps[(joined + first) % blockTokens] += 1
@@ -537,7 +540,6 @@ public final class Instance {
             s.requests += 1
             finishing = min(finishing, member.finishesAt)
         }
-        guard s.requests > members else { return }
         s.finishingStep = finishing
         s.cost = nil  // the batch grew
         stretch = s
@@ -832,16 +834,11 @@ public final class Instance {
             (s.inFlight, s.withOthers) = (true, true)
             requestSteps += s.requests
         }
-        return putInFlight(costModel.breakdown(batchShape))
-    }
-
-    /// Puts the batch formed in flight, its step costing `step`.
-    private func putInFlight(_ step: CostModel.Breakdown) -> StageTimes {
         requestSteps += batchRequests.count
         iterations += 1
         flights.append(batchRequests)
         batchRequests = spareBatches.popLast() ?? Batch()
-        return stageTimes(step)
+        return stageTimes(costModel.breakdown(batchShape))
     }
 
     /// How long a step costing `step` holds each pipeline stage (it is the last step formed).
