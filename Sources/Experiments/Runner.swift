@@ -17,10 +17,14 @@ public struct Runner {
             Double(cluster.instances.reduce(0) { $0 + $1.requestSteps }) / max(wallSeconds, 1e-9)
         }
         public var requestsPerSecond: Double { Double(summary.requests_arrived) / max(wallSeconds, 1e-9) }
-        /// Iterations (forward passes) over every instance, and the share run as decode stretches' steps.
+        /// Iterations (forward passes) over every instance; the share in which a decode stretch ran, and
+        /// the share that ran nothing else.
         public var iterations: Int { cluster.instances.reduce(0) { $0 + $1.iterations } }
         public var coalescedShare: Double {
             Double(cluster.instances.reduce(0) { $0 + $1.coalescedIterations }) / Double(max(iterations, 1))
+        }
+        public var fullyCoalescedShare: Double {
+            Double(cluster.instances.reduce(0) { $0 + $1.fullyCoalescedIterations }) / Double(max(iterations, 1))
         }
     }
 

@@ -194,8 +194,9 @@ public final class Instance {
     public private(set) var preemptionCount = 0
     /// Requests × iterations they took part in, over the run (a measure of simulation work).
     public private(set) var requestSteps = 0
-    /// Iterations run, and those of them run as a decode stretch's steps (see DecodeStretch).
-    public private(set) var iterations = 0, coalescedIterations = 0
+    /// Iterations run; those in which a decode stretch's requests ran from aggregates (see
+    /// DecodeStretch), and of those, the ones that ran nothing else (the instance formed them alone).
+    public private(set) var iterations = 0, coalescedIterations = 0, fullyCoalescedIterations = 0
     /// Bytes of one KV block held on each GPU (each holds a shard).
     public let blockBytesPerGPU: Double
     /// Cached prompt blocks, when the engine caches prefixes.
@@ -856,6 +857,7 @@ public final class Instance {
             // A stretch's step alone: every request sampled; some may have generated their last token.
             s.stepEnded(at: now, gap: metrics.allSampled(s.requests, on: index, at: now))
             coalescedIterations += 1
+            fullyCoalescedIterations += 1
             outstandingTokens += s.requests
             guard s.steps == s.finishingStep else { return false }
             finishStretchRequests(s, into: &finished)

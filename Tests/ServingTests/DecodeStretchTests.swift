@@ -96,7 +96,10 @@ struct DecodeStretchTests {
         #expect(plain.loop.eventsProcessed == coalesced.loop.eventsProcessed)
         let steps = coalesced.instances.reduce(0) { $0 + $1.iterations }
         let stretched = coalesced.instances.reduce(0) { $0 + $1.coalescedIterations }
+        let alone = coalesced.instances.reduce(0) { $0 + $1.fullyCoalescedIterations }
         #expect(stretched * 10 > steps, "\(stretched) of \(steps) steps coalesced")
+        #expect(alone > 0 && alone < stretched, "\(alone) of \(stretched) coalesced steps ran a stretch alone")
+        #expect(plain.instances.allSatisfy { $0.fullyCoalescedIterations == 0 })
         #expect(coalesced.violations.isEmpty)
     }
 }
