@@ -14,7 +14,7 @@ public enum InstanceRole: String, Sendable, CaseIterable {
 }
 
 /// The static description of one instance: a model replica on TP×PP GPUs.
-public struct InstanceSpec: Sendable {
+public struct InstanceSpec: Sendable, Equatable {
     public var model: ModelArchitecture
     public var accelerator: Accelerator
     public var layout: ParallelLayout
@@ -214,17 +214,20 @@ public final class Instance {
     /// Blocks holding live KV: the pool's used blocks less cached ones nobody uses.
     public var blocksInUse: Int { gpuBlocks.used - prefixCache.evictable }
 
+    /// - Parameter costModel: the cost model of an instance of the same spec and scale-out, to share
+    ///   (it holds nothing that changes); nil: a new one.
     public init(index: Int, spec: InstanceSpec, scheduler: any BatchScheduler, gpus: [GPUAddress],
-                memory: [NodeMemory], scaleOut: CostModel.ScaleOut? = nil) throws {
+                memory: [NodeMemory], scaleOut: CostModel.ScaleOut? = nil, costModel shared: CostModel? = nil) throws {
         precondition(gpus.count == spec.layout.gpus && memory.count == gpus.count)
+        precondition(shared.map { $0.scaleOut == scaleOut && $0.layout == spec.layout } ?? true, "a cost model of another layout")
         self.gpus = gpus
         self.memory = memory
         self.index = index
         self.spec = spec
         self.scheduler = scheduler
-        costModel = CostModel(model: spec.model, accelerator: spec.accelerator, layout: spec.layout,
-                              efficiency: spec.efficiency, engine: spec.engine, routing: spec.expertRouting,
-                              placement: spec.expertPlacement, scaleOut: scaleOut)
+        costModel = shared ?? CostModel(model: spec.model, accelerator: spec.accelerator, layout: spec.layout,
+                                        efficiency: spec.efficiency, engine: spec.engine, routing: spec.expertRouting,
+                                        placement: spec.expertPlacement, scaleOut: scaleOut)
         cachesPrefixes = spec.engine.prefixCaching
         pipeline = Pipeline(stages: spec.layout.pp)
         let sizing = try spec.kvSizing()

@@ -62,6 +62,21 @@ struct MechanismTests {
         #expect(c.metrics.records.count == 2)
         #expect(c.instances[1].waiting.count == 2)
     }
+
+    /// Replicas of one spec share a cost model (it holds nothing that changes); a replica of another
+    /// spec, or one added later beside another spec, has its own, and every one times a step the same.
+    @Test func replicasOfOneSpecShareACostModel() throws {
+        let tp2 = spec(tp: 2), small = spec { $0.maxBatchedTokens = 512 }
+        let c = try cluster([spec(), spec(), tp2, tp2, small], ListSource([]))
+        let models = c.instances.map { ObjectIdentifier($0.costModel) }
+        #expect(models[0] == models[1] && models[2] == models[3])
+        #expect(Set(models).count == 3)
+        let added = try c.addInstance(spec())
+        #expect(added.costModel !== c.instances[0].costModel)
+        var shape = BatchShape()
+        shape.addDecodes(32, context: 32 * 700)
+        #expect(added.costModel.breakdown(shape) == c.instances[0].costModel.breakdown(shape))
+    }
 }
 
 @Suite("Transfers share links")
