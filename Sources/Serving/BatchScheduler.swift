@@ -17,14 +17,16 @@ public protocol BatchScheduler {
     /// reads it every step from bringing them up to date every step.
     ///
     /// A scheduler that says yes also promises that, when nothing waits or is swapped out, its
-    /// step begins with `scheduleRunning(from: 0, …)`, and that a step in which every running
-    /// request is scheduled changes nothing more in the instance. The instance then forms a decode
-    /// stretch's steps itself and calls `formedStretchStep(on:)` in place of `formBatch(on:)`.
+    /// step begins with `scheduleRunning(from: 0, …)` (which runs a stretch's requests as the
+    /// stretch's step), and that a step in which every running request is scheduled changes
+    /// nothing more in the instance. The instance then forms a decode stretch's steps itself when
+    /// they run alone, and calls `formedStretchStep(on:)` in place of `formBatch(on:)`.
     var coalescesDecodes: Bool { get }
 
     /// The instance formed a decode stretch's step in place of `formBatch(on:)`: every running
     /// request decodes one token, and nothing waits or is swapped out. A scheduler that counts
-    /// steps or rounds counts this one (the default does nothing).
+    /// steps or rounds counts this one (the default does nothing); it must not read `running` or
+    /// `batch` here (the instance stops if it does: the step runs the stretch's requests unread).
     mutating func formedStretchStep(on instance: Instance)
 }
 
