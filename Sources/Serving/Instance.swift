@@ -858,12 +858,9 @@ public final class Instance {
         if !finished.isEmpty { finished.removeAll(keepingCapacity: true) }
         if let s = stretch, s.inFlight, !s.withOthers {
             // A stretch's step alone: every request sampled; some may have generated their last token.
-            s.stepEnded(at: now, gap: metrics.allSampled(s.requests, on: index, at: now))
-            coalescedIterations += 1
+            endStretchStep(s, gap: metrics.allSampled(s.requests, on: index, at: now), at: now)
             fullyCoalescedIterations += 1
-            outstandingTokens += s.requests
-            guard s.steps == s.finishingStep else { return false }
-            finishStretchRequests(s, into: &finished)
+            guard !finished.isEmpty else { return false }
             finish(finished)
             return true
         }
@@ -896,10 +893,8 @@ public final class Instance {
         if let s = members {
             // The stretch's requests ran as its step, the others (listed) beside them: the
             // stretch's finish first, as they come first in the batch.
-            s.stepEnded(at: now, gap: metrics.tokensSampled(in: done, alongWith: s.requests, on: index, at: now))
-            coalescedIterations += 1
-            outstandingTokens += s.requests + tokens
-            if s.steps == s.finishingStep { finishStretchRequests(s, into: &finished) }
+            endStretchStep(s, gap: metrics.tokensSampled(in: done, alongWith: s.requests, on: index, at: now), at: now)
+            outstandingTokens += tokens
         } else if tokens > 0 {
             metrics.tokensSampled(in: done, on: index, at: now)
             outstandingTokens += tokens
@@ -910,6 +905,15 @@ public final class Instance {
         done.removeAll()
         spareBatches.append(done)
         return !finished.isEmpty
+    }
+
+    /// Stretch `s`'s step ended at `now`, `gap` after the step before: each of its requests gained a
+    /// token, and those for which it was the last leave the stretch for `finished`.
+    @inline(__always) private func endStretchStep(_ s: DecodeStretch, gap: SimTime, at now: SimTime) {
+        s.stepEnded(at: now, gap: gap)
+        coalescedIterations += 1
+        outstandingTokens += s.requests
+        if s.steps == s.finishingStep { finishStretchRequests(s, into: &finished) }
     }
 
     /// Takes the requests that `finished` lists out of the running list (and the stretch, if it has
