@@ -14,9 +14,9 @@ public final class InstanceRanking {
     let readsHoldings: Bool
     /// Per instance: its key, or +infinity while it is not a candidate (a candidate's infinite key
     /// is kept just below, so it still beats every non-candidate).
-    private var keys = RankingStorage<Double>()
+    private var keys = OwnedValues<Double>()
     /// Node n's winner (an instance index, or -1 for an empty leaf); leaves start at `width`.
-    private var winners = RankingStorage<Int>()
+    private var winners = OwnedValues<Int>()
     private var width = 1
     /// Instances changed since the last question, each listed once.
     private var marks = ChangeMarks()
@@ -75,70 +75,66 @@ public final class InstanceRanking {
     }
 }
 
-/// A ranking's per-instance or per-node values, in memory the ranking owns outright (freed with
-/// it): the tree is walked on every arrival, and arrays checked their buffer's uniqueness at each
-/// store. Indices are checked.
-struct RankingStorage<Value: BitwiseCopyable>: ~Copyable {
+/// Values in memory their owner holds outright (freed with it), for the structures the simulation
+/// touches several times per step or arrival (a ranking's tree, the marks of changed instances):
+/// arrays checked their buffer's uniqueness at each store. Indices are checked.
+struct OwnedValues<Value: BitwiseCopyable>: ~Copyable {
     private var values = UnsafeMutablePointer<Value>.allocate(capacity: 0)
+    private var capacity = 0
     private(set) var count = 0
 
     init() {}
     deinit { values.deallocate() }
 
-    /// Keeps the first `n` values (growing: new ones are `value`).
+    /// Keeps the first `n` values; growing, the new ones are `value` (the room at least doubles).
     mutating func resize(to n: Int, filling value: Value) {
-        if n > count {
-            let grown = UnsafeMutablePointer<Value>.allocate(capacity: n)
+        if n > capacity {
+            let size = max(n, 2 * capacity)
+            let grown = UnsafeMutablePointer<Value>.allocate(capacity: size)
             grown.initialize(from: values, count: count)
-            (grown + count).initialize(repeating: value, count: n - count)
             values.deallocate()
-            values = grown
+            (values, capacity) = (grown, size)
         }
+        if n > count { (values + count).initialize(repeating: value, count: n - count) }
         count = n
     }
 
     @inline(__always) subscript(i: Int) -> Value {
         get {
-            precondition(i >= 0 && i < count, "ranking index out of range")
+            precondition(i >= 0 && i < count, "index \(i) out of range")
             return values[i]
         }
         nonmutating set {
-            precondition(i >= 0 && i < count, "ranking index out of range")
+            precondition(i >= 0 && i < count, "index \(i) out of range")
             values[i] = newValue
         }
+    }
+
+    /// The first `n` values, valid until the next resize.
+    func prefix(_ n: Int) -> UnsafeBufferPointer<Value> {
+        precondition(n >= 0 && n <= count)
+        return UnsafeBufferPointer(start: values, count: n)
     }
 }
 
 /// Which of `n` instances changed, each listed once in the order first marked. Marking is on the
-/// simulation's hottest path (several times per step), so the marks live in memory it owns outright
-/// (freed with it): a mark is two plain stores, where arrays checked their buffer's uniqueness.
+/// simulation's hottest path (several times per step): a mark is two plain stores.
 struct ChangeMarks: ~Copyable {
-    private var isMarked = UnsafeMutablePointer<Bool>.allocate(capacity: 0)
-    private var list = UnsafeMutablePointer<Int>.allocate(capacity: 0)
-    private var capacity = 0, count = 0, listed = 0
+    private var isMarked = OwnedValues<Bool>()
+    /// The instances marked, in order: `listed` of them (each at most once, so n places suffice).
+    private var list = OwnedValues<Int>()
+    private var listed = 0
 
     init() {}
-    deinit {
-        isMarked.deallocate()
-        list.deallocate()
-    }
 
-    /// Room for instances 0..<n (each listed at most once, so the list needs n places too).
+    /// Room for instances 0..<n.
     mutating func grow(to n: Int) {
-        count = max(count, n)
-        guard n > capacity else { return }
-        let size = max(n, 2 * capacity)
-        let marked = UnsafeMutablePointer<Bool>.allocate(capacity: size), order = UnsafeMutablePointer<Int>.allocate(capacity: size)
-        marked.initialize(from: isMarked, count: capacity)
-        (marked + capacity).initialize(repeating: false, count: size - capacity)
-        order.initialize(from: list, count: listed)
-        isMarked.deallocate()
-        list.deallocate()
-        (isMarked, list, capacity) = (marked, order, size)
+        guard n > isMarked.count else { return }
+        isMarked.resize(to: n, filling: false)
+        list.resize(to: n, filling: 0)
     }
 
     @inline(__always) mutating func mark(_ i: Int) {
-        precondition(i >= 0 && i < count, "no instance \(i) to mark")
         if !isMarked[i] {
             isMarked[i] = true
             list[listed] = i
@@ -149,7 +145,7 @@ struct ChangeMarks: ~Copyable {
     /// The instances marked since the last call, in the order first marked; the marks are cleared.
     /// The buffer is valid until the next mark.
     mutating func takeAll() -> UnsafeBufferPointer<Int> {
-        let taken = UnsafeBufferPointer(start: list, count: listed)
+        let taken = list.prefix(listed)
         for i in taken { isMarked[i] = false }
         listed = 0
         return taken
