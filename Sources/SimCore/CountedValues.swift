@@ -10,7 +10,7 @@ import Glibc
 /// The table is open-addressed with linear probing and a multiplicative hash: one add is a
 /// few nanoseconds, which matters at one add per generated token.
 public struct CountedValues: Sendable {
-    @usableFromInline struct Slot: Sendable {
+    @usableFromInline struct Slot: Sendable, BitwiseCopyable {
         @usableFromInline var value: Int64
         @usableFromInline var count: Int
     }
@@ -123,25 +123,37 @@ public struct CountedValues: Sendable {
     /// slots' order does).
     public func summary(quantiles qs: [Double]) -> (mean: Double, std: Double, quantiles: [Double]) {
         guard total > 0 else { return (.nan, .nan, qs.map { _ in .nan }) }
+        // Distinct values: any sort gives the one order. A radix sort by the value's bits, its sign
+        // flipped so that negatives come first (tens of millions of values in a long run).
         var sorted = slots.filter { $0.value != Self.empty && $0.count > 0 }
-        sorted.sort { $0.value < $1.value }
+        var spare = [Slot](repeating: Slot(value: 0, count: 0), count: sorted.count)
+        sorted.withUnsafeMutableBufferPointer { items in
+            spare.withUnsafeMutableBufferPointer { RadixSort.sort(items, spare: $0) { UInt64(bitPattern: $0.value) ^ 1 << 63 } }
+        }
+        spare = []
         let m = mean
         var squares = 0.0
         for s in sorted { squares += Double(s.count) * (Double(s.value) - m) * (Double(s.value) - m) }
-        /// The value at 0-based rank k.
-        func value(at k: Int) -> Double {
-            var seen = 0
-            for s in sorted {
-                seen += s.count
-                if k < seen { return Double(s.value) }
-            }
-            return Double(sorted[sorted.count - 1].value)
-        }
-        let quantiles = qs.map { q in
-            let h = Double(total - 1) * min(max(q, 0), 1)
+        // The values at the 0-based ranks the quantiles read, found in one walk up the ranks.
+        let positions = qs.map { Double(total - 1) * min(max($0, 0), 1) }
+        var ranks = positions.flatMap { h -> [Int] in
             let lower = Int(h.rounded(.down))
-            let a = value(at: lower)
-            return lower + 1 < total ? a + (h - Double(lower)) * (value(at: lower + 1) - a) : a
+            return lower + 1 < total ? [lower, lower + 1] : [lower]
+        }
+        ranks.sort()
+        var valueAt: [Int: Double] = [:]
+        var seen = 0, next = 0
+        for s in sorted {
+            seen += s.count
+            while next < ranks.count, ranks[next] < seen {
+                valueAt[ranks[next]] = Double(s.value)
+                next += 1
+            }
+        }
+        let quantiles = positions.map { h in
+            let lower = Int(h.rounded(.down))
+            let a = valueAt[lower]!
+            return lower + 1 < total ? a + (h - Double(lower)) * (valueAt[lower + 1]! - a) : a
         }
         return (m, (squares / Double(total)).squareRoot(), quantiles)
     }

@@ -1,9 +1,10 @@
-/// Sorts doubles by their bits, least significant byte first: O(n) passes instead of
-/// O(n log n) comparisons. A run's summary sorts ten million latencies several times over, and
-/// a comparison sort of them took seconds.
+/// Sorts by 64-bit keys, least significant byte first: O(n) passes instead of O(n log n)
+/// comparisons. A run's summary sorts ten million latencies several times over, and the
+/// distinct inter-token gaps of a long run number tens of millions; comparison sorts of them
+/// took seconds.
 ///
-/// The order is `<`'s for every value but NaN (which `<` cannot order) and signed zeros (−0
-/// before +0, where `<` leaves them in either order).
+/// The order of doubles is `<`'s for every value but NaN (which `<` cannot order) and signed
+/// zeros (−0 before +0, where `<` leaves them in either order).
 public enum RadixSort {
     /// Below this many values a comparison sort is as fast.
     static let threshold = 4096
@@ -25,36 +26,51 @@ public enum RadixSort {
                     let b = home[i]
                     home[i] = b & (1 << 63) != 0 ? ~b : b | (1 << 63)
                 }
-                // The counts in memory of their own: as an array captured here, every count checked
-                // its storage's uniqueness.
-                spare.withUnsafeMutableBufferPointer { other in withUnsafeTemporaryAllocation(of: Int.self, capacity: 256) { counts in
-                    var keys = home, next = other
-                    for shift in stride(from: 0, to: 64, by: 8) {
-                        counts.initialize(repeating: 0)
-                        for k in keys { counts[Int(truncatingIfNeeded: k >> UInt64(shift)) & 255] += 1 }
-                        // A byte that every key shares leaves the order as it is.
-                        if counts.contains(keys.count) { continue }
-                        var offset = 0
-                        for i in counts.indices {
-                            let c = counts[i]
-                            counts[i] = offset
-                            offset += c
-                        }
-                        for k in keys {
-                            let d = Int(truncatingIfNeeded: k >> UInt64(shift)) & 255
-                            next[counts[d]] = k
-                            counts[d] += 1
-                        }
-                        swap(&keys, &next)
-                    }
-                    if keys.baseAddress != home.baseAddress {
-                        for i in home.indices { home[i] = keys[i] }
-                    }
-                } }
+                spare.withUnsafeMutableBufferPointer { sort(home, spare: $0) { $0 } }
                 for i in home.indices {
                     let k = home[i]
                     home[i] = k & (1 << 63) != 0 ? k & ~(1 << 63) : ~k
                 }
+            }
+        }
+    }
+
+    /// Sorts `items` by `key`, ascending, equal keys keeping their order; `spare` (as many
+    /// items, contents ignored) holds every other pass.
+    @inlinable
+    public static func sort<Item: BitwiseCopyable>(_ items: UnsafeMutableBufferPointer<Item>, spare: UnsafeMutableBufferPointer<Item>,
+                                  key: (Item) -> UInt64) {
+        let n = items.count
+        precondition(spare.count == n)
+        guard n > 1 else { return }
+        // Every byte's counts from one read of the items (counts of a byte do not depend on the
+        // order), in memory of their own: an array captured here checked its uniqueness per count.
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: 8 * 256) { counts in
+            counts.initialize(repeating: 0)
+            for item in items {
+                let k = key(item)
+                for byte in 0..<8 { counts[byte << 8 | Int(truncatingIfNeeded: k >> UInt64(byte << 3)) & 255] += 1 }
+            }
+            var from = items, to = spare
+            for byte in 0..<8 {
+                let shift = UInt64(byte << 3), base = byte << 8
+                // A byte that every key shares leaves the order as it is.
+                if counts[base | Int(truncatingIfNeeded: key(from[0]) >> shift) & 255] == n { continue }
+                var offset = 0
+                for d in 0..<256 {
+                    let c = counts[base | d]
+                    counts[base | d] = offset
+                    offset += c
+                }
+                for item in from {
+                    let d = base | Int(truncatingIfNeeded: key(item) >> shift) & 255
+                    to[counts[d]] = item
+                    counts[d] += 1
+                }
+                swap(&from, &to)
+            }
+            if from.baseAddress != items.baseAddress {
+                for i in 0..<n { items[i] = from[i] }
             }
         }
     }

@@ -47,6 +47,44 @@ struct StatisticsTests {
         }
     }
 
+    /// Counted values' quantiles, from their radix sort, interpolate between the order statistics
+    /// of the expanded values sorted by comparison: negatives before positives, extremes, repeats,
+    /// and every rank of a small set.
+    @Test func countedValuesQuantilesMatchTheExpandedValues() {
+        /// Numpy's linear interpolation, as CountedValues writes it, over values sorted by comparison.
+        func reference(_ values: [Double], _ q: Double) -> Double {
+            let sorted = values.sorted(), h = Double(sorted.count - 1) * q, lower = Int(h.rounded(.down))
+            let a = sorted[lower]
+            return lower + 1 < sorted.count ? a + (h - Double(lower)) * (sorted[lower + 1] - a) : a
+        }
+        let random = RandomStream(name: "counted values quantiles", scenarioSeed: 4)
+        var values: [Int64] = [Int64.max, Int64.min + 1, -1, 0, 1, -(1 << 40), 1 << 40]
+        for _ in 0..<30_000 { values.append(Int64(random.uniformInt(-1_000_000...1_000_000)) * Int64(random.uniformInt(1...1_000))) }
+        var c = CountedValues()
+        for v in values { c.add(v, count: v % 3 == 0 ? 2 : 1) }
+        let expanded = values.flatMap { v in Array(repeating: Double(v), count: v % 3 == 0 ? 2 : 1) }
+        let qs = [0, 0.001, 0.25, 0.5, 0.9, 0.99, 0.999, 1]
+        #expect(c.quantiles(qs) == qs.map { reference(expanded, $0) })
+        // Every twentieth quantile of five values: each rank is read, and its neighbour.
+        var few = CountedValues()
+        for v: Int64 in [7, -3, 7, 12, -40] { few.add(v) }
+        let steps = (0...20).map { Double($0) / 20 }
+        #expect(few.quantiles(steps) == steps.map { reference([7, -3, 7, 12, -40], $0) })
+    }
+
+    /// The radix sort by key keeps items of equal keys in their order (it sorts counted values'
+    /// slots, and any caller may rely on it).
+    @Test func radixSortByKeyIsStable() {
+        var rng = SystemRandomNumberGenerator()
+        var items = (0..<20_000).map { i in (key: UInt64.random(in: 0...300, using: &rng) << 40, order: i) }
+        let expected = items.enumerated().sorted { ($0.element.key, $0.offset) < ($1.element.key, $1.offset) }.map(\.element.order)
+        var spare = items
+        items.withUnsafeMutableBufferPointer { all in
+            spare.withUnsafeMutableBufferPointer { RadixSort.sort(all, spare: $0) { $0.key } }
+        }
+        #expect(items.map(\.order) == expected)
+    }
+
     /// The radix sort orders as `<` does: negatives, zeros, infinities, subnormals and repeats,
     /// above and below the size where it hands over to a comparison sort.
     @Test func radixSortMatchesTheComparisonSort() {
