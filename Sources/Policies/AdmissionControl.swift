@@ -3,7 +3,9 @@ import Serving
 /// What a scheduler checks before a waiting request joins the batch, beyond
 /// the free blocks (above the watermark) that every admission needs.
 public protocol AdmissionControl {
-    /// A scheduling round begins on `instance` (its running batch is settled).
+    /// A scheduling round begins on `instance` (its running batch is settled). It prepares the
+    /// round's admissions and changes nothing they do not read: a round with nothing waiting may
+    /// be skipped (a decode stretch's steps skip theirs, see FCFSScheduler.formedStretchSteps).
     mutating func beginRound(on instance: Instance)
     /// Whether `candidate` may join now.
     mutating func admits(_ candidate: ServingRequest, on instance: Instance) -> Bool

@@ -84,10 +84,20 @@ public struct FCFSScheduler: BatchScheduler {
     }
 
     /// A decode stretch's step is this scheduler's step with nothing waiting or swapped out: every
-    /// running request scheduled, no preemption, and a round that admits nothing (but counts).
-    public mutating func formedStretchStep(on instance: Instance) {
-        if stepsSinceRound < Int.max { stepsSinceRound += 1 }
-        admitWaiting(on: instance, chunked: instance.limits.chunkedPrefill, decodesOnly: formsV0Steps(instance))
+    /// running request scheduled, no preemption, and a round, when one is due, that admits nothing.
+    /// Such a round only counts (its admission control's `beginRound` prepares admissions, and
+    /// there are none), so `count` steps move the count at once. Under vLLM V0's steps no round
+    /// begins without a waiting decode.
+    public mutating func formedStretchSteps(_ count: Int, on instance: Instance) {
+        guard count > 0 else { return }
+        let counted = stepsSinceRound < Int.max ? stepsSinceRound + 1 : Int.max
+        if formsV0Steps(instance) {
+            if counted < Int.max { stepsSinceRound = counted + count - 1 }
+            return
+        }
+        // The first step holds the round if one is due; from there a round falls due every interval.
+        let first = counted >= admissionInterval ? 0 : counted
+        stepsSinceRound = (first + count - 1) % admissionInterval
     }
 
     /// Whether the instance forms vLLM V0's steps (no chunked prefill, an engine scheduling as V0).

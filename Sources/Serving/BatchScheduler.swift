@@ -19,21 +19,21 @@ public protocol BatchScheduler {
     /// A scheduler that says yes also promises that, when nothing waits or is swapped out, its
     /// step begins with `scheduleRunning(from: 0, …)` (which runs a stretch's requests as the
     /// stretch's step), and that a step in which every running request is scheduled changes
-    /// nothing more in the instance. The instance then forms a decode stretch's steps itself when
-    /// they run alone, and calls `formedStretchStep(on:)` in place of `formBatch(on:)`.
+    /// nothing more in the instance than the steps it counts. The instance then forms a decode
+    /// stretch's steps itself when they run alone, and tells them with `formedStretchSteps(_:on:)`.
     var coalescesDecodes: Bool { get }
 
-    /// The instance formed a decode stretch's step in place of `formBatch(on:)`: every running
-    /// request decodes one token, and nothing waits or is swapped out. A scheduler that counts
-    /// steps or rounds counts this one (the default does nothing); it must not read `running` or
-    /// `batch` here (the instance stops if it does: the step runs the stretch's requests unread).
-    mutating func formedStretchStep(on instance: Instance)
+    /// The instance formed `count` decode stretch steps in place of `formBatch(on:)`: in each, every
+    /// running request decoded one token and nothing waited or was swapped out. They are told at
+    /// once, before the scheduler's next call (a call per step cost a tenth of the step). A
+    /// scheduler that counts steps or rounds counts these (the default does nothing).
+    mutating func formedStretchSteps(_ count: Int, on instance: Instance)
 }
 
 extension BatchScheduler {
     public mutating func requestFinished(_ request: ServingRequest) {}
     public var coalescesDecodes: Bool { false }
-    public mutating func formedStretchStep(on instance: Instance) {}
+    public mutating func formedStretchSteps(_ count: Int, on instance: Instance) {}
 }
 
 /// Chooses an instance for each new request, and a decode instance for each

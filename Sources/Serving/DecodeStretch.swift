@@ -49,7 +49,11 @@ final class DecodeStretch {
     /// The steps whose gap (counted from the step before; the first one's, from the step before
     /// the stretch) is larger than every later step's, in order: a request that joined after step
     /// j saw, as its largest gap, that of the first of them after j.
-    private var peaks: [(step: Int, gap: SimTime)] = []
+    private var peaks = OwnedValues<Peak>()
+    private struct Peak {
+        var step: Int
+        var gap: SimTime
+    }
 
     /// The number of the next step (1: the stretch's first), and whether the stretch may run it
     /// (as far as the stretch knows): it is not formed yet, and some request is left.
@@ -69,8 +73,10 @@ final class DecodeStretch {
         steps += 1
         (formed, inFlight, withOthers) = (false, false, false)
         lastToken = now
-        while let last = peaks.last, last.gap <= gap { peaks.removeLast() }
-        peaks.append((steps, gap))
+        var n = peaks.count
+        while n > 0, peaks[n - 1].gap <= gap { n -= 1 }
+        peaks.resize(to: n + 1, filling: Peak(step: steps, gap: gap))
+        peaks[n] = Peak(step: steps, gap: gap)
     }
 
     /// The largest gap of the steps after step `joined` (zero when there is none).

@@ -69,7 +69,15 @@ public final class Instance {
     public let index: Int
     public let spec: InstanceSpec
     public let costModel: CostModel
-    public var scheduler: any BatchScheduler
+    /// The policy that fills each batch. It hears of the decode stretch steps the instance formed
+    /// without it (`BatchScheduler.formedStretchSteps`) before anything else reaches it.
+    public var scheduler: any BatchScheduler {
+        _read { tellStretchSteps(); yield schedulerStorage }
+        _modify { tellStretchSteps(); yield &schedulerStorage }
+    }
+    private var schedulerStorage: any BatchScheduler
+    /// Stretch steps formed since the scheduler was last reached.
+    private var untoldStretchSteps = 0
     @inlinable public var limits: SchedulerLimits { spec.limits }
     public var role: InstanceRole { spec.role }
 
@@ -224,7 +232,7 @@ public final class Instance {
         self.memory = memory
         self.index = index
         self.spec = spec
-        self.scheduler = scheduler
+        self.schedulerStorage = scheduler
         costModel = shared ?? CostModel(model: spec.model, accelerator: spec.accelerator, layout: spec.layout,
                                         efficiency: spec.efficiency, engine: spec.engine, routing: spec.expertRouting,
                                         placement: spec.expertPlacement, scaleOut: scaleOut)
@@ -482,21 +490,24 @@ public final class Instance {
     private func finishStretchRequests(_ s: DecodeStretch, into finished: inout [ServingRequest]) {
         let step = s.steps, blockTokens = limits.blockTokens
         var kept = 0, next = Int.max
-        for i in stretchMembers.indices {
-            let member = stretchMembers[i]
-            guard member.finishesAt == step else {
-                stretchMembers[kept] = member
-                kept += 1
-                next = min(next, member.finishesAt)
-                continue
+        // In place, in the members' own memory: an array store checked its uniqueness per member.
+        stretchMembers.withUnsafeMutableBufferPointer { members in
+            for i in members.indices {
+                let member = members[i]
+                guard member.finishesAt == step else {
+                    members[kept] = member
+                    kept += 1
+                    next = min(next, member.finishesAt)
+                    continue
+                }
+                let r = runningRequests[i]
+                // It leaves the stretch's aggregates: its context, its block step, the blocks it took.
+                let first = DecodeStretch.firstBlockStep(kvBlocks: r.kvBlocks, computedTokens: r.computedTokens, blockTokens: blockTokens)
+                s.contextTokens -= r.computedTokens - member.joinedAt
+                blockSteps[(member.joinedAt + first) % blockTokens] -= 1
+                s.blocksTaken -= bringUp(r, member, to: s)
+                finished.append(r)
             }
-            let r = runningRequests[i]
-            // It leaves the stretch's aggregates: its context, its block step, the blocks it took.
-            let first = DecodeStretch.firstBlockStep(kvBlocks: r.kvBlocks, computedTokens: r.computedTokens, blockTokens: blockTokens)
-            s.contextTokens -= r.computedTokens - member.joinedAt
-            blockSteps[(member.joinedAt + first) % blockTokens] -= 1
-            s.blocksTaken -= bringUp(r, member, to: s)
-            finished.append(r)
         }
         s.requests -= stretchMembers.count - kept
         stretchMembers.removeLast(stretchMembers.count - kept)
@@ -809,8 +820,7 @@ public final class Instance {
         swapTraffic = SwapTraffic()
         if let s = stretch, formStretchStep(s) {
             // The step the scheduler would form, formed without it (see BatchScheduler.coalescesDecodes).
-            scheduler.formedStretchStep(on: self)
-            precondition(stretch === s, "a scheduler read the running requests in formedStretchStep(on:)")
+            untoldStretchSteps += 1
             s.inFlight = true  // its requests are marked in flight only if read
             requestSteps += s.requests
             iterations += 1
@@ -843,6 +853,15 @@ public final class Instance {
         flights.append(batchRequests)
         batchRequests = spareBatches.popLast() ?? Batch()
         return stageTimes(costModel.breakdown(batchShape))
+    }
+
+    /// Tells the scheduler of the stretch steps formed without it.
+    private func tellStretchSteps() {
+        guard untoldStretchSteps > 0 else { return }
+        let steps = untoldStretchSteps, s = stretch
+        untoldStretchSteps = 0
+        schedulerStorage.formedStretchSteps(steps, on: self)
+        precondition(stretch === s, "a scheduler read the running requests in formedStretchSteps(_:on:)")
     }
 
     /// How long a step costing `step` holds each pipeline stage (it is the last step formed).

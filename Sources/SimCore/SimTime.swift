@@ -2,7 +2,7 @@
 ///
 /// Integer time keeps event ordering exact: two events scheduled for "the same"
 /// moment compare equal on every machine, and sums never drift.
-public struct SimTime: Hashable, Comparable, Sendable {
+public struct SimTime: Hashable, Comparable, Sendable, BitwiseCopyable {
     public var nanoseconds: Int64
 
     @inlinable public init(nanoseconds: Int64) { self.nanoseconds = nanoseconds }
