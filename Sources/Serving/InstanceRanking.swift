@@ -58,16 +58,20 @@ public final class InstanceRanking {
     /// The candidate with the lowest key, nil when there is none.
     public func best(among instances: [Instance]) -> Int? {
         index.deliver()
-        for i in marks.takeAll() {
-            keys[i] = key(instances[i]).map { min($0, .greatestFiniteMagnitude) } ?? .infinity
-            // Up the tree while `i` won the node before or wins it now: past a node it neither won
-            // nor wins, that node's winner and key are unchanged, and so is everything above.
-            var n = (width + i) / 2
-            while n >= 1 {
-                let before = winners[n], now = better(winners[2 * n], winners[2 * n + 1])
-                winners[n] = now
-                if before != i && now != i { break }
-                n /= 2
+        instances.withUnsafeBufferPointer { all in
+            for i in marks.takeAll() {
+                // Lent, not retained: `instances` keeps it alive.
+                let value = Unmanaged.passUnretained(all[i])._withUnsafeGuaranteedRef { key($0) }
+                keys[i] = value.map { min($0, .greatestFiniteMagnitude) } ?? .infinity
+                // Up the tree while `i` won the node before or wins it now: past a node it neither
+                // won nor wins, that node's winner and key are unchanged, and so is everything above.
+                var n = (width + i) / 2
+                while n >= 1 {
+                    let before = winners[n], now = better(winners[2 * n], winners[2 * n + 1])
+                    winners[n] = now
+                    if before != i && now != i { break }
+                    n /= 2
+                }
             }
         }
         let best = winners[1]
