@@ -1,5 +1,6 @@
 import Foundation
 import SimCore
+import Synchronization
 
 /// How long one iteration (forward pass) of a batch takes for a model on a
 /// parallel layout of accelerators.
@@ -51,6 +52,12 @@ public final class CostModel: Sendable {
     private let expertGroups: [(share: Double, chances: [Double])]
     /// What leaves the instance's servers (nil: all its GPUs on one server).
     public let scaleOut: ScaleOut?
+    /// Decode-only steps' costs by their sequences (up to `decodeStepsKept`), but for the attention,
+    /// filled as sizes come up. All the rest of such a step's cost depends on its size alone, and
+    /// a decode stretch's size changes as requests join and finish: a full breakdown then was a
+    /// twentieth of a large run. Locked: replicas on other threads may share the model.
+    private let decodeSteps = Mutex<[Breakdown?]>([])
+    private static let decodeStepsKept = 1024
 
     /// Where an instance's GPUs sit, as far as its step time cares.
     public struct ScaleOut: Sendable, Equatable {
@@ -172,6 +179,23 @@ public final class CostModel: Sendable {
             b.host = engine.hostSeconds(sequences: batch.sequences, tokens: batch.totalTokens)
             return b
         }
+        let n = batch.decodeTokens
+        guard batch.prefillTokens == 0, batch.prefillSequences == 0, n < Self.decodeStepsKept else { return breakdown(share: batch) }
+        var b = decodeSteps.withLock { n < $0.count ? $0[n] : nil } ?? {
+            let computed = breakdown(share: batch)
+            decodeSteps.withLock { kept in
+                if kept.count <= n { kept.append(contentsOf: repeatElement(nil, count: n + 1 - kept.count)) }
+                kept[n] = computed
+            }
+            return computed
+        }()
+        b.attention = attentionSeconds(batch, graph: b.graph)
+        assert(b == breakdown(share: batch), "a decode step's cost depends on more than its size and context")
+        return b
+    }
+
+    /// The breakdown of `batch`, a rank's share, computed in full.
+    private func breakdown(share batch: BatchShape) -> Breakdown {
         let tp = Double(layout.tp)
         let bpp = model.activationBytes
         let decodeOnly = batch.prefillTokens == 0
