@@ -182,9 +182,10 @@ public final class Cluster {
             arrive()
             try pullNextArrival()
         case .iterationDone(let i):
-            finishIteration(on: instances[i])
+            let inst = instances[i]
+            finishIteration(on: inst)
             // New hand-offs appear on prefill instances; room for them on decode ones.
-            if instances[i].role != .colocated { retryHandoffs() }
+            if inst.role != .colocated { retryHandoffs() }
         case .firstStageFree(let i):
             startIterationIfIdle(instances[i])
         case .flowDelivery(let version):
@@ -299,8 +300,10 @@ public final class Cluster {
         }
         guard inst.state != .removed, inst.canStartBatch(at: loop.now) else { return }
         let formed = inst.formBatch(now: loop.now)
-        for (r, reason) in inst.dropped { end(r, reason: reason) }
-        inst.dropped.removeAll()
+        if !inst.dropped.isEmpty {
+            for (r, reason) in inst.dropped { end(r, reason: reason) }
+            inst.dropped.removeAll()
+        }
         kvUsage[inst.index].set(Double(inst.blocksInUse), at: loop.now)
         guard let step = formed else {
             retireIfDrained(inst)
@@ -395,11 +398,10 @@ public final class Cluster {
         if clientTimeout != nil { awaitingClients[r.id] = nil }
         metrics.ended(r, at: loop.now, reason: reason)
         source.requestEnded(id: r.id, at: loop.now)
-        let latency = reason == nil ? r.firstToken.map { first in
+        notify(.ended(request: r.id, instance: r.instance, latency: reason == nil ? r.firstToken.map { first in
             ControlEvent.Latency(ttft: (first - r.arrival).seconds,
                                  tpot: r.generatedTokens > 1 ? (loop.now - first).seconds / Double(r.generatedTokens - 1) : 0)
-        } : nil
-        notify(.ended(request: r.id, instance: r.instance, latency: latency))
+        } : nil))
         if nextRequest == nil, !sourceExhausted {
             // A closed-loop client may send now; a source error surfaces after this event.
             do { try pullNextArrival() } catch { deferredError = error }
@@ -514,9 +516,10 @@ public final class Cluster {
 
     /// Tells the controller of an event; one that happens while the controller acts (it started an
     /// instance, its migration ended a request) is told once that call returns, in order.
-    func notify(_ event: ControlEvent) {
+    /// (The event is made only when there is a controller to tell.)
+    func notify(_ event: @autoclosure () -> ControlEvent) {
         guard controller != nil || controlling else { return }
-        pendingControlEvents.append(event)
+        pendingControlEvents.append(event())
         deliverControlEvents()
     }
 

@@ -429,8 +429,13 @@ public final class Instance {
         guard s.requests <= tokenBudget else { return false }
         let blocks = blockSteps[s.nextStep % limits.blockTokens]
         guard blocks <= availableBlocks else { return false }
-        // One block at a time, as the requests would take them (evicting cached blocks nobody uses).
-        for _ in 0..<blocks { take(1) }
+        // One block at a time, as the requests would take them (evicting cached blocks nobody
+        // uses), unless all are free.
+        if blocks <= gpuBlocks.free {
+            gpuBlocks.allocate(blocks)
+        } else {
+            for _ in 0..<blocks { take(1) }
+        }
         batchShape.addDecodes(s.requests, context: s.nextContextTokens)
         s.formStep(takingBlocks: blocks)
         return true

@@ -12,11 +12,12 @@ public struct StageTimes: Sendable, Equatable {
         self.rest = rest
     }
 
-    /// Splits a step over `stages` stages. With one stage, `first` is the whole step.
+    /// Splits a step over `stages` stages. With one stage, `first` is the whole step (and `rest`,
+    /// which no stage takes, zero: every step converts its times).
     public init(host: Double, gpu: Double, overlapsHost: Bool, stages: Int) {
         let stageGPU = gpu / Double(stages)
         first = .seconds(overlapsHost ? max(host, stageGPU) : host + stageGPU)
-        rest = .seconds(stageGPU)
+        rest = stages > 1 ? .seconds(stageGPU) : .zero
     }
 }
 

@@ -383,10 +383,10 @@ struct PipelineTests {
         #expect(p.run(from: .seconds(5), StageTimes(first: .seconds(1), rest: .seconds(4))) == (.seconds(12), .seconds(7)))
     }
 
-    /// One stage is the whole step; with two, the host work stays on the first and the GPU
-    /// time splits in halves (serial host: 1 + 4/2; overlapped: max(1, 4/2)).
+    /// One stage is the whole step (no other stage takes any); with two, the host work stays on
+    /// the first and the GPU time splits in halves (serial host: 1 + 4/2; overlapped: max(1, 4/2)).
     @Test func aStepSplitsOverTheStages() {
-        #expect(StageTimes(host: 1, gpu: 4, overlapsHost: false, stages: 1) == StageTimes(first: .seconds(5), rest: .seconds(4)))
+        #expect(StageTimes(host: 1, gpu: 4, overlapsHost: false, stages: 1) == StageTimes(first: .seconds(5), rest: .zero))
         #expect(StageTimes(host: 1, gpu: 4, overlapsHost: false, stages: 2) == StageTimes(first: .seconds(3), rest: .seconds(2)))
         #expect(StageTimes(host: 1, gpu: 4, overlapsHost: true, stages: 2) == StageTimes(first: .seconds(2), rest: .seconds(2)))
     }
