@@ -4,7 +4,9 @@ import PackageDescription
 /// Release builds skip Swift's run-time exclusivity checks in the simulation
 /// hot path: profiling the 1M-request benchmark showed them taking over half
 /// the time (every access to a request's or instance's stored properties).
-/// Debug builds, and so the tests, keep them.
+/// The workloads, drawn ahead for each run, skip them too: two checks per
+/// request, each a call into the runtime. Debug builds, and so the tests, keep
+/// them.
 let hotPath: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
 
 let package = Package(
@@ -26,7 +28,7 @@ let package = Package(
         ], swiftSettings: hotPath),
         .target(name: "HardwareModels", dependencies: ["SimCore"],
                 resources: [.copy("Resources/device-profiles.json"), .copy("Resources/models"), .copy("Resources/engines"), .copy("Resources/accelerators")], swiftSettings: hotPath),
-        .target(name: "Workloads", dependencies: ["SimCore"]),
+        .target(name: "Workloads", dependencies: ["SimCore"], swiftSettings: hotPath),
         .target(name: "Serving", dependencies: [
             "SimCore", "HardwareModels", "Workloads",
             .product(name: "DequeModule", package: "swift-collections"),

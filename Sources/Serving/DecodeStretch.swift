@@ -75,8 +75,8 @@ final class DecodeStretch {
         lastToken = now
         var n = peaks.count
         while n > 0, peaks[n - 1].gap <= gap { n -= 1 }
-        peaks.resize(to: n + 1, filling: Peak(step: steps, gap: gap))
-        peaks[n] = Peak(step: steps, gap: gap)
+        peaks.truncate(to: n)
+        peaks.append(Peak(step: steps, gap: gap))
     }
 
     /// The largest gap of the steps after step `joined` (zero when there is none).

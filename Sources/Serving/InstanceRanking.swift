@@ -103,6 +103,19 @@ struct OwnedValues<Value: BitwiseCopyable>: ~Copyable {
         count = n
     }
 
+    /// Keeps the first `n` values (`n` at most `count`).
+    @inline(__always) mutating func truncate(to n: Int) {
+        precondition(n >= 0 && n <= count)
+        count = n
+    }
+
+    /// Adds `value` after the last.
+    @inline(__always) mutating func append(_ value: Value) {
+        guard count < capacity else { return resize(to: count + 1, filling: value) }
+        (values + count).initialize(to: value)
+        count += 1
+    }
+
     @inline(__always) subscript(i: Int) -> Value {
         get {
             precondition(i >= 0 && i < count, "index \(i) out of range")
