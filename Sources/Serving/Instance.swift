@@ -879,7 +879,9 @@ public final class Instance {
     /// returns whether some requests finished (then `finished` lists them). (A list returned at
     /// every step cost its release at every step.)
     func completeIteration(metrics: MetricsRecorder, at now: SimTime) -> Bool {
-        if !finished.isEmpty { finished.removeAll(keepingCapacity: true) }
+        // One by one: emptying a list of requests at once goes through the runtime's generic
+        // destroy, a call through a value witness per request.
+        while !finished.isEmpty { finished.removeLast() }
         if let s = stretch, s.inFlight, !s.withOthers {
             // A stretch's step alone: every request sampled; some may have generated their last token.
             endStretchStep(s, gap: metrics.allSampled(s.requests, on: index, at: now), at: now)
@@ -968,7 +970,7 @@ public final class Instance {
             }
         }
         precondition(kept == runningRequests.count - leaving.count, "a finished request was not running")
-        runningRequests.removeLast(leaving.count)
+        for _ in leaving { runningRequests.removeLast() }  // (one by one: see completeIteration)
     }
 
     /// Names the prompt blocks `r` has just filled in the prefix cache; a block already cached
