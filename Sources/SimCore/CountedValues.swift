@@ -124,7 +124,7 @@ public struct CountedValues: Sendable {
     public func summary(quantiles qs: [Double]) -> (mean: Double, std: Double, quantiles: [Double]) {
         guard total > 0 else { return (.nan, .nan, qs.map { _ in .nan }) }
         // Distinct values: any sort gives the one order. A radix sort by the value's bits, its sign
-        // flipped so that negatives come first (tens of millions of values in a long run).
+        // flipped so that negatives come first (a run's gaps take up to one value per step).
         var sorted = slots.filter { $0.value != Self.empty && $0.count > 0 }
         var spare = [Slot](repeating: Slot(value: 0, count: 0), count: sorted.count)
         sorted.withUnsafeMutableBufferPointer { items in

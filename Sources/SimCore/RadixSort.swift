@@ -1,7 +1,6 @@
 /// Sorts by 64-bit keys, least significant byte first: O(n) passes instead of O(n log n)
-/// comparisons. A run's summary sorts ten million latencies several times over, and the
-/// distinct inter-token gaps of a long run number tens of millions; comparison sorts of them
-/// took seconds.
+/// comparisons. A run's summary sorts ten million latencies several times over (a comparison
+/// sort of them took seconds), and the distinct inter-token gaps, up to one per step.
 ///
 /// The order of doubles is `<`'s for every value but NaN (which `<` cannot order) and signed
 /// zeros (−0 before +0, where `<` leaves them in either order).
