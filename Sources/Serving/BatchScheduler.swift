@@ -26,7 +26,9 @@ public protocol BatchScheduler {
     /// The instance formed `count` decode stretch steps in place of `formBatch(on:)`: in each, every
     /// running request decoded one token and nothing waited or was swapped out. They are told at
     /// once, before the scheduler's next call (a call per step cost a tenth of the step). A
-    /// scheduler that counts steps or rounds counts these (the default does nothing).
+    /// scheduler that counts steps or rounds counts these (the default does nothing); it must not
+    /// read `running` or `batch` here (the instance stops if it does: the steps ran the stretch's
+    /// requests unread).
     mutating func formedStretchSteps(_ count: Int, on instance: Instance)
 }
 
