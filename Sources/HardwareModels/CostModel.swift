@@ -153,17 +153,6 @@ public final class CostModel: Sendable {
         public var total: Double { overlapsHost ? max(host, gpu) : host + gpu }
     }
 
-    /// The breakdown of `whole`, a batch that differs from the one `previous` is the breakdown of
-    /// only in its decode context (a decode stretch's next step, see Serving's DecodeStretch): the
-    /// same bits as `breakdown(whole)`, with only the attention computed again.
-    public func breakdown(_ whole: BatchShape, contextChangedFrom previous: Breakdown) -> Breakdown {
-        guard engine.kernelTables != .none else { return previous }
-        var b = previous
-        b.attention = attentionSeconds(layout.dp > 1 ? whole.share(of: layout.dp) : whole, graph: b.graph)
-        assert(b == breakdown(whole), "the batch changed more than its decode context")
-        return b
-    }
-
     /// Every layer's attention over `batch` (a rank's share).
     private func attentionSeconds(_ batch: BatchShape, graph: Bool) -> Double {
         let tp = Double(layout.tp)

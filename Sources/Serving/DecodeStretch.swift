@@ -1,4 +1,3 @@
-import HardwareModels
 import SimCore
 
 /// Steps of one instance in which nothing can change some of its requests' progress, run without
@@ -42,8 +41,6 @@ final class DecodeStretch {
     var formed = false, inFlight = false, withOthers = false
     /// Blocks the stretch's steps took so far (each held by one of the requests).
     var blocksTaken = 0
-    /// The cost of its last step formed, part by part (nil once the batch changed).
-    var cost: CostModel.Breakdown?
     /// When the last step ended.
     var lastToken = SimTime.zero
     /// The steps whose gap (counted from the step before; the first one's, from the step before

@@ -517,7 +517,6 @@ public final class Instance {
         s.requests -= stretchMembers.count - kept
         stretchMembers.removeLast(stretchMembers.count - kept)
         s.finishingStep = next == Int.max ? nil : next
-        s.cost = nil  // the batch shrank
     }
 
     /// Calls `body` with each running request in order, lent rather than retained, while it returns true.
@@ -561,7 +560,6 @@ public final class Instance {
             finishing = min(finishing, member.finishesAt)
         }
         s.finishingStep = finishing
-        s.cost = nil  // the batch grew
         stretch = s
     }
 
@@ -829,11 +827,8 @@ public final class Instance {
             s.inFlight = true  // its requests are marked in flight only if read
             requestSteps += s.requests
             iterations += 1
-            // While its batch keeps its requests, a stretch's steps differ only in their decode
-            // context: only the attention is timed again.
-            let step = s.cost.map { costModel.breakdown(batchShape, contextChangedFrom: $0) } ?? costModel.breakdown(batchShape)
-            s.cost = step
-            return stageTimes(step)
+            // A decode-only step: the cost model times only its attention again (see CostModel.breakdown).
+            return stageTimes(costModel.breakdown(batchShape))
         }
         abortExpiredWaiting(now: now)
         batchRequests.removeAll()
