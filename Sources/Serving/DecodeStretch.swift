@@ -24,8 +24,15 @@ import SimCore
 /// per-request work, a cache miss on each request in turn, was most of the run.
 ///
 /// A class: a step reads and changes it several times, and an optional struct of this size, held
-/// by the instance, was copied whole at each read.
+/// by the instance, was copied whole at each read. Each instance keeps one for its whole life, in a
+/// constant property, open while a stretch runs: reading a constant needs no retain and release,
+/// which an optional reference took at every step.
 final class DecodeStretch {
+    /// Whether a stretch runs (the rest is zero when none does).
+    private(set) var isOpen = false
+    /// How many stretches have ended (so that a caller can tell that one ended while it waited).
+    private(set) var closings = 0
+
     /// Its requests (the first this many running), and Σ their computed tokens at the stretch's
     /// first step, as if every one had run from there (the context the next step's decode
     /// attention reads is `nextContextTokens`); both change as requests join and finish.
@@ -58,6 +65,21 @@ final class DecodeStretch {
     var formsNextStep: Bool { !formed && requests > 0 }
     /// Σ computed tokens over the requests at the next step.
     var nextContextTokens: Int { contextTokens + requests * steps }
+
+    /// Begins a stretch (with no request yet).
+    func open() {
+        precondition(!isOpen, "a decode stretch opened twice")
+        isOpen = true
+    }
+
+    /// Ends the stretch: everything is as before it opened.
+    func close() {
+        guard isOpen else { return }
+        (isOpen, requests, contextTokens, finishingStep, steps) = (false, 0, 0, nil, 0)
+        (formed, inFlight, withOthers, blocksTaken, lastToken) = (false, false, false, 0, .zero)
+        peaks.truncate(to: 0)
+        closings += 1
+    }
 
     /// The next step is formed, taking `blocks` blocks.
     func formStep(takingBlocks blocks: Int) {

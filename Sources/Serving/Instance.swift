@@ -119,8 +119,9 @@ public final class Instance {
     /// `running`'s storage, which only the steps' own loops read directly.
     /// (Changed only after a decode stretch caught up, or by the stretch as its requests finish.)
     private var runningRequests: [ServingRequest] = [] { didSet { holdingsChanged() } }
-    /// The steps being run without touching the requests, or those that may be (see DecodeStretch).
-    private var stretch: DecodeStretch?
+    /// The steps being run without touching the requests, or those that may be, while it is open
+    /// (see DecodeStretch).
+    private let stretch = DecodeStretch()
     /// The stretch's requests, in running order (they are the first running requests).
     private var stretchMembers: [StretchMember] = []
     /// Whether this instance may run decode stretches (the cluster turns it on; outputs are the same either way).
@@ -157,14 +158,14 @@ public final class Instance {
     /// `running`, or in `waiting` or `dropped` when preempted again); empty between steps.
     private var admitted = Batch()
     var pipeline: Pipeline
-    var busy: Bool { !flights.isEmpty || stretch?.inFlight == true }
+    var busy: Bool { !flights.isEmpty || stretch.inFlight }
     /// Micro-batches in flight, a decode stretch's step that lists no requests included.
-    private var flightCount: Int { flights.count + (stretch.map { $0.inFlight && !$0.withOthers } == true ? 1 : 0) }
+    private var flightCount: Int { flights.count + (stretch.inFlight && !stretch.withOthers ? 1 : 0) }
     /// The micro-batch that finishes next.
     var oldestFlight: Batch {
-        guard let s = stretch, s.inFlight else { return flights.first ?? Batch() }
-        var flight = Batch(runningRequests[..<s.requests])
-        if s.withOthers { flight.append(contentsOf: flights[0]) }
+        guard stretch.inFlight else { return flights.first ?? Batch() }
+        var flight = Batch(runningRequests[..<stretch.requests])
+        if stretch.withOthers { flight.append(contentsOf: flights[0]) }
         return flight
     }
     /// KV blocks this iteration copies between GPU and host or NVMe before it computes (swaps,
@@ -371,8 +372,8 @@ public final class Instance {
     /// re-read the budget, the free blocks and the batch's storage for every one.
     public func scheduleRunning(from start: Int, wholeOnly: Bool) -> Int {
         var start = start
-        if start == 0, let s = stretch, s.formsNextStep, batchRequests.isEmpty, flights.isEmpty, formMembersStep(s) {
-            start = s.requests  // the stretch's requests run as its step; the others as below
+        if start == 0, stretch.formsNextStep, batchRequests.isEmpty, flights.isEmpty, formMembersStep(stretch) {
+            start = stretch.requests  // the stretch's requests run as its step; the others as below
         } else {
             catchUp()
         }
@@ -445,9 +446,12 @@ public final class Instance {
     /// computed and generated, blocks, their runs of sampled steps and inter-token gaps, and the
     /// step formed or in flight (scheduled tokens, in flight, and their place in its batch).
     func catchUp() {
-        guard let s = stretch else { return }
-        stretch = nil
-        defer { stretchMembers.removeAll(keepingCapacity: true) }
+        let s = stretch
+        guard s.isOpen else { return }
+        defer {
+            s.close()
+            stretchMembers.removeAll(keepingCapacity: true)
+        }
         guard s.requests > 0, s.steps > 0 || s.formed else { return }
         var i = 0
         forEachRunning { r in
@@ -534,7 +538,7 @@ public final class Instance {
     /// first). Reads only requests just updated (in the cache).
     private func joinStretch(at now: SimTime) {
         guard coalescesDecodes, role != .prefill, spec.layout.pp == 1, scheduler.coalescesDecodes else { return }
-        let members = stretch?.requests ?? 0, blockTokens = limits.blockTokens
+        let s = stretch, members = s.requests, blockTokens = limits.blockTokens
         /// The step at which `r` takes its next block (1: its first in the stretch), if it may join.
         func blockStep(_ r: ServingRequest) -> Int? {
             let first = DecodeStretch.firstBlockStep(kvBlocks: r.kvBlocks, computedTokens: r.computedTokens, blockTokens: blockTokens)
@@ -542,8 +546,8 @@ public final class Instance {
             return joins ? first : nil
         }
         guard members < runningRequests.count, blockStep(runningRequests[members]) != nil else { return }
-        let s = stretch ?? DecodeStretch()
-        if stretch == nil {
+        if !s.isOpen {
+            s.open()
             if blockSteps.count != blockTokens { blockSteps = Array(repeating: 0, count: blockTokens) }
             for i in blockSteps.indices { blockSteps[i] = 0 }
             stretchMembers.removeAll(keepingCapacity: true)
@@ -560,7 +564,6 @@ public final class Instance {
             finishing = min(finishing, member.finishesAt)
         }
         s.finishingStep = finishing
-        stretch = s
     }
 
     /// Whether the head of the waiting queue could ever run here: its whole
@@ -821,7 +824,8 @@ public final class Instance {
     /// (`swapTraffic`) comes first, as flows the cluster runs.
     func formBatch(now: SimTime) -> StageTimes? {
         swapTraffic = SwapTraffic()
-        if let s = stretch, formStretchStep(s) {
+        if formStretchStep(stretch) {
+            let s = stretch
             // The step the scheduler would form, formed without it (see BatchScheduler.coalescesDecodes).
             untoldStretchSteps += 1
             s.inFlight = true  // its requests are marked in flight only if read
@@ -836,7 +840,7 @@ public final class Instance {
         batchShape = BatchShape()
         scheduler.formBatch(on: self)
         // The scheduler may have run a decode stretch's requests as the stretch's step (see scheduleRunning).
-        let members = stretch.flatMap { $0.formed ? $0 : nil }
+        let members = stretch.formed ? stretch : nil
         guard !batchRequests.isEmpty || members != nil else { return nil }
         batchRequests.forEach { r in r.inFlight = true }
         // Only a request admitted in this step can be scheduled for the first time (one admitted
@@ -858,10 +862,10 @@ public final class Instance {
     /// Tells the scheduler of the stretch steps formed without it.
     private func tellStretchSteps() {
         guard untoldStretchSteps > 0 else { return }
-        let steps = untoldStretchSteps, s = stretch
+        let steps = untoldStretchSteps, closings = stretch.closings
         untoldStretchSteps = 0
         schedulerStorage.formedStretchSteps(steps, on: self)
-        precondition(stretch === s, "a scheduler read the running requests in formedStretchSteps(_:on:)")
+        precondition(stretch.closings == closings, "a scheduler read the running requests in formedStretchSteps(_:on:)")
     }
 
     /// How long a step costing `step` holds each pipeline stage (it is the last step formed).
@@ -877,15 +881,16 @@ public final class Instance {
         // One by one: emptying a list of requests at once goes through the runtime's generic
         // destroy, a call through a value witness per request.
         while !finished.isEmpty { finished.removeLast() }
-        if let s = stretch, s.inFlight, !s.withOthers {
+        if stretch.inFlight, !stretch.withOthers {
             // A stretch's step alone: every request sampled; some may have generated their last token.
+            let s = stretch
             endStretchStep(s, gap: metrics.allSampled(s.requests, on: index, at: now), at: now)
             fullyCoalescedIterations += 1
             guard !finished.isEmpty else { return false }
             finish(finished)
             return true
         }
-        let members = stretch.flatMap { $0.inFlight ? $0 : nil }
+        let members = stretch.inFlight ? stretch : nil
         var done = flights.removeFirst()
         if members == nil { catchUp() }  // (a stretch whose requests were not in the step)
         var tokens = 0
@@ -946,7 +951,7 @@ public final class Instance {
         } else {
             removeFromRunning(finished)
         }
-        if stretch?.requests == 0 { stretch = nil }
+        if stretch.requests == 0 { stretch.close() }
         for r in finished {
             release(r)
             scheduler.requestFinished(r)
@@ -1081,7 +1086,7 @@ public final class Instance {
         // Requests' own blocks, plus cached blocks counted once however many requests share them.
         let own: (Int, ServingRequest) -> Int = { $0 + $1.kvBlocks - $1.cachedBlocks }
         // A decode stretch's blocks are its requests' own (without reading them, which would end it).
-        let held = runningRequests.reduce(0, own) + (stretch?.blocksTaken ?? 0) + awaitingHandoff.reduce(0, own)
+        let held = runningRequests.reduce(0, own) + stretch.blocksTaken + awaitingHandoff.reduce(0, own)
             + waiting.reduce(0, own) + prefixCache.inUse + prefixCache.evictable
         let transferring = gpuBlocks.used - held
         if gpuBlocks.used < 0 || gpuBlocks.used > gpuBlocks.capacity {
