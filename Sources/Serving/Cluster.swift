@@ -39,6 +39,8 @@ public typealias SchedulerFactory = (_ spec: InstanceSpec, _ instance: Int) -> a
 public final class Cluster {
     public let loop = EventLoop<ClusterEvent>()
     public private(set) var instances: [Instance] = []
+    /// `instances`, unretained, for the event handlers to lend (`lending(_:_:)`); both only grow.
+    private var lent = OwnedValues<Unmanaged<Instance>>()
     /// The least-loaded accepting instance, kept up to date for routers.
     public let loads = LoadIndex()
     public var router: any Router
@@ -176,18 +178,27 @@ public final class Cluster {
     /// Whether every request the workload produced has ended.
     public var allRequestsEnded: Bool { sourceExhausted && nextRequest == nil && ended == arrived }
 
+    /// Calls `body` with instance `i` lent rather than retained (a retain and release per step,
+    /// of the instance or of `instances`' storage): `instances` keeps every instance for the
+    /// cluster's life.
+    @inline(__always) private func lending<R>(_ i: Int, _ body: (Instance) -> R) -> R {
+        lent[i]._withUnsafeGuaranteedRef(body)
+    }
+
     private func handle(_ event: ClusterEvent) throws {
         switch event {
         case .arrival:
             arrive()
             try pullNextArrival()
         case .iterationDone(let i):
-            let inst = instances[i]
-            finishIteration(on: inst)
+            let colocated = lending(i) { inst in
+                finishIteration(on: inst)
+                return inst.role == .colocated
+            }
             // New hand-offs appear on prefill instances; room for them on decode ones.
-            if inst.role != .colocated { retryHandoffs() }
+            if !colocated { retryHandoffs() }
         case .firstStageFree(let i):
-            startIterationIfIdle(instances[i])
+            lending(i) { startIterationIfIdle($0) }
         case .flowDelivery(let version):
             if version == flowVersion { deliverFlows() }
         case .transferDone(let group):
@@ -389,7 +400,7 @@ public final class Cluster {
             }
         }
         if checkInvariants, let problem = inst.accountingProblem() { violations.append("t=\(now.seconds)s: \(problem)") }
-        for id in awaiting?.pausing ?? [] { continueLiveMigration(id) }
+        if let pausing = awaiting?.pausing { for id in pausing { continueLiveMigration(id) } }
         startIterationIfIdle(inst)
     }
 
@@ -501,6 +512,7 @@ public final class Cluster {
             throw error
         }
         instances.append(inst)
+        lent.append(Unmanaged.passUnretained(inst))
         inst.coalescesDecodes = coalescesDecodes
         inst.loadIndex = loads
         loads.add()
