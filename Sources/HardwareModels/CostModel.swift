@@ -1,6 +1,5 @@
 import Foundation
 import SimCore
-import Synchronization
 
 /// How long one iteration (forward pass) of a batch takes for a model on a
 /// parallel layout of accelerators.
@@ -45,18 +44,23 @@ public final class CostModel: Sendable {
     /// The fitted GEMMs for BF16 and FP8 weights and the attention kernels that apply (engine tables or standalone).
     private let gemmBF16: GEMMTimingModel?
     private let gemmFP8: GEMMTimingModel?
-    private let inEngineAttention: EngineKernels?
+    /// (The two attention fits on their own: reading one out of the optional tables copied the
+    /// tables' dictionaries and strings at every step.)
+    private let inEnginePrefillAttention: AttentionTimingModel?
+    private let inEngineDecodeAttention: AttentionTimingModel?
     /// Skewed routing's per-expert chances, computed once (empty: uniform).
     private let expertPicks: [Double]
     /// Under data or expert parallelism: each EP group's share of routed tokens and its experts' pick chances.
     private let expertGroups: [(share: Double, chances: [Double])]
     /// What leaves the instance's servers (nil: all its GPUs on one server).
     public let scaleOut: ScaleOut?
-    /// Decode-only steps' costs by their sequences (up to `decodeStepsKept`), but for the attention,
-    /// filled as sizes come up. All the rest of such a step's cost depends on its size alone, and
-    /// a decode stretch's size changes as requests join and finish: a full breakdown then was a
-    /// twentieth of a large run. Locked: replicas on other threads may share the model.
-    private let decodeSteps = Mutex<[Breakdown?]>([])
+    /// Decode-only steps' costs by their sequences (below `decodeStepsKept`), but for the attention,
+    /// computed once, when the model is made. All the rest of such a step's cost depends on its
+    /// size alone, and a decode stretch's size changes as requests join and finish: a full
+    /// breakdown then was a twentieth of a large run. Written only by `init`, so replicas on other
+    /// threads may share it without a lock (which a table filled as sizes came up needed: two
+    /// atomic operations per step).
+    nonisolated(unsafe) private var decodeSteps: [Breakdown] = []
     private static let decodeStepsKept = 1024
 
     /// Where an instance's GPUs sit, as far as its step time cares.
@@ -98,7 +102,8 @@ public final class CostModel: Sendable {
         let tables = engine.kernelTables == .inEngine ? profile?.engineKernels : nil
         gemmBF16 = tables?.gemm["bf16"] ?? profile?.gemm
         gemmFP8 = tables?.gemm["fp8"]
-        inEngineAttention = tables
+        inEnginePrefillAttention = tables?.prefillAttention
+        inEngineDecodeAttention = tables?.decodeAttention
         expertPicks = routing.map { r in r.shares.map { min(1, Double(model.expertsPerToken) * $0) } } ?? model.expertPickChances
         self.scaleOut = scaleOut
         if model.moeLayers > 0, layout.dp > 1 || layout.ep > 1 {
@@ -114,6 +119,13 @@ public final class CostModel: Sendable {
         }
         collectives = [(false, false), (false, true), (true, false), (true, true)].map { small, graph in
             fitted.flatMap { $0.allReduce(choice.implementation(bytes: small ? 0 : .infinity, graph: graph)) ?? $0.allReduce }
+        }
+        if engine.kernelTables != .none {
+            decodeSteps = (0..<Self.decodeStepsKept).map { n in
+                var shape = BatchShape()
+                shape.addDecodes(n, context: 0)
+                return breakdown(share: shape)
+            }
         }
     }
 
@@ -170,14 +182,7 @@ public final class CostModel: Sendable {
         }
         let n = batch.decodeTokens
         guard batch.prefillTokens == 0, batch.prefillSequences == 0, n < Self.decodeStepsKept else { return breakdown(share: batch) }
-        var b = decodeSteps.withLock { n < $0.count ? $0[n] : nil } ?? {
-            let computed = breakdown(share: batch)
-            decodeSteps.withLock { kept in
-                if kept.count <= n { kept.append(contentsOf: repeatElement(nil, count: n + 1 - kept.count)) }
-                kept[n] = computed
-            }
-            return computed
-        }()
+        var b = decodeSteps[n]
         b.attention = attentionSeconds(batch, graph: b.graph)
         assert(b == breakdown(share: batch), "a decode step's cost depends on more than its size and context")
         return b
@@ -367,7 +372,7 @@ public final class CostModel: Sendable {
         let headsPerGPU = Double(model.heads) / tp
         let work = 4 * Double(model.headDim) * headsPerGPU * batch.prefillAttentionPairs
         let kvHeads = Double(model.kvHeadsPerGPU(tp: layout.tp)), d = Double(model.headDim)
-        if let fitted = inEngineAttention?.prefillAttention {
+        if let fitted = inEnginePrefillAttention {
             let tokens = Double(batch.prefillTokens), cached = Double(batch.prefillCachedTokens)
             return fitted.seconds(inGraph: graph, .init(flops: work, bytes: tokens * (2 * headsPerGPU + 2 * kvHeads) * d * 2
                                           + cached * 2 * kvHeads * d * model.kvBytesPerElement,
@@ -393,7 +398,7 @@ public final class CostModel: Sendable {
             return max(work / (accelerator.fp16Flops * efficiency.attentionCompute), bytes / bandwidth)
         }
         let kvPerGPU = Double(model.kvHeadsPerGPU(tp: layout.tp) * model.headDim)
-        if let fitted = inEngineAttention?.decodeAttention {
+        if let fitted = inEngineDecodeAttention {
             // As the fit counts it: each new token attends to its context and itself.
             let heads = Double(model.heads) / tp, d = Double(model.headDim), sequences = Double(batch.decodeTokens)
             let context = Double(batch.decodeContextTokens)
