@@ -70,7 +70,10 @@ public struct EventQueue<Payload> {
         if !heap.isEmpty { sink(last) }
     }
 
-    /// Puts `entry` in the root's slot (whose event is gone) and moves it down to its place.
+    /// Puts `entry` in the root's slot (whose event is gone) and moves it down to its place: the
+    /// empty slot goes down along the least children to the bottom, then `entry` up from there.
+    /// A new event is mostly later than nearly all pending ones (a step ends one step on), so it
+    /// belongs near the bottom: each level compares the children alone, not them and the entry.
     @inlinable mutating func sink(_ entry: Entry) {
         heap.withUnsafeMutableBufferPointer { b in
             let n = b.count
@@ -88,9 +91,14 @@ public struct EventQueue<Payload> {
                 } else {
                     for c in (first + 1)..<n where b[c].key < b[best].key { best = c }
                 }
-                if b[best].key >= entry.key { break }
                 b[i] = b[best]
                 i = best
+            }
+            while i > 0 {
+                let parent = (i - 1) >> 2
+                if b[parent].key <= entry.key { break }
+                b[i] = b[parent]
+                i = parent
             }
             b[i] = entry
         }
