@@ -123,7 +123,6 @@ public final class Cluster {
     public var liveMigrationLimits = (maxStages: 3, lastStageMaxBlocks: 16)
     private var flowGroup: [FlowNetwork.FlowID: Int] = [:]
     private var nextGroupID = 0
-    private var kvUsage: [TimeWeightedMean] = []
 
     /// Whether instances run the steps in which nothing can change their batch from aggregates,
     /// bringing the requests up to date only when the steps end or something reads them (see
@@ -171,7 +170,7 @@ public final class Cluster {
         }
         if let failure { throw failure }
         let now = loop.now
-        for i in instances.indices { kvUsage[i].set(Double(instances[i].blocksInUse), at: now) }
+        for inst in instances { inst.kvUsage.set(Double(inst.blocksInUse), at: now) }
         return reason
     }
 
@@ -264,35 +263,37 @@ public final class Cluster {
     /// Routes a new request; while no instance takes requests but one is on its way (starting, or
     /// the instance being rescaled), it is held until one is ready.
     private func place(_ request: ServingRequest) {
-        var r = request
-        let spec = Request(id: r.id, arrival: r.arrival, promptTokens: r.promptTokens, outputTokens: r.outputTokens,
-                           prefix: r.prefix, highPriority: r.highPriority)
-        guard let target = router.route(r, among: instances, loads: loads), instances[target].acceptsNewRequests else {
+        // The target is lent throughout: a retain and release per read of `instances` added up to
+        // a dozen atomic operations per request.
+        guard let target = router.route(request, among: instances, loads: loads), lending(target, { $0.acceptsNewRequests }) else {
             if !rescales.isEmpty || instances.contains(where: { $0.state == .starting && $0.role != .decode }) {
-                held.append(r)
+                held.append(request)
             } else {
-                end(r, reason: .noInstance)
+                end(request, reason: .noInstance)
             }
             return
         }
-        let limit = instances[target].limits.maxModelLen
-        guard spec.promptTokens <= limit else {
-            r.instance = target
-            end(r, reason: .exceedsContext)
+        let limit = lending(target) { $0.limits.maxModelLen }
+        guard request.promptTokens <= limit else {
+            request.instance = target
+            end(request, reason: .exceedsContext)
             return
         }
         // vLLM stops a request whose context reaches max_model_len (finish reason "length"),
         // after at least the token its prefill samples.
-        let cap = max(1, limit - spec.promptTokens)
-        if spec.outputTokens > cap {
+        let cap = max(1, limit - request.promptTokens)
+        var r = request
+        if request.outputTokens > cap {
             lengthCapped += 1
-            r = ServingRequest(Request(id: spec.id, arrival: spec.arrival, promptTokens: spec.promptTokens, outputTokens: cap,
-                                       prefix: spec.prefix, highPriority: spec.highPriority), instance: -1)
+            r = ServingRequest(Request(id: request.id, arrival: request.arrival, promptTokens: request.promptTokens, outputTokens: cap,
+                                       prefix: request.prefix, highPriority: request.highPriority), instance: -1)
             if clientTimeout != nil { awaitingClients[r.id] = r }
         }
-        instances[target].enqueue(r)
-        notify(.arrival(request: r.id, instance: target))
-        startIterationIfIdle(instances[target])
+        lending(target) { inst in
+            inst.enqueue(r)
+            notify(.arrival(request: r.id, instance: target))
+            startIterationIfIdle(inst)
+        }
     }
 
     /// Routes the held requests, in order, now that an instance may take them.
@@ -315,7 +316,7 @@ public final class Cluster {
             for (r, reason) in inst.dropped { end(r, reason: reason) }
             inst.dropped.removeAll()
         }
-        kvUsage[inst.index].set(Double(inst.blocksInUse), at: loop.now)
+        inst.kvUsage.set(Double(inst.blocksInUse), at: loop.now)
         guard let step = formed else {
             retireIfDrained(inst)
             return
@@ -442,9 +443,9 @@ public final class Cluster {
 
     /// Time-weighted mean share of each instance's GPU KV blocks in use.
     public func kvUtilization() -> [Double] {
-        instances.indices.map { i in
-            let cap = Double(instances[i].gpuBlocks.capacity)
-            return cap > 0 ? kvUsage[i].mean(until: loop.now) / cap : 0
+        instances.map { inst in
+            let cap = Double(inst.gpuBlocks.capacity)
+            return cap > 0 ? inst.kvUsage.mean(until: loop.now) / cap : 0
         }
     }
 
@@ -516,7 +517,7 @@ public final class Cluster {
         inst.coalescesDecodes = coalescesDecodes
         inst.loadIndex = loads
         loads.add()
-        kvUsage.append(TimeWeightedMean(start: loop.now))
+        inst.kvUsage = TimeWeightedMean(start: loop.now)
         if ready {
             inst.lifecycle.ready = loop.now
             notify(.instanceReady(inst.index))

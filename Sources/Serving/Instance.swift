@@ -67,7 +67,6 @@ extension Topology {
 /// each batch through the operations below.
 public final class Instance {
     public let index: Int
-    public let spec: InstanceSpec
     public let costModel: CostModel
     /// The policy that fills each batch. It hears of the decode stretch steps the instance formed
     /// without it (`BatchScheduler.formedStretchSteps`) before anything else reaches it.
@@ -75,32 +74,18 @@ public final class Instance {
         _read { tellStretchSteps(); yield schedulerStorage }
         _modify { tellStretchSteps(); yield &schedulerStorage }
     }
-    private var schedulerStorage: any BatchScheduler
     /// Stretch steps formed since the scheduler was last reached.
     private var untoldStretchSteps = 0
-    @inlinable public var limits: SchedulerLimits { spec.limits }
-    public var role: InstanceRole { spec.role }
+    /// `spec`'s limits, role and pipeline stages, kept among what a step reads.
+    public let limits: SchedulerLimits
+    public let role: InstanceRole
+    private let stages: Int
 
     /// starting: loading its weights and warming up; active: taking requests; draining: finishing
     /// those it holds; handingOver: being rescaled, serving those it holds until its successor on
     /// the same GPUs takes them over (no new ones); removed: gone, its GPUs returned.
     public enum State: String, Sendable { case starting, active, draining, handingOver = "handing_over", removed }
     public internal(set) var state = State.active { didSet { loadChanged() } }
-
-    /// When an instance went through each phase (nil: not reached; an instance present from the
-    /// start has only `ready`).
-    public struct Lifecycle: Sendable, Equatable {
-        public var requested: SimTime?
-        /// Its cold-started engine process was up (nil: no cold start).
-        public var initialized: SimTime?
-        public var weightsLoaded: SimTime?
-        public var ready: SimTime?
-        public var drainStarted: SimTime?
-        public var removed: SimTime?
-    }
-    public internal(set) var lifecycle = Lifecycle()
-    /// Bytes of weights each of its GPUs holds.
-    public let weightBytesPerGPU: Double
 
     // What an instance holds tells the cluster's rankings when it changes (see LoadIndex).
     public private(set) var waiting = Deque<ServingRequest>() { didSet { holdingsChanged() } }
@@ -130,10 +115,6 @@ public final class Instance {
     private var blockSteps: [Int] = []
     public private(set) var swapped = Deque<ServingRequest>() { didSet { holdingsChanged() } }
     public private(set) var gpuBlocks: KVBlockPool { didSet { holdingsChanged() } }
-    /// Swapped blocks in host DRAM and on NVMe (capped by the swap spaces, and
-    /// drawn from the server's shared tiers).
-    public private(set) var hostBlocks: KVBlockPool { didSet { holdingsChanged() } }
-    public private(set) var nvmeBlocks: KVBlockPool { didSet { holdingsChanged() } }
     /// Blocks promised to requests in flight to this instance.
     public private(set) var reservedBlocks = 0 { didSet { holdingsChanged() } }
 
@@ -150,14 +131,13 @@ public final class Instance {
     /// Micro-batches running, oldest first: one, or up to `pp` with pipeline parallelism. (A decode
     /// stretch's step in flight is not listed: it runs every running request.)
     private var flights = Deque<Batch>()
-    /// Emptied batch arrays kept for reuse: forming a batch allocates nothing.
-    private var spareBatches: [Batch] = []
     /// The requests that finished in the last step, in the order they finished (see completeIteration).
     private(set) var finished: [ServingRequest] = []
-    /// Requests admitted from the waiting queue while the batch is formed (each is also in
-    /// `running`, or in `waiting` or `dropped` when preempted again); empty between steps.
-    private var admitted = Batch()
     var pipeline: Pipeline
+    /// GPU blocks in use over time, from when the cluster added it (the cluster sets it as each
+    /// step is formed): here rather than in an array of the cluster's, which a step read and
+    /// checked for uniqueness.
+    var kvUsage = TimeWeightedMean()
     var busy: Bool { !flights.isEmpty || stretch.inFlight }
     /// Micro-batches in flight, a decode stretch's step that lists no requests included.
     private var flightCount: Int { flights.count + (stretch.inFlight && !stretch.withOthers ? 1 : 0) }
@@ -175,46 +155,75 @@ public final class Instance {
         public var isEmpty: Bool { toHost + fromHost + toNVMe + fromNVMe == 0 }
     }
     public private(set) var swapTraffic = SwapTraffic()
-    /// The GPUs this instance runs on, and the memory of each one's server.
-    public let gpus: [GPUAddress]
-    private let memory: [NodeMemory]
-    private let hbmReservations: [(MemoryUse, Double)]
     /// Bytes each GPU holds for weights, for the activations of one forward pass, and for the KV cache.
     public var memoryPerGPU: (weights: Double, activations: Double, kvCache: Double) {
         func bytes(_ use: MemoryUse) -> Double { hbmReservations.first { $0.0 == use }?.1 ?? 0 }
         return (bytes(.weights), bytes(.activations), bytes(.kvCache))
     }
-    private let offloadDRAM: Double
     /// Requests this iteration's scheduling dropped, for the cluster to record.
     var dropped: [(ServingRequest, DropReason)] = []
-    /// Requests that finished prefill here and wait for a decode instance.
-    var awaitingHandoff: [ServingRequest] = []
 
     /// Σ (prompt + generated) over the requests this instance holds: a load
     /// signal that, unlike remaining output, a real router can know.
     public private(set) var outstandingTokens = 0 { didSet { loadChanged() } }
-    /// The cluster's rankings of instances, told when the load, the state or the holdings change.
-    var loadIndex: LoadIndex? { didSet { loads = loadIndex.map { Unmanaged.passUnretained($0) } } }
     /// `loadIndex`, lent to each call rather than retained: it is told several times per step, and
     /// `loadIndex` keeps it alive.
     private var loads: Unmanaged<LoadIndex>?
     @inline(__always) private func loadChanged() { loads?._withUnsafeGuaranteedRef { $0.markChanged(index, .load) } }
     @inline(__always) private func holdingsChanged() { loads?._withUnsafeGuaranteedRef { $0.markChanged(index, .holdings) } }
-    public private(set) var preemptionCount = 0
     /// Requests × iterations they took part in, over the run (a measure of simulation work).
     public private(set) var requestSteps = 0
     /// Iterations run; those in which a decode stretch's requests ran from aggregates (see
     /// DecodeStretch), and of those, the ones that ran nothing else (the instance formed them alone).
     public private(set) var iterations = 0, coalescedIterations = 0, fullyCoalescedIterations = 0
-    /// Bytes of one KV block held on each GPU (each holds a shard).
-    public let blockBytesPerGPU: Double
     /// Cached prompt blocks, when the engine caches prefixes.
     var prefixCache = PrefixCache() { didSet { holdingsChanged() } }
-    public let cachesPrefixes: Bool
-    /// Prefix-cache blocks in host DRAM (capacity 0: no offloading), and blocks stored there
-    /// since the cluster last copied them.
-    var offloaded: OffloadedPrefixes
+    /// Blocks stored in host DRAM since the cluster last copied them (see `offloaded`).
     var offloadStores = 0
+
+    // Above, what a step reads, together (a step touched a dozen of the instance's cache lines
+    // when these lay among the rest); below, what it does not.
+    private var schedulerStorage: any BatchScheduler
+    /// Bytes of weights each of its GPUs holds.
+    public let weightBytesPerGPU: Double
+    /// Swapped blocks in host DRAM and on NVMe (capped by the swap spaces, and
+    /// drawn from the server's shared tiers).
+    public private(set) var hostBlocks: KVBlockPool { didSet { holdingsChanged() } }
+    public private(set) var nvmeBlocks: KVBlockPool { didSet { holdingsChanged() } }
+    /// Emptied batch arrays kept for reuse: forming a batch allocates nothing.
+    private var spareBatches: [Batch] = []
+    /// Requests admitted from the waiting queue while the batch is formed (each is also in
+    /// `running`, or in `waiting` or `dropped` when preempted again); empty between steps.
+    private var admitted = Batch()
+    /// The GPUs this instance runs on, and the memory of each one's server.
+    public let gpus: [GPUAddress]
+    private let memory: [NodeMemory]
+    private let hbmReservations: [(MemoryUse, Double)]
+    private let offloadDRAM: Double
+    /// Requests that finished prefill here and wait for a decode instance.
+    var awaitingHandoff: [ServingRequest] = []
+    /// The cluster's rankings of instances, told when the load, the state or the holdings change.
+    var loadIndex: LoadIndex? { didSet { loads = loadIndex.map { Unmanaged.passUnretained($0) } } }
+    public private(set) var preemptionCount = 0
+    /// Bytes of one KV block held on each GPU (each holds a shard).
+    public let blockBytesPerGPU: Double
+    public let cachesPrefixes: Bool
+    /// Prefix-cache blocks in host DRAM (capacity 0: no offloading).
+    var offloaded: OffloadedPrefixes
+    /// What it runs, and when it went through each phase.
+    public let spec: InstanceSpec
+    /// When an instance went through each phase (nil: not reached; an instance present from the
+    /// start has only `ready`).
+    public struct Lifecycle: Sendable, Equatable {
+        public var requested: SimTime?
+        /// Its cold-started engine process was up (nil: no cold start).
+        public var initialized: SimTime?
+        public var weightsLoaded: SimTime?
+        public var ready: SimTime?
+        public var drainStarted: SimTime?
+        public var removed: SimTime?
+    }
+    public internal(set) var lifecycle = Lifecycle()
     /// Prompt tokens found in the prefix cache, and prompt tokens of requests that looked.
     public var prefixHitTokens: Int { prefixCache.hitTokens }
     /// Prompt tokens loaded from host DRAM instead of recomputed.
@@ -233,6 +242,7 @@ public final class Instance {
         self.memory = memory
         self.index = index
         self.spec = spec
+        (limits, role, stages) = (spec.limits, spec.role, spec.layout.pp)
         self.schedulerStorage = scheduler
         costModel = shared ?? CostModel(model: spec.model, accelerator: spec.accelerator, layout: spec.layout,
                                         efficiency: spec.efficiency, engine: spec.engine, routing: spec.expertRouting,
@@ -272,7 +282,7 @@ public final class Instance {
     public var isIdle: Bool { requestCount == 0 && !busy }
     /// Whether a new micro-batch may start at `now`: fewer than `pp` in flight, the first stage free.
     func canStartBatch(at now: SimTime) -> Bool {
-        flightCount < spec.layout.pp && pipeline.acceptsBatch(at: now)
+        flightCount < stages && pipeline.acceptsBatch(at: now)
     }
 
     // MARK: Block arithmetic
@@ -537,7 +547,7 @@ public final class Instance {
     /// on at the next, join the stretch in order while each is one (a stretch begins with the
     /// first). Reads only requests just updated (in the cache).
     private func joinStretch(at now: SimTime) {
-        guard coalescesDecodes, role != .prefill, spec.layout.pp == 1, scheduler.coalescesDecodes else { return }
+        guard coalescesDecodes, role != .prefill, stages == 1, scheduler.coalescesDecodes else { return }
         let s = stretch, members = s.requests, blockTokens = limits.blockTokens
         /// The step at which `r` takes its next block (1: its first in the stretch), if it may join.
         func blockStep(_ r: ServingRequest) -> Int? {
@@ -871,7 +881,7 @@ public final class Instance {
     /// How long a step costing `step` holds each pipeline stage (it is the last step formed).
     private func stageTimes(_ step: CostModel.Breakdown) -> StageTimes {
         lastStep = step
-        return StageTimes(host: step.host, gpu: step.gpu, overlapsHost: step.overlapsHost, stages: spec.layout.pp)
+        return StageTimes(host: step.host, gpu: step.gpu, overlapsHost: step.overlapsHost, stages: stages)
     }
 
     /// Applies the iteration's progress and records the tokens it sampled at `now` in `metrics`;

@@ -25,17 +25,19 @@ public struct StageTimes: Sendable, Equatable {
 /// in the order they entered, so up to `stages` micro-batches are in flight (vLLM keeps one per
 /// virtual engine): throughput scales with the stages while each batch crosses all of them.
 struct Pipeline {
-    /// When each stage finishes the last micro-batch given to it.
-    private var stageFree: [SimTime]
+    /// When each stage finishes the last micro-batch given to it: the first, and the others (none
+    /// without pipeline parallelism, whose steps then touch no array).
+    private var firstFree = SimTime.zero
+    private var laterFree: [SimTime]
     /// A formed micro-batch waits (for its swap traffic) to enter: nothing may enter before it.
     private var held = false
 
     init(stages: Int) {
-        stageFree = Array(repeating: .zero, count: stages)
+        laterFree = Array(repeating: .zero, count: stages - 1)
     }
 
     /// Whether a new micro-batch could enter the first stage at `now`.
-    func acceptsBatch(at now: SimTime) -> Bool { !held && stageFree[0] <= now }
+    func acceptsBatch(at now: SimTime) -> Bool { !held && firstFree <= now }
 
     /// Keeps the first stage for a formed micro-batch that cannot enter yet.
     mutating func hold() { held = true }
@@ -44,12 +46,12 @@ struct Pipeline {
     /// stage (its tokens are sampled) and when the first stage is free again.
     mutating func run(from now: SimTime, _ times: StageTimes) -> (done: SimTime, firstStageFree: SimTime) {
         held = false
-        var t = max(now, stageFree[0]) + times.first
-        stageFree[0] = t
-        for k in 1..<stageFree.count {
-            t = max(t, stageFree[k]) + times.rest
-            stageFree[k] = t
+        var t = max(now, firstFree) + times.first
+        firstFree = t
+        for k in laterFree.indices {
+            t = max(t, laterFree[k]) + times.rest
+            laterFree[k] = t
         }
-        return (t, stageFree[0])
+        return (t, firstFree)
     }
 }
