@@ -350,11 +350,11 @@ public final class Cluster {
         }
         let (done, firstStageFree) = inst.pipeline.run(from: loop.now, step)
         if let log = iterationLog {
-            let stages = Int64(inst.spec.layout.pp - 1)
+            let stages = Int64(inst.stages - 1)
             log.record(inst, start: loop.now, duration: (step.first + SimTime(nanoseconds: step.rest.nanoseconds * stages)).seconds)
         }
         loop.schedule(.iterationDone(instance: inst.index), at: done)
-        if inst.spec.layout.pp > 1 { loop.schedule(.firstStageFree(instance: inst.index), at: firstStageFree) }
+        if inst.stages > 1 { loop.schedule(.firstStageFree(instance: inst.index), at: firstStageFree) }
     }
 
     /// What waits for an iteration's end besides its tokens (on most steps, nothing).
@@ -390,7 +390,7 @@ public final class Cluster {
             startGroup(.background, flows: inst.gpus.map { (bytes, topology.pathToHost(from: $0)) })
             inst.offloadStores = 0
         }
-        if someFinished { for r in inst.finished { end(r, reason: nil) } }
+        if someFinished { inst.forEachFinished { end($0, reason: nil) } }
         if let awaiting {
             for r in awaiting.abandoned where r.phase != .finished && inst.abort(r) { end(r, reason: .clientTimeout) }
             for r in awaiting.leaving {

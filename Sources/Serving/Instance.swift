@@ -79,7 +79,7 @@ public final class Instance {
     /// `spec`'s limits, role and pipeline stages, kept among what a step reads.
     public let limits: SchedulerLimits
     public let role: InstanceRole
-    private let stages: Int
+    let stages: Int
 
     /// starting: loading its weights and warming up; active: taking requests; draining: finishing
     /// those it holds; handingOver: being rescaled, serving those it holds until its successor on
@@ -897,7 +897,7 @@ public final class Instance {
             endStretchStep(s, gap: metrics.allSampled(s.requests, on: index, at: now), at: now)
             fullyCoalescedIterations += 1
             guard !finished.isEmpty else { return false }
-            finish(finished)
+            finish()
             return true
         }
         let members = stretch.inFlight ? stretch : nil
@@ -936,7 +936,7 @@ public final class Instance {
             outstandingTokens += tokens
         }
         finished.append(contentsOf: others)
-        finish(finished)
+        finish()
         joinStretch(at: now)
         done.removeAll()
         spareBatches.append(done)
@@ -954,33 +954,46 @@ public final class Instance {
 
     /// Takes the requests that `finished` lists out of the running list (and the stretch, if it has
     /// none left), with those a prefill instance hands over, and gives back what they held.
-    private func finish(_ finished: [ServingRequest]) {
+    private func finish() {
         guard !finished.isEmpty || !awaitingHandoff.isEmpty else { return }
         if role == .prefill {
             runningRequests.removeAll { r in r.generatedTokens > 0 }
         } else {
-            removeFromRunning(finished)
+            removeFinishedFromRunning()
         }
         if stretch.requests == 0 { stretch.close() }
-        for r in finished {
+        forEachFinished { r in
             release(r)
             scheduler.requestFinished(r)
         }
     }
 
-    /// Takes `leaving` (a few requests, each in `running`) out of `running`, keeping the order of
-    /// the rest. It compares addresses only: reading every running request's fields to find the
-    /// few that finished cost a cache miss per request per step.
-    private func removeFromRunning(_ leaving: [ServingRequest]) {
-        var kept = 0
-        runningRequests.withUnsafeMutableBufferPointer { buffer in
-            for i in buffer.indices where !leaving.contains(where: { $0 === buffer[i] }) {
-                buffer.swapAt(kept, i)
-                kept += 1
+    /// Calls `body` with each request that finished in the last step, in order, lent rather than
+    /// retained (`finished` keeps them; `body` must not change it).
+    @inline(__always) func forEachFinished(_ body: (ServingRequest) -> Void) {
+        finished.withUnsafeBufferPointer { all in
+            all.withMemoryRebound(to: Unmanaged<ServingRequest>.self) { entries in
+                for e in entries { e._withUnsafeGuaranteedRef(body) }
             }
         }
-        precondition(kept == runningRequests.count - leaving.count, "a finished request was not running")
-        for _ in leaving { runningRequests.removeLast() }  // (one by one: see completeIteration)
+    }
+
+    /// Takes the `finished` requests (a few, each in `running`) out of `running`, keeping the order
+    /// of the rest. It compares addresses only: reading every running request's fields to find the
+    /// few that finished cost a cache miss per request per step.
+    private func removeFinishedFromRunning() {
+        var kept = 0
+        let leaving = finished.count
+        finished.withUnsafeBufferPointer { finished in
+            runningRequests.withUnsafeMutableBufferPointer { buffer in
+                for i in buffer.indices where !finished.contains(where: { $0 === buffer[i] }) {
+                    buffer.swapAt(kept, i)
+                    kept += 1
+                }
+            }
+        }
+        precondition(kept == runningRequests.count - leaving, "a finished request was not running")
+        for _ in 0..<leaving { runningRequests.removeLast() }  // (one by one: see completeIteration)
     }
 
     /// Names the prompt blocks `r` has just filled in the prefix cache; a block already cached

@@ -107,14 +107,16 @@ public final class MetricsRecorder {
     /// finishes. Once `r` ended, they count at once if it finished, and never if it was dropped.
     private func closeRun(of r: ServingRequest, finished: Bool?) {
         guard r.runInstance >= 0 else { return }
-        let steps = steps[Int(r.runInstance)], first = steps.number(r.runFrom), last = steps.number(r.runTo)
-        if finished == nil, last > first {
-            withUnsafePointer(to: r.id) { id in
-                steps.gaps((first + 1)...last) { gaps.append(requests: UnsafeBufferPointer(start: id, count: 1), gap: $0) }
+        steps(of: Int(r.runInstance))._withUnsafeGuaranteedRef { steps in
+            let first = steps.number(r.runFrom), last = steps.number(r.runTo)
+            if finished == nil, last > first {
+                withUnsafePointer(to: r.id) { id in
+                    steps.gaps((first + 1)...last) { gaps.append(requests: UnsafeBufferPointer(start: id, count: 1), gap: $0) }
+                }
+                r.gapsLogged += last - first
             }
-            r.gapsLogged += last - first
+            steps.close(from: first, through: last, finished: finished == true, gaps.passFinished)
         }
-        steps.close(from: first, through: last, finished: finished == true, gaps.passFinished)
         r.runInstance = -1
     }
 
