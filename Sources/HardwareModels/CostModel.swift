@@ -171,10 +171,24 @@ public final class CostModel: Sendable {
         return Double(model.layers) * (prefillAttention(batch, tp: tp, graph: graph) + decodeAttention(batch, tp: tp, graph: graph))
     }
 
+    /// `breakdown` of a step in which `sequences` sequences decode a token each, over `context`
+    /// tokens of context in all. (A shape built here, in the caller's frame, is read back from
+    /// stores just made; a copy of the instance's `batchShape` taken in wide loads waited for the
+    /// narrow stores that had just written it, and they for every store before them.)
+    @inlinable public func decodeStep(sequences: Int, context: Int) -> Breakdown {
+        var shape = BatchShape()
+        shape.addDecodes(sequences, context: context)
+        return breakdown(shape)
+    }
+
     public func breakdown(_ whole: BatchShape) -> Breakdown {
         // Under attention data parallelism every rank runs the busiest rank's share (vLLM pads
         // the ranks to the same size); the routed experts see all ranks' tokens.
-        let batch = layout.dp > 1 ? whole.share(of: layout.dp) : whole
+        layout.dp > 1 ? breakdown(rank: whole.share(of: layout.dp)) : breakdown(rank: whole)
+    }
+
+    /// The breakdown of `batch`, a rank's share (read where it lies, not copied: see `decodeStep`).
+    @inline(__always) private func breakdown(rank batch: BatchShape) -> Breakdown {
         guard engine.kernelTables != .none else {
             var b = Breakdown()
             b.host = engine.hostSeconds(sequences: batch.sequences, tokens: batch.totalTokens)

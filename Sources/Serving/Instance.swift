@@ -842,7 +842,7 @@ public final class Instance {
             requestSteps += s.requests
             iterations += 1
             // A decode-only step: the cost model times only its attention again (see CostModel.breakdown).
-            return stageTimes(costModel.breakdown(batchShape))
+            return stageTimes(costModel.decodeStep(sequences: s.requests, context: s.nextContextTokens))
         }
         abortExpiredWaiting(now: now)
         batchRequests.removeAll()
