@@ -88,7 +88,7 @@ public final class Instance {
     public internal(set) var state = State.active { didSet { loadChanged() } }
 
     // What an instance holds tells the cluster's rankings when it changes (see LoadIndex).
-    public private(set) var waiting = Deque<ServingRequest>() { didSet { holdingsChanged() } }
+    public private(set) var waiting = Deque<ServingRequest>() { didSet { waitingCount = waiting.count; holdingsChanged() } }
     /// The requests admitted and not preempted, oldest first. Reading them brings them up to date
     /// first, when a decode stretch left them behind (see DecodeStretch); `runningCount` does not.
     public private(set) var running: [ServingRequest] {
@@ -96,14 +96,18 @@ public final class Instance {
         _modify { catchUp(); yield &runningRequests }
     }
     /// `running.count`, read without bringing the requests up to date.
-    public var runningCount: Int { runningRequests.count }
+    public private(set) var runningCount = 0
+    /// `waiting.count`, `swapped.count`, and the requests in the batch being formed and the
+    /// micro-batches in flight, kept as they change. (A step reads them; each collection's own
+    /// count lies in its storage, a cache line apart from the rest.)
+    private var waitingCount = 0, swappedCount = 0, batchCount = 0, flightsCount = 0
     /// Whether a high-priority request is running, and Σ the running requests' prompt tokens: read
     /// without bringing the requests up to date, as neither changes.
     public var runsHighPriorityRequest: Bool { runningRequests.contains { $0.highPriority } }
     public var runningPromptTokens: Int { runningRequests.reduce(0) { $0 + $1.promptTokens } }
     /// `running`'s storage, which only the steps' own loops read directly.
     /// (Changed only after a decode stretch caught up, or by the stretch as its requests finish.)
-    private var runningRequests: [ServingRequest] = [] { didSet { holdingsChanged() } }
+    private var runningRequests: [ServingRequest] = [] { didSet { runningCount = runningRequests.count; holdingsChanged() } }
     /// The steps being run without touching the requests, or those that may be, while it is open
     /// (see DecodeStretch).
     private let stretch = DecodeStretch()
@@ -113,7 +117,7 @@ public final class Instance {
     var coalescesDecodes = false
     /// Requests of a stretch by the step (modulo `blockTokens`) at which they take their next block.
     private var blockSteps: [Int] = []
-    public private(set) var swapped = Deque<ServingRequest>() { didSet { holdingsChanged() } }
+    public private(set) var swapped = Deque<ServingRequest>() { didSet { swappedCount = swapped.count; holdingsChanged() } }
     public private(set) var gpuBlocks: KVBlockPool { didSet { holdingsChanged() } }
     /// Blocks promised to requests in flight to this instance.
     public private(set) var reservedBlocks = 0 { didSet { holdingsChanged() } }
@@ -124,23 +128,26 @@ public final class Instance {
         _read { catchUp(); yield batchRequests }
     }
     /// `batch`'s storage.
-    private var batchRequests = Batch()
+    private var batchRequests = Batch() { didSet { batchCount = batchRequests.count } }
     public private(set) var batchShape = BatchShape()
     /// The cost of the batch formed last, part by part.
     public private(set) var lastStep = CostModel.Breakdown()
     /// Micro-batches running, oldest first: one, or up to `pp` with pipeline parallelism. (A decode
     /// stretch's step in flight is not listed: it runs every running request.)
-    private var flights = Deque<Batch>()
+    private var flights = Deque<Batch>() { didSet { flightsCount = flights.count } }
     /// The requests that finished in the last step, in the order they finished (see completeIteration).
     private(set) var finished: [ServingRequest] = []
+    /// Whether `finished` lists any: a step reads this, not the list's count, which lies in a cache
+    /// line of its own.
+    private var listsFinished = false
     var pipeline: Pipeline
     /// GPU blocks in use over time, from when the cluster added it (the cluster sets it as each
     /// step is formed): here rather than in an array of the cluster's, which a step read and
     /// checked for uniqueness.
     var kvUsage = TimeWeightedMean()
-    var busy: Bool { !flights.isEmpty || stretch.inFlight }
+    var busy: Bool { flightsCount > 0 || stretch.inFlight }
     /// Micro-batches in flight, a decode stretch's step that lists no requests included.
-    private var flightCount: Int { flights.count + (stretch.inFlight && !stretch.withOthers ? 1 : 0) }
+    private var flightCount: Int { flightsCount + (stretch.inFlight && !stretch.withOthers ? 1 : 0) }
     /// The micro-batch that finishes next.
     var oldestFlight: Batch {
         guard stretch.inFlight else { return flights.first ?? Batch() }
@@ -427,8 +434,8 @@ public final class Instance {
     /// request is the stretch's, and nothing waits or is swapped out. False (forming nothing)
     /// otherwise, or when the members' step cannot be formed (see formMembersStep).
     private func formStretchStep(_ s: DecodeStretch) -> Bool {
-        guard s.formsNextStep, runningRequests.count == s.requests, waiting.isEmpty, swapped.isEmpty,
-              batchRequests.isEmpty, flights.isEmpty else { return false }
+        guard s.formsNextStep, runningCount == s.requests, waitingCount == 0, swappedCount == 0,
+              batchCount == 0, flightsCount == 0 else { return false }
         batchShape = BatchShape()
         return formMembersStep(s)
     }
@@ -890,13 +897,17 @@ public final class Instance {
     func completeIteration(metrics: MetricsRecorder, at now: SimTime) -> Bool {
         // One by one: emptying a list of requests at once goes through the runtime's generic
         // destroy, a call through a value witness per request.
-        while !finished.isEmpty { finished.removeLast() }
+        if listsFinished {
+            while !finished.isEmpty { finished.removeLast() }
+            listsFinished = false
+        }
         if stretch.inFlight, !stretch.withOthers {
             // A stretch's step alone: every request sampled; some may have generated their last token.
             let s = stretch
-            endStretchStep(s, gap: metrics.allSampled(s.requests, on: index, at: now), at: now)
+            let someFinished = endStretchStep(s, gap: metrics.allSampled(s.requests, on: index, at: now), at: now)
             fullyCoalescedIterations += 1
-            guard !finished.isEmpty else { return false }
+            guard someFinished else { return false }
+            listsFinished = true
             finish()
             return true
         }
@@ -940,16 +951,21 @@ public final class Instance {
         joinStretch(at: now)
         done.removeAll()
         spareBatches.append(done)
-        return !finished.isEmpty
+        listsFinished = !finished.isEmpty
+        return listsFinished
     }
 
     /// Stretch `s`'s step ended at `now`, `gap` after the step before: each of its requests gained a
-    /// token, and those for which it was the last leave the stretch for `finished`.
-    @inline(__always) private func endStretchStep(_ s: DecodeStretch, gap: SimTime, at now: SimTime) {
+    /// token, and those for which it was the last leave the stretch for `finished`. Returns whether
+    /// some did.
+    @discardableResult @inline(__always)
+    private func endStretchStep(_ s: DecodeStretch, gap: SimTime, at now: SimTime) -> Bool {
         s.stepEnded(at: now, gap: gap)
         coalescedIterations += 1
         outstandingTokens += s.requests
-        if s.steps == s.finishingStep { finishStretchRequests(s, into: &finished) }
+        guard s.steps == s.finishingStep else { return false }
+        finishStretchRequests(s, into: &finished)
+        return true
     }
 
     /// Takes the requests that `finished` lists out of the running list (and the stretch, if it has
