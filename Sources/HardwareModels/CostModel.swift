@@ -54,12 +54,12 @@ public final class CostModel: Sendable {
     private let expertGroups: [(share: Double, chances: [Double])]
     /// What leaves the instance's servers (nil: all its GPUs on one server).
     public let scaleOut: ScaleOut?
-    /// Decode-only steps' costs by their sequences (below `decodeStepsKept`), but for the attention,
-    /// computed once, when the model is made. All the rest of such a step's cost depends on its
-    /// size alone, and a decode stretch's size changes as requests join and finish: a full
-    /// breakdown then was a twentieth of a large run. Written only by `init`, so replicas on other
-    /// threads may share it without a lock (which a table filled as sizes came up needed: two
-    /// atomic operations per step).
+    /// Decode-only steps' costs by their sequences (per rank), but for the attention, computed once,
+    /// when the model is made, for the sizes asked for (see `init`). All the rest of such a step's
+    /// cost depends on its size alone, and a decode stretch's size changes as requests join and
+    /// finish: a full breakdown then was a twentieth of a large run. Written only by `init`, so
+    /// replicas on other threads may share it without a lock (which a table filled as sizes came
+    /// up needed: two atomic operations per step).
     nonisolated(unsafe) private var decodeSteps: [Breakdown] = []
     private static let decodeStepsKept = 1024
 
@@ -81,10 +81,13 @@ public final class CostModel: Sendable {
         }
     }
 
+    /// - Parameter keepingDecodeSteps: for a model that times every step of an instance, the decode
+    ///   steps (by sequences per rank, below this and below 1,024) whose cost is computed once here
+    ///   rather than at each such step (the instance passes one more than its cap on sequences).
     public init(model: ModelArchitecture, accelerator: Accelerator, layout: ParallelLayout,
                 efficiency: EfficiencyFactors = .init(), engine: EngineProfile = EngineCatalog.distServe2023,
                 timings: TimingSource = .bundledProfile, routing: ExpertRouting? = nil,
-                placement: ExpertPlacement? = nil, scaleOut: ScaleOut? = nil) {
+                placement: ExpertPlacement? = nil, scaleOut: ScaleOut? = nil, keepingDecodeSteps: Int = 0) {
         self.model = model
         self.accelerator = accelerator
         self.layout = layout
@@ -121,7 +124,7 @@ public final class CostModel: Sendable {
             fitted.flatMap { $0.allReduce(choice.implementation(bytes: small ? 0 : .infinity, graph: graph)) ?? $0.allReduce }
         }
         if engine.kernelTables != .none {
-            decodeSteps = (0..<Self.decodeStepsKept).map { n in
+            decodeSteps = (0..<min(max(keepingDecodeSteps, 0), Self.decodeStepsKept)).map { n in
                 var shape = BatchShape()
                 shape.addDecodes(n, context: 0)
                 return breakdown(share: shape)
@@ -195,7 +198,7 @@ public final class CostModel: Sendable {
             return b
         }
         let n = batch.decodeTokens
-        guard batch.prefillTokens == 0, batch.prefillSequences == 0, n < Self.decodeStepsKept else { return breakdown(share: batch) }
+        guard batch.prefillTokens == 0, batch.prefillSequences == 0, n < decodeSteps.count else { return breakdown(share: batch) }
         var b = decodeSteps[n]
         b.attention = attentionSeconds(batch, graph: b.graph)
         assert(b == breakdown(share: batch), "a decode step's cost depends on more than its size and context")

@@ -253,7 +253,8 @@ public final class Instance {
         self.schedulerStorage = scheduler
         costModel = shared ?? CostModel(model: spec.model, accelerator: spec.accelerator, layout: spec.layout,
                                         efficiency: spec.efficiency, engine: spec.engine, routing: spec.expertRouting,
-                                        placement: spec.expertPlacement, scaleOut: scaleOut)
+                                        placement: spec.expertPlacement, scaleOut: scaleOut,
+                                        keepingDecodeSteps: spec.limits.maxSequences + 1)
         cachesPrefixes = spec.engine.prefixCaching
         pipeline = Pipeline(stages: spec.layout.pp)
         let sizing = try spec.kvSizing()

@@ -24,21 +24,21 @@ struct CostModelTests {
     }
 
     /// A decode step's cost kept by its size (all but the attention, which reads the context) is
-    /// the cost computed in full: on a model that has seen each size at another context, and on
-    /// one that sees it first, for sizes inside and around CUDA graphs' captured ones, with TP, and
-    /// with data parallelism (where the busiest rank's share is kept).
+    /// the cost a model that keeps none computes in full, asked as a shape or as a decode step:
+    /// for sizes inside and around CUDA graphs' captured ones and past the sizes kept, with TP,
+    /// and with data parallelism (where the busiest rank's share is kept).
     @Test func decodeStepsKeptBySizeCostWhatTheyCostInFull() throws {
         let engine = try #require(EngineCatalog.named(EngineCatalog.defaultName))
         for (name, layout) in [("Llama-2-7B", ParallelLayout()), ("Llama-2-70B", ParallelLayout(tp: 4)),
                                ("DeepSeek-V2-Lite", ParallelLayout(tp: 1, dp: 2))] {
             let m = try #require(ModelCatalog.named(name)), gpu = try #require(AcceleratorCatalog.named("H100-SXM-80GB"))
-            let seen = CostModel(model: m, accelerator: gpu, layout: layout, engine: engine)
-            for size in 1...300 { _ = seen.breakdown(decode(batch: size, context: 50)) }
-            for size in [1, 7, 8, 9, 255, 256, 257, 300] {
+            let kept = CostModel(model: m, accelerator: gpu, layout: layout, engine: engine, keepingDecodeSteps: 1024)
+            let full = CostModel(model: m, accelerator: gpu, layout: layout, engine: engine)
+            for size in [1, 7, 8, 9, 255, 256, 257, 300, 1023, 1024, 2000] {
                 let batch = decode(batch: size, context: 900 + size)
-                let first = CostModel(model: m, accelerator: gpu, layout: layout, engine: engine).breakdown(batch)
-                #expect(seen.breakdown(batch) == first, "\(name) at \(size) sequences")
-                #expect(first.attention != seen.breakdown(decode(batch: size, context: 50)).attention)
+                #expect(kept.breakdown(batch) == full.breakdown(batch), "\(name) at \(size) sequences")
+                #expect(kept.decodeStep(sequences: size, context: size * (900 + size)) == full.breakdown(batch))
+                #expect(full.breakdown(batch).attention != kept.breakdown(decode(batch: size, context: 50)).attention)
             }
         }
     }
