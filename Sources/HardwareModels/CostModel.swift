@@ -81,13 +81,14 @@ public final class CostModel: Sendable {
         }
     }
 
-    /// - Parameter keepingDecodeSteps: for a model that times every step of an instance, the decode
-    ///   steps (by sequences per rank, below this and below 1,024) whose cost is computed once here
-    ///   rather than at each such step (the instance passes one more than its cap on sequences).
+    /// - Parameter keepingDecodeStepsUpTo: for a model that times every step of an instance, the
+    ///   decode steps of up to this many sequences per rank (and fewer than 1,024) whose cost is
+    ///   computed once here rather than at each such step (0: none; the instance passes its cap on
+    ///   sequences).
     public init(model: ModelArchitecture, accelerator: Accelerator, layout: ParallelLayout,
                 efficiency: EfficiencyFactors = .init(), engine: EngineProfile = EngineCatalog.distServe2023,
                 timings: TimingSource = .bundledProfile, routing: ExpertRouting? = nil,
-                placement: ExpertPlacement? = nil, scaleOut: ScaleOut? = nil, keepingDecodeSteps: Int = 0) {
+                placement: ExpertPlacement? = nil, scaleOut: ScaleOut? = nil, keepingDecodeStepsUpTo: Int = 0) {
         self.model = model
         self.accelerator = accelerator
         self.layout = layout
@@ -123,8 +124,8 @@ public final class CostModel: Sendable {
         collectives = [(false, false), (false, true), (true, false), (true, true)].map { small, graph in
             fitted.flatMap { $0.allReduce(choice.implementation(bytes: small ? 0 : .infinity, graph: graph)) ?? $0.allReduce }
         }
-        if engine.kernelTables != .none {
-            decodeSteps = (0..<min(max(keepingDecodeSteps, 0), Self.decodeStepsKept)).map { n in
+        if engine.kernelTables != .none, keepingDecodeStepsUpTo > 0 {
+            decodeSteps = (0...min(keepingDecodeStepsUpTo, Self.decodeStepsKept - 1)).map { n in
                 var shape = BatchShape()
                 shape.addDecodes(n, context: 0)
                 return breakdown(share: shape)

@@ -254,7 +254,7 @@ public final class Instance {
         costModel = shared ?? CostModel(model: spec.model, accelerator: spec.accelerator, layout: spec.layout,
                                         efficiency: spec.efficiency, engine: spec.engine, routing: spec.expertRouting,
                                         placement: spec.expertPlacement, scaleOut: scaleOut,
-                                        keepingDecodeSteps: spec.limits.maxSequences + 1)
+                                        keepingDecodeStepsUpTo: spec.limits.maxSequences)
         cachesPrefixes = spec.engine.prefixCaching
         pipeline = Pipeline(stages: spec.layout.pp)
         let sizing = try spec.kvSizing()

@@ -32,7 +32,7 @@ struct CostModelTests {
         for (name, layout) in [("Llama-2-7B", ParallelLayout()), ("Llama-2-70B", ParallelLayout(tp: 4)),
                                ("DeepSeek-V2-Lite", ParallelLayout(tp: 1, dp: 2))] {
             let m = try #require(ModelCatalog.named(name)), gpu = try #require(AcceleratorCatalog.named("H100-SXM-80GB"))
-            let kept = CostModel(model: m, accelerator: gpu, layout: layout, engine: engine, keepingDecodeSteps: 1024)
+            let kept = CostModel(model: m, accelerator: gpu, layout: layout, engine: engine, keepingDecodeStepsUpTo: 1023)
             let full = CostModel(model: m, accelerator: gpu, layout: layout, engine: engine)
             for size in [1, 7, 8, 9, 255, 256, 257, 300, 1023, 1024, 2000] {
                 let batch = decode(batch: size, context: 900 + size)
