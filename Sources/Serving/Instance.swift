@@ -543,10 +543,14 @@ public final class Instance {
 
     /// Calls `body` with each running request in order, lent rather than retained, while it returns true.
     @inline(__always) private func forEachRunning(_ body: (ServingRequest) -> Bool) {
-        runningRequests.withUnsafeBufferPointer { all in
-            all.withMemoryRebound(to: Unmanaged<ServingRequest>.self) { entries in
-                for e in entries where !e._withUnsafeGuaranteedRef(body) { return }
-            }
+        runningRequests.withUnsafeBufferPointer { Self.lend($0, body) }
+    }
+
+    /// Calls `body` with each of `requests` in order, lent rather than retained (their list keeps
+    /// them; `body` must not change it), while it returns true.
+    @inline(__always) private static func lend(_ requests: UnsafeBufferPointer<ServingRequest>, _ body: (ServingRequest) -> Bool) {
+        requests.withMemoryRebound(to: Unmanaged<ServingRequest>.self) { entries in
+            for e in entries where !e._withUnsafeGuaranteedRef(body) { return }
         }
     }
 
@@ -988,11 +992,7 @@ public final class Instance {
     /// Calls `body` with each request that finished in the last step, in order, lent rather than
     /// retained (`finished` keeps them; `body` must not change it).
     @inline(__always) func forEachFinished(_ body: (ServingRequest) -> Void) {
-        finished.withUnsafeBufferPointer { all in
-            all.withMemoryRebound(to: Unmanaged<ServingRequest>.self) { entries in
-                for e in entries { e._withUnsafeGuaranteedRef(body) }
-            }
-        }
+        finished.withUnsafeBufferPointer { Self.lend($0) { r in body(r); return true } }
     }
 
     /// Takes the `finished` requests (a few, each in `running`) out of `running`, keeping the order
