@@ -154,6 +154,31 @@ struct RunOutputTests {
         #expect(json["p99.9_ms"]?.double != nil && json["p50_ms"]?.double != nil && json["p90_ms"] == nil)
     }
 
+    /// The summary's latency sets, summarized on several threads at once, each get their own
+    /// statistics, in the order given, the same as one at a time: sets of different sizes (empty,
+    /// below and above where the radix sort takes over) and the inter-token gaps' counts.
+    @Test func latencySetsSummarizedAtOnceKeepTheirOrder() throws {
+        let sizes = [0, 3, 4_095, 20_000, 50_001]  // (the radix sort takes sets of 4,096 and more)
+        // Scrambled values, a different scramble per set.
+        let sets: [[Double]] = sizes.map { n in
+            (0..<n).map { (i: Int) -> Double in Double((i * 2_654_435_761 + n) % 1_000_003) / 1e3 }
+        }
+        var gaps = CountedValues()
+        for v in [5, 9, 9, 1, 7_000] { gaps.add(Int64(v)) }
+        let percentiles = [50.0, 99.9]
+        let summarized = LatencyStats.summarizing(sets, andGaps: gaps, percentiles: percentiles)
+        func same(_ a: LatencyStats, _ b: LatencyStats) -> Bool {
+            a.mean_ms == b.mean_ms && a.median_ms == b.median_ms && a.std_ms == b.std_ms
+                && a.percentiles.map(\.ms) == b.percentiles.map(\.ms)
+        }
+        #expect(summarized.sets.count == sets.count)
+        for (set, stats) in zip(sets, summarized.sets) {
+            #expect(same(stats, LatencyStats(seconds: set, percentiles: percentiles)), "a set of \(set.count) samples")
+        }
+        #expect(same(summarized.gaps, LatencyStats(nanoseconds: gaps, percentiles: percentiles)))
+        #expect(summarized.sets[0].mean_ms == nil && summarized.sets[4].median_ms != summarized.sets[3].median_ms)
+    }
+
     /// `--no-requests-csv` leaves the per-request file out and everything else as it was.
     @Test func theRequestsFileCanBeLeftOut() throws {
         let path = try writeScenario(smallScenario), dir = tempDir()
