@@ -512,8 +512,8 @@ public final class Instance {
     }
 
     /// The stretch's step just ended was the last of some of its requests: each is brought up to
-    /// date and leaves the stretch, and is added to `finished`, in running order (the caller takes
-    /// them out of the running list); the rest go on.
+    /// date, leaves the stretch and the running list, and is added to `finished`, in running order;
+    /// the rest go on.
     private func finishStretchRequests(_ s: DecodeStretch, into finished: inout [ServingRequest]) {
         let step = s.steps, blockTokens = limits.blockTokens
         var kept = 0, next = Int.max
@@ -527,7 +527,10 @@ public final class Instance {
                     next = min(next, member.finishesAt)
                     continue
                 }
-                let r = runningRequests[i]
+                // Out of the running list where it stands (those before it that finished are out):
+                // one move of the requests after it, where a search of the list for the finished
+                // requests compared each running request with each of them.
+                let r = runningRequests.remove(at: kept)
                 // It leaves the stretch's aggregates: its context, its block step, the blocks it took.
                 let first = DecodeStretch.firstBlockStep(kvBlocks: r.kvBlocks, computedTokens: r.computedTokens, blockTokens: blockTokens)
                 s.contextTokens -= r.computedTokens - member.joinedAt
@@ -913,7 +916,7 @@ public final class Instance {
             fullyCoalescedIterations += 1
             guard someFinished else { return false }
             listsFinished = true
-            finish()
+            finish(outOfRunning: finished.count)
             return true
         }
         let members = stretch.inFlight ? stretch : nil
@@ -951,8 +954,9 @@ public final class Instance {
             metrics.tokensSampled(in: done, on: index, at: now)
             outstandingTokens += tokens
         }
+        let stretchFinished = finished.count
         finished.append(contentsOf: others)
-        finish()
+        finish(outOfRunning: stretchFinished)
         joinStretch(at: now)
         done.removeAll()
         spareBatches.append(done)
@@ -973,14 +977,15 @@ public final class Instance {
         return true
     }
 
-    /// Takes the requests that `finished` lists out of the running list (and the stretch, if it has
-    /// none left), with those a prefill instance hands over, and gives back what they held.
-    private func finish() {
+    /// Takes the requests that `finished` lists out of the running list (the first `outOfRunning` are
+    /// out: a stretch's) and the stretch, if it has none left, with those a prefill instance hands
+    /// over, and gives back what they held.
+    private func finish(outOfRunning: Int) {
         guard !finished.isEmpty || !awaitingHandoff.isEmpty else { return }
         if role == .prefill {
             runningRequests.removeAll { r in r.generatedTokens > 0 }
-        } else {
-            removeFinishedFromRunning()
+        } else if outOfRunning < finished.count {
+            removeFinishedFromRunning(from: outOfRunning)
         }
         if stretch.requests == 0 { stretch.close() }
         forEachFinished { r in
@@ -995,13 +1000,13 @@ public final class Instance {
         finished.withUnsafeBufferPointer { Self.lend($0) { r in body(r); return true } }
     }
 
-    /// Takes the `finished` requests (a few, each in `running`) out of `running`, keeping the order
-    /// of the rest. It compares addresses only: reading every running request's fields to find the
-    /// few that finished cost a cache miss per request per step.
-    private func removeFinishedFromRunning() {
+    /// Takes the `finished` requests from the `first` on (a few, each in `running`) out of `running`,
+    /// keeping the order of the rest. It compares addresses only: reading every running request's
+    /// fields to find the few that finished cost a cache miss per request per step.
+    private func removeFinishedFromRunning(from first: Int) {
         var kept = 0
-        let leaving = finished.count
-        finished.withUnsafeBufferPointer { finished in
+        let leaving = finished.count - first
+        finished[first...].withUnsafeBufferPointer { finished in
             runningRequests.withUnsafeMutableBufferPointer { buffer in
                 for i in buffer.indices where !finished.contains(where: { $0 === buffer[i] }) {
                     buffer.swapAt(kept, i)
