@@ -516,32 +516,22 @@ public final class Instance {
     /// the rest go on.
     private func finishStretchRequests(_ s: DecodeStretch, into finished: inout [ServingRequest]) {
         let step = s.steps, blockTokens = limits.blockTokens
-        var kept = 0, next = Int.max
-        // In place, in the members' own memory: an array store checked its uniqueness per member.
-        stretchMembers.withUnsafeMutableBufferPointer { members in
-            for i in members.indices {
-                let member = members[i]
-                guard member.finishesAt == step else {
-                    members[kept] = member
-                    kept += 1
-                    next = min(next, member.finishesAt)
-                    continue
-                }
-                // Out of the running list where it stands (those before it that finished are out):
-                // one move of the requests after it, where a search of the list for the finished
-                // requests compared each running request with each of them.
-                let r = runningRequests.remove(at: kept)
-                // It leaves the stretch's aggregates: its context, its block step, the blocks it took.
-                let first = DecodeStretch.firstBlockStep(kvBlocks: r.kvBlocks, computedTokens: r.computedTokens, blockTokens: blockTokens)
-                s.contextTokens -= r.computedTokens - member.joinedAt
-                blockSteps[(member.joinedAt + first) % blockTokens] -= 1
-                s.blocksTaken -= bringUp(r, member, to: s)
-                finished.append(r)
-            }
+        var due = s.leaveFinished(), i = 0
+        while due > 0 {
+            // The next to finish, found from the members' finishing steps alone; it leaves the members
+            // and the running list where it stands (those before it that finished are out): one move
+            // of those after it each, where each running request had been compared with each finished one.
+            while stretchMembers[i].finishesAt != step { i += 1 }
+            let member = stretchMembers.remove(at: i)
+            let r = runningRequests.remove(at: i)
+            // It leaves the stretch's aggregates: its context, its block step, the blocks it took.
+            let first = DecodeStretch.firstBlockStep(kvBlocks: r.kvBlocks, computedTokens: r.computedTokens, blockTokens: blockTokens)
+            s.contextTokens -= r.computedTokens - member.joinedAt
+            blockSteps[(member.joinedAt + first) % blockTokens] -= 1
+            s.blocksTaken -= bringUp(r, member, to: s)
+            finished.append(r)
+            due -= 1
         }
-        s.requests -= stretchMembers.count - kept
-        stretchMembers.removeLast(stretchMembers.count - kept)
-        s.finishingStep = next == Int.max ? nil : next
     }
 
     /// Calls `body` with each running request in order, lent rather than retained, while it returns true.
@@ -578,17 +568,14 @@ public final class Instance {
             stretchMembers.removeAll(keepingCapacity: true)
         }
         let joined = s.steps
-        var finishing = s.finishingStep ?? Int.max
         for r in runningRequests[members...] {
             guard let first = blockStep(r) else { break }
             let member = StretchMember(finishesAt: joined + r.outputTokens - r.generatedTokens, joinedAt: joined)
             stretchMembers.append(member)
             blockSteps[(joined + first) % blockTokens] += 1
             s.contextTokens += r.computedTokens - joined
-            s.requests += 1
-            finishing = min(finishing, member.finishesAt)
+            s.join(finishingAt: member.finishesAt)
         }
-        s.finishingStep = finishing
     }
 
     /// Whether the head of the waiting queue could ever run here: its whole
