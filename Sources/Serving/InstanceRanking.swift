@@ -7,8 +7,9 @@ public final class InstanceRanking {
     public typealias Key = (Instance) -> Double?
 
     private let key: Key
-    /// The index that tells this ranking of changes (it owns the ranking).
-    private unowned let index: LoadIndex
+    /// The index that tells this ranking of changes (it owns the ranking, so it outlives it: not
+    /// retained, where an unowned reference took an atomic operation per question).
+    private unowned(unsafe) let index: LoadIndex
     /// Whether the key may read anything an instance holds (queues, blocks), not just its
     /// outstanding tokens and state: it is then refreshed after changes of either kind.
     let readsHoldings: Bool
@@ -50,6 +51,10 @@ public final class InstanceRanking {
 
     /// The lower key, the lower index on a tie; an empty leaf loses.
     @inline(__always) private func better(_ a: Int, _ b: Int) -> Int {
+        Self.better(a, b, keys: UnsafeBufferPointer(keys.buffer))
+    }
+
+    @inline(__always) private static func better(_ a: Int, _ b: Int, keys: UnsafeBufferPointer<Double>) -> Int {
         if b < 0 { return a }
         if a < 0 { return b }
         return keys[b] < keys[a] || (keys[b] == keys[a] && b < a) ? b : a
@@ -65,9 +70,12 @@ public final class InstanceRanking {
                 keys[i] = value.map { min($0, .greatestFiniteMagnitude) } ?? .infinity
                 // Up the tree while `i` won the node before or wins it now: past a node it neither
                 // won nor wins, that node's winner and key are unchanged, and so is everything above.
+                // The nodes are read unchecked: a node and its children lie within the tree, and
+                // winners are instances' indices (checks took a third of the walk).
+                let keys = UnsafeBufferPointer(keys.buffer), winners = winners.buffer
                 var n = (width + i) / 2
                 while n >= 1 {
-                    let before = winners[n], now = better(winners[2 * n], winners[2 * n + 1])
+                    let before = winners[n], now = Self.better(winners[2 * n], winners[2 * n + 1], keys: keys)
                     winners[n] = now
                     if before != i && now != i { break }
                     n /= 2
@@ -126,6 +134,10 @@ struct OwnedValues<Value: BitwiseCopyable>: ~Copyable {
             values[i] = newValue
         }
     }
+
+    /// The values, valid until the next resize, for loops whose indices are in range by construction:
+    /// the buffer checks them in debug builds only.
+    var buffer: UnsafeMutableBufferPointer<Value> { UnsafeMutableBufferPointer(start: values, count: count) }
 
     /// The first `n` values, valid until the next resize.
     func prefix(_ n: Int) -> UnsafeBufferPointer<Value> {

@@ -8,8 +8,6 @@ public final class LoadIndex {
     /// The rankings whose key reads what instances hold (most runs have none).
     private var holdingReaders: [InstanceRanking] = []
     private var instances = 0
-    /// Accepting instances by outstanding tokens (the first ranking).
-    private var outstanding: InstanceRanking { rankings[0] }
 
     public init() {
         names.append("outstanding_tokens")
@@ -46,7 +44,10 @@ public final class LoadIndex {
     }
 
     /// The accepting instance with the fewest outstanding tokens (ties: the lowest index), nil when none accepts.
-    public func leastOutstanding(among instances: [Instance]) -> Int? { outstanding.best(among: instances) }
+    public func leastOutstanding(among instances: [Instance]) -> Int? {
+        // The first ranking, lent: `rankings` keeps it (reading it took a retain and release per arrival).
+        rankings.withUnsafeBufferPointer { Unmanaged.passUnretained($0[0]) }._withUnsafeGuaranteedRef { $0.best(among: instances) }
+    }
 
     /// The ranking called `name`, made with `key` the first time it is asked for (a key may read
     /// anything an instance holds: queues, KV blocks, requests' priorities).
