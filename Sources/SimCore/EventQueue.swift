@@ -41,10 +41,11 @@ public struct EventQueue<Payload> {
             return
         }
         heap.append(entry)
+        // (Index arithmetic wraps rather than checks overflow: indices stay below the count.)
         heap.withUnsafeMutableBufferPointer { b in
-            var i = b.count - 1
+            var i = b.count &- 1
             while i > 0 {
-                let parent = (i - 1) >> 2
+                let parent = (i &- 1) >> 2
                 if b[parent].key <= key { break }
                 b[i] = b[parent]
                 i = parent
@@ -72,6 +73,7 @@ public struct EventQueue<Payload> {
 
     /// Puts `entry` in the root's slot (whose event is gone) and moves it down to its place: the
     /// empty slot goes down along the least children to the bottom, then `entry` up from there.
+    /// (Index arithmetic wraps rather than checks overflow: a child's index is below the count.)
     /// A new event is mostly later than nearly all pending ones (a step ends one step on), so it
     /// belongs near the bottom: each level compares the children alone, not them and the entry.
     @inlinable mutating func sink(_ entry: Entry) {
@@ -79,23 +81,23 @@ public struct EventQueue<Payload> {
             let n = b.count
             var i = 0
             while true {
-                let first = 4 * i + 1
+                let first = 4 &* i &+ 1
                 if first >= n { break }
                 var best = first
-                if first + 3 < n {
+                if first &+ 3 < n {
                     // Four children: the least found by selection, not branches (which the keys'
                     // order makes unpredictable).
-                    let pair = b[first + 1].key < b[first].key ? first + 1 : first
-                    let other = b[first + 3].key < b[first + 2].key ? first + 3 : first + 2
+                    let pair = b[first &+ 1].key < b[first].key ? first &+ 1 : first
+                    let other = b[first &+ 3].key < b[first &+ 2].key ? first &+ 3 : first &+ 2
                     best = b[other].key < b[pair].key ? other : pair
                 } else {
-                    for c in (first + 1)..<n where b[c].key < b[best].key { best = c }
+                    for c in (first &+ 1)..<n where b[c].key < b[best].key { best = c }
                 }
                 b[i] = b[best]
                 i = best
             }
             while i > 0 {
-                let parent = (i - 1) >> 2
+                let parent = (i &- 1) >> 2
                 if b[parent].key <= entry.key { break }
                 b[i] = b[parent]
                 i = parent
