@@ -73,9 +73,9 @@ public struct EventQueue<Payload> {
 
     /// Puts `entry` in the root's slot (whose event is gone) and moves it down to its place: the
     /// empty slot goes down along the least children to the bottom, then `entry` up from there.
-    /// (Index arithmetic wraps rather than checks overflow: a child's index is below the count.)
     /// A new event is mostly later than nearly all pending ones (a step ends one step on), so it
     /// belongs near the bottom: each level compares the children alone, not them and the entry.
+    /// (Index arithmetic wraps rather than checks overflow: a child's index is below the count.)
     @inlinable mutating func sink(_ entry: Entry) {
         heap.withUnsafeMutableBufferPointer { b in
             let n = b.count
