@@ -1,3 +1,4 @@
+import HeapModule
 import SimCore
 
 /// Steps of one instance in which nothing can change some of its requests' progress, run without
@@ -41,9 +42,9 @@ final class DecodeStretch {
     /// The next step at which some of them generate their last token (nil: none will): the least of
     /// `finishes`, kept apart so that a step reads it with the rest.
     private(set) var finishingStep: Int?
-    /// The step at which each of them generates its last token, as a binary min-heap: a step that
-    /// ends some requests finds how many and the next such step without reading every request's.
-    private var finishes = OwnedValues<Int>()
+    /// The step at which each of them generates its last token, least first: a step that ends some
+    /// requests finds how many and the next such step without reading every request's.
+    private var finishes = Heap<Int>()
 
     /// Steps run and not yet applied to the requests.
     var steps = 0
@@ -82,45 +83,26 @@ final class DecodeStretch {
         (isOpen, requests, contextTokens, finishingStep, steps) = (false, 0, 0, nil, 0)
         (formed, inFlight, withOthers, blocksTaken, lastToken) = (false, false, false, 0, .zero)
         peaks.truncate(to: 0)
-        finishes.truncate(to: 0)
+        finishes = Heap()
         closings += 1
     }
 
     /// A request joined that generates its last token at step `step`.
     func join(finishingAt step: Int) {
         requests += 1
-        var i = finishes.count
-        finishes.append(step)
-        while i > 0, finishes[(i - 1) / 2] > step {
-            finishes[i] = finishes[(i - 1) / 2]
-            i = (i - 1) / 2
-        }
-        finishes[i] = step
-        finishingStep = finishes[0]
+        finishes.insert(step)
+        finishingStep = finishes.min
     }
 
     /// The requests that generated their last token at the step just ended leave: returns how many.
     func leaveFinished() -> Int {
         var left = 0
-        while finishes.count > 0, finishes[0] == steps {
-            let last = finishes[finishes.count - 1]
-            finishes.truncate(to: finishes.count - 1)
+        while finishes.min == steps {
+            finishes.removeMin()
             left += 1
-            // `last` sinks from the root.
-            let n = finishes.count
-            guard n > 0 else { break }
-            var i = 0
-            while 2 * i + 1 < n {
-                var child = 2 * i + 1
-                if child + 1 < n, finishes[child + 1] < finishes[child] { child += 1 }
-                guard finishes[child] < last else { break }
-                finishes[i] = finishes[child]
-                i = child
-            }
-            finishes[i] = last
         }
         requests -= left
-        finishingStep = finishes.count > 0 ? finishes[0] : nil
+        finishingStep = finishes.min
         return left
     }
 
