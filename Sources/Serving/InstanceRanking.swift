@@ -42,7 +42,8 @@ public final class InstanceRanking {
             winners.resize(to: 0, filling: -1)
             winners.resize(to: 2 * width, filling: -1)
             for i in 0..<keys.count { winners[width + i] = i }
-            for n in stride(from: width - 1, through: 1, by: -1) { winners[n] = better(winners[2 * n], winners[2 * n + 1]) }
+            let keys = UnsafeBufferPointer(keys.buffer)
+            for n in stride(from: width - 1, through: 1, by: -1) { winners[n] = Self.better(winners[2 * n], winners[2 * n + 1], keys: keys) }
         } else {
             winners[width + i] = i
         }
@@ -50,10 +51,6 @@ public final class InstanceRanking {
     }
 
     /// The lower key, the lower index on a tie; an empty leaf loses.
-    @inline(__always) private func better(_ a: Int, _ b: Int) -> Int {
-        Self.better(a, b, keys: UnsafeBufferPointer(keys.buffer))
-    }
-
     @inline(__always) private static func better(_ a: Int, _ b: Int, keys: UnsafeBufferPointer<Double>) -> Int {
         if b < 0 { return a }
         if a < 0 { return b }
