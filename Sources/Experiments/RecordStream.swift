@@ -25,28 +25,15 @@ final class RecordStream {
     }
 
     private let worker: OrderedWorker<[RequestRecord]>
-    private static let batch = 4096
-    private var pending: [RequestRecord] = []
 
     init(tally: RequestTally, requests: RequestsCSV?) {
         let sinks = Sinks(tally: tally, requests: requests)
         worker = OrderedWorker(name: "simrun records") { sinks.take($0) }
-        pending.reserveCapacity(Self.batch)
     }
 
-    func add(_ r: RequestRecord) {
-        pending.append(r)
-        guard pending.count == Self.batch else { return }
-        worker.submit(pending)
-        pending = []
-        pending.reserveCapacity(Self.batch)
-    }
+    /// Takes `records`, the next in order (a few thousand: see MetricsRecorder.onRecords).
+    func add(_ records: [RequestRecord]) { worker.submit(records) }
 
-    /// Hands over the records still held and waits until every one has been taken: the tally and
-    /// requests.csv are the caller's again.
-    func finish() {
-        if !pending.isEmpty { worker.submit(pending) }
-        pending = []
-        worker.waitUntilIdle()
-    }
+    /// Waits until every record added has been taken: the tally and requests.csv are the caller's again.
+    func finish() { worker.waitUntilIdle() }
 }

@@ -50,7 +50,7 @@ public struct Runner {
         let tally = RequestTally(slos: plan.slos, stages: plan.stages)
         cluster.metrics.keepsRecords = keepRecords || plan.checkInvariants
         let records = RecordStream(tally: tally, requests: requests)
-        cluster.metrics.onRecord = { records.add($0) }
+        cluster.metrics.onRecords = { records.add($0) }
         if let every = iterationsEvery { cluster.iterationLog = IterationLog(every: every) }
         var lastPrint = start
         let reason: StopReason
@@ -74,6 +74,7 @@ public struct Runner {
                              + "clock) after the start; a workload this sparse cannot be simulated")
         }
         if showProgress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        cluster.metrics.handOverRecords()
         records.finish()
         let wall = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         try requests?.close()

@@ -282,16 +282,23 @@ public final class Cluster {
         // vLLM stops a request whose context reaches max_model_len (finish reason "length"),
         // after at least the token its prefill samples.
         let cap = max(1, limit - request.promptTokens)
-        var r = request
-        if request.outputTokens > cap {
+        guard request.outputTokens <= cap else {
             lengthCapped += 1
-            r = ServingRequest(Request(id: request.id, arrival: request.arrival, promptTokens: request.promptTokens, outputTokens: cap,
-                                       prefix: request.prefix, highPriority: request.highPriority), instance: -1)
-            if clientTimeout != nil { awaitingClients[r.id] = r }
+            let capped = ServingRequest(Request(id: request.id, arrival: request.arrival, promptTokens: request.promptTokens,
+                                                outputTokens: cap, prefix: request.prefix, highPriority: request.highPriority),
+                                        instance: -1)
+            if clientTimeout != nil { awaitingClients[capped.id] = capped }
+            return enqueue(capped, on: target)
         }
+        enqueue(request, on: target)
+    }
+
+    /// Queues `request` at instance `target`, routed there. (The request is a constant here: the
+    /// variable that `place` kept, in case it was capped, was retained for the instance's call.)
+    private func enqueue(_ request: ServingRequest, on target: Int) {
         lending(target) { inst in
-            inst.enqueue(r)
-            notify(.arrival(request: r.id, instance: target))
+            inst.enqueue(request)
+            notify(.arrival(request: request.id, instance: target))
             startIterationIfIdle(inst)
         }
     }

@@ -529,7 +529,7 @@ public final class Instance {
             s.contextTokens -= r.computedTokens - member.joinedAt
             blockSteps[(member.joinedAt + first) % blockTokens] -= 1
             s.blocksTaken -= bringUp(r, member, to: s)
-            finished.append(r)
+            finished.append(consume r)  // the running list's reference, moved (a copy took a retain and a release)
             due -= 1
         }
     }
@@ -560,21 +560,24 @@ public final class Instance {
             let joins = r.lastToken == now && r.sampledNow && !r.namesPending && r.pendingTokens == 1 && first >= 1 && first <= blockTokens
             return joins ? first : nil
         }
-        guard members < runningRequests.count, blockStep(runningRequests[members]) != nil else { return }
-        if !s.isOpen {
-            s.open()
-            if blockSteps.count != blockTokens { blockSteps = Array(repeating: 0, count: blockTokens) }
-            for i in blockSteps.indices { blockSteps[i] = 0 }
-            stretchMembers.removeAll(keepingCapacity: true)
-        }
-        let joined = s.steps
-        for r in runningRequests[members...] {
-            guard let first = blockStep(r) else { break }
-            let member = StretchMember(finishesAt: joined + r.outputTokens - r.generatedTokens, joinedAt: joined)
-            stretchMembers.append(member)
-            blockSteps[(joined + first) % blockTokens] += 1
-            s.contextTokens += r.computedTokens - joined
-            s.join(finishingAt: member.finishesAt)
+        let joined = s.steps  // (zero while no stretch is open)
+        // The requests are lent, not retained: the loop changes the stretch, not the running list.
+        runningRequests.withUnsafeBufferPointer { running in
+            Self.lend(UnsafeBufferPointer(rebasing: running[members...])) { r in
+                guard let first = blockStep(r) else { return false }
+                if !s.isOpen {
+                    s.open()
+                    if blockSteps.count != blockTokens { blockSteps = Array(repeating: 0, count: blockTokens) }
+                    for i in blockSteps.indices { blockSteps[i] = 0 }
+                    stretchMembers.removeAll(keepingCapacity: true)
+                }
+                let member = StretchMember(finishesAt: joined + r.outputTokens - r.generatedTokens, joinedAt: joined)
+                stretchMembers.append(member)
+                blockSteps[(joined + first) % blockTokens] += 1
+                s.contextTokens += r.computedTokens - joined
+                s.join(finishingAt: member.finishesAt)
+                return true
+            }
         }
     }
 
@@ -623,13 +626,14 @@ public final class Instance {
             }
             return false
         }
-        waiting.removeFirst()
         if loads > 0 {
             swapTraffic.fromHost += loads
             offloaded.loaded(blocks: loads, blockTokens: limits.blockTokens)
         }
         r.phase = .running
-        runningRequests.append(r)  // after a decode stretch's requests, which go on
+        // After a decode stretch's requests, which go on. The waiting queue's reference moves
+        // over (dropping it and appending `r` took a release and a retain).
+        runningRequests.append(waiting.removeFirst())
         admitted.append(r)
         return schedule(r, tokens: tokens)
     }

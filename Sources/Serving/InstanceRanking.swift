@@ -7,9 +7,10 @@ public final class InstanceRanking {
     public typealias Key = (Instance) -> Double?
 
     private let key: Key
-    /// The index that tells this ranking of changes (it owns the ranking, so it outlives it: not
-    /// retained, where an unowned reference took an atomic operation per question).
-    private unowned(unsafe) let index: LoadIndex
+    /// The index that tells this ranking of changes (it owns the ranking, so it outlives it: lent,
+    /// where an unowned reference took an atomic operation per question, and an unsafe one was
+    /// retained for each call).
+    private let index: Unmanaged<LoadIndex>
     /// Whether the key may read anything an instance holds (queues, blocks), not just its
     /// outstanding tokens and state: it is then refreshed after changes of either kind.
     let readsHoldings: Bool
@@ -23,7 +24,7 @@ public final class InstanceRanking {
     private var marks = ChangeMarks()
 
     init(index: LoadIndex, readsHoldings: Bool, key: @escaping Key) {
-        self.index = index
+        self.index = Unmanaged.passUnretained(index)
         self.readsHoldings = readsHoldings
         self.key = key
         winners.resize(to: 2, filling: -1)
@@ -59,7 +60,7 @@ public final class InstanceRanking {
 
     /// The candidate with the lowest key, nil when there is none.
     public func best(among instances: [Instance]) -> Int? {
-        index.deliver()
+        index._withUnsafeGuaranteedRef { $0.deliver() }
         instances.withUnsafeBufferPointer { all in
             for i in marks.takeAll() {
                 // Lent, not retained: `instances` keeps it alive.

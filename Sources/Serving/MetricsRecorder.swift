@@ -7,10 +7,14 @@ import SimCore
 public final class MetricsRecorder {
     /// Every ended request's record, in the order they ended (none when `keepsRecords` is off).
     public private(set) var records: [RequestRecord] = []
-    /// Whether `records` keeps the records: off for long runs that stream them out through `onRecord`.
+    /// Whether `records` keeps the records: off for long runs that stream them out through `onRecords`.
     public var keepsRecords = true
-    /// Told every record as its request ends.
-    public var onRecord: ((RequestRecord) -> Void)?
+    /// Handed the records as their requests end, in that order, `recordBatch` at a time (the rest
+    /// when `handOverRecords()` is called): a call per record retained and released the closure's
+    /// context each time.
+    public var onRecords: (([RequestRecord]) -> Void)?
+    public static let recordBatch = 4096
+    private var unsentRecords: [RequestRecord] = []
     public private(set) var outputTokens = 0
     private let gaps = GapSettler()
     public private(set) var samples: [InstanceSample] = []
@@ -115,7 +119,8 @@ public final class MetricsRecorder {
                 }
                 r.gapsLogged += last - first
             }
-            steps.close(from: first, through: last, finished: finished == true, gaps.passFinished)
+            // (A closure, not the method itself: that retained and released the settler each time.)
+            steps.close(from: first, through: last, finished: finished == true) { gaps.passFinished($0, $1) }
         }
         r.runInstance = -1
     }
@@ -129,8 +134,19 @@ public final class MetricsRecorder {
             promptTokens: r.promptTokens, outputTokens: r.generatedTokens, instance: r.instance,
             preemptions: r.preemptions, migrations: r.migrations, maxInterTokenGap: r.maxInterTokenGap,
             kvWait: r.kvWait, kvTransfer: r.kvTransfer, highPriority: r.highPriority, dropReason: reason)
-        onRecord?(record)
         if keepsRecords { records.append(record) }
+        guard onRecords != nil else { return }
+        unsentRecords.append(record)
+        if unsentRecords.count == Self.recordBatch { handOverRecords() }
+    }
+
+    /// Hands the records not yet handed over to `onRecords`.
+    public func handOverRecords() {
+        guard !unsentRecords.isEmpty, let onRecords else { return }
+        let batch = unsentRecords
+        unsentRecords = []
+        unsentRecords.reserveCapacity(Self.recordBatch)
+        onRecords(batch)
     }
 
     /// Every inter-token gap (ns) of the requests that finished so far (none of requests dropped
