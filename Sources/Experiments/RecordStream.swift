@@ -8,7 +8,7 @@ import SimCore
 final class RecordStream {
     /// The records' destinations, owned by the worker thread while the run goes on.
     private final class Sinks: @unchecked Sendable {
-        let tally: RequestTally
+        var tally: RequestTally?
         let requests: RequestsCSV?
 
         init(tally: RequestTally, requests: RequestsCSV?) {
@@ -17,23 +17,29 @@ final class RecordStream {
         }
 
         func take(_ records: [RequestRecord]) {
-            for r in records {
-                tally.add(r)
-                requests?.add(r)
-            }
+            tally!.add(records)
+            requests?.add(records)
         }
     }
 
+    private let sinks: Sinks
     private let worker: OrderedWorker<[RequestRecord]>
 
     init(tally: RequestTally, requests: RequestsCSV?) {
         let sinks = Sinks(tally: tally, requests: requests)
+        self.sinks = sinks
         worker = OrderedWorker(name: "simrun records") { sinks.take($0) }
     }
 
     /// Takes `records`, the next in order (a few thousand: see MetricsRecorder.onRecords).
     func add(_ records: [RequestRecord]) { worker.submit(records) }
 
-    /// Waits until every record added has been taken: the tally and requests.csv are the caller's again.
-    func finish() { worker.waitUntilIdle() }
+    /// Waits until every record added has been taken, and hands back the tally (requests.csv is
+    /// the caller's again too).
+    func finish() -> RequestTally {
+        worker.waitUntilIdle()
+        let tally = sinks.tally!
+        sinks.tally = nil
+        return tally
+    }
 }

@@ -6,7 +6,11 @@ import Workloads
 /// they end, so that a run need not keep its records (ten million of them are a gigabyte): counts
 /// and sums, the latency samples the exact percentiles are taken from, SLO verdicts, and the
 /// same per load stage and per priority class where the scenario has them.
-final class RequestTally {
+///
+/// A value, changed once per batch of records (`add(_:)`): a class's fields changed per record
+/// each took a run-time exclusivity check (this module keeps them), half the time of the thread
+/// that tallies.
+struct RequestTally {
     /// Latency samples (seconds) and counts over a set of requests.
     struct Latencies {
         var ended = 0, completed = 0
@@ -55,12 +59,16 @@ final class RequestTally {
     /// Hands over every request's latency samples and queueing delays, keeping none (the counts
     /// stay): the summary sorts them in place. Ten million of each are 80 MB, and sorting copies
     /// of them made the run's peak.
-    func takeLatencies() -> (queueing: [Double], ttft: [Double], tpot: [Double], e2el: [Double]) {
-        defer { (queueing, all.ttft, all.tpot, all.e2el) = ([], [], [], []) }
-        return (queueing, all.ttft, all.tpot, all.e2el)
+    mutating func takeLatencies() -> (queueing: [Double], ttft: [Double], tpot: [Double], e2el: [Double]) {
+        let taken = (queueing, all.ttft, all.tpot, all.e2el)
+        (queueing, all.ttft, all.tpot, all.e2el) = ([], [], [], [])
+        return taken
     }
 
-    func add(_ r: RequestRecord) {
+    /// Tallies `records`, in the order their requests ended.
+    mutating func add(_ records: [RequestRecord]) { for r in records { add(r) } }
+
+    private mutating func add(_ r: RequestRecord) {
         firstArrival = min(firstArrival, r.arrival)
         lastArrival = max(lastArrival, r.arrival)
         if let s = r.firstScheduled { queueing.append((s - r.arrival).seconds) }

@@ -55,7 +55,7 @@ public enum ResultWriter {
 
     static func writeRequests(_ records: [RequestRecord], slos: SLOs, to path: String) throws {
         let out = try RequestsCSV(path: path, slos: slos)
-        for r in records { out.add(r) }
+        out.add(records)
         try out.close()
     }
 

@@ -301,7 +301,7 @@ public struct RunSummary: Encodable {
         public let token_goodput: Double
     }
 
-    init(plan: SimulationPlan, cluster: Cluster, tally: RequestTally, stop: StopReason) {
+    init(plan: SimulationPlan, cluster: Cluster, tally: inout RequestTally, stop: StopReason) {
         func stats(_ seconds: [Double]) -> LatencyStats { LatencyStats(seconds: seconds, percentiles: plan.percentiles) }
         let duration = cluster.loop.now.seconds
         scenario = plan.name

@@ -47,9 +47,8 @@ public struct Runner {
         let start = DispatchTime.now().uptimeNanoseconds, cpuStart = cpuSeconds
         let cluster = try plan.makeCluster()
         cluster.coalescesDecodes = coalesceDecodes
-        let tally = RequestTally(slos: plan.slos, stages: plan.stages)
         cluster.metrics.keepsRecords = keepRecords || plan.checkInvariants
-        let records = RecordStream(tally: tally, requests: requests)
+        let records = RecordStream(tally: RequestTally(slos: plan.slos, stages: plan.stages), requests: requests)
         cluster.metrics.onRecords = { records.add($0) }
         if let every = iterationsEvery { cluster.iterationLog = IterationLog(every: every) }
         var lastPrint = start
@@ -75,10 +74,10 @@ public struct Runner {
         }
         if showProgress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
         cluster.metrics.handOverRecords()
-        records.finish()
+        var tally = records.finish()
         let wall = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         try requests?.close()
-        let summary = RunSummary(plan: plan, cluster: cluster, tally: tally, stop: reason)
+        let summary = RunSummary(plan: plan, cluster: cluster, tally: &tally, stop: reason)
         return Outcome(cluster: cluster, summary: summary, wallSeconds: wall, cpuSeconds: cpuSeconds - cpuStart)
     }
 

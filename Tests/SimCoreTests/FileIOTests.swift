@@ -56,6 +56,20 @@ struct FileIOTests {
         #expect(try String(contentsOfFile: path, encoding: .utf8) == expected)
     }
 
+    /// Text is quoted only when it must be (RFC 4180), an empty text is an empty field, and a row
+    /// longer than the writer's buffer is written whole.
+    @Test func csvWriterQuotesTextAndTakesLongRows() throws {
+        let path = temp("text.csv")
+        let w = try CSVWriter(path: path, header: ["a", "b", "c"])
+        w.field("a,b"); w.field("say \"hi\""); w.field(""); w.endRow()
+        w.field("line\nbreak"); w.field("plain"); w.field("über"); w.endRow()
+        let long = String(repeating: "0123456789", count: 300_000)
+        w.field(long); w.field(long + ","); w.field(7); w.endRow()
+        try w.close()
+        let expected = "a,b,c\n\"a,b\",\"say \"\"hi\"\"\",\n\"line\nbreak\",plain,über\n\(long),\"\(long),\",7\n"
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == expected)
+    }
+
     @Test func aFullDiskIsAnErrorNotACrash() throws {
         // /dev/full accepts the open and fails every write with ENOSPC.
         let w = try CSVWriter(path: "/dev/full", header: ["a"])

@@ -46,7 +46,7 @@ struct LibraryTests {
         let scrambledPath = dir.appendingPathComponent("scrambled.csv").path
         let scrambled = try RequestsCSV(path: scrambledPath, slos: plan.slos)
         let records = kept.cluster.metrics.records
-        for k in records.indices { scrambled.add(records[(k * 7919) % records.count]) }
+        scrambled.add(records.indices.map { records[($0 * 7919) % records.count] })
         try scrambled.close()
         let a = try Data(contentsOf: URL(fileURLWithPath: streamedPath)), b = try Data(contentsOf: URL(fileURLWithPath: scrambledPath))
         #expect(a == b && String(decoding: a, as: UTF8.self).split(separator: "\n").count == 301)
