@@ -45,7 +45,10 @@ public final class Cluster {
     public let loads = LoadIndex()
     public var router: any Router
     /// Cluster-wide decisions on their own clock (nil: none).
-    public var controller: (any ClusterController)?
+    public var controller: (any ClusterController)? { didSet { hasController = controller != nil } }
+    /// Whether there is a controller, read on every arrival and end: comparing the optional
+    /// existential itself with nil copied and destroyed it each time.
+    private var hasController = false
     private var controlling = false
     private var pendingControlEvents: [ControlEvent] = []
     public let metrics = MetricsRecorder()
@@ -538,7 +541,7 @@ public final class Cluster {
     /// instance, its migration ended a request) is told once that call returns, in order.
     /// (The event is made only when there is a controller to tell.)
     func notify(_ event: @autoclosure () -> ControlEvent) {
-        guard controller != nil || controlling else { return }
+        guard hasController || controlling else { return }
         pendingControlEvents.append(event())
         deliverControlEvents()
     }
