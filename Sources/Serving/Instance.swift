@@ -633,6 +633,7 @@ public final class Instance {
         r.phase = .running
         // After a decode stretch's requests, which go on. The waiting queue's reference moves
         // over (dropping it and appending `r` took a release and a retain).
+        assert(waiting.first === r, "the waiting queue changed while its head was admitted")
         runningRequests.append(waiting.removeFirst())
         admitted.append(r)
         return schedule(r, tokens: tokens)
