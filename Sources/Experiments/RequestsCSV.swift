@@ -121,7 +121,7 @@ public final class RequestsCSV {
 
         private mutating func send(_ r: RequestRecord, _ handOn: ([RequestRecord]) -> Void) {
             ready.append(r)
-            if ready.count == 4096 {
+            if ready.count == MetricsRecorder.recordBatch {
                 var batch: [RequestRecord] = []
                 swap(&batch, &ready)
                 handOn(batch)

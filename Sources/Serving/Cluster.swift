@@ -296,8 +296,8 @@ public final class Cluster {
         enqueue(request, on: target)
     }
 
-    /// Queues `request` at instance `target`, routed there. (The request is a constant here: the
-    /// variable that `place` kept, in case it was capped, was retained for the instance's call.)
+    /// Queues `request` at instance `target`, routed there. (A parameter, so that the instance's call
+    /// borrows it: a variable holding it was retained around the call.)
     private func enqueue(_ request: ServingRequest, on target: Int) {
         lending(target) { inst in
             inst.enqueue(request)

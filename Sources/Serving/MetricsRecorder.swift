@@ -13,7 +13,8 @@ public final class MetricsRecorder {
     /// when `handOverRecords()` is called): a call per record retained and released the closure's
     /// context each time.
     public var onRecords: (([RequestRecord]) -> Void)?
-    /// Records per batch handed to `onRecords` (a batch is a worker thread's unit: see RecordStream).
+    /// Records per batch handed to `onRecords`, and on to requests.csv's writing thread (a worker
+    /// thread's unit: see RecordStream).
     public static let recordBatch = 4096
     private var unsentRecords: [RequestRecord] = []
     public private(set) var outputTokens = 0
