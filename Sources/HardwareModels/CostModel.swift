@@ -39,7 +39,8 @@ public final class CostModel: Sendable {
     private let flops: Double
     private let bandwidth: Double
     private let linkBandwidth: Double
-    /// The fitted all-reduce for (small message?, graph?), resolved once: the step loop does no name lookups.
+    /// The fitted all-reduce for (small message?, graph?), resolved once, down to the ring size of
+    /// the layout's tensor parallelism: the step loop does no name lookups.
     private let collectives: [AllReduceTimingModel?]
     /// The fitted GEMMs for BF16 and FP8 weights and the attention kernels that apply (engine tables or standalone).
     private let gemmBF16: GEMMTimingModel?
@@ -122,7 +123,8 @@ public final class CostModel: Sendable {
             expertGroups = []
         }
         collectives = [(false, false), (false, true), (true, false), (true, true)].map { small, graph in
-            fitted.flatMap { $0.allReduce(choice.implementation(bytes: small ? 0 : .infinity, graph: graph)) ?? $0.allReduce }
+            fitted.flatMap { $0.allReduce(choice.implementation(bytes: small ? 0 : .infinity, graph: graph)) ?? $0.allReduce }?
+                .keepingOnlyRing(for: layout.tp)
         }
         if engine.kernelTables != .none, keepingDecodeStepsUpTo > 0 {
             decodeSteps = (0...min(keepingDecodeStepsUpTo, Self.decodeStepsKept - 1)).map { n in
@@ -201,7 +203,8 @@ public final class CostModel: Sendable {
         let n = batch.decodeTokens
         guard batch.prefillTokens == 0, batch.prefillSequences == 0, n < decodeSteps.count else { return breakdown(share: batch) }
         var b = decodeSteps[n]
-        b.attention = attentionSeconds(batch, graph: b.graph)
+        // Every layer's decode attention (`attentionSeconds`, whose prefill part is none here).
+        b.attention = Double(model.layers) * decodeAttention(batch, tp: Double(layout.tp), graph: b.graph)
         assert(b == breakdown(share: batch), "a decode step's cost depends on more than its size and context")
         return b
     }
@@ -403,7 +406,7 @@ public final class CostModel: Sendable {
         return max(work / (accelerator.fp16Flops * efficiency.attentionCompute), bytes / bandwidth)
     }
 
-    private func decodeAttention(_ batch: BatchShape, tp: Double, graph: Bool) -> Double {
+    @inline(__always) private func decodeAttention(_ batch: BatchShape, tp: Double, graph: Bool) -> Double {
         guard batch.decodeTokens > 0 else { return 0 }
         if let a = model.latentAttention {
             // Decode attends in the latent space (the up-projections absorbed into the query and

@@ -46,6 +46,18 @@ struct CalibrationTests {
         // An unmeasured ring size uses the nearest measured one.
         #expect(fit.seconds(bytes: 1_048_576, gpus: 16) > fit.seconds(bytes: 1_048_576, gpus: 2))
         #expect(fit.seconds(bytes: 1_048_576, gpus: 1) == 0)
+        // A cost model keeps only the ring its tensor parallelism uses: the times are the same, to
+        // the bit, for a measured size or not (3 GPUs use the ring of 4: log₂ 3 lies nearer 2 than 1).
+        for gpus in 1...16 {
+            let kept = fit.keepingOnlyRing(for: gpus)
+            #expect(kept.rings.count == (gpus > 1 ? 1 : 3))
+            for e in [10.0, 17, 24] {
+                #expect(kept.seconds(bytes: pow(2, e), gpus: gpus) == fit.seconds(bytes: pow(2, e), gpus: gpus), "\(gpus) GPUs")
+            }
+        }
+        #expect(fit.keepingOnlyRing(for: 3).rings.map(\.gpus) == [4])
+        #expect(fit.keepingOnlyRing(for: 16).rings.map(\.gpus) == [8])
+        #expect(AllReduceTimingModel(rings: []).keepingOnlyRing(for: 4).seconds(bytes: 1e6, gpus: 4) == 0)
     }
 
     private func temp(_ text: String) throws -> String {

@@ -68,6 +68,27 @@ struct EngineProfileTests {
         #expect(EngineCatalog.distServe2023.cudaGraphs.padded(tokens: 9, decodeOnly: true) == (9, false))
     }
 
+    /// Padding finds the size by bisection: for every bundled engine, with padding on and off, every
+    /// batch runs at the first captured size that holds it, as a scan of the sizes finds it.
+    @Test func paddingFindsTheFirstSizeThatHoldsTheBatch() {
+        for engine in EngineCatalog.all {
+            for padding in [true, false] {
+                var graphs = engine.cudaGraphs
+                graphs.padding = padding
+                let beyond = (graphs.sizes.last ?? 0) + 2
+                for tokens in 0...beyond {
+                    for decodeOnly in [true, false] {
+                        let ran = graphs.padded(tokens: tokens, decodeOnly: decodeOnly)
+                        let applies = graphs.batches == .any || (graphs.batches == .decode && decodeOnly)
+                        let size = graphs.sizes.first { $0 >= tokens }
+                        let expected = applies ? size.flatMap { padding || $0 == tokens ? ($0, true) : nil } ?? (tokens, false) : (tokens, false)
+                        #expect(ran == expected, "\(engine.name), \(tokens) tokens")
+                    }
+                }
+            }
+        }
+    }
+
     /// Inside a captured graph no kernel pays its fitted launch cost: 4 GEMMs and the attention of each
     /// of Llama-3.1-8B's 32 layers.
     @Test func graphsDropThePerKernelLaunchCost() throws {

@@ -102,9 +102,16 @@ public struct EngineProfile: Sendable, Equatable {
 
         /// The token count a batch of `tokens` runs at, and whether it runs as a graph.
         public func padded(tokens: Int, decodeOnly: Bool) -> (tokens: Int, graph: Bool) {
-            guard batches == .any || (batches == .decode && decodeOnly),
-                  let size = sizes.first(where: { $0 >= tokens }), padding || size == tokens else { return (tokens, false) }
-            return (size, true)
+            guard batches == .any || (batches == .decode && decodeOnly) else { return (tokens, false) }
+            // The first size that holds the batch, by bisection (a prefill step's batch, larger than
+            // every size, had been compared with each of vLLM's 67).
+            var low = 0, high = sizes.count
+            while low < high {
+                let mid = (low + high) / 2
+                if sizes[mid] >= tokens { high = mid } else { low = mid + 1 }
+            }
+            guard low < sizes.count, padding || sizes[low] == tokens else { return (tokens, false) }
+            return (sizes[low], true)
         }
     }
 
