@@ -351,6 +351,7 @@ public final class Cluster {
         }
     }
 
+    @inline(__always)
     private func enterPipeline(_ inst: Instance, _ planned: StageTimes) {
         var step = planned
         // Two engines on the same GPUs (a concurrent rescale) time-share them: a step that starts while
@@ -378,6 +379,7 @@ public final class Cluster {
     }
 
     /// What waits for the end of `inst`'s oldest iteration, nil when nothing can.
+    @inline(__always)
     private func awaitingEnd(of inst: Instance) -> AwaitingEnd? {
         guard departuresDue > 0 || !live.isEmpty || clientTimeout != nil else { return nil }
         let flight = inst.oldestFlight
@@ -390,6 +392,7 @@ public final class Cluster {
         return awaiting
     }
 
+    @inline(__always)
     private func finishIteration(on inst: Instance) {
         let now = loop.now
         let awaiting = awaitingEnd(of: inst)

@@ -113,6 +113,7 @@ final class DecodeStretch {
     }
 
     /// The step in flight ended at `now`, `gap` after the step before.
+    @inline(__always)
     func stepEnded(at now: SimTime, gap: SimTime) {
         steps += 1
         (formed, inFlight, withOthers) = (false, false, false)

@@ -289,6 +289,7 @@ public final class Instance {
     public var requestCount: Int { waiting.count + runningCount + swapped.count + awaitingHandoff.count }
     public var isIdle: Bool { requestCount == 0 && !busy }
     /// Whether a new micro-batch may start at `now`: fewer than `pp` in flight, the first stage free.
+    @inline(__always)
     func canStartBatch(at now: SimTime) -> Bool {
         flightCount < stages && pipeline.acceptsBatch(at: now)
     }
@@ -434,6 +435,7 @@ public final class Instance {
     /// Forms the stretch's next step when it runs alone, as the scheduler would: every running
     /// request is the stretch's, and nothing waits or is swapped out. False (forming nothing)
     /// otherwise, or when the members' step cannot be formed (see formMembersStep).
+    @inline(__always)
     private func formStretchStep(_ s: DecodeStretch) -> Bool {
         guard s.formsNextStep, runningCount == s.requests, waitingCount == 0, swappedCount == 0,
               batchCount == 0, flightsCount == 0 else { return false }
@@ -444,6 +446,7 @@ public final class Instance {
     /// Forms the stretch's requests' part of the next step, as `scheduleRunning(from: 0, …)` would:
     /// each decodes one token. False (forming nothing) when the token budget is too small or the
     /// blocks the step takes are not free (then the scheduler forms the step, and preempts).
+    @inline(__always)
     private func formMembersStep(_ s: DecodeStretch) -> Bool {
         guard s.requests <= tokenBudget else { return false }
         let blocks = blockSteps[s.nextStep % limits.blockTokens]
@@ -839,6 +842,7 @@ public final class Instance {
     /// Runs the scheduler and puts the batch it forms in flight; returns how long the batch
     /// holds each pipeline stage, or nil when there is nothing to run. Swap traffic
     /// (`swapTraffic`) comes first, as flows the cluster runs.
+    @inline(__always)
     func formBatch(now: SimTime) -> StageTimes? {
         swapTraffic = SwapTraffic()
         if formStretchStep(stretch) {
@@ -886,6 +890,7 @@ public final class Instance {
     }
 
     /// How long a step costing `step` holds each pipeline stage (it is the last step formed).
+    @inline(__always)
     private func stageTimes(_ step: CostModel.Breakdown) -> StageTimes {
         lastStep = step
         return StageTimes(host: step.host, gpu: step.gpu, overlapsHost: step.overlapsHost, stages: stages)
@@ -894,6 +899,7 @@ public final class Instance {
     /// Applies the iteration's progress and records the tokens it sampled at `now` in `metrics`;
     /// returns whether some requests finished (then `finished` lists them). (A list returned at
     /// every step cost its release at every step.)
+    @inline(__always)
     func completeIteration(metrics: MetricsRecorder, at now: SimTime) -> Bool {
         // One by one: emptying a list of requests at once goes through the runtime's generic
         // destroy, a call through a value witness per request.

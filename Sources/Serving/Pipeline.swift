@@ -44,6 +44,7 @@ struct Pipeline {
 
     /// Runs a micro-batch through every stage from `now`. Returns when it leaves the last
     /// stage (its tokens are sampled) and when the first stage is free again.
+    @inline(__always)
     mutating func run(from now: SimTime, _ times: StageTimes) -> (done: SimTime, firstStageFree: SimTime) {
         held = false
         var t = max(now, firstFree) + times.first

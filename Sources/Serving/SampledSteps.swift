@@ -53,6 +53,7 @@ final class SampledSteps {
     }
 
     /// A step ended at `time` (not before the last one); returns its number and its gap.
+    @inline(__always)
     func step(at time: Int64) -> (number: Int, gap: Int64) {
         if next + 1 - base >= capacity { makeRoom() }
         let n = next

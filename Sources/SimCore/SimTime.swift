@@ -7,13 +7,14 @@ public struct SimTime: Hashable, Comparable, Sendable, BitwiseCopyable {
 
     @inlinable public init(nanoseconds: Int64) { self.nanoseconds = nanoseconds }
 
-    public static let zero = SimTime(nanoseconds: 0)
-    public static let max = SimTime(nanoseconds: .max)
+    // Computed, not stored: a stored static is reached through its lazy initializer's check.
+    @inlinable public static var zero: SimTime { SimTime(nanoseconds: 0) }
+    @inlinable public static var max: SimTime { SimTime(nanoseconds: .max) }
 
     /// Rounds to the nearest nanosecond. Durations are never negative in the
     /// model, so a negative (or NaN) input becomes zero rather than time travel,
     /// and a span beyond ~292 years saturates at `max` rather than overflowing.
-    @inlinable public static func seconds(_ s: Double) -> SimTime {
+    @inlinable @inline(__always) public static func seconds(_ s: Double) -> SimTime {
         guard s > 0 else { return .zero }
         let ns = s * 1e9
         guard ns < 9.2e18 else { return .max }
