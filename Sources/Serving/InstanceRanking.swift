@@ -161,10 +161,13 @@ struct ChangeMarks: ~Copyable {
         list.resize(to: n, filling: 0)
     }
 
+    /// (Unchecked but in debug builds: `i` is an instance's index, below the `n` grown to, and each
+    /// is listed at most once; the checks were a third of a mark.)
     @inline(__always) mutating func mark(_ i: Int) {
+        let isMarked = isMarked.buffer
         if !isMarked[i] {
             isMarked[i] = true
-            list[listed] = i
+            list.buffer[listed] = i
             listed += 1
         }
     }
