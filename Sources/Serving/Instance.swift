@@ -855,6 +855,13 @@ public final class Instance {
             // A decode-only step: the cost model times only its attention again (see CostModel.breakdown).
             return stageTimes(costModel.decodeStep(sequences: s.requests, context: s.nextContextTokens))
         }
+        return formScheduledBatch(now: now)
+    }
+
+    /// `formBatch` when the scheduler forms the step. (Apart, so that the stretch's steps, inlined
+    /// into the cluster's, do not carry this code through the instruction cache.)
+    @inline(never)
+    private func formScheduledBatch(now: SimTime) -> StageTimes? {
         abortExpiredWaiting(now: now)
         batchRequests.removeAll()
         defer { admitted.removeAll() }
