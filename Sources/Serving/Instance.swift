@@ -906,7 +906,6 @@ public final class Instance {
     /// Applies the iteration's progress and records the tokens it sampled at `now` in `metrics`;
     /// returns whether some requests finished (then `finished` lists them). (A list returned at
     /// every step cost its release at every step.)
-    @inline(__always)
     func completeIteration(metrics: MetricsRecorder, at now: SimTime) -> Bool {
         // One by one: emptying a list of requests at once goes through the runtime's generic
         // destroy, a call through a value witness per request.

@@ -162,7 +162,7 @@ struct ChangeMarks: ~Copyable {
     }
 
     /// (Unchecked but in debug builds: `i` is an instance's index, below the `n` grown to, and each
-    /// is listed at most once; the checks were a third of a mark.)
+    /// is listed at most once. The checks were 0.9% of a 7B cluster's instructions.)
     @inline(__always) mutating func mark(_ i: Int) {
         let isMarked = isMarked.buffer
         if !isMarked[i] {
