@@ -49,6 +49,12 @@ public final class CostModel: Sendable {
     /// tables' dictionaries and strings at every step.)
     private let inEnginePrefillAttention: AttentionTimingModel?
     private let inEngineDecodeAttention: AttentionTimingModel?
+    /// What the fitted decode attention reads of the model, per GPU under the layout's tensor
+    /// parallelism, worked out once: query heads, head size, KV width (heads × size) and heads, the
+    /// width each new token's query, key and value take, and the flops per token attended. (A
+    /// step had divided for them, and read them out of the model, every time.)
+    private let decodeShape: (heads: Double, d: Double, kvPerGPU: Double, kvHeads: Double, newTokenWidth: Double,
+                              flopsPerToken: Double)
     /// Skewed routing's per-expert chances, computed once (empty: uniform).
     private let expertPicks: [Double]
     /// Under data or expert parallelism: each EP group's share of routed tokens and its experts' pick chances.
@@ -109,6 +115,9 @@ public final class CostModel: Sendable {
         gemmFP8 = tables?.gemm["fp8"]
         inEnginePrefillAttention = tables?.prefillAttention
         inEngineDecodeAttention = tables?.decodeAttention
+        let heads = Double(model.heads) / Double(layout.tp), d = Double(model.headDim)
+        let kvPerGPU = Double(model.kvHeadsPerGPU(tp: layout.tp) * model.headDim)
+        decodeShape = (heads, d, kvPerGPU, kvPerGPU / d, heads + kvPerGPU / d, 4 * d * heads)
         expertPicks = routing.map { r in r.shares.map { min(1, Double(model.expertsPerToken) * $0) } } ?? model.expertPickChances
         self.scaleOut = scaleOut
         if model.moeLayers > 0, layout.dp > 1 || layout.ep > 1 {
@@ -418,16 +427,15 @@ public final class CostModel: Sendable {
                 + Double(batch.decodeTokens) * heads * Double(2 * a.kvRank + a.ropeDim) * model.activationBytes
             return max(work / (accelerator.fp16Flops * efficiency.attentionCompute), bytes / bandwidth)
         }
-        let kvPerGPU = Double(model.kvHeadsPerGPU(tp: layout.tp) * model.headDim)
         if let fitted = inEngineDecodeAttention {
             // As the fit counts it: each new token attends to its context and itself.
-            let heads = Double(model.heads) / tp, d = Double(model.headDim), sequences = Double(batch.decodeTokens)
-            let context = Double(batch.decodeContextTokens)
-            return fitted.seconds(inGraph: graph, .init(flops: 4 * d * heads * (context + sequences),
-                                        bytes: context * 2 * kvPerGPU * model.kvBytesPerElement
-                                          + sequences * 2 * (heads + kvPerGPU / d) * d * 2,
-                                        sequences: sequences, heads: heads, kvHeads: kvPerGPU / d))
+            let m = decodeShape, sequences = Double(batch.decodeTokens), context = Double(batch.decodeContextTokens)
+            return fitted.seconds(inGraph: graph, .init(flops: m.flopsPerToken * (context + sequences),
+                                        bytes: context * 2 * m.kvPerGPU * model.kvBytesPerElement
+                                          + sequences * 2 * m.newTokenWidth * m.d * 2,
+                                        sequences: sequences, heads: m.heads, kvHeads: m.kvHeads))
         }
+        let kvPerGPU = decodeShape.kvPerGPU
         if let fitted = profile?.attention?.decode {
             let kvBytes = Double(batch.decodeContextTokens) * 2 * kvPerGPU * model.kvBytesPerElement
             return fitted.seconds(kvBytes) - (graph ? fitted.launch : 0)

@@ -110,6 +110,28 @@ struct EngineProfileTests {
                 "kernel_tables picks the fitted GEMMs")
     }
 
+    /// A decode step's attention is the fitted kernel's time for the work of one GPU's heads, at
+    /// every tensor parallelism: query heads split, KV heads split until each GPU holds one (then
+    /// replicated), as the fit counts the work (each new token attends to its context and itself).
+    @Test(arguments: ["Llama-3.1-8B", "Llama-2-70B"], [1, 2, 4, 8, 16])
+    func decodeAttentionTimesOneGPUsHeads(modelName: String, tp: Int) throws {
+        let model = try #require(ModelCatalog.named(modelName))
+        let gpu = try #require(AcceleratorCatalog.named("H100-SXM-80GB"))
+        let fitted = try #require(DeviceProfileSet.bundled.profile(for: gpu.name)?.engineKernels?.decodeAttention)
+        let engine = try #require(EngineCatalog.named("vllm-v1"))
+        var batch = BatchShape()
+        for i in 0..<12 { batch.addDecode(context: 700 + 37 * i) }
+        let b = CostModel(model: model, accelerator: gpu, layout: .init(tp: tp), engine: engine).breakdown(batch)
+        let heads = Double(model.heads) / Double(tp), d = Double(model.headDim)
+        let kvHeads = Double(max(1, model.kvHeads / tp)), sequences = 12.0, context = Double(batch.decodeContextTokens)
+        let work = AttentionTimingModel.Work(flops: 4 * d * heads * (context + sequences),
+                                             bytes: context * 2 * kvHeads * d * model.kvBytesPerElement
+                                                 + sequences * 2 * (heads + kvHeads) * d * 2,
+                                             sequences: sequences, heads: heads, kvHeads: kvHeads)
+        let expected = Double(model.layers) * fitted.seconds(inGraph: b.graph, work)
+        #expect(abs(b.attention - expected) <= 1e-12 * expected, "\(modelName) at TP \(tp)")
+    }
+
     @Test func allReduceIsChosenByMessageSize() throws {
         let v1 = try #require(EngineCatalog.named("vllm-v1")).allReduce
         let mib = 1_048_576.0
