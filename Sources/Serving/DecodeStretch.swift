@@ -64,6 +64,11 @@ final class DecodeStretch {
         var gap: SimTime
     }
 
+    /// The next step's number modulo the instance's block size (the requests' block steps are
+    /// counted by it), kept as the steps go: a division per step was the step's slowest instruction.
+    private(set) var nextBlockPhase = 0
+    private var blockTokens = 1
+
     /// The number of the next step (1: the stretch's first), and whether the stretch may run it
     /// (as far as the stretch knows): it is not formed yet, and some request is left.
     var nextStep: Int { steps + 1 }
@@ -71,10 +76,12 @@ final class DecodeStretch {
     /// Σ computed tokens over the requests at the next step.
     var nextContextTokens: Int { contextTokens + requests * steps }
 
-    /// Begins a stretch (with no request yet).
-    func open() {
+    /// Begins a stretch (with no request yet) on an instance whose KV blocks hold `blockTokens`.
+    func open(blockTokens: Int) {
         precondition(!isOpen, "a decode stretch opened twice")
         isOpen = true
+        self.blockTokens = blockTokens
+        nextBlockPhase = 1 % blockTokens
     }
 
     /// Ends the stretch: everything is as before it opened.
@@ -82,6 +89,7 @@ final class DecodeStretch {
         guard isOpen else { return }
         (isOpen, requests, contextTokens, finishingStep, steps) = (false, 0, 0, nil, 0)
         (formed, inFlight, withOthers, blocksTaken, lastToken) = (false, false, false, 0, .zero)
+        nextBlockPhase = 0
         peaks.truncate(to: 0)
         finishes = Heap()
         closings += 1
@@ -116,6 +124,7 @@ final class DecodeStretch {
     @inline(__always)
     func stepEnded(at now: SimTime, gap: SimTime) {
         steps += 1
+        nextBlockPhase = nextBlockPhase + 1 == blockTokens ? 0 : nextBlockPhase + 1
         (formed, inFlight, withOthers) = (false, false, false)
         lastToken = now
         var n = peaks.count

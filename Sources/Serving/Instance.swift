@@ -449,7 +449,8 @@ public final class Instance {
     @inline(__always)
     private func formMembersStep(_ s: DecodeStretch) -> Bool {
         guard s.requests <= tokenBudget else { return false }
-        let blocks = blockSteps[s.nextStep % limits.blockTokens]
+        assert(s.nextBlockPhase == s.nextStep % limits.blockTokens)
+        let blocks = blockSteps[s.nextBlockPhase]
         guard blocks <= availableBlocks else { return false }
         // One block at a time, as the requests would take them (evicting cached blocks nobody
         // uses), unless all are free.
@@ -569,7 +570,7 @@ public final class Instance {
             Self.lend(UnsafeBufferPointer(rebasing: running[members...])) { r in
                 guard let first = blockStep(r) else { return false }
                 if !s.isOpen {
-                    s.open()
+                    s.open(blockTokens: blockTokens)
                     if blockSteps.count != blockTokens { blockSteps = Array(repeating: 0, count: blockTokens) }
                     for i in blockSteps.indices { blockSteps[i] = 0 }
                     stretchMembers.removeAll(keepingCapacity: true)

@@ -65,11 +65,12 @@ public final class InstanceRanking {
             for i in marks.takeAll() {
                 // Lent, not retained: `instances` keeps it alive.
                 let value = Unmanaged.passUnretained(all[i])._withUnsafeGuaranteedRef { key($0) }
-                keys[i] = value.map { min($0, .greatestFiniteMagnitude) } ?? .infinity
                 // Up the tree while `i` won the node before or wins it now: past a node it neither
                 // won nor wins, that node's winner and key are unchanged, and so is everything above.
-                // The nodes are read unchecked: a node and its children lie within the tree, and
-                // winners are instances' indices (checks took a third of the walk).
+                // The keys and nodes are read unchecked: a marked instance has a key, a node and its
+                // children lie within the tree, and winners are instances' indices (checks took a
+                // third of the walk).
+                keys.buffer[i] = value.map { min($0, .greatestFiniteMagnitude) } ?? .infinity
                 let keys = UnsafeBufferPointer(keys.buffer), winners = winners.buffer
                 var n = (width + i) / 2
                 while n >= 1 {
@@ -175,7 +176,7 @@ struct ChangeMarks: ~Copyable {
     /// The instances marked since the last call, in the order first marked; the marks are cleared.
     /// The buffer is valid until the next mark.
     mutating func takeAll() -> UnsafeBufferPointer<Int> {
-        let taken = list.prefix(listed)
+        let taken = list.prefix(listed), isMarked = isMarked.buffer
         for i in taken { isMarked[i] = false }
         listed = 0
         return taken
