@@ -11,18 +11,19 @@ import Workloads
 /// each took a run-time exclusivity check (this module keeps them), half the time of the thread
 /// that tallies.
 struct RequestTally {
-    /// Latency samples (seconds) and counts over a set of requests.
+    /// Latency samples and counts over a set of requests: spans of simulated time in nanoseconds
+    /// as they are (sorted as integers, then converted: see LatencyStats), TPOT in seconds.
     struct Latencies {
         var ended = 0, completed = 0
-        var ttft: [Double] = [], tpot: [Double] = [], e2el: [Double] = []
+        var ttft: [Int64] = [], tpot: [Double] = [], e2el: [Int64] = []
 
         mutating func add(_ r: RequestRecord) {
             ended += 1
             guard r.finished else { return }
             completed += 1
-            if let t = r.ttft { ttft.append(t) }
+            if let first = r.firstToken { ttft.append((first - r.arrival).nanoseconds) }
             if let t = r.tpot { tpot.append(t) }
-            e2el.append(r.e2el)
+            e2el.append((r.end - r.arrival).nanoseconds)
         }
     }
 
@@ -31,7 +32,7 @@ struct RequestTally {
     private let stageWindows: [(from: Double, to: Double)]
 
     private(set) var all = Latencies()
-    private(set) var queueing: [Double] = []
+    private(set) var queueing: [Int64] = []
     private(set) var outputTokens = 0, inputTokens = 0
     private(set) var droppedByReason: [String: Int] = [:]
     private(set) var firstArrival = SimTime(nanoseconds: .max), lastArrival = SimTime.zero
@@ -59,7 +60,7 @@ struct RequestTally {
     /// Hands over every request's latency samples and queueing delays, keeping none (the counts
     /// stay): the summary sorts them in place. Ten million of each are 80 MB, and sorting copies
     /// of them made the run's peak.
-    mutating func takeLatencies() -> (queueing: [Double], ttft: [Double], tpot: [Double], e2el: [Double]) {
+    mutating func takeLatencies() -> (queueing: [Int64], ttft: [Int64], tpot: [Double], e2el: [Int64]) {
         let taken = (queueing, all.ttft, all.tpot, all.e2el)
         (queueing, all.ttft, all.tpot, all.e2el) = ([], [], [], [])
         return taken
@@ -71,7 +72,7 @@ struct RequestTally {
     private mutating func add(_ r: RequestRecord) {
         firstArrival = min(firstArrival, r.arrival)
         lastArrival = max(lastArrival, r.arrival)
-        if let s = r.firstScheduled { queueing.append((s - r.arrival).seconds) }
+        if let s = r.firstScheduled { queueing.append((s - r.arrival).nanoseconds) }
         if !slos.isEmpty {
             let v = SLOVerdict(r, slos)
             if v.ttft == true { met.ttft += 1 }

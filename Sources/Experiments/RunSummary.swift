@@ -22,14 +22,26 @@ public struct LatencyStats: Encodable {
         "p" + (percentile == percentile.rounded() ? String(Int(percentile)) : String(percentile)) + "_ms"
     }
 
-    init(seconds samples: [Double], percentiles: [Double]) {
-        var samples = samples
-        self.init(sorting: &samples, percentiles: percentiles)
+    /// Latency samples: seconds, or spans of simulated time in nanoseconds.
+    enum Samples {
+        case seconds([Double])
+        case nanoseconds([Int64])
     }
 
-    /// Sorts `samples` in place (no copy of them is made).
-    init(sorting samples: inout [Double], percentiles: [Double]) {
-        let s = SampleSummary(sorting: &samples)
+    init(_ samples: consuming Samples, percentiles: [Double]) {
+        let s: SampleSummary
+        switch consume samples {
+        case .seconds(var seconds):
+            s = SampleSummary(sorting: &seconds)
+        case .nanoseconds(var spans):
+            // Sorted as integers, then converted: a span's seconds never decrease as it grows, so
+            // the seconds come out sorted, as sorting them would leave them, with fewer passes (see
+            // RadixSort). (The spare array and the seconds are each as large as the spans.)
+            RadixSort.sort(&spans)
+            let seconds = spans.map { SimTime(nanoseconds: $0).seconds }
+            spans = []
+            s = SampleSummary(sorted: seconds)
+        }
         self.init(mean: s.mean, std: s.standardDeviation, median: s.quantile(0.5),
                   percentiles: percentiles.map { ($0, s.quantile($0 / 100)) })
     }
@@ -39,7 +51,7 @@ public struct LatencyStats: Encodable {
     /// (no copy). Ten million requests' sets took seconds to sort one after the other, at the end of
     /// a run, with the other core idle; two sorts at once hold two spare arrays, 80 MB more at the
     /// run's peak.
-    static func summarizing(_ sets: consuming [[Double]], andGaps gaps: CountedValues,
+    static func summarizing(_ sets: consuming [Samples], andGaps gaps: CountedValues,
                             percentiles: [Double]) -> (sets: [LatencyStats], gaps: LatencyStats) {
         let n = sets.count
         let inputs = Locked(sets), gaps = Locked(gaps), results = Locked([LatencyStats?](repeating: nil, count: n + 1))
@@ -47,11 +59,11 @@ public struct LatencyStats: Encodable {
             let stats: LatencyStats
             if i < n {
                 // Moved out, so that this thread's copy is the only one and sorts in place.
-                var samples = inputs.update { sets in
-                    defer { sets[i] = [] }
+                let samples = inputs.update { sets in
+                    defer { sets[i] = .seconds([]) }
                     return sets[i]
                 }
-                stats = LatencyStats(sorting: &samples, percentiles: percentiles)
+                stats = LatencyStats(samples, percentiles: percentiles)
             } else {
                 stats = LatencyStats(nanoseconds: gaps.value, percentiles: percentiles)
             }
@@ -302,7 +314,7 @@ public struct RunSummary: Encodable {
     }
 
     init(plan: SimulationPlan, cluster: Cluster, tally: inout RequestTally, stop: StopReason) {
-        func stats(_ seconds: [Double]) -> LatencyStats { LatencyStats(seconds: seconds, percentiles: plan.percentiles) }
+        func stats(_ samples: LatencyStats.Samples) -> LatencyStats { LatencyStats(samples, percentiles: plan.percentiles) }
         let duration = cluster.loop.now.seconds
         scenario = plan.name
         seed = plan.seed
@@ -324,7 +336,8 @@ public struct RunSummary: Encodable {
         offered_rate = tally.lastArrival > tally.firstArrival
             ? Double(tally.ended - 1) / (tally.lastArrival - tally.firstArrival).seconds : nil
         let (queued, first, perToken, whole) = tally.takeLatencies()
-        let summarized = LatencyStats.summarizing([consume queued, consume first, consume perToken, consume whole],
+        let summarized = LatencyStats.summarizing([.nanoseconds(consume queued), .nanoseconds(consume first),
+                                                   .seconds(consume perToken), .nanoseconds(consume whole)],
                                                   andGaps: cluster.finishedInterTokenGaps(), percentiles: plan.percentiles)
         (queueing, ttft, tpot, e2el) = (summarized.sets[0], summarized.sets[1], summarized.sets[2], summarized.sets[3])
         itl = summarized.gaps
@@ -340,7 +353,7 @@ public struct RunSummary: Encodable {
             start = to
             return StageReport(stage: i + 1, rate: s.rate, start_s: from, end_s: to, requests_ended: l.ended,
                                requests_completed: l.completed, request_throughput: Double(l.completed) / s.duration,
-                               ttft: stats(l.ttft), tpot: stats(l.tpot), e2el: stats(l.e2el))
+                               ttft: stats(.nanoseconds(l.ttft)), tpot: stats(.seconds(l.tpot)), e2el: stats(.nanoseconds(l.e2el)))
         }
         if plan.slos.isEmpty {
             slo = nil
@@ -362,11 +375,11 @@ public struct RunSummary: Encodable {
         preemptions_per_request = Double(cluster.totalPreemptions) / Double(max(1, cluster.arrived))
         migrations = cluster.migrations
         let moves = cluster.migrationRecords.filter { $0.kind != .handOff }
-        migration_downtime = moves.isEmpty ? nil : stats(moves.filter { $0.outcome == .committed }.map(\.downtime.seconds))
+        migration_downtime = moves.isEmpty ? nil : stats(.seconds(moves.filter { $0.outcome == .committed }.map(\.downtime.seconds)))
         migrations_aborted = moves.isEmpty ? nil : moves.filter { $0.outcome != .committed }.count
         if let classes = tally.byPriority {
             func report(_ l: RequestTally.Latencies) -> ClassReport {
-                ClassReport(requests: l.ended, completed: l.completed, ttft: stats(l.ttft), tpot: stats(l.tpot), e2el: stats(l.e2el))
+                ClassReport(requests: l.ended, completed: l.completed, ttft: stats(.nanoseconds(l.ttft)), tpot: stats(.seconds(l.tpot)), e2el: stats(.nanoseconds(l.e2el)))
             }
             by_priority = ["high": report(classes.high), "normal": report(classes.normal)]
         } else {

@@ -34,6 +34,19 @@ public enum RadixSort {
         }
     }
 
+    /// Sorts integers, ascending. Latencies in nanoseconds stay below 2⁴⁰ (18 minutes): the three
+    /// bytes above, shared by every value, take no pass, where a double's eight bytes all vary.
+    public static func sort(_ values: inout [Int64]) {
+        guard values.count >= threshold else {
+            values.sort()
+            return
+        }
+        var spare = [Int64](repeating: 0, count: values.count)
+        values.withUnsafeMutableBufferPointer { v in
+            spare.withUnsafeMutableBufferPointer { sort(v, spare: $0) { UInt64(bitPattern: $0) ^ 1 << 63 } }
+        }
+    }
+
     /// Sorts `items` by `key`, ascending, equal keys keeping their order; `spare` (as many
     /// items, contents ignored) holds every other pass.
     @inlinable

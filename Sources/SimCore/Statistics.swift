@@ -26,7 +26,12 @@ public struct SampleSummary: Sendable, Equatable {
     /// Sorts `samples` in place and keeps them, making no copy.
     public init(sorting samples: inout [Double]) {
         RadixSort.sort(&samples)
-        let s = samples
+        self.init(sorted: samples)
+    }
+
+    /// Keeps `s`, which is sorted already (checked in debug builds).
+    public init(sorted s: [Double]) {
+        assert(zip(s, s.dropFirst()).allSatisfy { !($1 < $0) }, "samples not sorted")
         sorted = s
         count = s.count
         let m = s.isEmpty ? .nan : s.reduce(0, +) / Double(s.count)

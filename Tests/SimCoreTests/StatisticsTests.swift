@@ -113,6 +113,29 @@ struct StatisticsTests {
         #expect(latencies.elementsEqual(expected) { $0.bitPattern == $1.bitPattern })
     }
 
+    /// Integers sort as `<` sorts them: negatives, zero, the extremes and repeats, small values
+    /// (whose upper bytes every value shares) and large ones, above and below the hand-over size.
+    @Test func radixSortOfIntegersMatchesTheComparisonSort() {
+        var rng = SystemRandomNumberGenerator()
+        for n in [0, 5, RadixSort.threshold - 1, RadixSort.threshold, 50_000] {
+            var values = (0..<n).map { i -> Int64 in
+                switch i % 6 {
+                case 0: return Int64.random(in: -5...5, using: &rng)
+                case 1: return i % 2 == 0 ? .max : .min
+                case 2: return Int64.random(in: 0...(1 << 40), using: &rng)
+                default: return Int64.random(in: .min ... .max, using: &rng)
+                }
+            }
+            let expected = values.sorted()
+            RadixSort.sort(&values)
+            #expect(values == expected)
+        }
+        var spans = (0..<10_000).map { Int64(($0 * 7_919) % 3_000) * 1_000_003 }
+        let expected = spans.sorted()
+        RadixSort.sort(&spans)
+        #expect(spans == expected)
+    }
+
     /// The summary sorts ten million latencies where they lie rather than a copy of them.
     @Test func summarizingInPlaceGivesWhatACopyGives() {
         var rng = SystemRandomNumberGenerator()

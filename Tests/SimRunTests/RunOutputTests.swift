@@ -166,17 +166,43 @@ struct RunOutputTests {
         var gaps = CountedValues()
         for v in [5, 9, 9, 1, 7_000] { gaps.add(Int64(v)) }
         let percentiles = [50.0, 99.9]
-        let summarized = LatencyStats.summarizing(sets, andGaps: gaps, percentiles: percentiles)
+        // Every other set as nanoseconds (spans of simulated time), the rest as seconds.
+        let samples = sets.enumerated().map { i, set -> LatencyStats.Samples in
+            i % 2 == 0 ? .seconds(set) : .nanoseconds(set.map { Int64($0 * 1e6) })
+        }
+        let summarized = LatencyStats.summarizing(samples, andGaps: gaps, percentiles: percentiles)
         func same(_ a: LatencyStats, _ b: LatencyStats) -> Bool {
             a.mean_ms == b.mean_ms && a.median_ms == b.median_ms && a.std_ms == b.std_ms
                 && a.percentiles.map(\.ms) == b.percentiles.map(\.ms)
         }
         #expect(summarized.sets.count == sets.count)
-        for (set, stats) in zip(sets, summarized.sets) {
-            #expect(same(stats, LatencyStats(seconds: set, percentiles: percentiles)), "a set of \(set.count) samples")
+        for (set, stats) in zip(samples, summarized.sets) {
+            #expect(same(stats, LatencyStats(set, percentiles: percentiles)))
         }
         #expect(same(summarized.gaps, LatencyStats(nanoseconds: gaps, percentiles: percentiles)))
         #expect(summarized.sets[0].mean_ms == nil && summarized.sets[4].median_ms != summarized.sets[3].median_ms)
+    }
+
+    /// Spans kept in nanoseconds summarize exactly as their seconds do (sorted as integers and
+    /// converted after, they are the sorted seconds): mean, deviation and percentiles, to the bit,
+    /// with repeats, zero and spans of hours, above and below the radix sort's hand-over size.
+    @Test func nanosecondSpansSummarizeAsTheirSeconds() {
+        var rng = SystemRandomNumberGenerator()
+        for n in [1, 7, 4_095, 4_096, 30_000] {
+            let spans = (0..<n).map { i -> Int64 in
+                switch i % 5 {
+                case 0: return 0
+                case 1: return Int64(i % 13) * 1_000_000
+                case 2: return Int64.random(in: 0...(4 * 3_600 * 1_000_000_000), using: &rng)
+                default: return Int64.random(in: 1_000...5_000_000_000, using: &rng)
+                }
+            }
+            let percentiles = [1, 50, 90, 99, 99.9]
+            let fromSpans = LatencyStats(.nanoseconds(spans), percentiles: percentiles)
+            let fromSeconds = LatencyStats(.seconds(spans.map { SimTime(nanoseconds: $0).seconds }), percentiles: percentiles)
+            #expect(fromSpans.mean_ms == fromSeconds.mean_ms && fromSpans.std_ms == fromSeconds.std_ms, "\(n) spans")
+            #expect(fromSpans.median_ms == fromSeconds.median_ms && fromSpans.percentiles.map(\.ms) == fromSeconds.percentiles.map(\.ms))
+        }
     }
 
     /// `--no-requests-csv` leaves the per-request file out and everything else as it was.
