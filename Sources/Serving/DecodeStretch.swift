@@ -65,7 +65,7 @@ final class DecodeStretch {
     }
 
     /// The next step's number modulo the instance's block size (the requests' block steps are
-    /// counted by it), kept as the steps go: a division per step was the step's slowest instruction.
+    /// counted by it), kept as the steps go, where each step had divided for it.
     private(set) var nextBlockPhase = 0
     private var blockTokens = 1
 
