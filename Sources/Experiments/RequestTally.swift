@@ -21,9 +21,9 @@ struct RequestTally {
             ended += 1
             guard r.finished else { return }
             completed += 1
-            if let first = r.firstToken { ttft.append((first - r.arrival).nanoseconds) }
+            if let t = r.ttftSpan { ttft.append(t.nanoseconds) }
             if let t = r.tpot { tpot.append(t) }
-            e2el.append((r.end - r.arrival).nanoseconds)
+            e2el.append(r.e2elSpan.nanoseconds)
         }
     }
 

@@ -24,10 +24,13 @@ public struct RequestRecord: Sendable, Equatable {
     public let dropReason: DropReason?
 
     public var finished: Bool { dropReason == nil }
+    /// Time to first token and end-to-end latency as spans of simulated time (whole nanoseconds).
+    public var ttftSpan: SimTime? { firstToken.map { $0 - arrival } }
+    public var e2elSpan: SimTime { end - arrival }
     /// Time to first token, seconds.
-    public var ttft: Double? { firstToken.map { ($0 - arrival).seconds } }
+    public var ttft: Double? { ttftSpan?.seconds }
     /// End-to-end latency, seconds.
-    public var e2el: Double { (end - arrival).seconds }
+    public var e2el: Double { e2elSpan.seconds }
     /// Time per output token after the first: (E2EL − TTFT) / (output − 1).
     public var tpot: Double? {
         guard finished, outputTokens > 1, let ttft else { return nil }
