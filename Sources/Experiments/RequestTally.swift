@@ -12,10 +12,11 @@ import Workloads
 /// that tallies.
 struct RequestTally {
     /// Latency samples and counts over a set of requests: spans of simulated time in nanoseconds
-    /// as they are (sorted as integers, then converted: see LatencyStats), TPOT in seconds.
+    /// as they are (sorted as integers, then read as seconds: see SampleSummary), TPOT in seconds,
+    /// each sorted a run at a time as it comes (see SortedRuns).
     struct Latencies {
         var ended = 0, completed = 0
-        var ttft: [Int64] = [], tpot: [Double] = [], e2el: [Int64] = []
+        var ttft = SortedRuns<Int64>(), tpot = SortedRuns<Double>(), e2el = SortedRuns<Int64>()
 
         mutating func add(_ r: RequestRecord) {
             ended += 1
@@ -32,7 +33,7 @@ struct RequestTally {
     private let stageWindows: [(from: Double, to: Double)]
 
     private(set) var all = Latencies()
-    private(set) var queueing: [Int64] = []
+    private(set) var queueing = SortedRuns<Int64>()
     private(set) var outputTokens = 0, inputTokens = 0
     private(set) var droppedByReason: [String: Int] = [:]
     private(set) var firstArrival = SimTime(nanoseconds: .max), lastArrival = SimTime.zero
@@ -58,11 +59,12 @@ struct RequestTally {
     var ended: Int { all.ended }
 
     /// Hands over every request's latency samples and queueing delays, keeping none (the counts
-    /// stay): the summary sorts them in place. Ten million of each are 80 MB, and sorting copies
-    /// of them made the run's peak.
-    mutating func takeLatencies() -> (queueing: [Int64], ttft: [Int64], tpot: [Double], e2el: [Int64]) {
+    /// stay): the summary finishes sorting them in place. Ten million of each are 80 MB, and
+    /// sorting copies of them made the run's peak.
+    mutating func takeLatencies() -> (queueing: SortedRuns<Int64>, ttft: SortedRuns<Int64>, tpot: SortedRuns<Double>,
+                                      e2el: SortedRuns<Int64>) {
         let taken = (queueing, all.ttft, all.tpot, all.e2el)
-        (queueing, all.ttft, all.tpot, all.e2el) = ([], [], [], [])
+        (queueing, all.ttft, all.tpot, all.e2el) = (SortedRuns(), SortedRuns(), SortedRuns(), SortedRuns())
         return taken
     }
 

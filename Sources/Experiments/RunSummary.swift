@@ -24,53 +24,49 @@ public struct LatencyStats: Encodable {
 
     /// Latency samples: seconds, or spans of simulated time in nanoseconds.
     enum Samples {
-        case seconds([Double])
-        case nanoseconds([Int64])
+        case seconds(SortedRuns<Double>)
+        case nanoseconds(SortedRuns<Int64>)
+
+        static func seconds(_ values: [Double]) -> Samples { .seconds(SortedRuns(values)) }
+        static func nanoseconds(_ spans: [Int64]) -> Samples { .nanoseconds(SortedRuns(spans)) }
     }
 
     init(_ samples: consuming Samples, percentiles: [Double]) {
-        let s: SampleSummary
-        switch consume samples {
-        case .seconds(var seconds):
-            s = SampleSummary(sorting: &seconds)
-        case .nanoseconds(var spans):
-            // Sorted as integers, then converted: a span's seconds never decrease as it grows, so
-            // the seconds come out sorted, as sorting them would leave them, with fewer passes (see
-            // RadixSort). (The spare array and the seconds are each as large as the spans.)
-            RadixSort.sort(&spans)
-            let seconds = spans.map { SimTime(nanoseconds: $0).seconds }
-            spans = []
-            s = SampleSummary(sorted: seconds)
+        let s = switch consume samples {
+        case .seconds(var runs): SampleSummary(sorted: runs.takeSorted())
+        // Sorted as integers, then read as seconds: a span's seconds never decrease as it grows,
+        // so they come out sorted, as sorting them would leave them, with fewer passes (see
+        // RadixSort), and no array of seconds.
+        case .nanoseconds(var runs): SampleSummary(sortedNanoseconds: runs.takeSorted())
         }
         self.init(mean: s.mean, std: s.standardDeviation, median: s.quantile(0.5),
                   percentiles: percentiles.map { ($0, s.quantile($0 / 100)) })
     }
 
-    /// The statistics of each set of samples (seconds), in the order given, and of `gaps`, summarized
-    /// on as many threads as there are cores. Each set is sorted in place and let go once summarized
-    /// (no copy). Ten million requests' sets took seconds to sort one after the other, at the end of
-    /// a run, with the other core idle; two sorts at once hold two spare arrays, 80 MB more at the
-    /// run's peak.
+    /// The statistics of each set of samples, in the order given, and of `gaps`, summarized on as
+    /// many threads as there are cores. Each set's runs are merged in place and let go once
+    /// summarized (no copy). The gaps go first: their summary, a sort of every distinct gap, is
+    /// the longest (left for last, it ran alone on one core at the end of a ten-million-request run).
     static func summarizing(_ sets: consuming [Samples], andGaps gaps: CountedValues,
                             percentiles: [Double]) -> (sets: [LatencyStats], gaps: LatencyStats) {
         let n = sets.count
         let inputs = Locked(sets), gaps = Locked(gaps), results = Locked([LatencyStats?](repeating: nil, count: n + 1))
-        DispatchQueue.concurrentPerform(iterations: n + 1) { i in
+        DispatchQueue.concurrentPerform(iterations: n + 1) { task in
             let stats: LatencyStats
-            if i < n {
-                // Moved out, so that this thread's copy is the only one and sorts in place.
+            if task == 0 {
+                stats = LatencyStats(nanoseconds: gaps.value, percentiles: percentiles)
+            } else {
+                // Moved out, so that this thread's copy is the only one and merges in place.
                 let samples = inputs.update { sets in
-                    defer { sets[i] = .seconds([]) }
-                    return sets[i]
+                    defer { sets[task - 1] = .seconds(SortedRuns()) }
+                    return sets[task - 1]
                 }
                 stats = LatencyStats(samples, percentiles: percentiles)
-            } else {
-                stats = LatencyStats(nanoseconds: gaps.value, percentiles: percentiles)
             }
-            results.update { $0[i] = stats }
+            results.update { $0[task] = stats }
         }
         let all = results.value.map { $0! }
-        return (Array(all[..<n]), all[n])
+        return (Array(all[1...]), all[0])
     }
 
     /// From exact counts of nanosecond values.

@@ -6,27 +6,12 @@
 /// zeros (−0 before +0, where `<` leaves them in either order).
 public enum RadixSort {
     /// Below this many values a comparison sort is as fast.
-    static let threshold = 4096
+    @usableFromInline static let threshold = 4096
 
-    public static func sort(_ values: inout [Double]) {
-        // Each double's key has the same order: every bit of a negative flipped, only the sign
-        // bit of a positive.
-        sort(&values) { d in
-            let b = d.bitPattern
-            return b & (1 << 63) != 0 ? ~b : b | (1 << 63)
-        }
-    }
-
-    /// Sorts integers, ascending. Latencies in nanoseconds stay below 2⁴⁰ (18 minutes): the three
-    /// bytes above, shared by every value, take no pass, where a double's eight bytes all vary.
-    public static func sort(_ values: inout [Int64]) {
-        sort(&values) { UInt64(bitPattern: $0) ^ 1 << 63 }
-    }
-
-    /// Sorts `values` by `key`, which orders them as `<` does; a comparison sort below `threshold`.
-    /// One spare array as large holds every other pass: ten million latencies are 80 MB, and a
-    /// separate array of keys was 80 MB more at the run's peak.
-    private static func sort<Value: BitwiseCopyable & Comparable>(_ values: inout [Value], key: (Value) -> UInt64) {
+    /// Sorts `values`, ascending, by their keys; a comparison sort below `threshold`. One spare
+    /// array as large holds every other pass: ten million latencies are 80 MB, and a separate
+    /// array of keys was 80 MB more at the run's peak.
+    public static func sort<Value: RadixSortable & Comparable>(_ values: inout [Value]) {
         guard values.count >= threshold else {
             values.sort()
             return
@@ -34,7 +19,7 @@ public enum RadixSort {
         // (Never read before a pass writes it.)
         var spare = [Value](unsafeUninitializedCapacity: values.count) { _, count in count = values.count }
         values.withUnsafeMutableBufferPointer { v in
-            spare.withUnsafeMutableBufferPointer { sort(v, spare: $0, key: key) }
+            spare.withUnsafeMutableBufferPointer { sort(v, spare: $0) { $0.radixKey } }
         }
     }
 
@@ -77,4 +62,23 @@ public enum RadixSort {
             }
         }
     }
+}
+
+/// A value with a 64-bit key whose unsigned order is the value's order, for RadixSort.
+public protocol RadixSortable: BitwiseCopyable, Sendable {
+    var radixKey: UInt64 { get }
+}
+
+extension Double: RadixSortable {
+    /// Every bit of a negative flipped, only the sign bit of a positive.
+    @inlinable public var radixKey: UInt64 {
+        let b = bitPattern
+        return b & (1 << 63) != 0 ? ~b : b | (1 << 63)
+    }
+}
+
+extension Int64: RadixSortable {
+    /// The sign bit flipped. Latencies in nanoseconds stay below 2⁴⁰ (18 minutes): the three bytes
+    /// above, shared by every value, take no pass, where a double's eight bytes all vary.
+    @inlinable public var radixKey: UInt64 { UInt64(bitPattern: self) ^ 1 << 63 }
 }

@@ -1,3 +1,4 @@
+import CGSL
 import Foundation
 import Testing
 @testable import SimCore
@@ -144,6 +145,43 @@ struct StatisticsTests {
         let inPlace = SampleSummary(sorting: &samples)
         #expect(inPlace == fromCopy)
         #expect(samples == samples.sorted(), "the caller's samples are the ones sorted")
+    }
+
+    /// Quantiles interpolate as GSL's `gsl_stats_quantile_from_sorted_data` does, to the bit:
+    /// random sets of every size up to a few dozen, at the ends, the quartiles and random points.
+    @Test func quantilesRepeatGSLsArithmetic() {
+        var rng = SystemRandomNumberGenerator()
+        for n in 1...40 {
+            let values = (0..<n).map { _ in Double.random(in: -1e3...1e6, using: &rng) }.sorted()
+            let s = SampleSummary(sorted: values)
+            for q in [0, 0.25, 0.5, 0.75, 0.9, 0.99, 0.999, 1] + (0..<20).map({ _ in Double.random(in: 0...1, using: &rng) }) {
+                let gsl = values.withUnsafeBufferPointer { gsl_stats_quantile_from_sorted_data($0.baseAddress, 1, n, q) }
+                #expect(s.quantile(q).bitPattern == gsl.bitPattern, "q \(q) of \(n)")
+            }
+        }
+    }
+
+    /// Spans in nanoseconds summarize as their seconds do, to the bit, without the array of seconds:
+    /// mean, deviation, extremes and quantiles, with repeats, zeros and spans of hours.
+    @Test func nanosecondsSummarizeAsTheirSeconds() {
+        var rng = SystemRandomNumberGenerator()
+        for n in [1, 2, 3, 100, 5_000] {
+            let spans = (0..<n).map { i -> Int64 in
+                i % 4 == 0 ? Int64(i % 3) : Int64.random(in: 0...(4 * 3_600 * 1_000_000_000), using: &rng)
+            }.sorted()
+            let fromSpans = SampleSummary(sortedNanoseconds: spans)
+            let fromSeconds = SampleSummary(sorted: spans.map { SimTime(nanoseconds: $0).seconds })
+            #expect(fromSpans.count == fromSeconds.count)
+            for (a, b) in [(fromSpans.mean, fromSeconds.mean), (fromSpans.standardDeviation, fromSeconds.standardDeviation),
+                           (fromSpans.min, fromSeconds.min), (fromSpans.max, fromSeconds.max)] {
+                #expect(a.bitPattern == b.bitPattern)
+            }
+            for q in [0, 0.001, 0.5, 0.9, 0.99, 0.999, 1] + (0..<10).map({ _ in Double.random(in: 0...1, using: &rng) }) {
+                #expect(fromSpans.quantile(q).bitPattern == fromSeconds.quantile(q).bitPattern)
+            }
+        }
+        let none = SampleSummary(sortedNanoseconds: [])
+        #expect(none.count == 0 && none.mean.isNaN && none.quantile(0.5).isNaN)
     }
 
     @Test func timeWeightedMeanWeighsByDuration() {

@@ -184,8 +184,9 @@ struct RunOutputTests {
     }
 
     /// Spans kept in nanoseconds summarize exactly as their seconds do (sorted as integers and
-    /// converted after, they are the sorted seconds): mean, deviation and percentiles, to the bit,
-    /// with repeats, zero and spans of hours, above and below the radix sort's hand-over size.
+    /// read as seconds after, they are the sorted seconds): mean, deviation and percentiles, to the
+    /// bit, with repeats, zero and spans of hours, above and below the radix sort's hand-over size,
+    /// given at once or taken in sorted runs as the tally takes them.
     @Test func nanosecondSpansSummarizeAsTheirSeconds() {
         var rng = SystemRandomNumberGenerator()
         for n in [1, 7, 4_095, 4_096, 30_000] {
@@ -199,9 +200,14 @@ struct RunOutputTests {
             }
             let percentiles = [1, 50, 90, 99, 99.9]
             let fromSpans = LatencyStats(.nanoseconds(spans), percentiles: percentiles)
+            var runs = SortedRuns<Int64>(runLength: 97)
+            for span in spans { runs.append(span) }
+            let fromRuns = LatencyStats(.nanoseconds(runs), percentiles: percentiles)
             let fromSeconds = LatencyStats(.seconds(spans.map { SimTime(nanoseconds: $0).seconds }), percentiles: percentiles)
-            #expect(fromSpans.mean_ms == fromSeconds.mean_ms && fromSpans.std_ms == fromSeconds.std_ms, "\(n) spans")
-            #expect(fromSpans.median_ms == fromSeconds.median_ms && fromSpans.percentiles.map(\.ms) == fromSeconds.percentiles.map(\.ms))
+            for stats in [fromSpans, fromRuns] {
+                #expect(stats.mean_ms == fromSeconds.mean_ms && stats.std_ms == fromSeconds.std_ms, "\(n) spans")
+                #expect(stats.median_ms == fromSeconds.median_ms && stats.percentiles.map(\.ms) == fromSeconds.percentiles.map(\.ms))
+            }
         }
     }
 
