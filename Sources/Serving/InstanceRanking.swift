@@ -3,8 +3,14 @@
 /// since the last question. A router asks on every arrival instead of scanning every instance
 /// (the scan took 22% of the time at 256 instances in the profile that opened issue 16).
 public final class InstanceRanking {
-    /// An instance's key, nil when it is not a candidate (it takes no new requests, say).
-    public typealias Key = (Instance) -> Double?
+    /// What the ranking orders instances by.
+    public enum Key {
+        /// Outstanding tokens, among instances that take new requests (least-loaded routing), read
+        /// in place: a closure's call per refreshed leaf was about a sixth of the ranking's work.
+        case outstandingTokens
+        /// Any key: nil when the instance is not a candidate (it takes no new requests, say).
+        case custom((Instance) -> Double?)
+    }
 
     private let key: Key
     /// The index that tells this ranking of changes (it owns the ranking, so it outlives it: lent,
@@ -23,7 +29,7 @@ public final class InstanceRanking {
     /// Instances changed since the last question, each listed once.
     private var marks = ChangeMarks()
 
-    init(index: LoadIndex, readsHoldings: Bool, key: @escaping Key) {
+    init(index: LoadIndex, readsHoldings: Bool, key: Key) {
         self.index = Unmanaged.passUnretained(index)
         self.readsHoldings = readsHoldings
         self.key = key
@@ -60,29 +66,45 @@ public final class InstanceRanking {
 
     /// The candidate with the lowest key, nil when there is none.
     public func best(among instances: [Instance]) -> Int? {
-        index._withUnsafeGuaranteedRef { $0.deliver() }
+        // The index's changes: handed over here unless another ranking took them first.
+        let changed = index._withUnsafeGuaranteedRef { $0.deliver() }
         instances.withUnsafeBufferPointer { all in
-            for i in marks.takeAll() {
-                // Lent, not retained: `instances` keeps it alive.
-                let value = Unmanaged.passUnretained(all[i])._withUnsafeGuaranteedRef { key($0) }
-                // Up the tree while `i` won the node before or wins it now: past a node it neither
-                // won nor wins, that node's winner and key are unchanged, and so is everything above.
-                // The keys and nodes are read unchecked: a marked instance has a key, a node and its
-                // children lie within the tree, and winners are instances' indices (checks took a
-                // third of the walk).
-                keys.buffer[i] = value.map { min($0, .greatestFiniteMagnitude) } ?? .infinity
-                let keys = UnsafeBufferPointer(keys.buffer), winners = winners.buffer
-                var n = (width + i) / 2
-                while n >= 1 {
-                    let before = winners[n], now = Self.better(winners[2 * n], winners[2 * n + 1], keys: keys)
-                    winners[n] = now
-                    if before != i && now != i { break }
-                    n /= 2
-                }
+            switch key {
+            case .outstandingTokens:
+                let value = { (inst: Instance) in inst.acceptsNewRequests ? Double(inst.outstandingTokens) : .infinity }
+                refresh(marks.takeAll(), of: all, value)
+                refresh(changed, of: all, value)
+            case .custom(let key):
+                let value = { (inst: Instance) in key(inst).map { min($0, .greatestFiniteMagnitude) } ?? .infinity }
+                refresh(marks.takeAll(), of: all, value)
+                refresh(changed, of: all, value)
             }
         }
         let best = winners[1]
         return best >= 0 && keys[best] < .infinity ? best : nil
+    }
+
+    /// Gives each of the `changed` instances (repeats do no harm) its key by `value`, and its leaf's
+    /// ancestors their winners.
+    @inline(__always)
+    private func refresh(_ changed: UnsafeBufferPointer<Int>, of all: UnsafeBufferPointer<Instance>, _ value: (Instance) -> Double) {
+        // The keys and nodes are read unchecked: a changed instance has a key, a node and its
+        // children lie within the tree, and winners are instances' indices (checks took a third of
+        // the walk).
+        let keys = keys.buffer, winners = winners.buffer, read = UnsafeBufferPointer(keys)
+        for i in changed {
+            // Lent, not retained: `all` keeps it alive.
+            keys[i] = Unmanaged.passUnretained(all[i])._withUnsafeGuaranteedRef(value)
+            // Up the tree while `i` won the node before or wins it now: past a node it neither won
+            // nor wins, that node's winner and key are unchanged, and so is everything above.
+            var n = (width + i) / 2
+            while n >= 1 {
+                let before = winners[n], now = Self.better(winners[2 * n], winners[2 * n + 1], keys: read)
+                winners[n] = now
+                if before != i && now != i { break }
+                n /= 2
+            }
+        }
     }
 }
 
