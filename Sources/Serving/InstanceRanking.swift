@@ -6,7 +6,8 @@ public final class InstanceRanking {
     /// What the ranking orders instances by.
     public enum Key {
         /// Outstanding tokens, among instances that take new requests (least-loaded routing), read
-        /// in place: a closure's call per refreshed leaf was about a sixth of the ranking's work.
+        /// in place: a closure's call per refreshed leaf was about a seventh of the ranking's
+        /// instructions.
         case outstandingTokens
         /// Any key: nil when the instance is not a candidate (it takes no new requests, say).
         case custom((Instance) -> Double?)

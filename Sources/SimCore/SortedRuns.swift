@@ -3,11 +3,11 @@
 ///
 /// A run's summary sorted ten million latencies four times over once the simulation had ended:
 /// about 0.6 s each, on two cores, for ten passes over the samples (counting, five radix passes,
-/// copying back, converting, the mean and the deviation), each bound by memory. A tally fed on a thread of its own (RecordStream)
-/// sorts each run of `runLength` samples as it fills, in the core's cache, and merges runs of
-/// equal length as a binary counter adds (a sample takes part in about log₂(n / runLength)
-/// merges, all while the simulation goes on); what is left at the end is one run per set bit of
-/// n / runLength, and a short unsorted tail.
+/// copying back, converting, the mean and the deviation), each bound by memory. A tally fed on a
+/// thread of its own (RecordStream) sorts each run of `runLength` samples as it fills, in the
+/// core's cache, and merges runs of equal length as a binary counter adds (a sample takes part in
+/// about log₂(n / runLength) merges, all while the simulation goes on); what is left at the end
+/// is one run per set bit of n / runLength, and a short unsorted tail.
 ///
 /// Runs are ordered by `radixKey`, the order RadixSort gives: the sorted samples are the same,
 /// bit for bit, as a radix sort of them all (equal keys are equal values).
