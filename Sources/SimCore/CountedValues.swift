@@ -123,12 +123,12 @@ public struct CountedValues: Sendable {
     /// slots' order does).
     public func summary(quantiles qs: [Double]) -> (mean: Double, std: Double, quantiles: [Double]) {
         guard total > 0 else { return (.nan, .nan, qs.map { _ in .nan }) }
-        // Distinct values: any sort gives the one order. A radix sort by the value's bits, its sign
-        // flipped so that negatives come first (a run's gaps take up to one value per step).
+        // Distinct values: any sort gives the one order. A radix sort by the value's key (negatives
+        // first: see Int64.radixKey; a run's gaps take up to one value per step).
         var sorted = slots.filter { $0.value != Self.empty && $0.count > 0 }
         var spare = [Slot](repeating: Slot(value: 0, count: 0), count: sorted.count)
         sorted.withUnsafeMutableBufferPointer { items in
-            spare.withUnsafeMutableBufferPointer { RadixSort.sort(items, spare: $0) { UInt64(bitPattern: $0.value) ^ 1 << 63 } }
+            spare.withUnsafeMutableBufferPointer { RadixSort.sort(items, spare: $0) { $0.value.radixKey } }
         }
         spare = []
         let m = mean
