@@ -4,7 +4,7 @@ import SimCore
 import Workloads
 
 /// The events that drive a cluster.
-public enum ClusterEvent: Sendable {
+public enum ClusterEvent: Sendable, BitwiseCopyable {
     /// The next request from the workload arrives.
     case arrival
     /// An instance's forward pass (its oldest micro-batch in flight) ends.

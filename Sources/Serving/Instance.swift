@@ -172,7 +172,9 @@ public final class Instance {
 
     /// Σ (prompt + generated) over the requests this instance holds: a load
     /// signal that, unlike remaining output, a real router can know.
-    public private(set) var outstandingTokens = 0 { didSet { loadChanged() } }
+    public private(set) var outstandingTokens = 0 {
+        didSet { loads?._withUnsafeGuaranteedRef { $0.markChanged(index, outstandingTokens >= oldValue ? .grew : .load) } }
+    }
     /// `loadIndex`, lent to each call rather than retained: it is told several times per step, and
     /// `loadIndex` keeps it alive.
     private var loads: Unmanaged<LoadIndex>?

@@ -73,8 +73,19 @@ public final class InstanceRanking {
             switch key {
             case .outstandingTokens:
                 let value = { (inst: Instance) in inst.acceptsNewRequests ? Double(inst.outstandingTokens) : .infinity }
-                refresh(marks.takeAll(), of: all, value)
-                refresh(changed, of: all, value)
+                let grown = index._withUnsafeGuaranteedRef { $0.grown.buffer }
+                refresh(marks.takeAll(), of: all, value, clearing: grown)
+                refresh(changed, of: all, value, clearing: grown)
+                // Instances whose tokens only grew since their keys were read hold keys no higher than
+                // their own: while the winner is one of them, its key is read again. A winner read
+                // since has the lowest key (ties: the lowest index) of all, as every other's own is
+                // at least the key it holds. So only instances that would win are read, where every
+                // instance that stepped since the last question had been (most of the tree's work).
+                var best = winners[1]
+                while best >= 0, grown[best] {
+                    withUnsafePointer(to: best) { refresh(UnsafeBufferPointer(start: $0, count: 1), of: all, value, clearing: grown) }
+                    best = winners[1]
+                }
             case .custom(let key):
                 let value = { (inst: Instance) in key(inst).map { min($0, .greatestFiniteMagnitude) } ?? .infinity }
                 refresh(marks.takeAll(), of: all, value)
@@ -86,14 +97,16 @@ public final class InstanceRanking {
     }
 
     /// Gives each of the `changed` instances (repeats do no harm) its key by `value`, and its leaf's
-    /// ancestors their winners.
+    /// ancestors their winners; clears their flags in `grown`, if given (their keys are read).
     @inline(__always)
-    private func refresh(_ changed: UnsafeBufferPointer<Int>, of all: UnsafeBufferPointer<Instance>, _ value: (Instance) -> Double) {
+    private func refresh(_ changed: UnsafeBufferPointer<Int>, of all: UnsafeBufferPointer<Instance>, _ value: (Instance) -> Double,
+                         clearing grown: UnsafeMutableBufferPointer<Bool>? = nil) {
         // The keys and nodes are read unchecked: a changed instance has a key, a node and its
         // children lie within the tree, and winners are instances' indices (checks took a third of
         // the walk).
         let keys = keys.buffer, winners = winners.buffer, read = UnsafeBufferPointer(keys)
         for i in changed {
+            grown?[i] = false
             // Lent, not retained: `all` keeps it alive.
             keys[i] = Unmanaged.passUnretained(all[i])._withUnsafeGuaranteedRef(value)
             // Up the tree while `i` won the node before or wins it now: past a node it neither won

@@ -14,17 +14,26 @@ public final class LoadIndex {
         rankings.append(InstanceRanking(index: self, readsHoldings: false, key: .outstandingTokens))
     }
 
-    /// What changed on an instance: its outstanding tokens or state (every ranking may move), or
-    /// what it holds (queues, KV blocks; only rankings whose key reads them).
-    enum Change { case load, holdings }
+    /// What changed on an instance: its outstanding tokens or state (every ranking may move), its
+    /// outstanding tokens alone and upwards (`grew`: nearly every change, one per step), or what it
+    /// holds (queues, KV blocks; only rankings whose key reads them).
+    enum Change { case load, grew, holdings }
 
     /// Instances changed since a ranking last asked, by kind. An instance tells of a change several
     /// times per step, so a change is one mark here; a ranking takes them when asked (`deliver`).
     private var loadMarks = ChangeMarks(), holdingMarks = ChangeMarks()
+    /// Per instance: whether its outstanding tokens grew, and nothing else changed its key, since the
+    /// built-in ranking last read it. While that ranking is the only one, growth is flagged here
+    /// rather than marked: the ranking's key for the instance is then a lower bound, which it reads
+    /// again only if the instance would win on it (see `InstanceRanking.best(among:)`).
+    private(set) var grown = OwnedValues<Bool>()
+    /// Whether a ranking besides the built-in one was registered: growth is then marked for all.
+    private var othersRank = false
 
     @inline(__always) func markChanged(_ i: Int, _ change: Change) {
         switch change {
         case .load: loadMarks.mark(i)
+        case .grew: if othersRank { loadMarks.mark(i) } else { grown.buffer[i] = true }
         case .holdings: if !holdingReaders.isEmpty { holdingMarks.mark(i) }
         }
     }
@@ -43,6 +52,7 @@ public final class LoadIndex {
     /// A new instance, at the next index.
     func add() {
         instances += 1
+        grown.resize(to: instances, filling: false)
         loadMarks.grow(to: instances)
         holdingMarks.grow(to: instances)
         for r in rankings { r.add() }
@@ -61,6 +71,7 @@ public final class LoadIndex {
         let r = InstanceRanking(index: self, readsHoldings: true, key: .custom(key))
         for _ in 0..<instances { r.add() }
         names.append(name)
+        othersRank = true
         rankings.append(r)
         holdingReaders.append(r)
         return r

@@ -27,7 +27,7 @@ public enum StopReason: String, Sendable, Equatable {
 ///
 /// The loop owns time: models schedule events and react to them in `run`'s
 /// handler, and never move the clock themselves.
-public final class EventLoop<Event> {
+public final class EventLoop<Event: BitwiseCopyable> {
     @usableFromInline var currentTime: SimTime = .zero
     @usableFromInline var processed = 0
     @usableFromInline var queue = EventQueue<Event>()

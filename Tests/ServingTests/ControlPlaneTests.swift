@@ -303,6 +303,23 @@ private struct Checked<Plain: Router>: Router {
     }
 }
 
+/// Least-outstanding routing by the tree, checked against the scan; from the 200th arrival on, a
+/// shortest-queue ranking is registered and asked too, and checked against its own scan.
+private struct SecondRankingHalfway: Router {
+    let log: Mismatches
+    var tokens = LeastOutstandingTokensRouter(), queues = ShortestQueueRouter()
+    mutating func route(_ request: ServingRequest, among instances: [Instance]) -> Int? { tokens.route(request, among: instances) }
+    mutating func route(_ request: ServingRequest, among instances: [Instance], loads: LoadIndex) -> Int? {
+        let fast = tokens.route(request, among: instances, loads: loads)
+        if fast != tokens.route(request, among: instances) { log.count += 1 }
+        if log.routed >= 200, queues.route(request, among: instances, loads: loads) != queues.route(request, among: instances) {
+            log.count += 1
+        }
+        log.routed += 1
+        return fast
+    }
+}
+
 @Suite("Least-loaded index")
 struct LoadIndexTests {
     /// On every arrival of a loaded run whose instances drain, start, preempt and finish requests,
@@ -330,6 +347,19 @@ struct LoadIndexTests {
         #expect(log.routed == 600 && log.count == 0)
         #expect(c.instances[3].state == .removed && c.instances[5].lifecycle.ready != nil)
         #expect(c.totalPreemptions > 0, "the KV cache ran short")
+    }
+
+    /// Least-outstanding routing reads again only the instances whose tokens grew that would win
+    /// (`LoadIndex.grown`) while its ranking is the only one; a ranking registered halfway through
+    /// the run makes every change a mark for both. Both answer as their scans do at every arrival.
+    @Test func aRankingRegisteredMidRunKeepsBothExact() throws {
+        let log = Mismatches()
+        let arrivals = (0..<400).map { Request(id: $0, arrival: .seconds(Double($0) * 0.02), promptTokens: 40 + ($0 * 61) % 700,
+                                               outputTokens: 5 + ($0 * 29) % 150) }
+        let c = try cluster((0..<6).map { _ in spec { $0.gpuBlocksOverride = 400 } }, ListSource(arrivals),
+                            router: SecondRankingHalfway(log: log))
+        #expect(try c.run() == .completed)
+        #expect(log.routed == 400 && log.count == 0)
     }
 
     /// A prompt prefilled in chunks samples nothing, so the instance's outstanding tokens stay put
