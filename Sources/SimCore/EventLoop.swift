@@ -57,15 +57,13 @@ public final class EventLoop<Event: BitwiseCopyable> {
         stopRequested = false
         let horizon = stop.horizon ?? .max
         let budget = stop.maxEvents ?? .max
-        defer { queue.settle() }
         while true {
             if stopRequested { return .completed }
             if processed >= budget { return .eventBudget }
-            queue.settle()
-            guard let t = queue.nextTime else { return .drained }
-            if t >= horizon { currentTime = horizon; return .horizon }
-            // Taken, not removed: the first event the handler schedules takes its place.
-            let (time, event) = queue.takeFirst()!
+            let place = queue.leastPlace()
+            if place == EventQueue<Event>.none { return .drained }
+            if queue.time(at: place) >= horizon { currentTime = horizon; return .horizon }
+            let (time, event) = queue.remove(at: place)
             currentTime = time
             processed += 1
             handle(event)

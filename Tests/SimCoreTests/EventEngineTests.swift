@@ -28,6 +28,48 @@ struct EventEngineTests {
         #expect(got.map(\.1) == expected.map(\.1))
     }
 
+    /// Pushes and pops interleaved, at times that fall in the wheel's slots, beyond its 134 ms (into
+    /// the heap), before the last event popped, and on one another (ties between the wheel and the
+    /// heap included): every pop is the least pending (time, insertion order), the first of a list
+    /// kept sorted.
+    @Test func theWheelAndItsHeapKeepOneOrder() {
+        let stream = RandomStream(name: "wheel-order", scenarioSeed: 5)
+        var q = EventQueue<Int>()
+        var pending: [(time: Int64, id: Int)] = []  // sorted; ids rise, so a new one goes after its equal times
+        var nextID = 0, last: Int64 = 0, wrong = 0, popped = 0, far = 0
+        func popAndCheck() {
+            guard let (t, id) = q.pop() else { wrong += pending.isEmpty ? 0 : 1; return }
+            if (t.nanoseconds, id) != (pending[0].time, pending[0].id) { wrong += 1 }
+            pending.removeFirst()
+            last = t.nanoseconds
+            popped += 1
+        }
+        for _ in 0..<20_000 {
+            for _ in 0..<stream.uniformInt(0...3) {
+                let t: Int64 = switch stream.uniformInt(0...9) {
+                case 0: last + Int64(stream.uniformInt(1...4)) * 100_000_000  // 0.1–0.4 s ahead
+                case 1: max(0, last - Int64(stream.uniformInt(0...50_000)))
+                case 2: last
+                default: last + Int64(stream.uniformInt(0...40)) * 1_000_000  // a millisecond grid: ties
+                }
+                if t - last >= 134_217_728 { far += 1 }
+                q.push(nextID, at: SimTime(nanoseconds: t))
+                var low = 0, high = pending.count
+                while low < high {
+                    let mid = (low + high) / 2
+                    if pending[mid].time <= t { low = mid + 1 } else { high = mid }
+                }
+                pending.insert((t, nextID), at: low)
+                nextID += 1
+            }
+            if stream.uniformInt(0...2) > 0 { popAndCheck() }
+            if q.count != pending.count { wrong += 1 }
+        }
+        while !pending.isEmpty { popAndCheck() }
+        #expect(wrong == 0 && q.isEmpty && q.pop() == nil)
+        #expect(popped == nextID && far > 1_000)
+    }
+
     /// Handlers that schedule none, one or several events (the first takes the handled event's
     /// slot), some at the same time, run them in (time, scheduling order), as a sorted list of
     /// pending events does; the pending count leaves the event being handled out.
