@@ -32,8 +32,9 @@ public struct EventQueue<Payload: BitwiseCopyable>: ~Copyable {
     /// Nodes handed out so far (those below are in a list or free), and the first free one.
     @usableFromInline var nodesUsed = 0
     @usableFromInline var freeNode: Int32 = -1
-    /// Each slot's first node (-1: none), and a bit per slot that has one.
+    /// Each slot's first and last node (-1: none), and a bit per slot that has one.
     @usableFromInline var heads: UnsafeMutablePointer<Int32>
+    @usableFromInline var tails: UnsafeMutablePointer<Int32>
     @usableFromInline var occupied: UnsafeMutablePointer<UInt64>
     /// The absolute slot (time >> slotShift) of the wheel's first: its events lie in slots
     /// `cursor..<cursor + slotCount`, each at index slot mod slotCount.
@@ -49,6 +50,7 @@ public struct EventQueue<Payload: BitwiseCopyable>: ~Copyable {
         nodes = .allocate(capacity: nodeCapacity)
         heads = .allocate(capacity: Self.slotCount)
         heads.initialize(repeating: -1, count: Self.slotCount)
+        tails = .allocate(capacity: Self.slotCount)
         occupied = .allocate(capacity: Self.slotCount / 64)
         occupied.initialize(repeating: 0, count: Self.slotCount / 64)
     }
@@ -56,6 +58,7 @@ public struct EventQueue<Payload: BitwiseCopyable>: ~Copyable {
     deinit {
         nodes.deallocate()
         heads.deallocate()
+        tails.deallocate()
         occupied.deallocate()
     }
 
@@ -73,16 +76,22 @@ public struct EventQueue<Payload: BitwiseCopyable>: ~Copyable {
         }
         let slot = Int(truncatingIfNeeded: (time.nanoseconds >> Self.slotShift)) & (Self.slotCount &- 1)
         let node = takeNode()
-        // Into the slot's list, sorted by key: a later event than every one there (nearly always
-        // the only one) goes after them.
-        var next = heads[slot]
-        if next < 0 || key < nodes[Int(next)].key {
-            heads[slot] = node
+        // Into the slot's list, sorted by key. An event later than every one there (nearly always:
+        // the slot is empty, or steps that end together were pushed in order) goes last at once.
+        var next: Int32 = -1
+        let head = heads[slot]
+        if head < 0 {
+            (heads[slot], tails[slot]) = (node, node)
             occupied[slot >> 6] |= 1 << UInt64(slot & 63)
+        } else if nodes[Int(tails[slot])].key < key {
+            nodes[Int(tails[slot])].next = node
+            tails[slot] = node
+        } else if key < nodes[Int(head)].key {
+            (heads[slot], next) = (node, head)
         } else {
-            var previous = next
+            var previous = head
             next = nodes[Int(previous)].next
-            while next >= 0, nodes[Int(next)].key < key {
+            while nodes[Int(next)].key < key {  // (ends before the tail, which is later)
                 previous = next
                 next = nodes[Int(next)].next
             }
