@@ -22,9 +22,9 @@ public final class LoadIndex {
     /// Instances changed since a ranking last asked, by kind. An instance tells of a change several
     /// times per step, so a change is one mark here; a ranking takes them when asked (`deliver`).
     private var loadMarks = ChangeMarks(), holdingMarks = ChangeMarks()
-    /// Per instance: whether its outstanding tokens grew, and nothing else changed its key, since the
-    /// built-in ranking last read it. While that ranking is the only one, growth is flagged here
-    /// rather than marked: the ranking's key for the instance is then a lower bound, which it reads
+    /// Per instance: whether its outstanding tokens grew since the built-in ranking last read them.
+    /// While that ranking is the only one, growth is flagged here rather than marked: the key the
+    /// ranking holds for the instance is then a lower bound of its own, which the ranking reads
     /// again only if the instance would win on it (see `InstanceRanking.best(among:)`).
     private(set) var grown = OwnedValues<Bool>()
     /// Whether a ranking besides the built-in one was registered: growth is then marked for all.

@@ -32,9 +32,14 @@ public struct EventQueue<Payload: BitwiseCopyable>: ~Copyable {
     /// Nodes handed out so far (those below are in a list or free), and the first free one.
     @usableFromInline var nodesUsed = 0
     @usableFromInline var freeNode: Int32 = -1
-    /// Each slot's first and last node (-1: none), and a bit per slot that has one.
-    @usableFromInline var heads: UnsafeMutablePointer<Int32>
-    @usableFromInline var tails: UnsafeMutablePointer<Int32>
+    /// Each slot's first and last node (-1: none; side by side, in one cache line), and a bit per
+    /// slot that has one.
+    @usableFromInline struct Ends: BitwiseCopyable {
+        @usableFromInline var head: Int32
+        @usableFromInline var tail: Int32
+        @inlinable init(head: Int32, tail: Int32) { (self.head, self.tail) = (head, tail) }
+    }
+    @usableFromInline var ends: UnsafeMutablePointer<Ends>
     @usableFromInline var occupied: UnsafeMutablePointer<UInt64>
     /// The absolute slot (time >> slotShift) of the wheel's first: its events lie in slots
     /// `cursor..<cursor + slotCount`, each at index slot mod slotCount.
@@ -48,17 +53,15 @@ public struct EventQueue<Payload: BitwiseCopyable>: ~Copyable {
 
     public init() {
         nodes = .allocate(capacity: nodeCapacity)
-        heads = .allocate(capacity: Self.slotCount)
-        heads.initialize(repeating: -1, count: Self.slotCount)
-        tails = .allocate(capacity: Self.slotCount)
+        ends = .allocate(capacity: Self.slotCount)
+        ends.initialize(repeating: Ends(head: -1, tail: -1), count: Self.slotCount)
         occupied = .allocate(capacity: Self.slotCount / 64)
         occupied.initialize(repeating: 0, count: Self.slotCount / 64)
     }
 
     deinit {
         nodes.deallocate()
-        heads.deallocate()
-        tails.deallocate()
+        ends.deallocate()
         occupied.deallocate()
     }
 
@@ -79,15 +82,15 @@ public struct EventQueue<Payload: BitwiseCopyable>: ~Copyable {
         // Into the slot's list, sorted by key. An event later than every one there (nearly always:
         // the slot is empty, or steps that end together were pushed in order) goes last at once.
         var next: Int32 = -1
-        let head = heads[slot]
+        let head = ends[slot].head, tail = ends[slot].tail
         if head < 0 {
-            (heads[slot], tails[slot]) = (node, node)
+            ends[slot] = Ends(head: node, tail: node)
             occupied[slot >> 6] |= 1 << UInt64(slot & 63)
-        } else if nodes[Int(tails[slot])].key < key {
-            nodes[Int(tails[slot])].next = node
-            tails[slot] = node
+        } else if nodes[Int(tail)].key < key {
+            nodes[Int(tail)].next = node
+            ends[slot].tail = node
         } else if key < nodes[Int(head)].key {
-            (heads[slot], next) = (node, head)
+            (ends[slot].head, next) = (node, head)
         } else {
             var previous = head
             next = nodes[Int(previous)].next
@@ -152,7 +155,7 @@ public struct EventQueue<Payload: BitwiseCopyable>: ~Copyable {
             }
             found = word << 6 | bits.trailingZeroBitCount
         }
-        if let heapKey = later.minKey, found == Self.none || heapKey < nodes[Int(heads[found])].key {
+        if let heapKey = later.minKey, found == Self.none || heapKey < nodes[Int(ends[found].head)].key {
             found = Self.inHeap
         }
         return found
@@ -160,7 +163,7 @@ public struct EventQueue<Payload: BitwiseCopyable>: ~Copyable {
 
     /// The time of the event at `place` (not `none`).
     @inlinable @inline(__always) func time(at place: Int) -> SimTime {
-        let key = place == Self.inHeap ? later.minKey! : nodes[Int(heads[place])].key
+        let key = place == Self.inHeap ? later.minKey! : nodes[Int(ends[place].head)].key
         return SimTime(nanoseconds: Int64(truncatingIfNeeded: key >> 64))
     }
 
@@ -172,10 +175,10 @@ public struct EventQueue<Payload: BitwiseCopyable>: ~Copyable {
             let entry = later.popMin()
             (key, payload) = (entry.key, entry.payload)
         case let slot:
-            let node = heads[slot]
+            let node = ends[slot].head
             (key, payload) = (nodes[Int(node)].key, nodes[Int(node)].payload)
             let next = nodes[Int(node)].next
-            heads[slot] = next
+            ends[slot].head = next
             if next < 0 { occupied[slot >> 6] &= ~(1 << UInt64(slot & 63)) }
             nodes[Int(node)].next = freeNode
             freeNode = node
