@@ -32,7 +32,7 @@
         place(entry, upFrom: count &- 1)
     }
 
-    /// Puts `entry` at the hole `i` or, past each parent later than it, where that parent was.
+    /// Puts `entry` at `hole` or, past each parent later than it, where that parent was.
     private func place(_ entry: Entry, upFrom hole: Int) {
         var i = hole
         while i > 0 {

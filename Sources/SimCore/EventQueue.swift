@@ -15,7 +15,7 @@
 public struct EventQueue<Payload: BitwiseCopyable>: ~Copyable {
     @usableFromInline typealias Entry = EventHeap<Payload>.Entry
 
-    /// One event in a slot's list: 32 bytes.
+    /// One event in a slot's list (32 bytes for a cluster's events).
     @usableFromInline struct Node: BitwiseCopyable {
         @usableFromInline var key: UInt128
         @usableFromInline var payload: Payload
