@@ -126,19 +126,12 @@ public struct EventQueue<Payload: BitwiseCopyable>: ~Copyable {
         nodeCapacity *= 2
     }
 
-    /// The time of the earliest event, if any.
-    @inlinable public func nextTime() -> SimTime? {
-        let place = leastPlace()
-        return place == Self.none ? nil : time(at: place)
-    }
-
-    /// The earliest event, removed; nil when there is none.
-    @inlinable public mutating func takeFirst() -> (time: SimTime, payload: Payload)? {
+    /// The earliest event, removed; nil when there is none. (The event loop goes through
+    /// `leastPlace()`, to check the event's time before it removes it.)
+    @inlinable public mutating func pop() -> (time: SimTime, payload: Payload)? {
         let place = leastPlace()
         return place == Self.none ? nil : remove(at: place)
     }
-
-    @inlinable public mutating func pop() -> (time: SimTime, payload: Payload)? { takeFirst() }
 
     /// Where the least event is (`none` when there is none): the wheel's first set bit from the
     /// cursor's slot on, or the heap's root (`inHeap`) if that is less.
