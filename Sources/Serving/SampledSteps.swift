@@ -36,8 +36,11 @@ final class SampledSteps {
     private var slots: UnsafeMutablePointer<Step>
     private var mask = 63
     private var base = 0
-    /// The number the next step will have.
+    /// The number the next step will have, and when the last one ended (kept here as well as in its
+    /// slot: a step reads it with the rest, and the slot, last written an instance's step ago, was
+    /// a cache miss that stopped the step).
     private(set) var next = 0
+    private var lastTime: Int64 = 0
     /// The first step whose gap has not been passed on, and the finished runs covering the one before.
     private var settled = 1
     private var covering = 0
@@ -62,8 +65,9 @@ final class SampledSteps {
     func step(at time: Int64) -> (number: Int, gap: Int64) {
         if next + 1 - base > mask { makeRoom() }
         let n = next
-        let gap = n > base ? time - slot(n - 1).pointee.time : 0
+        let gap = n > base ? time - lastTime : 0
         next = n + 1
+        lastTime = time
         slot(n).pointee.time = time  // its coverChange was set as the slot past the last
         slot(n + 1).initialize(to: Step(time: 0))
         return (n, gap)
