@@ -112,7 +112,9 @@ public final class Cluster {
     var successorOf: [Int: Int] = [:]
     public internal(set) var scalingRecords: [ScalingRecord] = []
     /// Every forward pass, when asked for (nil: not recorded).
-    public var iterationLog: IterationLog?
+    public var iterationLog: IterationLog? {
+        didSet { for inst in instances { inst.keepsLastStep = iterationLog != nil } }
+    }
     /// Instances that compute on some of the same GPUs, each to the other (a concurrent rescale's two engines).
     var gpuSharers: [Int: Int] = [:]
     /// Where each launched instance's weights come from, until they load.
@@ -531,6 +533,7 @@ public final class Cluster {
         instances.append(inst)
         lent.append(Unmanaged.passUnretained(inst))
         inst.coalescesDecodes = coalescesDecodes
+        inst.keepsLastStep = iterationLog != nil
         inst.loadIndex = loads
         loads.add()
         inst.kvUsage = TimeWeightedMean(start: loop.now)

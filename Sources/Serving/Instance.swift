@@ -66,26 +66,86 @@ extension Topology {
 /// batch of the iteration in flight. Its `scheduler` is the policy that fills
 /// each batch through the operations below.
 public final class Instance {
+    // First, what a decode stretch's step reads and writes, together, in as few cache lines as they
+    // fill: at hundreds of instances each is a first-level cache miss at every step (every other
+    // instance has stepped since), and a step touched eleven of the instance's lines when these lay
+    // among larger fields it does not read (the limits, the last step's cost, the queues).
     public let index: Int
     public let costModel: CostModel
-    /// The policy that fills each batch. It hears of the decode stretch steps the instance formed
-    /// without it (`BatchScheduler.formedStretchSteps`) before anything else reaches it.
-    public var scheduler: any BatchScheduler {
-        _read { tellStretchSteps(); yield schedulerStorage }
-        _modify { tellStretchSteps(); yield &schedulerStorage }
-    }
-    /// Stretch steps formed since the scheduler was last reached.
-    private var untoldStretchSteps = 0
-    /// `spec`'s limits, role and pipeline stages, kept among what a step reads.
-    public let limits: SchedulerLimits
-    public let role: InstanceRole
-    let stages: Int
+    /// The steps being run without touching the requests, or those that may be, while it is open
+    /// (see DecodeStretch).
+    private let stretch = DecodeStretch()
 
     /// starting: loading its weights and warming up; active: taking requests; draining: finishing
     /// those it holds; handingOver: being rescaled, serving those it holds until its successor on
     /// the same GPUs takes them over (no new ones); removed: gone, its GPUs returned.
     public enum State: String, Sendable { case starting, active, draining, handingOver = "handing_over", removed }
     public internal(set) var state = State.active { didSet { loadChanged() } }
+    /// `spec`'s role (its limits and pipeline stages below).
+    public let role: InstanceRole
+    /// Whether `finished` lists any: a step reads this, not the list's count, which lies in a cache
+    /// line of its own.
+    private var listsFinished = false
+    /// Whether this instance may run decode stretches (the cluster turns it on; outputs are the same either way).
+    var coalescesDecodes = false
+    /// Whether each step's cost is kept in `lastStep` (a copy of 72 bytes a step otherwise).
+    var keepsLastStep = false
+    let stages: Int
+    /// Stretch steps formed since the scheduler was last reached.
+    private var untoldStretchSteps = 0
+    /// `running.count`, read without bringing the requests up to date.
+    public private(set) var runningCount = 0
+    /// `waiting.count`, `swapped.count`, and the requests in the batch being formed and the
+    /// micro-batches in flight, kept as they change. (A step reads them; each collection's own
+    /// count lies in its storage, a cache line apart from the rest.)
+    private var waitingCount = 0, swappedCount = 0, batchCount = 0, flightsCount = 0
+    /// `limits.maxBatchedTokens`, kept here: the limits fill two cache lines a step reads nothing else of.
+    @usableFromInline let maxBatchedTokens: Int
+    /// Requests of a stretch by the step (modulo `blockTokens`) at which they take their next block.
+    private var blockSteps: [Int] = []
+    public private(set) var gpuBlocks: KVBlockPool { didSet { holdingsChanged() } }
+    /// Blocks promised to requests in flight to this instance.
+    public private(set) var reservedBlocks = 0 { didSet { holdingsChanged() } }
+    /// Σ (prompt + generated) over the requests this instance holds: a load
+    /// signal that, unlike remaining output, a real router can know.
+    public private(set) var outstandingTokens = 0 {
+        didSet { loads?._withUnsafeGuaranteedRef { $0.markChanged(index, outstandingTokens >= oldValue ? .grew : .load) } }
+    }
+    /// `loadIndex`, lent to each call rather than retained: it is told several times per step, and
+    /// `loadIndex` keeps it alive.
+    private var loads: Unmanaged<LoadIndex>?
+    /// Requests × iterations they took part in, over the run (a measure of simulation work).
+    public private(set) var requestSteps = 0
+    /// Iterations run; those in which a decode stretch's requests ran from aggregates (see
+    /// DecodeStretch), and of those, the ones that ran nothing else (the instance formed them alone).
+    public private(set) var iterations = 0, coalescedIterations = 0, fullyCoalescedIterations = 0
+    /// Blocks stored in host DRAM since the cluster last copied them (see `offloaded`).
+    var offloadStores = 0
+    var pipeline: Pipeline
+    /// GPU blocks in use over time, from when the cluster added it (the cluster sets it as each
+    /// step is formed): here rather than in an array of the cluster's, which a step read and
+    /// checked for uniqueness.
+    var kvUsage = TimeWeightedMean()
+    public private(set) var swapTraffic = SwapTraffic()
+    /// Requests this iteration's scheduling dropped, for the cluster to record.
+    var dropped: [(ServingRequest, DropReason)] = []
+    /// The requests that finished in the last step, in the order they finished (see completeIteration).
+    private(set) var finished: [ServingRequest] = []
+    public private(set) var batchShape = BatchShape()
+    /// Cached prompt blocks, when the engine caches prefixes (a step reads its first field).
+    var prefixCache = PrefixCache() { didSet { holdingsChanged() } }
+
+    // Below, what a decode stretch's step does not read.
+    /// The policy that fills each batch. It hears of the decode stretch steps the instance formed
+    /// without it (`BatchScheduler.formedStretchSteps`) before anything else reaches it.
+    public var scheduler: any BatchScheduler {
+        _read { tellStretchSteps(); yield schedulerStorage }
+        _modify { tellStretchSteps(); yield &schedulerStorage }
+    }
+    public let limits: SchedulerLimits
+    /// The cost of the batch formed last, part by part, while `keepsLastStep` is on (the cluster
+    /// turns it on for its iteration log).
+    public private(set) var lastStep = CostModel.Breakdown()
 
     // What an instance holds tells the cluster's rankings when it changes (see LoadIndex).
     public private(set) var waiting = Deque<ServingRequest>() { didSet { waitingCount = waiting.count; holdingsChanged() } }
@@ -95,12 +155,6 @@ public final class Instance {
         _read { catchUp(); yield runningRequests }
         _modify { catchUp(); yield &runningRequests }
     }
-    /// `running.count`, read without bringing the requests up to date.
-    public private(set) var runningCount = 0
-    /// `waiting.count`, `swapped.count`, and the requests in the batch being formed and the
-    /// micro-batches in flight, kept as they change. (A step reads them; each collection's own
-    /// count lies in its storage, a cache line apart from the rest.)
-    private var waitingCount = 0, swappedCount = 0, batchCount = 0, flightsCount = 0
     /// Whether a high-priority request is running, and Σ the running requests' prompt tokens: read
     /// without bringing the requests up to date, as neither changes.
     public var runsHighPriorityRequest: Bool { runningRequests.contains { $0.highPriority } }
@@ -108,19 +162,9 @@ public final class Instance {
     /// `running`'s storage, which only the steps' own loops read directly.
     /// (Changed only after a decode stretch caught up, or by the stretch as its requests finish.)
     private var runningRequests: [ServingRequest] = [] { didSet { runningCount = runningRequests.count; holdingsChanged() } }
-    /// The steps being run without touching the requests, or those that may be, while it is open
-    /// (see DecodeStretch).
-    private let stretch = DecodeStretch()
     /// The stretch's requests, in running order (they are the first running requests).
     private var stretchMembers: [StretchMember] = []
-    /// Whether this instance may run decode stretches (the cluster turns it on; outputs are the same either way).
-    var coalescesDecodes = false
-    /// Requests of a stretch by the step (modulo `blockTokens`) at which they take their next block.
-    private var blockSteps: [Int] = []
     public private(set) var swapped = Deque<ServingRequest>() { didSet { swappedCount = swapped.count; holdingsChanged() } }
-    public private(set) var gpuBlocks: KVBlockPool { didSet { holdingsChanged() } }
-    /// Blocks promised to requests in flight to this instance.
-    public private(set) var reservedBlocks = 0 { didSet { holdingsChanged() } }
 
     /// The batch being formed (then the last one formed). Reading it brings a decode stretch's
     /// requests up to date first, as reading `running` does.
@@ -129,22 +173,9 @@ public final class Instance {
     }
     /// `batch`'s storage.
     private var batchRequests = Batch() { didSet { batchCount = batchRequests.count } }
-    public private(set) var batchShape = BatchShape()
-    /// The cost of the batch formed last, part by part.
-    public private(set) var lastStep = CostModel.Breakdown()
     /// Micro-batches running, oldest first: one, or up to `pp` with pipeline parallelism. (A decode
     /// stretch's step in flight is not listed: it runs every running request.)
     private var flights = Deque<Batch>() { didSet { flightsCount = flights.count } }
-    /// The requests that finished in the last step, in the order they finished (see completeIteration).
-    private(set) var finished: [ServingRequest] = []
-    /// Whether `finished` lists any: a step reads this, not the list's count, which lies in a cache
-    /// line of its own.
-    private var listsFinished = false
-    var pipeline: Pipeline
-    /// GPU blocks in use over time, from when the cluster added it (the cluster sets it as each
-    /// step is formed): here rather than in an array of the cluster's, which a step read and
-    /// checked for uniqueness.
-    var kvUsage = TimeWeightedMean()
     var busy: Bool { flightsCount > 0 || stretch.inFlight }
     /// Micro-batches in flight, a decode stretch's step that lists no requests included.
     private var flightCount: Int { flightsCount + (stretch.inFlight && !stretch.withOthers ? 1 : 0) }
@@ -161,37 +192,14 @@ public final class Instance {
         public var toHost = 0, fromHost = 0, toNVMe = 0, fromNVMe = 0
         public var isEmpty: Bool { toHost + fromHost + toNVMe + fromNVMe == 0 }
     }
-    public private(set) var swapTraffic = SwapTraffic()
     /// Bytes each GPU holds for weights, for the activations of one forward pass, and for the KV cache.
     public var memoryPerGPU: (weights: Double, activations: Double, kvCache: Double) {
         func bytes(_ use: MemoryUse) -> Double { hbmReservations.first { $0.0 == use }?.1 ?? 0 }
         return (bytes(.weights), bytes(.activations), bytes(.kvCache))
     }
-    /// Requests this iteration's scheduling dropped, for the cluster to record.
-    var dropped: [(ServingRequest, DropReason)] = []
-
-    /// Σ (prompt + generated) over the requests this instance holds: a load
-    /// signal that, unlike remaining output, a real router can know.
-    public private(set) var outstandingTokens = 0 {
-        didSet { loads?._withUnsafeGuaranteedRef { $0.markChanged(index, outstandingTokens >= oldValue ? .grew : .load) } }
-    }
-    /// `loadIndex`, lent to each call rather than retained: it is told several times per step, and
-    /// `loadIndex` keeps it alive.
-    private var loads: Unmanaged<LoadIndex>?
     @inline(__always) private func loadChanged() { loads?._withUnsafeGuaranteedRef { $0.markChanged(index, .load) } }
     @inline(__always) private func holdingsChanged() { loads?._withUnsafeGuaranteedRef { $0.markChanged(index, .holdings) } }
-    /// Requests × iterations they took part in, over the run (a measure of simulation work).
-    public private(set) var requestSteps = 0
-    /// Iterations run; those in which a decode stretch's requests ran from aggregates (see
-    /// DecodeStretch), and of those, the ones that ran nothing else (the instance formed them alone).
-    public private(set) var iterations = 0, coalescedIterations = 0, fullyCoalescedIterations = 0
-    /// Cached prompt blocks, when the engine caches prefixes.
-    var prefixCache = PrefixCache() { didSet { holdingsChanged() } }
-    /// Blocks stored in host DRAM since the cluster last copied them (see `offloaded`).
-    var offloadStores = 0
 
-    // Above, what a step reads, together (a step touched a dozen of the instance's cache lines
-    // when these lay among the rest); below, what it does not.
     private var schedulerStorage: any BatchScheduler
     /// Bytes of weights each of its GPUs holds.
     public let weightBytesPerGPU: Double
@@ -251,7 +259,7 @@ public final class Instance {
         self.memory = memory
         self.index = index
         self.spec = spec
-        (limits, role, stages) = (spec.limits, spec.role, spec.layout.pp)
+        (limits, role, stages, maxBatchedTokens) = (spec.limits, spec.role, spec.layout.pp, spec.limits.maxBatchedTokens)
         self.schedulerStorage = scheduler
         costModel = shared ?? CostModel(model: spec.model, accelerator: spec.accelerator, layout: spec.layout,
                                         efficiency: spec.efficiency, engine: spec.engine, routing: spec.expertRouting,
@@ -336,7 +344,7 @@ public final class Instance {
     // MARK: Mechanism operations for schedulers
 
     /// Tokens left in this iteration's batched-token budget.
-    @inlinable public var tokenBudget: Int { limits.maxBatchedTokens - batchShape.totalTokens }
+    @inlinable public var tokenBudget: Int { maxBatchedTokens - batchShape.totalTokens }
 
     /// Adds a running request to the batch for `tokens` tokens, allocating its
     /// blocks. Returns false (changing nothing) when the blocks are not free.
@@ -400,7 +408,7 @@ public final class Instance {
         }
         let running = runningRequests
         guard start < running.count else { return start }
-        let maxTokens = limits.maxBatchedTokens
+        let maxTokens = maxBatchedTokens
         var shape = batchShape, available = availableBlocks
         var i = start, ahead = 0
         // The requests scheduled gather on the stack and join the batch at once: appending each to
@@ -902,7 +910,7 @@ public final class Instance {
     /// How long a step costing `step` holds each pipeline stage (it is the last step formed).
     @inline(__always)
     private func stageTimes(_ step: CostModel.Breakdown) -> StageTimes {
-        lastStep = step
+        if keepsLastStep { lastStep = step }
         return StageTimes(host: step.host, gpu: step.gpu, overlapsHost: step.overlapsHost, stages: stages)
     }
 

@@ -11,12 +11,14 @@ import Workloads
 /// any request is one used block however many share it; a cached block no request uses
 /// is "evictable": still counted as used by the pool, but available to any allocation.
 struct PrefixCache {
+    /// Cached blocks no request uses. First: every step reads it (the instance's available
+    /// blocks), and the instance keeps the cache last among what a step reads.
+    private(set) var evictable = 0
     /// Requests using each cached block (0: evictable), and when it became evictable.
     private var entries: [UInt64: (users: Int, stamp: UInt64)] = [:]
     /// Blocks in the order they became evictable; stale positions are skipped.
     private var lru = Deque<(hash: UInt64, stamp: UInt64)>()
     private var clock: UInt64 = 0
-    private(set) var evictable = 0
     /// Cached blocks that at least one request uses.
     private(set) var inUse = 0
     /// Prompt tokens found in the cache, and prompt tokens of the requests that looked.

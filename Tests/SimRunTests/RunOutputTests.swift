@@ -79,6 +79,8 @@ struct RunOutputTests {
         let span = (records.last!.start - records.first!.start).seconds + records.last!.duration
         #expect(abs(records.reduce(0) { $0 + $1.duration } - span) < 1e-6 * span)
         #expect(records.allSatisfy { $0.flops > 0 && $0.bytes > 0 && $0.kvBlocksUsed <= $0.kvBlocksTotal })
+        // Each pass's parts are its own (kept for the log only): they add up to its duration, to the nanosecond.
+        #expect(records.allSatisfy { abs($0.parts.total - $0.duration) <= 1e-9 }, "a pass's parts do not add up to it")
         let dir = tempDir()
         #expect(try runSimrun(["run", path, "--out", "r", "--iterations", "--iterations-every", "3"], cwd: dir).status == 0)
         let rows = try String(contentsOf: dir.appendingPathComponent("r/iterations.csv"), encoding: .utf8).split(separator: "\n")
