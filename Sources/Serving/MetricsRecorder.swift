@@ -23,38 +23,21 @@ public final class MetricsRecorder {
 
     public init() {}
 
-    /// Per instance (by index): its steps that sampled, with the runs of gaps over them; and the same,
-    /// lent to each step rather than retained.
-    private var steps: [SampledSteps] = []
-    private var lentSteps = OwnedValues<Unmanaged<SampledSteps>>()
+    /// Per instance (by index): its steps that sampled, with the runs of gaps over them.
+    private var steps = SampledStepsTable()
 
     /// The requests of `batch` marked `sampledNow` produced a token at `now` on `instance`, in
     /// batch order, and so did `continuing` more (a decode stretch's, see DecodeStretch), each
     /// continuing its run of sampled steps; returns the step's gap.
     @discardableResult
     func tokensSampled(in batch: Batch, alongWith continuing: Int = 0, on instance: Int, at now: SimTime) -> SimTime {
-        steps(of: instance)._withUnsafeGuaranteedRef { steps in
-            outputTokens += continuing
-            return tokensSampled(in: batch, on: instance, steps: steps, at: now)
-        }
+        outputTokens += continuing
+        return tokensSampled(in: batch, on: instance, steps: steps.steps(of: instance), at: now)
     }
 
-    /// `instance`'s steps, lent. (Read at every step, where an array's count and bounds check took
-    /// 27 instructions.)
-    @inline(__always) private func steps(of instance: Int) -> Unmanaged<SampledSteps> {
-        if instance >= lentSteps.count { addSteps(through: instance) }
-        return lentSteps[instance]
-    }
-
-    private func addSteps(through instance: Int) {
-        while steps.count <= instance {
-            steps.append(SampledSteps())
-            lentSteps.append(Unmanaged.passUnretained(steps[steps.count - 1]))
-        }
-    }
-
-    private func tokensSampled(in batch: Batch, on instance: Int, steps: SampledSteps, at now: SimTime) -> SimTime {
-        let step = steps.step(at: now.nanoseconds)
+    private func tokensSampled(in batch: Batch, on instance: Int, steps: UnsafeMutablePointer<SampledSteps>,
+                               at now: SimTime) -> SimTime {
+        let step = steps.pointee.step(at: now.nanoseconds)
         let number = UInt32(truncatingIfNeeded: step.number), previous = number &- 1
         let here = Int32(truncatingIfNeeded: instance), stepGap = SimTime(nanoseconds: step.gap)
         // Tokens outside runs go to the log a run of equal gaps at a time.
@@ -90,7 +73,7 @@ public final class MetricsRecorder {
                 opened += 1
             }
             gaps.append(requests: UnsafeBufferPointer(rebasing: run[..<inRun]), gap: runGap)
-            if opened > 0 { steps.open(at: step.number, runs: opened) }
+            if opened > 0 { steps.pointee.open(at: step.number, runs: opened) }
             outputTokens += sampled
         }
         settleIfDue(steps, after: step.number)
@@ -101,17 +84,16 @@ public final class MetricsRecorder {
     /// sampled steps (a decode stretch's step, see DecodeStretch); returns the step's gap.
     @inline(__always)
     func allSampled(_ count: Int, on instance: Int, at now: SimTime) -> SimTime {
-        steps(of: instance)._withUnsafeGuaranteedRef { steps in
-            let step = steps.step(at: now.nanoseconds)
-            outputTokens += count
-            settleIfDue(steps, after: step.number)
-            return SimTime(nanoseconds: step.gap)
-        }
+        let steps = steps.steps(of: instance)
+        let step = steps.pointee.step(at: now.nanoseconds)
+        outputTokens += count
+        settleIfDue(steps, after: step.number)
+        return SimTime(nanoseconds: step.gap)
     }
 
     /// Passes on the steps whose counts are final every 64 steps, so that few steps are held.
-    @inline(__always) private func settleIfDue(_ steps: SampledSteps, after step: Int) {
-        if step % 64 == 0 { steps.settle(gaps.passFinished) }
+    @inline(__always) private func settleIfDue(_ steps: UnsafeMutablePointer<SampledSteps>, after step: Int) {
+        if step % 64 == 0 { steps.pointee.settle(gaps.passFinished) }
     }
 
     /// Closes `r`'s open run, if it has one. While `r` goes on (`finished` nil), the run broke (it did
@@ -119,17 +101,16 @@ public final class MetricsRecorder {
     /// finishes. Once `r` ended, they count at once if it finished, and never if it was dropped.
     private func closeRun(of r: ServingRequest, finished: Bool?) {
         guard r.runInstance >= 0 else { return }
-        steps(of: Int(r.runInstance))._withUnsafeGuaranteedRef { steps in
-            let first = steps.number(r.runFrom), last = steps.number(r.runTo)
-            if finished == nil, last > first {
-                withUnsafePointer(to: r.id) { id in
-                    steps.gaps((first + 1)...last) { gaps.append(requests: UnsafeBufferPointer(start: id, count: 1), gap: $0) }
-                }
-                r.gapsLogged += last - first
+        let steps = steps.steps(of: Int(r.runInstance))
+        let first = steps.pointee.number(r.runFrom), last = steps.pointee.number(r.runTo)
+        if finished == nil, last > first {
+            withUnsafePointer(to: r.id) { id in
+                steps.pointee.gaps((first + 1)...last) { gaps.append(requests: UnsafeBufferPointer(start: id, count: 1), gap: $0) }
             }
-            // (A closure, not the method itself: that retained and released the settler each time.)
-            steps.close(from: first, through: last, finished: finished == true) { gaps.passFinished($0, $1) }
+            r.gapsLogged += last - first
         }
+        // (A closure, not the method itself: that retained and released the settler each time.)
+        steps.pointee.close(from: first, through: last, finished: finished == true) { gaps.passFinished($0, $1) }
         r.runInstance = -1
     }
 
@@ -160,7 +141,7 @@ public final class MetricsRecorder {
     /// Every inter-token gap (ns) of the requests that finished so far (none of requests dropped
     /// or still in flight). The run is taken to be over: a run still open never counts.
     func finishedInterTokenGaps() -> CountedValues {
-        for s in steps { s.settle(all: true, gaps.passFinished) }
+        for i in 0..<steps.count { steps.steps(of: i).pointee.settle(all: true, gaps.passFinished) }
         return gaps.settledGaps()
     }
 

@@ -14,10 +14,11 @@
 /// is final once no open run began before it, so steps are passed on up to the oldest open run's
 /// first step, and only the steps from there on are held.
 ///
-/// The steps are held in memory this object owns, fields and all: a step touches the object and
-/// the step's slot, where arrays (a buffer header each) cost a cache miss apiece at hundreds of
-/// instances.
-final class SampledSteps {
+/// The steps are held in memory of their own: a step touches the instance's `SampledSteps` (one
+/// cache line in `SampledStepsTable`) and writes the step's slot, where arrays (a buffer header
+/// each) cost a cache miss apiece at hundreds of instances. A plain value: its table frees the
+/// steps (`deallocate`).
+struct SampledSteps {
     /// Sixteen bytes: four to a cache line. (Either count is at most the requests an instance
     /// runs at once.)
     private struct Step {
@@ -42,6 +43,7 @@ final class SampledSteps {
     private(set) var next = 0
     private var lastTime: Int64 = 0
     /// The first step whose gap has not been passed on, and the finished runs covering the one before.
+    /// (Eight words in all: a cache line.)
     private var settled = 1
     private var covering = 0
     /// No open run began before this step.
@@ -52,7 +54,8 @@ final class SampledSteps {
         slots.initialize(to: Step(time: 0))
     }
 
-    deinit { slots.deallocate() }  // Step is trivial: nothing to deinitialize
+    /// Frees the steps held (Step is trivial: nothing to deinitialize).
+    func deallocate() { slots.deallocate() }
 
     /// Step `n`'s slot: held, or the one past the last (checked in debug builds, where the tests run).
     @inline(__always) private func slot(_ n: Int) -> UnsafeMutablePointer<Step> {
@@ -62,7 +65,7 @@ final class SampledSteps {
 
     /// A step ended at `time` (not before the last one); returns its number and its gap.
     @inline(__always)
-    func step(at time: Int64) -> (number: Int, gap: Int64) {
+    mutating func step(at time: Int64) -> (number: Int, gap: Int64) {
         if next + 1 - base > mask { makeRoom() }
         let n = next
         let gap = n > base ? time - lastTime : 0
@@ -74,7 +77,7 @@ final class SampledSteps {
     }
 
     /// Lets go of the steps no longer needed, and doubles the room if that frees too little.
-    private func makeRoom() {
+    private mutating func makeRoom() {
         // Steps before the one that began the oldest open run, and before the last passed on, are let go.
         base = max(base, min(oldestOpen, settled - 1))
         let held = next + 1 - base, capacity = mask + 1
@@ -104,7 +107,7 @@ final class SampledSteps {
     /// The run that began at step `first` and sampled last at `last` ends. If its request finished,
     /// its gaps count: those of steps already passed on go to `pass` at once (the run outlived a
     /// final settlement), the rest when their steps are settled.
-    func close(from first: Int, through last: Int, finished: Bool, _ pass: (Int64, Int) -> Void) {
+    mutating func close(from first: Int, through last: Int, finished: Bool, _ pass: (Int64, Int) -> Void) {
         slot(first).pointee.opened -= 1
         guard finished, last > first else { return }
         let late = min(last, settled - 1)
@@ -118,7 +121,7 @@ final class SampledSteps {
 
     /// Passes each final step's gap and count of finished runs covering it to `pass`, once. With
     /// `all`, every step is taken as final (the run is over: an open run's request never finished).
-    func settle(all: Bool = false, _ pass: (Int64, Int) -> Void) {
+    mutating func settle(all: Bool = false, _ pass: (Int64, Int) -> Void) {
         while oldestOpen < next, slot(oldestOpen).pointee.opened == 0 { oldestOpen += 1 }
         let last = all ? next - 1 : min(oldestOpen, next - 1)
         guard settled <= last else { return }
@@ -129,3 +132,46 @@ final class SampledSteps {
         settled = last + 1
     }
 }
+
+/// Every instance's `SampledSteps`, by instance index, a cache line each, in one block aligned to
+/// the line. (An object per instance, reached through an array of references, was two or three
+/// first-level cache misses at every step at hundreds of instances.)
+struct SampledStepsTable: ~Copyable {
+    private var base = SampledStepsTable.allocate(capacity: 0)
+    private(set) var count = 0
+    private var capacity = 0
+
+    init() {}
+    deinit {
+        for i in 0..<count { base[i].deallocate() }
+        base.deallocate()
+    }
+
+    private static func allocate(capacity: Int) -> UnsafeMutablePointer<SampledSteps> {
+        UnsafeMutableRawPointer.allocate(byteCount: max(capacity, 1) * MemoryLayout<SampledSteps>.stride, alignment: 64)
+            .bindMemory(to: SampledSteps.self, capacity: max(capacity, 1))
+    }
+
+    /// Instance `i`'s steps (none yet for an instance new to it), valid until an instance past the
+    /// last is asked for.
+    @inline(__always) mutating func steps(of i: Int) -> UnsafeMutablePointer<SampledSteps> {
+        precondition(i >= 0, "instance \(i)")
+        if i >= count { add(through: i) }
+        return base + i
+    }
+
+    private mutating func add(through i: Int) {
+        if i >= capacity {
+            let size = max(i + 1, 2 * capacity)
+            let grown = Self.allocate(capacity: size)
+            grown.moveInitialize(from: base, count: count)
+            base.deallocate()
+            (base, capacity) = (grown, size)
+        }
+        while count <= i {
+            (base + count).initialize(to: SampledSteps())
+            count += 1
+        }
+    }
+}
+
