@@ -335,8 +335,8 @@ public final class Cluster {
         }
         // Swaps are copied before the forward pass that needs the memory: each
         // GPU moves its shard of every swapped block.
-        let traffic = inst.swapTraffic
-        if !traffic.isEmpty {
+        if inst.copiesBlocks {
+            let traffic = inst.swapTraffic
             var flows: [(bytes: Double, path: [Int])] = []
             for g in inst.gpus {
                 for (blocks, path) in [(traffic.toHost, topology.pathToHost(from: g)),

@@ -24,50 +24,56 @@ import SimCore
 /// At cluster scale nearly every step runs a stretch (on stress-10m-256x7b), and a step's
 /// per-request work, a cache miss on each request in turn, was most of the run.
 ///
-/// A class: a step reads and changes it several times, and an optional struct of this size, held
-/// by the instance, was copied whole at each read. Each instance keeps one for its whole life, in a
-/// constant property, open while a stretch runs: reading a constant needs no retain and release,
-/// which an optional reference took at every step.
-final class DecodeStretch {
-    /// Whether a stretch runs (the rest is zero when none does).
-    private(set) var isOpen = false
-    /// How many stretches have ended (so that a caller can tell that one ended while it waited).
-    private(set) var closings = 0
-
+/// Held inline by its instance, among the instance's fields a step reads (a class of its own was
+/// two or three cache lines more at every step, each a first-level miss at hundreds of instances,
+/// reached only after the instance's line that pointed to it). Not copyable: the instance changes
+/// it in place, and a copy would be a second stretch.
+struct DecodeStretch: ~Copyable {
     /// Its requests (the first this many running), and Σ their computed tokens at the stretch's
     /// first step, as if every one had run from there (the context the next step's decode
     /// attention reads is `nextContextTokens`); both change as requests join and finish.
     var requests = 0
     var contextTokens = 0
-    /// The next step at which some of them generate their last token (nil: none will): the least of
-    /// `finishes`, kept apart so that a step reads it with the rest.
-    private(set) var finishingStep: Int?
-    /// The step at which each of them generates its last token, least first: a step that ends some
-    /// requests finds how many and the next such step without reading every request's.
-    private var finishes = Heap<Int>()
-
     /// Steps run and not yet applied to the requests.
     var steps = 0
     /// Whether the next step is formed (and whether it is in flight): its blocks are taken. A step
     /// formed with other requests (`withOthers`) lists them in a micro-batch of their own.
     var formed = false, inFlight = false, withOthers = false
-    /// Blocks the stretch's steps took so far (each held by one of the requests).
-    var blocksTaken = 0
-    /// When the last step ended.
-    var lastToken = SimTime.zero
-    /// The steps whose gap (counted from the step before; the first one's, from the step before
-    /// the stretch) is larger than every later step's, in order: a request that joined after step
-    /// j saw, as its largest gap, that of the first of them after j.
-    private var peaks = OwnedValues<Peak>()
-    private struct Peak {
-        var step: Int
-        var gap: SimTime
-    }
-
+    /// Whether a stretch runs (the rest is zero when none does).
+    private(set) var isOpen = false
     /// The next step's number modulo the instance's block size (the requests' block steps are
     /// counted by it), kept as the steps go, where each step had divided for it.
     private(set) var nextBlockPhase = 0
     private var blockTokens = 1
+    /// Blocks the stretch's steps took so far (each held by one of the requests).
+    var blocksTaken = 0
+    /// When the last step ended.
+    var lastToken = SimTime.zero
+    /// The next step at which some of them generate their last token (nil: none will): the least of
+    /// `finishes`, kept apart so that a step reads it with the rest.
+    private(set) var finishingStep: Int?
+    /// The steps whose gap (counted from the step before; the first one's, from the step before
+    /// the stretch) is larger than every later step's, in order: a request that joined after step
+    /// j saw, as its largest gap, that of the first of them after j. There are `peakCount`; the
+    /// last (the last step's) is kept here, the ones before it in `earlierPeaks`, and the gap of
+    /// the one before the last here too. A step reads the peaks' buffer only when its gap is at
+    /// least those two (rare: contexts grow slowly, and a step that admitted a prompt stands out),
+    /// where it had been a cache miss at every step.
+    private var peakCount = 0
+    private var lastPeak = Peak(step: 0, gap: .zero)
+    private var gapBeforeLast = SimTime.zero
+    private var earlierPeaks = OwnedValues<Peak>()
+    struct Peak {  // (not private: the instance lays it out in its own fields)
+        var step: Int
+        var gap: SimTime
+    }
+
+    // Above, what a step reads; below, what only joins, finishes and closings do.
+    /// How many stretches have ended (so that a caller can tell that one ended while it waited).
+    private(set) var closings = 0
+    /// The step at which each of them generates its last token, least first: a step that ends some
+    /// requests finds how many and the next such step without reading every request's.
+    private var finishes = Heap<Int>()
 
     /// The number of the next step (1: the stretch's first), and whether the stretch may run it
     /// (as far as the stretch knows): it is not formed yet, and some request is left.
@@ -77,7 +83,7 @@ final class DecodeStretch {
     var nextContextTokens: Int { contextTokens + requests * steps }
 
     /// Begins a stretch (with no request yet) on an instance whose KV blocks hold `blockTokens`.
-    func open(blockTokens: Int) {
+    mutating func open(blockTokens: Int) {
         precondition(!isOpen, "a decode stretch opened twice")
         isOpen = true
         self.blockTokens = blockTokens
@@ -85,25 +91,26 @@ final class DecodeStretch {
     }
 
     /// Ends the stretch: everything is as before it opened.
-    func close() {
+    mutating func close() {
         guard isOpen else { return }
         (isOpen, requests, contextTokens, finishingStep, steps) = (false, 0, 0, nil, 0)
         (formed, inFlight, withOthers, blocksTaken, lastToken) = (false, false, false, 0, .zero)
         nextBlockPhase = 0
-        peaks.truncate(to: 0)
+        peakCount = 0
+        earlierPeaks.truncate(to: 0)
         finishes = Heap()
         closings += 1
     }
 
     /// A request joined that generates its last token at step `step`.
-    func join(finishingAt step: Int) {
+    mutating func join(finishingAt step: Int) {
         requests += 1
         finishes.insert(step)
         finishingStep = finishes.min
     }
 
     /// The requests that generated their last token at the step just ended leave: returns how many.
-    func leaveFinished() -> Int {
+    mutating func leaveFinished() -> Int {
         var left = 0
         while finishes.min == steps {
             finishes.removeMin()
@@ -115,33 +122,44 @@ final class DecodeStretch {
     }
 
     /// The next step is formed, taking `blocks` blocks.
-    func formStep(takingBlocks blocks: Int) {
+    mutating func formStep(takingBlocks blocks: Int) {
         formed = true
         blocksTaken += blocks
     }
 
     /// The step in flight ended at `now`, `gap` after the step before.
     @inline(__always)
-    func stepEnded(at now: SimTime, gap: SimTime) {
+    mutating func stepEnded(at now: SimTime, gap: SimTime) {
         steps += 1
         nextBlockPhase = nextBlockPhase + 1 == blockTokens ? 0 : nextBlockPhase + 1
         (formed, inFlight, withOthers) = (false, false, false)
         lastToken = now
-        var n = peaks.count
-        while n > 0, peaks[n - 1].gap <= gap { n -= 1 }
-        peaks.truncate(to: n)
-        peaks.append(Peak(step: steps, gap: gap))
+        if peakCount > 0, lastPeak.gap > gap {
+            earlierPeaks.append(lastPeak)
+            gapBeforeLast = lastPeak.gap
+        } else if peakCount > 1, gapBeforeLast <= gap {
+            // The last peak and the one before it go, and those before them with gaps up to `gap`.
+            var n = earlierPeaks.count - 1
+            while n > 0, earlierPeaks[n - 1].gap <= gap { n -= 1 }
+            earlierPeaks.truncate(to: n)
+            if n > 0 { gapBeforeLast = earlierPeaks[n - 1].gap }
+        }
+        lastPeak = Peak(step: steps, gap: gap)
+        peakCount = earlierPeaks.count + 1
     }
+
+    /// The `i`th peak (of `peakCount`).
+    private func peak(_ i: Int) -> Peak { i == peakCount - 1 ? lastPeak : earlierPeaks[i] }
 
     /// The largest gap of the steps after step `joined` (zero when there is none).
     func maxGap(after joined: Int) -> SimTime {
         // The first peak after `joined`, found by bisection (peaks are in step order).
-        var low = 0, high = peaks.count
+        var low = 0, high = peakCount
         while low < high {
             let mid = (low + high) / 2
-            if peaks[mid].step > joined { high = mid } else { low = mid + 1 }
+            if peak(mid).step > joined { high = mid } else { low = mid + 1 }
         }
-        return low < peaks.count ? peaks[low].gap : .zero
+        return low < peakCount ? peak(low).gap : .zero
     }
 
     /// The step a request whose last block holds `kvBlocks × blockTokens − computedTokens` free

@@ -73,8 +73,8 @@ public final class Instance {
     public let index: Int
     public let costModel: CostModel
     /// The steps being run without touching the requests, or those that may be, while it is open
-    /// (see DecodeStretch).
-    private let stretch = DecodeStretch()
+    /// (see DecodeStretch): held here, in place.
+    private var stretch = DecodeStretch()
 
     /// starting: loading its weights and warming up; active: taking requests; draining: finishing
     /// those it holds; handingOver: being rescaled, serving those it holds until its successor on
@@ -90,6 +90,8 @@ public final class Instance {
     var coalescesDecodes = false
     /// Whether each step's cost is kept in `lastStep` (a copy of 72 bytes a step otherwise).
     var keepsLastStep = false
+    /// Whether this iteration copies KV blocks before it computes (`swapTraffic` is not empty).
+    public private(set) var copiesBlocks = false
     let stages: Int
     /// Stretch steps formed since the scheduler was last reached.
     private var untoldStretchSteps = 0
@@ -126,12 +128,13 @@ public final class Instance {
     /// step is formed): here rather than in an array of the cluster's, which a step read and
     /// checked for uniqueness.
     var kvUsage = TimeWeightedMean()
-    public private(set) var swapTraffic = SwapTraffic()
+    /// The last step formed, when it was a decode stretch's alone: its sequences and their context
+    /// (the shape they make is `batchShape`; writing the whole shape had been a cache line a step).
+    private var stretchStep: (sequences: Int, context: Int)?
     /// Requests this iteration's scheduling dropped, for the cluster to record.
     var dropped: [(ServingRequest, DropReason)] = []
     /// The requests that finished in the last step, in the order they finished (see completeIteration).
     private(set) var finished: [ServingRequest] = []
-    public private(set) var batchShape = BatchShape()
     /// Cached prompt blocks, when the engine caches prefixes (a step reads its first field).
     var prefixCache = PrefixCache() { didSet { holdingsChanged() } }
 
@@ -143,6 +146,18 @@ public final class Instance {
         _modify { tellStretchSteps(); yield &schedulerStorage }
     }
     public let limits: SchedulerLimits
+    /// The shape of the batch being formed (then of the last one formed).
+    public var batchShape: BatchShape {
+        guard let step = stretchStep else { return scheduledShape }
+        var shape = BatchShape()
+        shape.addDecodes(step.sequences, context: step.context)
+        return shape
+    }
+    /// `batchShape` when the scheduler formed the batch (or forms it now).
+    private var scheduledShape = BatchShape() { didSet { stretchStep = nil } }
+    /// KV blocks this iteration copies between GPU and host or NVMe before it computes (swaps,
+    /// and prefix blocks loaded from host DRAM).
+    public private(set) var swapTraffic = SwapTraffic() { didSet { copiesBlocks = !swapTraffic.isEmpty } }
     /// The cost of the batch formed last, part by part, while `keepsLastStep` is on (the cluster
     /// turns it on for its iteration log).
     public private(set) var lastStep = CostModel.Breakdown()
@@ -186,8 +201,6 @@ public final class Instance {
         if stretch.withOthers { flight.append(contentsOf: flights[0]) }
         return flight
     }
-    /// KV blocks this iteration copies between GPU and host or NVMe before it computes (swaps,
-    /// and prefix blocks loaded from host DRAM).
     public struct SwapTraffic: Sendable, Equatable {
         public var toHost = 0, fromHost = 0, toNVMe = 0, fromNVMe = 0
         public var isEmpty: Bool { toHost + fromHost + toNVMe + fromNVMe == 0 }
@@ -358,7 +371,7 @@ public final class Instance {
     private func schedule(_ request: ServingRequest, tokens: Int) -> Bool {
         precondition(request.phase == .running && request.instance == index && tokens > 0)
         var available = availableBlocks
-        guard place(request, tokens: tokens, shape: &batchShape, available: &available) else { return false }
+        guard place(request, tokens: tokens, shape: &scheduledShape, available: &available) else { return false }
         batchRequests.append(request)
         return true
     }
@@ -401,15 +414,17 @@ public final class Instance {
     /// re-read the budget, the free blocks and the batch's storage for every one.
     public func scheduleRunning(from start: Int, wholeOnly: Bool) -> Int {
         var start = start
-        if start == 0, stretch.formsNextStep, batchRequests.isEmpty, flights.isEmpty, formMembersStep(stretch) {
-            start = stretch.requests  // the stretch's requests run as its step; the others as below
+        if start == 0, stretch.formsNextStep, batchRequests.isEmpty, flights.isEmpty, formMembersStep(budget: tokenBudget) {
+            // The stretch's requests run as its step (formed before the shape gains them); the others as below.
+            scheduledShape.addDecodes(stretch.requests, context: stretch.nextContextTokens)
+            start = stretch.requests
         } else {
             catchUp()
         }
         let running = runningRequests
         guard start < running.count else { return start }
         let maxTokens = maxBatchedTokens
-        var shape = batchShape, available = availableBlocks
+        var shape = scheduledShape, available = availableBlocks
         var i = start, ahead = 0
         // The requests scheduled gather on the stack and join the batch at once: appending each to
         // the batch's array checked its storage's uniqueness every time.
@@ -435,7 +450,7 @@ public final class Instance {
             }
             batchRequests.append(contentsOf: UnsafeBufferPointer(rebasing: formed[..<count]))
         }
-        batchShape = shape
+        scheduledShape = shape
         readAhead &+= ahead
         return i
     }
@@ -446,21 +461,22 @@ public final class Instance {
     /// request is the stretch's, and nothing waits or is swapped out. False (forming nothing)
     /// otherwise, or when the members' step cannot be formed (see formMembersStep).
     @inline(__always)
-    private func formStretchStep(_ s: DecodeStretch) -> Bool {
-        guard s.formsNextStep, runningCount == s.requests, waitingCount == 0, swappedCount == 0,
-              batchCount == 0, flightsCount == 0 else { return false }
-        batchShape = BatchShape()
-        return formMembersStep(s)
+    private func formStretchStep() -> Bool {
+        guard stretch.formsNextStep, runningCount == stretch.requests, waitingCount == 0, swappedCount == 0,
+              batchCount == 0, flightsCount == 0, formMembersStep(budget: maxBatchedTokens) else { return false }
+        stretchStep = (stretch.requests, stretch.nextContextTokens)
+        return true
     }
 
     /// Forms the stretch's requests' part of the next step, as `scheduleRunning(from: 0, …)` would:
-    /// each decodes one token. False (forming nothing) when the token budget is too small or the
-    /// blocks the step takes are not free (then the scheduler forms the step, and preempts).
+    /// each decodes one token (the caller adds them to the batch's shape). False (forming nothing)
+    /// when `budget`, the tokens left in the step, is too small or the blocks the step takes are not
+    /// free (then the scheduler forms the step, and preempts).
     @inline(__always)
-    private func formMembersStep(_ s: DecodeStretch) -> Bool {
-        guard s.requests <= tokenBudget else { return false }
-        assert(s.nextBlockPhase == s.nextStep % limits.blockTokens)
-        let blocks = blockSteps[s.nextBlockPhase]
+    private func formMembersStep(budget: Int) -> Bool {
+        guard stretch.requests <= budget else { return false }
+        assert(stretch.nextBlockPhase == stretch.nextStep % limits.blockTokens)
+        let blocks = blockSteps[stretch.nextBlockPhase]
         guard blocks <= availableBlocks else { return false }
         // One block at a time, as the requests would take them (evicting cached blocks nobody
         // uses), unless all are free.
@@ -469,8 +485,7 @@ public final class Instance {
         } else {
             for _ in 0..<blocks { take(1) }
         }
-        batchShape.addDecodes(s.requests, context: s.nextContextTokens)
-        s.formStep(takingBlocks: blocks)
+        stretch.formStep(takingBlocks: blocks)
         return true
     }
 
@@ -478,49 +493,49 @@ public final class Instance {
     /// computed and generated, blocks, their runs of sampled steps and inter-token gaps, and the
     /// step formed or in flight (scheduled tokens, in flight, and their place in its batch).
     func catchUp() {
-        let s = stretch
-        guard s.isOpen else { return }
+        guard stretch.isOpen else { return }
         defer {
-            s.close()
+            stretch.close()
             stretchMembers.removeAll(keepingCapacity: true)
         }
-        guard s.requests > 0, s.steps > 0 || s.formed else { return }
+        let requests = stretch.requests
+        guard requests > 0, stretch.steps > 0 || stretch.formed else { return }
         var i = 0
         forEachRunning { r in
-            bringUp(r, stretchMembers[i], to: s)
+            bringUp(r, stretchMembers[i])
             i += 1
-            return i < s.requests
+            return i < requests
         }
-        guard s.formed else { return }
+        guard stretch.formed else { return }
         // The step formed lists its requests, as any other does: the stretch's come first.
-        let members = Batch(runningRequests[..<s.requests])
-        if !s.inFlight {
+        let members = Batch(runningRequests[..<requests])
+        if !stretch.inFlight {
             batchRequests.prepend(members)
-        } else if s.withOthers {
+        } else if stretch.withOthers {
             flights[flights.count - 1].prepend(members)
         } else {
             flights.append(members)
         }
     }
 
-    /// Brings `r`, `member` of stretch `s`, to where its steps took it; returns the blocks it took.
+    /// Brings `r`, `member` of the stretch, to where its steps took it; returns the blocks it took.
     @inline(__always) @discardableResult
-    private func bringUp(_ r: ServingRequest, _ member: StretchMember, to s: DecodeStretch) -> Int {
-        let blockTokens = limits.blockTokens, steps = s.steps - member.joinedAt
+    private func bringUp(_ r: ServingRequest, _ member: StretchMember) -> Int {
+        let blockTokens = limits.blockTokens, steps = stretch.steps - member.joinedAt
         let first = DecodeStretch.firstBlockStep(kvBlocks: r.kvBlocks, computedTokens: r.computedTokens, blockTokens: blockTokens)
-        let blocks = DecodeStretch.blocks(inFirst: steps + (s.formed ? 1 : 0), first: first, blockTokens: blockTokens)
+        let blocks = DecodeStretch.blocks(inFirst: steps + (stretch.formed ? 1 : 0), first: first, blockTokens: blockTokens)
         r.kvBlocks += blocks
         if steps > 0 {
             r.computedTokens += steps
             r.generatedTokens += steps
             r.runTo &+= UInt32(truncatingIfNeeded: steps)
-            r.lastToken = s.lastToken
-            let maxGap = s.maxGap(after: member.joinedAt)
+            r.lastToken = stretch.lastToken
+            let maxGap = stretch.maxGap(after: member.joinedAt)
             if maxGap > r.maxInterTokenGap { r.maxInterTokenGap = maxGap }
         }
-        if s.formed {
+        if stretch.formed {
             r.scheduledTokens = 1
-            r.inFlight = s.inFlight
+            r.inFlight = stretch.inFlight
         }
         return blocks
     }
@@ -528,9 +543,9 @@ public final class Instance {
     /// The stretch's step just ended was the last of some of its requests: each is brought up to
     /// date, leaves the stretch and the running list, and is added to `finished`, in running order;
     /// the rest go on.
-    private func finishStretchRequests(_ s: DecodeStretch, into finished: inout [ServingRequest]) {
-        let step = s.steps, blockTokens = limits.blockTokens
-        var due = s.leaveFinished(), i = 0
+    private func finishStretchRequests(into finished: inout [ServingRequest]) {
+        let step = stretch.steps, blockTokens = limits.blockTokens
+        var due = stretch.leaveFinished(), i = 0
         while due > 0 {
             // The next to finish, found from the members' finishing steps alone; it leaves the members
             // and the running list where it stands (those before it that finished are out): one move
@@ -540,9 +555,9 @@ public final class Instance {
             let r = runningRequests.remove(at: i)
             // It leaves the stretch's aggregates: its context, its block step, the blocks it took.
             let first = DecodeStretch.firstBlockStep(kvBlocks: r.kvBlocks, computedTokens: r.computedTokens, blockTokens: blockTokens)
-            s.contextTokens -= r.computedTokens - member.joinedAt
+            stretch.contextTokens -= r.computedTokens - member.joinedAt
             blockSteps[(member.joinedAt + first) % blockTokens] -= 1
-            s.blocksTaken -= bringUp(r, member, to: s)
+            stretch.blocksTaken -= bringUp(r, member)
             finished.append(consume r)  // the running list's reference, moved (a copy took a retain and a release)
             due -= 1
         }
@@ -567,20 +582,20 @@ public final class Instance {
     /// first). Reads only requests just updated (in the cache).
     private func joinStretch(at now: SimTime) {
         guard coalescesDecodes, role != .prefill, stages == 1, scheduler.coalescesDecodes else { return }
-        let s = stretch, members = s.requests, blockTokens = limits.blockTokens
+        let members = stretch.requests, blockTokens = limits.blockTokens
         /// The step at which `r` takes its next block (1: its first in the stretch), if it may join.
         func blockStep(_ r: ServingRequest) -> Int? {
             let first = DecodeStretch.firstBlockStep(kvBlocks: r.kvBlocks, computedTokens: r.computedTokens, blockTokens: blockTokens)
             let joins = r.lastToken == now && r.sampledNow && !r.namesPending && r.pendingTokens == 1 && first >= 1 && first <= blockTokens
             return joins ? first : nil
         }
-        let joined = s.steps  // (zero while no stretch is open)
+        let joined = stretch.steps  // (zero while no stretch is open)
         // The requests are lent, not retained: the loop changes the stretch, not the running list.
         runningRequests.withUnsafeBufferPointer { running in
             Self.lend(UnsafeBufferPointer(rebasing: running[members...])) { r in
                 guard let first = blockStep(r) else { return false }
-                if !s.isOpen {
-                    s.open(blockTokens: blockTokens)
+                if !stretch.isOpen {
+                    stretch.open(blockTokens: blockTokens)
                     if blockSteps.count != blockTokens { blockSteps = Array(repeating: 0, count: blockTokens) }
                     for i in blockSteps.indices { blockSteps[i] = 0 }
                     stretchMembers.removeAll(keepingCapacity: true)
@@ -588,8 +603,8 @@ public final class Instance {
                 let member = StretchMember(finishesAt: joined + r.outputTokens - r.generatedTokens, joinedAt: joined)
                 stretchMembers.append(member)
                 blockSteps[(joined + first) % blockTokens] += 1
-                s.contextTokens += r.computedTokens - joined
-                s.join(finishingAt: member.finishesAt)
+                stretch.contextTokens += r.computedTokens - joined
+                stretch.join(finishingAt: member.finishesAt)
                 return true
             }
         }
@@ -824,10 +839,10 @@ public final class Instance {
     }
 
     private func rebuildBatchShape() {
-        batchShape = BatchShape()
+        scheduledShape = BatchShape()
         for r in batchRequests {
-            if r.isDecoding { batchShape.addDecode(context: r.computedTokens) } else {
-                batchShape.addPrefill(tokens: r.scheduledTokens, cached: r.computedTokens,
+            if r.isDecoding { scheduledShape.addDecode(context: r.computedTokens) } else {
+                scheduledShape.addPrefill(tokens: r.scheduledTokens, cached: r.computedTokens,
                                       samples: r.computedTokens + r.scheduledTokens == r.contextTokens)
             }
         }
@@ -855,16 +870,15 @@ public final class Instance {
     /// (`swapTraffic`) comes first, as flows the cluster runs.
     @inline(__always)
     func formBatch(now: SimTime) -> StageTimes? {
-        swapTraffic = SwapTraffic()
-        if formStretchStep(stretch) {
-            let s = stretch
+        if copiesBlocks { swapTraffic = SwapTraffic() }
+        if formStretchStep() {
             // The step the scheduler would form, formed without it (see BatchScheduler.coalescesDecodes).
             untoldStretchSteps += 1
-            s.inFlight = true  // its requests are marked in flight only if read
-            requestSteps += s.requests
+            stretch.inFlight = true  // its requests are marked in flight only if read
+            requestSteps += stretch.requests
             iterations += 1
             // A decode-only step: the cost model times only its attention again (see CostModel.breakdown).
-            return stageTimes(costModel.decodeStep(sequences: s.requests, context: s.nextContextTokens))
+            return stageTimes(costModel.decodeStep(sequences: stretch.requests, context: stretch.nextContextTokens))
         }
         return formScheduledBatch(now: now)
     }
@@ -876,26 +890,26 @@ public final class Instance {
         abortExpiredWaiting(now: now)
         batchRequests.removeAll()
         defer { admitted.removeAll() }
-        batchShape = BatchShape()
+        scheduledShape = BatchShape()
         scheduler.formBatch(on: self)
         // The scheduler may have run a decode stretch's requests as the stretch's step (see scheduleRunning).
-        let members = stretch.formed ? stretch : nil
-        guard !batchRequests.isEmpty || members != nil else { return nil }
+        let membersFormed = stretch.formed
+        guard !batchRequests.isEmpty || membersFormed else { return nil }
         batchRequests.forEach { r in r.inFlight = true }
         // Only a request admitted in this step can be scheduled for the first time (one admitted
         // and preempted again before the step ran holds no scheduled tokens).
         admitted.forEach { r in
             if r.scheduledTokens > 0, r.firstScheduled == nil { r.firstScheduled = now }
         }
-        if let s = members {
-            (s.inFlight, s.withOthers) = (true, true)
-            requestSteps += s.requests
+        if membersFormed {
+            (stretch.inFlight, stretch.withOthers) = (true, true)
+            requestSteps += stretch.requests
         }
         requestSteps += batchRequests.count
         iterations += 1
         flights.append(batchRequests)
         batchRequests = spareBatches.popLast() ?? Batch()
-        return stageTimes(costModel.breakdown(batchShape))
+        return stageTimes(costModel.breakdown(scheduledShape))
     }
 
     /// Tells the scheduler of the stretch steps formed without it.
@@ -926,17 +940,16 @@ public final class Instance {
         }
         if stretch.inFlight, !stretch.withOthers {
             // A stretch's step alone: every request sampled; some may have generated their last token.
-            let s = stretch
-            let someFinished = endStretchStep(s, gap: metrics.allSampled(s.requests, on: index, at: now), at: now)
+            let someFinished = endStretchStep(gap: metrics.allSampled(stretch.requests, on: index, at: now), at: now)
             fullyCoalescedIterations += 1
             guard someFinished else { return false }
             listsFinished = true
             finish(outOfRunning: finished.count)
             return true
         }
-        let members = stretch.inFlight ? stretch : nil
+        let membersRan = stretch.inFlight
         var done = flights.removeFirst()
-        if members == nil { catchUp() }  // (a stretch whose requests were not in the step)
+        if !membersRan { catchUp() }  // (a stretch whose requests were not in the step)
         var tokens = 0
         // Two passes. The first is a short loop of independent updates (it also marks the requests
         // that sample), so that the cache misses on the batch's requests overlap: every other
@@ -960,10 +973,10 @@ public final class Instance {
                 awaitingHandoff.append(r)
             }
         }
-        if let s = members {
+        if membersRan {
             // The stretch's requests ran as its step, the others (listed) beside them: the
             // stretch's finish first, as they come first in the batch.
-            endStretchStep(s, gap: metrics.tokensSampled(in: done, alongWith: s.requests, on: index, at: now), at: now)
+            endStretchStep(gap: metrics.tokensSampled(in: done, alongWith: stretch.requests, on: index, at: now), at: now)
             outstandingTokens += tokens
         } else if tokens > 0 {
             metrics.tokensSampled(in: done, on: index, at: now)
@@ -979,16 +992,16 @@ public final class Instance {
         return listsFinished
     }
 
-    /// Stretch `s`'s step ended at `now`, `gap` after the step before: each of its requests gained a
+    /// The stretch's step ended at `now`, `gap` after the step before: each of its requests gained a
     /// token, and those for which it was the last leave the stretch for `finished`. Returns whether
     /// some did.
     @discardableResult @inline(__always)
-    private func endStretchStep(_ s: DecodeStretch, gap: SimTime, at now: SimTime) -> Bool {
-        s.stepEnded(at: now, gap: gap)
+    private func endStretchStep(gap: SimTime, at now: SimTime) -> Bool {
+        stretch.stepEnded(at: now, gap: gap)
         coalescedIterations += 1
-        outstandingTokens += s.requests
-        guard s.steps == s.finishingStep else { return false }
-        finishStretchRequests(s, into: &finished)
+        outstandingTokens += stretch.requests
+        guard stretch.steps == stretch.finishingStep else { return false }
+        finishStretchRequests(into: &finished)
         return true
     }
 
