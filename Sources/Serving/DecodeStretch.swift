@@ -63,7 +63,8 @@ struct DecodeStretch: ~Copyable {
     private var lastPeak = Peak(step: 0, gap: .zero)
     private var gapBeforeLast = SimTime.zero
     private var earlierPeaks = OwnedValues<Peak>()
-    struct Peak {  // (not private: the instance lays it out in its own fields)
+    /// (Not private: a private type laid out in the instance's fields broke Swift 6.3's debug build.)
+    struct Peak {
         var step: Int
         var gap: SimTime
     }

@@ -68,8 +68,9 @@ extension Topology {
 public final class Instance {
     // First, what a decode stretch's step reads and writes, together, in as few cache lines as they
     // fill: at hundreds of instances each is a first-level cache miss at every step (every other
-    // instance has stepped since), and a step touched eleven of the instance's lines when these lay
-    // among larger fields it does not read (the limits, the last step's cost, the queues).
+    // instance has stepped since), and a step touched about eleven of the instance's lines when
+    // these lay among larger fields it does not read (the limits, the last step's cost, the queues).
+    // (The first-level read misses of a 7B cluster's cut fell from 25.0 M to 21.9 M with this order.)
     public let index: Int
     public let costModel: CostModel
     /// The steps being run without touching the requests, or those that may be, while it is open
@@ -81,14 +82,14 @@ public final class Instance {
     /// the same GPUs takes them over (no new ones); removed: gone, its GPUs returned.
     public enum State: String, Sendable { case starting, active, draining, handingOver = "handing_over", removed }
     public internal(set) var state = State.active { didSet { loadChanged() } }
-    /// `spec`'s role (its limits and pipeline stages below).
+    /// `spec`'s role; its pipeline stages are just below, its limits among what a step does not read.
     public let role: InstanceRole
     /// Whether `finished` lists any: a step reads this, not the list's count, which lies in a cache
     /// line of its own.
     private var listsFinished = false
     /// Whether this instance may run decode stretches (the cluster turns it on; outputs are the same either way).
     var coalescesDecodes = false
-    /// Whether each step's cost is kept in `lastStep` (a copy of 72 bytes a step otherwise).
+    /// Whether each step's cost is kept in `lastStep` (only for an iteration log: 72 bytes a step).
     var keepsLastStep = false
     /// Whether this iteration copies KV blocks before it computes (`swapTraffic` is not empty).
     public private(set) var copiesBlocks = false
