@@ -130,20 +130,27 @@ public final class InstanceRanking {
 
 /// Values in memory their owner holds outright (freed with it), for the structures the simulation
 /// touches several times per step or arrival (a ranking's tree, the marks of changed instances):
-/// arrays checked their buffer's uniqueness at each store. Indices are checked.
+/// arrays checked their buffer's uniqueness at each store. Indices are checked. The values start on
+/// a cache line, so that a value of a line's size (a replica's run of sampled steps) fills one.
 struct OwnedValues<Value: BitwiseCopyable>: ~Copyable {
-    private var values = UnsafeMutablePointer<Value>.allocate(capacity: 0)
+    private var values = OwnedValues.allocate(capacity: 0)
     private var capacity = 0
     private(set) var count = 0
 
     init() {}
     deinit { values.deallocate() }
 
+    private static func allocate(capacity: Int) -> UnsafeMutablePointer<Value> {
+        UnsafeMutableRawPointer.allocate(byteCount: max(capacity, 1) * MemoryLayout<Value>.stride,
+                                         alignment: max(64, MemoryLayout<Value>.alignment))
+            .bindMemory(to: Value.self, capacity: max(capacity, 1))
+    }
+
     /// Keeps the first `n` values; growing, the new ones are `value` (the room at least doubles).
     mutating func resize(to n: Int, filling value: Value) {
         if n > capacity {
             let size = max(n, 2 * capacity)
-            let grown = UnsafeMutablePointer<Value>.allocate(capacity: size)
+            let grown = Self.allocate(capacity: size)
             grown.initialize(from: values, count: count)
             values.deallocate()
             (values, capacity) = (grown, size)

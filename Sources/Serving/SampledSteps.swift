@@ -137,41 +137,18 @@ struct SampledSteps {
 /// the line. (An object per instance, reached through an array of references, was two or three
 /// first-level cache misses at every step at hundreds of instances.)
 struct SampledStepsTable: ~Copyable {
-    private var base = SampledStepsTable.allocate(capacity: 0)
-    private(set) var count = 0
-    private var capacity = 0
+    private var all = OwnedValues<SampledSteps>()
+    var count: Int { all.count }
 
     init() {}
-    deinit {
-        for i in 0..<count { base[i].deallocate() }
-        base.deallocate()
-    }
-
-    private static func allocate(capacity: Int) -> UnsafeMutablePointer<SampledSteps> {
-        UnsafeMutableRawPointer.allocate(byteCount: max(capacity, 1) * MemoryLayout<SampledSteps>.stride, alignment: 64)
-            .bindMemory(to: SampledSteps.self, capacity: max(capacity, 1))
-    }
+    deinit { for steps in all.buffer { steps.deallocate() } }
 
     /// Instance `i`'s steps (none yet for an instance new to it), valid until an instance past the
     /// last is asked for.
     @inline(__always) mutating func steps(of i: Int) -> UnsafeMutablePointer<SampledSteps> {
         precondition(i >= 0, "instance \(i)")
-        if i >= count { add(through: i) }
-        return base + i
-    }
-
-    private mutating func add(through i: Int) {
-        if i >= capacity {
-            let size = max(i + 1, 2 * capacity)
-            let grown = Self.allocate(capacity: size)
-            grown.moveInitialize(from: base, count: count)
-            base.deallocate()
-            (base, capacity) = (grown, size)
-        }
-        while count <= i {
-            (base + count).initialize(to: SampledSteps())
-            count += 1
-        }
+        while i >= all.count { all.append(SampledSteps()) }
+        return all.buffer.baseAddress.unsafelyUnwrapped + i
     }
 }
 
