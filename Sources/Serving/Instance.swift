@@ -594,14 +594,15 @@ public final class Instance {
         // The requests are lent, not retained: the loop changes the stretch, not the running list.
         runningRequests.withUnsafeBufferPointer { running in
             Self.lend(UnsafeBufferPointer(rebasing: running[members...])) { r in
-                guard let first = blockStep(r) else { return false }
+                guard let first = blockStep(r),
+                      let member = StretchMember(finishesAt: joined + r.outputTokens - r.generatedTokens, joinedAt: joined)
+                else { return false }
                 if !stretch.isOpen {
                     stretch.open(blockTokens: blockTokens)
                     if blockSteps.count != blockTokens { blockSteps = Array(repeating: 0, count: blockTokens) }
                     for i in blockSteps.indices { blockSteps[i] = 0 }
                     stretchMembers.removeAll(keepingCapacity: true)
                 }
-                let member = StretchMember(finishesAt: joined + r.outputTokens - r.generatedTokens, joinedAt: joined)
                 stretchMembers.append(member)
                 blockSteps[(joined + first) % blockTokens] += 1
                 stretch.contextTokens += r.computedTokens - joined

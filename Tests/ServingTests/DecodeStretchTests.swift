@@ -102,4 +102,15 @@ struct DecodeStretchTests {
         #expect(plain.instances.allSatisfy { $0.fullyCoalescedIterations == 0 })
         #expect(coalesced.violations.isEmpty)
     }
+
+    /// A member keeps its two step numbers in 32 bits (see StretchMember): they come back as given,
+    /// and a request whose last step would lie past 2³¹ − 1 is refused (it runs outside the stretch).
+    @Test func membersKeepTheirStepsIn32Bits() {
+        let last = Int(Int32.max)
+        let member = StretchMember(finishesAt: last, joinedAt: last - 5)
+        #expect(member?.finishesAt == last)
+        #expect(member?.joinedAt == last - 5)
+        #expect(StretchMember(finishesAt: last + 1, joinedAt: 0) == nil)
+        #expect(StretchMember(finishesAt: last, joinedAt: last + 1) == nil)
+    }
 }
