@@ -41,6 +41,8 @@ struct GapLog: Sendable {
 
     mutating func addFinished(gap: Int64, count: Int) { finishedRuns.append(Run(gap: gap, count: count)) }
 
+    mutating func removeFinishedRuns() { finishedRuns.removeAll(keepingCapacity: true) }
+
     mutating func ended(request: Int, finished: Bool) {
         ends.append((request, finished))
     }
@@ -126,4 +128,59 @@ struct GapLog: Sendable {
         for run in other.runs { settleRun(run.gap, run.count) }
         if other.openCount > 0 { settleRun(other.openGap, other.openCount) }
     }
+}
+
+/// One change to an instance's runs of sampled steps (SampledSteps), as the simulation's thread made
+/// it, or a number for the change before it: the settling thread keeps the runs and replays these in
+/// order, so that their slots, written at every step and read again when steps settle and when a run
+/// closes (its first step's slot, far back), stay out of the simulation's caches. 16 bytes: a step, the
+/// most of them, takes one; a run's opening or closing two or three.
+struct StepEvent: Sendable, BitwiseCopyable {
+    enum Kind: UInt8, Sendable {
+        /// A step ended at `value` (ns).
+        case step
+        /// The steps whose counts are final are passed on (every 64 steps).
+        case settle
+        /// Runs began at step `value`; their number follows.
+        case open
+        /// The run from step `value` through the step that follows ended with its request, which
+        /// finished (`closeFinished`) or was dropped.
+        case closeFinished, closeDropped
+        /// The run from step `value` through the step that follows broke (its request, which follows
+        /// that, did not sample at the next step): its gaps are logged for the request.
+        case broke
+        /// A number for the event before it.
+        case argument
+    }
+    let kind: Kind
+    let instance: Int32
+    let value: Int64
+
+    init(_ kind: Kind, instance: Int = 0, _ value: Int64 = 0) {
+        self.kind = kind
+        self.instance = Int32(truncatingIfNeeded: instance)  // (an instance index the cluster handed out)
+        self.value = value
+    }
+}
+
+/// A block of step events on its way from the simulation's thread to the settling thread, written
+/// with plain stores (an array checked its buffer's uniqueness, a runtime call, at every step) and
+/// freed by whoever holds it last. Under 128 KiB, so that the allocator reuses freed blocks rather
+/// than mapping fresh pages for each.
+final class StepEvents: @unchecked Sendable {
+    static let capacity = 4000
+    private let base = UnsafeMutablePointer<StepEvent>.allocate(capacity: StepEvents.capacity)
+    private(set) var count = 0
+
+    deinit { base.deallocate() }
+
+    /// Adds `event` (the block must not be full); returns whether the block is now full.
+    @inline(__always) func add(_ event: StepEvent) -> Bool {
+        assert(count < Self.capacity, "a full block of step events")
+        (base + count).initialize(to: event)
+        count &+= 1
+        return count == Self.capacity
+    }
+
+    var all: UnsafeBufferPointer<StepEvent> { UnsafeBufferPointer(start: base, count: count) }
 }

@@ -23,8 +23,15 @@ public final class MetricsRecorder {
 
     public init() {}
 
-    /// Per instance (by index): its steps that sampled, with the runs of gaps over them.
-    private var steps = SampledStepsTable()
+    /// Per instance (by index): the number and end of its last step that sampled. (The runs of
+    /// gaps over those steps are kept on the settling thread: see StepEvent.)
+    private var clocks = OwnedValues<StepClock>()
+
+    @inline(__always) private func clock(_ instance: Int) -> UnsafeMutablePointer<StepClock> {
+        precondition(instance >= 0, "instance \(instance)")
+        while instance >= clocks.count { clocks.append(StepClock()) }
+        return clocks.buffer.baseAddress.unsafelyUnwrapped + instance
+    }
 
     /// The requests of `batch` marked `sampledNow` produced a token at `now` on `instance`, in
     /// batch order, and so did `continuing` more (a decode stretch's, see DecodeStretch), each
@@ -32,12 +39,13 @@ public final class MetricsRecorder {
     @discardableResult
     func tokensSampled(in batch: Batch, alongWith continuing: Int = 0, on instance: Int, at now: SimTime) -> SimTime {
         outputTokens += continuing
-        return tokensSampled(in: batch, on: instance, steps: steps.steps(of: instance), at: now)
+        return tokensSampled(in: batch, on: instance, clock: clock(instance), at: now)
     }
 
-    private func tokensSampled(in batch: Batch, on instance: Int, steps: UnsafeMutablePointer<SampledSteps>,
+    private func tokensSampled(in batch: Batch, on instance: Int, clock: UnsafeMutablePointer<StepClock>,
                                at now: SimTime) -> SimTime {
-        let step = steps.pointee.step(at: now.nanoseconds)
+        let step = clock.pointee.step(at: now.nanoseconds)
+        gaps.stepped(instance, at: now.nanoseconds)
         let number = UInt32(truncatingIfNeeded: step.number), previous = number &- 1
         let here = Int32(truncatingIfNeeded: instance), stepGap = SimTime(nanoseconds: step.gap)
         // Tokens outside runs go to the log a run of equal gaps at a time.
@@ -73,10 +81,10 @@ public final class MetricsRecorder {
                 opened += 1
             }
             gaps.append(requests: UnsafeBufferPointer(rebasing: run[..<inRun]), gap: runGap)
-            if opened > 0 { steps.pointee.open(at: step.number, runs: opened) }
+            if opened > 0 { gaps.opened(instance, at: step.number, runs: opened) }
             outputTokens += sampled
         }
-        settleIfDue(steps, after: step.number)
+        settleIfDue(instance, after: step.number)
         return SimTime(nanoseconds: step.gap)
     }
 
@@ -84,16 +92,16 @@ public final class MetricsRecorder {
     /// sampled steps (a decode stretch's step, see DecodeStretch); returns the step's gap.
     @inline(__always)
     func allSampled(_ count: Int, on instance: Int, at now: SimTime) -> SimTime {
-        let steps = steps.steps(of: instance)
-        let step = steps.pointee.step(at: now.nanoseconds)
+        let step = clock(instance).pointee.step(at: now.nanoseconds)
+        gaps.stepped(instance, at: now.nanoseconds)
         outputTokens += count
-        settleIfDue(steps, after: step.number)
+        settleIfDue(instance, after: step.number)
         return SimTime(nanoseconds: step.gap)
     }
 
     /// Passes on the steps whose counts are final every 64 steps, so that few steps are held.
-    @inline(__always) private func settleIfDue(_ steps: UnsafeMutablePointer<SampledSteps>, after step: Int) {
-        if step % 64 == 0 { steps.pointee.settle(gaps.passFinished) }
+    @inline(__always) private func settleIfDue(_ instance: Int, after step: Int) {
+        if step % 64 == 0 { gaps.settles(instance) }
     }
 
     /// Closes `r`'s open run, if it has one. While `r` goes on (`finished` nil), the run broke (it did
@@ -101,16 +109,14 @@ public final class MetricsRecorder {
     /// finishes. Once `r` ended, they count at once if it finished, and never if it was dropped.
     private func closeRun(of r: ServingRequest, finished: Bool?) {
         guard r.runInstance >= 0 else { return }
-        let steps = steps.steps(of: Int(r.runInstance))
-        let first = steps.pointee.number(r.runFrom), last = steps.pointee.number(r.runTo)
-        if finished == nil, last > first {
-            withUnsafePointer(to: r.id) { id in
-                steps.pointee.gaps((first + 1)...last) { gaps.append(requests: UnsafeBufferPointer(start: id, count: 1), gap: $0) }
-            }
-            r.gapsLogged += last - first
+        let instance = Int(r.runInstance), clock = clock(instance)
+        let first = clock.pointee.number(r.runFrom), last = clock.pointee.number(r.runTo)
+        if let finished {
+            gaps.closed(instance, from: first, through: last, finished: finished)
+        } else {
+            gaps.broke(instance, from: first, through: last, request: r.id)
+            if last > first { r.gapsLogged += last - first }
         }
-        // (A closure, not the method itself: that retained and released the settler each time.)
-        steps.pointee.close(from: first, through: last, finished: finished == true) { gaps.passFinished($0, $1) }
         r.runInstance = -1
     }
 
@@ -140,10 +146,7 @@ public final class MetricsRecorder {
 
     /// Every inter-token gap (ns) of the requests that finished so far (none of requests dropped
     /// or still in flight). The run is taken to be over: a run still open never counts.
-    func finishedInterTokenGaps() -> CountedValues {
-        for i in 0..<steps.count { steps.steps(of: i).pointee.settle(all: true, gaps.passFinished) }
-        return gaps.settledGaps()
-    }
+    func finishedInterTokenGaps() -> CountedValues { gaps.settledGaps() }
 
     func sample(_ s: InstanceSample) { samples.append(s) }
 }

@@ -28,28 +28,41 @@ struct PendingGaps {
     /// replicas the live requests alone hold 13 M gaps, and growing by 7× their number took 1.7 GB.
     static func dueAfter(kept: Int) -> Int { max((1 << 16) - kept, min(3 * kept, 1 << 23)) }
 
-    /// Takes in `log` after the tokens kept, moves the gaps of requests that finished into
+    /// Takes in `logs` after the tokens kept, moves the gaps of requests that finished into
     /// `finished` in token order, lets go of those of requests that were dropped, and keeps the
     /// rest. Returns how many tokens it kept.
     @discardableResult
-    mutating func settle(_ log: GapLog, into finished: inout CountedValues) -> Int {
-        for e in log.ends { mark(e.request, finished: e.finished) }
+    mutating func settle(_ logs: GapLog..., into finished: inout CountedValues) -> Int {
+        for log in logs { for e in log.ends { mark(e.request, finished: e.finished) } }
         var finishing = self.finishing
-        self.finishing = []
-        func add(_ gap: Int64, _ count: Int) {
+        self.finishing = []  // (the buffer stays unique)
+        Self.passingOn(&finishing, into: &finished) { add in
+            for log in logs { for run in log.finishedRuns { add(run.gap, run.count) } }
+            kept.settle(ended: ended, dropped: dropped, finished: add)
+            for log in logs { kept.appendSettled(log, ended: ended, dropped: dropped, finished: add) }
+        }
+        self.finishing = finishing
+        return kept.tokens
+    }
+
+    /// Adds `log`'s runs already known to count to `finished` (whatever else it holds).
+    mutating func passOnFinishedRuns(of log: GapLog, into finished: inout CountedValues) {
+        Self.passingOn(&finishing, into: &finished) { add in for run in log.finishedRuns { add(run.gap, run.count) } }
+    }
+
+    /// Calls `body` with a function that adds `count` gaps of `gap` to `finished` through
+    /// `finishing`, a few dozen at a time (see CountedValues.add(contentsOf:)).
+    private static func passingOn(_ finishing: inout [(value: Int64, count: Int)], into finished: inout CountedValues,
+                                  _ body: (_ add: (Int64, Int) -> Void) -> Void) {
+        body { gap, count in
             finishing.append((gap, count))
             if finishing.count == 32 {
                 finished.add(contentsOf: finishing)
                 finishing.removeAll(keepingCapacity: true)
             }
         }
-        for run in log.finishedRuns { add(run.gap, run.count) }
-        kept.settle(ended: ended, dropped: dropped, finished: add)
-        kept.appendSettled(log, ended: ended, dropped: dropped, finished: add)
         finished.add(contentsOf: finishing)
         finishing.removeAll(keepingCapacity: true)
-        self.finishing = finishing
-        return kept.tokens
     }
 
     private mutating func mark(_ request: Int, finished: Bool) {

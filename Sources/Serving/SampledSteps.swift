@@ -17,7 +17,8 @@
 /// The steps are held in memory of their own: a step touches the instance's `SampledSteps` (one
 /// cache line in `SampledStepsTable`) and writes the step's slot, where arrays (a buffer header
 /// each) cost a cache miss apiece at hundreds of instances. A plain value: its table frees the
-/// steps (`deallocate`).
+/// steps (`deallocate`). The settling thread keeps them (GapSettler), replaying what the
+/// simulation's steps did (StepEvent); the simulation's thread keeps a `StepClock` per instance.
 struct SampledSteps {
     /// Sixteen bytes: four to a cache line. (Either count is at most the requests an instance
     /// runs at once.)
@@ -131,6 +132,26 @@ struct SampledSteps {
         }
         settled = last + 1
     }
+}
+
+/// What the simulation's thread keeps of an instance's steps that sampled: the next step's number
+/// and when the last one ended, from which each step's number and gap follow as `SampledSteps`
+/// gives them (the settling thread keeps the rest).
+struct StepClock: BitwiseCopyable {
+    private(set) var next = 0
+    private var lastTime: Int64 = 0
+
+    /// A step ended at `time` (not before the last one); returns its number and its gap (none for the first).
+    @inline(__always)
+    mutating func step(at time: Int64) -> (number: Int, gap: Int64) {
+        let n = next
+        let gap = n > 0 ? time - lastTime : 0
+        (next, lastTime) = (n + 1, time)
+        return (n, gap)
+    }
+
+    /// The step numbered `n` wrapped to 32 bits, widened back (see `SampledSteps.number`).
+    func number(_ n: UInt32) -> Int { next - Int(UInt32(truncatingIfNeeded: next) &- n) }
 }
 
 /// Every instance's `SampledSteps`, by instance index, a cache line each, in one block aligned to
