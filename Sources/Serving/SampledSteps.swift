@@ -90,10 +90,6 @@ struct SampledSteps {
         mask = grownMask
     }
 
-    /// The step numbered `n` wrapped to 32 bits (as requests hold it), widened back: exact while
-    /// it lies fewer than 2³² steps back, as every step held does.
-    func number(_ n: UInt32) -> Int { next - Int(UInt32(truncatingIfNeeded: next) &- n) }
-
     /// `runs` runs begin at step `n` (the last one).
     func open(at n: Int, runs: Int) { slot(n).pointee.opened += Int32(runs) }
 
@@ -150,7 +146,8 @@ struct StepClock: BitwiseCopyable {
         return (n, gap)
     }
 
-    /// The step numbered `n` wrapped to 32 bits, widened back (see `SampledSteps.number`).
+    /// The step numbered `n` wrapped to 32 bits (as requests hold it), widened back: exact while
+    /// it lies fewer than 2³² steps back, as every step of an open run does.
     func number(_ n: UInt32) -> Int { next - Int(UInt32(truncatingIfNeeded: next) &- n) }
 }
 
