@@ -218,18 +218,33 @@ public final class CostModel: Sendable {
         return b
     }
 
-    /// The breakdown of `batch`, a rank's share, computed in full.
-    private func breakdown(share batch: BatchShape) -> Breakdown {
+    /// `breakdown(whole)` for a step the scheduler formed: a step that prefills takes the terms
+    /// its size alone sets from `sizes`, which works them out the first time a size comes up.
+    public func breakdown(_ whole: BatchShape, sizes: StepSizeTerms) -> Breakdown {
+        let rank = layout.dp > 1 ? whole.share(of: layout.dp) : whole
+        guard engine.kernelTables != .none, rank.prefillTokens > 0 else { return breakdown(whole) }
+        return breakdown(share: rank, size: sizes.terms(tokens: rank.totalTokens, of: self))
+    }
+
+    /// What a step costs that depends on its size alone (a rank's tokens, and whether it only
+    /// decodes): the CUDA graph it runs as, its GEMMs, its elementwise work and its collectives.
+    /// Kept by size (`StepSizeTerms`), they leave a prefill step about half the cost model's
+    /// instructions (409 against 778 on stress-10m-256x7b).
+    public struct SizeTerms: Sendable {
+        var padded = 0
+        var graph = false
+        var gemm = 0.0, elementwise = 0.0, allReduce = 0.0, pipelineHandoff = 0.0, allToAll = 0.0
+    }
+
+    /// The terms of a step of `tokens` tokens (a rank's) that prefills unless `decodeOnly`.
+    func sizeTerms(tokens: Int, decodeOnly: Bool) -> SizeTerms {
         let tp = Double(layout.tp)
         let bpp = model.activationBytes
-        let decodeOnly = batch.prefillTokens == 0
         // A captured graph runs at its captured size: the padding costs like real tokens.
-        let (padded, graph) = engine.cudaGraphs.padded(tokens: batch.totalTokens, decodeOnly: decodeOnly)
+        let (padded, graph) = engine.cudaGraphs.padded(tokens: tokens, decodeOnly: decodeOnly)
         let t = Double(padded)
         let layers = Double(model.layers)
-        var b = Breakdown()
-        b.graph = graph
-        b.overlapsHost = engine.overlapsHost
+        var s = SizeTerms(padded: padded, graph: graph)
 
         // GEMMs of every layer: the attention projections, then the MLP: dense, or the routed
         // experts (each token visits k; the weights read are those of the experts touched, at
@@ -249,7 +264,7 @@ public final class CostModel: Sendable {
             let experts = routedExperts(tokens: t * Double(layout.dp), graph: graph)
             moeLayer = attention + experts.gemm
             if model.sharedExperts > 0 { moeLayer = plusMLP(moeLayer, tokens: t, ffn: Double(model.sharedExperts) * ffn) }
-            b.allToAll = Double(model.moeLayers) * experts.exchange
+            s.allToAll = Double(model.moeLayers) * experts.exchange
         } else if model.moeLayers > 0 {
             // Each token visits k experts; the weights read are those of the distinct experts touched.
             let routed = t * Double(model.expertsPerToken)
@@ -259,14 +274,12 @@ public final class CostModel: Sendable {
         }
         let denseLayers = model.layers - model.moeLayers
         let denseLayer = denseLayers == 0 ? 0 : plusMLP(attention, tokens: t, ffn: model.experts > 1 ? Double(model.denseFFN) : ffn)
-        b.gemm = Double(denseLayers) * denseLayer + Double(model.moeLayers) * moeLayer
-
-        b.attention = attentionSeconds(batch, graph: graph)
+        s.gemm = Double(denseLayers) * denseLayer + Double(model.moeLayers) * moeLayer
 
         // Norms, residual adds and the MLP activation: pure memory traffic.
         let activeFFN = ffn * Double(model.expertsPerToken + model.sharedExperts)
         let elementBytes = t * (8 * h + 3 * activeFFN / tp) * bpp
-        b.elementwise = layers * elementBytes / (accelerator.memoryBandwidth * efficiency.elementwise)
+        s.elementwise = layers * elementBytes / (accelerator.memoryBandwidth * efficiency.elementwise)
 
         if layout.tp > 1 {
             let message = t * h * bpp
@@ -274,22 +287,39 @@ public final class CostModel: Sendable {
             // Two per layer; one in a layer whose experts exchange tokens by all-to-all instead.
             let reduces = expertGroups.isEmpty ? layers * 2 : layers * 2 - Double(model.moeLayers)
             if let fitted = collectives[(small ? 2 : 0) + (graph ? 1 : 0)] {
-                b.allReduce = reduces * fitted.seconds(bytes: message, gpus: layout.tp)
+                s.allReduce = reduces * fitted.seconds(bytes: message, gpus: layout.tp)
             } else {
                 let ring = 2 * (tp - 1) / tp * message / linkBandwidth
-                b.allReduce = reduces * (ring + efficiency.collectiveLatency)
+                s.allReduce = reduces * (ring + efficiency.collectiveLatency)
             }
         }
         if layout.pp > 1 {
             let message = t * h * bpp
             let across = scaleOut?.crossingBoundaries ?? 0
-            b.pipelineHandoff = Double(layout.pp - 1 - across) * (message / linkBandwidth + efficiency.collectiveLatency)
+            s.pipelineHandoff = Double(layout.pp - 1 - across) * (message / linkBandwidth + efficiency.collectiveLatency)
             if let net = scaleOut, across > 0 {
-                b.pipelineHandoff += Double(across) * (message / net.bandwidth + net.latency)
+                s.pipelineHandoff += Double(across) * (message / net.bandwidth + net.latency)
             }
         }
-        b.outputProjection = gemm(tokens: decodeOnly ? t : Double(batch.sampledSequences), inputs: h,
-                                  outputs: Double(model.vocabulary), tp: tp, graph: graph)
+        return s
+    }
+
+    /// The breakdown of `batch`, a rank's share, computed in full.
+    private func breakdown(share batch: BatchShape) -> Breakdown {
+        breakdown(share: batch, size: sizeTerms(tokens: batch.totalTokens, decodeOnly: batch.prefillTokens == 0))
+    }
+
+    /// The breakdown of `batch`, a rank's share whose size sets `size`: those terms, and the
+    /// attention, output projection and host time its requests set.
+    private func breakdown(share batch: BatchShape, size: SizeTerms) -> Breakdown {
+        let decodeOnly = batch.prefillTokens == 0
+        var b = Breakdown()
+        (b.graph, b.overlapsHost) = (size.graph, engine.overlapsHost)
+        (b.gemm, b.elementwise, b.allReduce, b.pipelineHandoff, b.allToAll) =
+            (size.gemm, size.elementwise, size.allReduce, size.pipelineHandoff, size.allToAll)
+        b.attention = attentionSeconds(batch, graph: size.graph)
+        b.outputProjection = gemm(tokens: decodeOnly ? Double(size.padded) : Double(batch.sampledSequences), inputs: Double(model.hidden),
+                                  outputs: Double(model.vocabulary), tp: Double(layout.tp), graph: size.graph)
         b.host = engine.hostSeconds(sequences: batch.sequences, tokens: batch.totalTokens)
         return b
     }

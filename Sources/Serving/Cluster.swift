@@ -522,10 +522,10 @@ public final class Cluster {
         let scaleOut = topology.scaleOut(of: gpus, layout: spec.layout)
         // Replicas of one spec share a cost model: one copy of its parameters and tables stays in the
         // cache, where hundreds of copies, one read per step each, did not.
-        let shared = instances.last.flatMap { $0.spec == spec && $0.costModel.scaleOut == scaleOut ? $0.costModel : nil }
+        let shared = instances.last.flatMap { $0.spec == spec && $0.costModel.scaleOut == scaleOut ? $0 : nil }
         do {
             inst = try Instance(index: instances.count, spec: spec, scheduler: makeScheduler(spec, instances.count), gpus: gpus,
-                                memory: gpus.map { topology.nodes[$0.node].memory }, scaleOut: scaleOut, costModel: shared)
+                                memory: gpus.map { topology.nodes[$0.node].memory }, scaleOut: scaleOut, sharingCostsWith: shared)
         } catch {
             if chosen == nil { topology.release(gpus) }
             throw error

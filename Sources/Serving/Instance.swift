@@ -73,6 +73,8 @@ public final class Instance {
     // (The first-level read misses of a 7B cluster's cut fell from 25.0 M to 21.9 M with this order.)
     public let index: Int
     public let costModel: CostModel
+    /// The size terms of its prefill steps under `costModel`, shared with the instances that share it.
+    private let stepSizes: StepSizeTerms
     /// The steps being run without touching the requests, or those that may be, while it is open
     /// (see DecodeStretch): held here, in place.
     private var stretch = DecodeStretch()
@@ -263,11 +265,12 @@ public final class Instance {
     /// Blocks holding live KV: the pool's used blocks less cached ones nobody uses.
     public var blocksInUse: Int { gpuBlocks.used - prefixCache.evictable }
 
-    /// - Parameter costModel: the cost model of an instance of the same spec and scale-out, to share
-    ///   (it holds nothing that changes); nil: a new one.
+    /// - Parameter other: an instance of the same spec and scale-out, whose cost model (it holds
+    ///   nothing that changes) and step size terms to share; nil: new ones.
     public init(index: Int, spec: InstanceSpec, scheduler: any BatchScheduler, gpus: [GPUAddress],
-                memory: [NodeMemory], scaleOut: CostModel.ScaleOut? = nil, costModel shared: CostModel? = nil) throws {
+                memory: [NodeMemory], scaleOut: CostModel.ScaleOut? = nil, sharingCostsWith other: Instance? = nil) throws {
         precondition(gpus.count == spec.layout.gpus && memory.count == gpus.count)
+        let shared = other?.costModel
         precondition(shared.map { $0.scaleOut == scaleOut && $0.layout == spec.layout } ?? true, "a cost model of another layout")
         self.gpus = gpus
         self.memory = memory
@@ -279,6 +282,7 @@ public final class Instance {
                                         efficiency: spec.efficiency, engine: spec.engine, routing: spec.expertRouting,
                                         placement: spec.expertPlacement, scaleOut: scaleOut,
                                         keepingDecodeStepsUpTo: spec.limits.maxSequences)
+        stepSizes = other?.stepSizes ?? StepSizeTerms(for: costModel)
         cachesPrefixes = spec.engine.prefixCaching
         pipeline = Pipeline(stages: spec.layout.pp)
         let sizing = try spec.kvSizing()
@@ -911,7 +915,7 @@ public final class Instance {
         iterations += 1
         flights.append(batchRequests)
         batchRequests = spareBatches.popLast() ?? Batch()
-        return stageTimes(costModel.breakdown(scheduledShape))
+        return stageTimes(costModel.breakdown(scheduledShape, sizes: stepSizes))
     }
 
     /// Tells the scheduler of the stretch steps formed without it.
