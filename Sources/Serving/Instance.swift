@@ -107,7 +107,7 @@ public final class Instance {
     /// `limits.maxBatchedTokens`, kept here: the limits fill two cache lines a step reads nothing else of.
     @usableFromInline let maxBatchedTokens: Int
     /// Requests of a stretch by the step (modulo `blockTokens`) at which they take their next block.
-    private var blockSteps: [Int] = []
+    private var blockSteps = OwnedValues<Int>()
     public private(set) var gpuBlocks: KVBlockPool { didSet { holdingsChanged() } }
     /// Blocks promised to requests in flight to this instance.
     public private(set) var reservedBlocks = 0 { didSet { holdingsChanged() } }
@@ -181,7 +181,7 @@ public final class Instance {
     /// (Changed only after a decode stretch caught up, or by the stretch as its requests finish.)
     private var runningRequests: [ServingRequest] = [] { didSet { runningCount = runningRequests.count; holdingsChanged() } }
     /// The stretch's requests, in running order (they are the first running requests).
-    private var stretchMembers: [StretchMember] = []
+    private var stretchMembers = OwnedValues<StretchMember>()
     public private(set) var swapped = Deque<ServingRequest>() { didSet { swappedCount = swapped.count; holdingsChanged() } }
 
     /// The batch being formed (then the last one formed). Reading it brings a decode stretch's
@@ -501,7 +501,7 @@ public final class Instance {
         guard stretch.isOpen else { return }
         defer {
             stretch.close()
-            stretchMembers.removeAll(keepingCapacity: true)
+            stretchMembers.removeAll()
         }
         let requests = stretch.requests
         guard requests > 0, stretch.steps > 0 || stretch.formed else { return }
@@ -603,9 +603,9 @@ public final class Instance {
                 else { return false }
                 if !stretch.isOpen {
                     stretch.open(blockTokens: blockTokens)
-                    if blockSteps.count != blockTokens { blockSteps = Array(repeating: 0, count: blockTokens) }
-                    for i in blockSteps.indices { blockSteps[i] = 0 }
-                    stretchMembers.removeAll(keepingCapacity: true)
+                    blockSteps.removeAll()
+                    blockSteps.resize(to: blockTokens, filling: 0)
+                    stretchMembers.removeAll()
                 }
                 stretchMembers.append(member)
                 blockSteps[(joined + first) % blockTokens] += 1
