@@ -32,7 +32,6 @@ let package = Package(
         .target(name: "Serving", dependencies: [
             "SimCore", "HardwareModels", "Workloads",
             .product(name: "DequeModule", package: "swift-collections"),
-            .product(name: "HeapModule", package: "swift-collections"),
         ], swiftSettings: hotPath),
         .target(name: "Policies", dependencies: ["Serving", "SimCore"], swiftSettings: hotPath),
         /// Scenarios, runs, sweeps, searches and result files: everything `simrun` does, as a library

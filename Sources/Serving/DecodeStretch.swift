@@ -1,4 +1,3 @@
-import HeapModule
 import SimCore
 
 /// Steps of one instance in which nothing can change some of its requests' progress, run without
@@ -74,7 +73,7 @@ struct DecodeStretch: ~Copyable {
     private(set) var closings = 0
     /// The step at which each of them generates its last token, least first: a step that ends some
     /// requests finds how many and the next such step without reading every request's.
-    private var finishes = Heap<Int>()
+    private var finishes = StepHeap()
 
     /// The number of the next step (1: the stretch's first), and whether the stretch may run it
     /// (as far as the stretch knows): it is not formed yet, and some request is left.
@@ -99,7 +98,7 @@ struct DecodeStretch: ~Copyable {
         nextBlockPhase = 0
         peakCount = 0
         earlierPeaks.truncate(to: 0)
-        finishes = Heap()
+        finishes.removeAll()
         closings += 1
     }
 

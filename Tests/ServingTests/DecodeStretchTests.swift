@@ -113,4 +113,26 @@ struct DecodeStretchTests {
         #expect(StretchMember(finishesAt: last + 1, joinedAt: 0) == nil)
         #expect(StretchMember(finishesAt: last, joinedAt: last + 1) == nil)
     }
+
+    /// The stretch's finishing steps (StepHeap) come out least first, repeats included, under a
+    /// seeded mix of insertions and removals, as a sorted list of the same steps does.
+    @Test func finishingStepsComeOutLeastFirst() {
+        var heap = StepHeap(), kept: [Int] = []
+        let random = RandomStream(name: "step-heap", scenarioSeed: 7)
+        for round in 0..<2_000 {
+            if kept.isEmpty || random.uniform() < 0.55 {
+                let step = random.uniformInt(0...300) + round / 10
+                heap.insert(step)
+                kept.append(step)
+                kept.sort()
+            } else {
+                #expect(heap.min == kept.first)
+                heap.removeMin()
+                kept.removeFirst()
+            }
+            #expect(heap.min == kept.first)
+        }
+        heap.removeAll()
+        #expect(heap.isEmpty && heap.min == nil)
+    }
 }
