@@ -45,8 +45,8 @@ struct CostModelTests {
 
     /// A step that prefills, timed with its size terms kept (`StepSizeTerms`), costs to the bit what
     /// it costs in full: the first time its size comes up and after, for steps of one size whose
-    /// prompts, contexts and decodes differ, with TP (collectives), PP, and data and expert
-    /// parallelism (the busiest rank's share); decode-only steps pass through.
+    /// prompts, contexts and decodes differ, past the sizes kept, with TP (collectives), PP, and data
+    /// and expert parallelism (the busiest rank's share); decode-only steps pass through.
     @Test func prefillStepsFromKeptSizeTermsCostWhatTheyCostInFull() throws {
         let engine = try #require(EngineCatalog.named(EngineCatalog.defaultName))
         for (name, layout) in [("Llama-2-7B", ParallelLayout()), ("Llama-2-70B", ParallelLayout(tp: 4)),
@@ -55,7 +55,8 @@ struct CostModelTests {
             let m = try #require(ModelCatalog.named(name)), gpu = try #require(AcceleratorCatalog.named("H100-SXM-80GB"))
             let cost = CostModel(model: m, accelerator: gpu, layout: layout, engine: engine, keepingDecodeStepsUpTo: 256)
             let sizes = StepSizeTerms(for: cost)
-            for (prompt, decodes) in [(512, 0), (500, 12), (7, 5), (8000, 192), (1, 0), (512, 0), (496, 16), (4095, 1)] {
+            for (prompt, decodes) in [(512, 0), (500, 12), (7, 5), (8000, 192), (1, 0), (512, 0), (496, 16), (4095, 1),
+                                     (StepSizeTerms.keptSizes + 100, 4)] {
                 var batch = decode(batch: decodes, context: 700)
                 batch.addPrefill(tokens: prompt, cached: prompt / 3, samples: prompt % 2 == 0)
                 let full = cost.breakdown(batch)
