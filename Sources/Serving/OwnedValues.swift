@@ -1,8 +1,8 @@
 /// Values in memory their owner holds outright (freed with it), for the structures the simulation
 /// touches several times per step or arrival (a ranking's tree, the marks of changed instances, a
-/// decode stretch's members and block steps):
-/// arrays checked their buffer's uniqueness at each store. Indices are checked. The values start on
-/// a cache line, so that a value of a line's size (a replica's run of sampled steps) fills one.
+/// decode stretch's members and block steps): arrays checked their buffer's uniqueness at each
+/// store. Indices are checked. The values start on a cache line, so that a value of a line's size
+/// (a replica's run of sampled steps) fills one.
 struct OwnedValues<Value: BitwiseCopyable>: ~Copyable {
     private var values = OwnedValues.allocate(capacity: 0)
     private var capacity = 0
