@@ -69,6 +69,19 @@ public final class CostModel: Sendable {
     /// up needed: two atomic operations per step).
     nonisolated(unsafe) private var decodeSteps: [Breakdown] = []
     private static let decodeStepsKept = 1024
+    /// For those sizes, the terms of the fitted in-engine decode attention that the size alone sets
+    /// (see `decodeStep`), where that fit times a decode step's attention (no latent attention, no
+    /// data parallelism); empty otherwise. Written only by `init`, as `decodeSteps` is.
+    nonisolated(unsafe) private var decodeAttentionTerms: [DecodeAttentionTerms] = []
+    var keepsDecodeAttentionTerms: Bool { !decodeAttentionTerms.isEmpty }
+
+    /// What the in-engine decode attention of `n` sequences costs apart from their context: the
+    /// bytes their new tokens' queries, keys and values move, and their per-sequence terms, each
+    /// computed as `decodeAttention` computes it, so that a step's time is the same to the bit.
+    struct DecodeAttentionTerms {
+        var newTokenBytes: Double
+        var perSequence: Double
+    }
 
     /// Where an instance's GPUs sit, as far as its step time cares.
     public struct ScaleOut: Sendable, Equatable {
@@ -141,6 +154,15 @@ public final class CostModel: Sendable {
                 shape.addDecodes(n, context: 0)
                 return breakdown(share: shape)
             }
+            if let fitted = inEngineDecodeAttention, model.latentAttention == nil, layout.dp == 1 {
+                let m = decodeShape
+                decodeAttentionTerms = decodeSteps.indices.map { n in
+                    let sequences = Double(n)
+                    return DecodeAttentionTerms(newTokenBytes: sequences * 2 * m.newTokenWidth * m.d * 2,
+                                                perSequence: sequences * (fitted.perSequenceHead * m.heads + fitted.perSequence
+                                                                          + fitted.perSequenceKVHead * m.kvHeads))
+                }
+            }
         }
     }
 
@@ -187,13 +209,26 @@ public final class CostModel: Sendable {
     }
 
     /// `breakdown` of a step in which `sequences` sequences decode a token each, over `context`
-    /// tokens of context in all. (A shape built here, in the caller's frame, is read back from
-    /// stores just made; a copy of the instance's `batchShape` taken in wide loads waited for the
-    /// narrow stores that had just written it, and they for every store before them.)
-    @inlinable public func decodeStep(sequences: Int, context: Int) -> Breakdown {
-        var shape = BatchShape()
-        shape.addDecodes(sequences, context: context)
-        return breakdown(shape)
+    /// tokens of context in all: a decode stretch's step, nearly every step of a large run. A size
+    /// kept with its attention's terms takes the kept cost and works out only the attention's
+    /// context terms (no shape, and nothing asked again that the size settles: 2.7% fewer of the
+    /// simulation thread's instructions on a 7B cluster); otherwise a shape built here, in the
+    /// caller's frame, goes the general way (a copy of the instance's `batchShape` taken in wide
+    /// loads had waited for the narrow stores that had just written it).
+    public func decodeStep(sequences n: Int, context: Int) -> Breakdown {
+        guard n > 0, n < decodeAttentionTerms.count, let fitted = inEngineDecodeAttention else {
+            var shape = BatchShape()
+            shape.addDecodes(n, context: context)
+            return breakdown(shape)
+        }
+        // `decodeAttention`'s in-engine fit and `AttentionTimingModel.seconds`, term by term in their order.
+        let m = decodeShape, terms = decodeAttentionTerms[n], c = Double(context)
+        let flops = m.flopsPerToken * (c + Double(n))
+        let bytes = c * 2 * m.kvPerGPU * model.kvBytesPerElement + terms.newTokenBytes
+        var b = decodeSteps[n]
+        let seconds = max(fitted.launch, fitted.launch + fitted.perFlop * flops + fitted.perByte * bytes + terms.perSequence)
+        b.attention = Double(model.layers) * (seconds - (b.graph ? fitted.launch : 0))
+        return b
     }
 
     public func breakdown(_ whole: BatchShape) -> Breakdown {
