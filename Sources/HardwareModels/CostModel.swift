@@ -73,6 +73,7 @@ public final class CostModel: Sendable {
     /// (see `decodeStep`), where that fit times a decode step's attention (no latent attention, no
     /// data parallelism); empty otherwise. Written only by `init`, as `decodeSteps` is.
     nonisolated(unsafe) private var decodeAttentionTerms: [DecodeAttentionTerms] = []
+    /// Whether `decodeStep` takes the kept sizes' path.
     var keepsDecodeAttentionTerms: Bool { !decodeAttentionTerms.isEmpty }
 
     /// What the in-engine decode attention of `n` sequences costs apart from their context: the
@@ -212,9 +213,9 @@ public final class CostModel: Sendable {
     /// tokens of context in all: a decode stretch's step, nearly every step of a large run. A size
     /// kept with its attention's terms takes the kept cost and works out only the attention's
     /// context terms (no shape, and nothing asked again that the size settles: 2.7% fewer of the
-    /// simulation thread's instructions on a 7B cluster); otherwise a shape built here, in the
-    /// caller's frame, goes the general way (a copy of the instance's `batchShape` taken in wide
-    /// loads had waited for the narrow stores that had just written it).
+    /// simulation thread's instructions on a 7B cluster); otherwise a shape built afresh here goes
+    /// the general way (a copy of the instance's `batchShape` taken in wide loads had waited for
+    /// the narrow stores that had just written it).
     public func decodeStep(sequences n: Int, context: Int) -> Breakdown {
         guard n > 0, n < decodeAttentionTerms.count, let fitted = inEngineDecodeAttention else {
             var shape = BatchShape()
