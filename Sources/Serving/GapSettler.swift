@@ -34,7 +34,7 @@ final class GapSettler {
             while i < all.count {
                 let e = all[i], runs = steps.steps(of: Int(e.instance))
                 switch e.kind {
-                case .step: _ = runs.pointee.step(at: e.value)
+                case .step: runs.pointee.step(at: e.value)
                 case .settle: runs.pointee.settle { replayed.addFinished(gap: $0, count: $1) }
                 case .open: runs.pointee.open(at: Int(e.value), runs: argument())
                 case .closeFinished, .closeDropped:

@@ -38,17 +38,15 @@ struct SampledSteps {
     private var slots: UnsafeMutablePointer<Step>
     private var mask = 63
     private var base = 0
-    /// The number the next step will have, and when the last one ended (kept here as well as in its
-    /// slot: a step reads it with the rest, and the slot, last written an instance's step ago, was
-    /// a cache miss that stopped the step).
+    /// The number the next step will have.
     private(set) var next = 0
-    private var lastTime: Int64 = 0
     /// The first step whose gap has not been passed on, and the finished runs covering the one before.
-    /// (Eight words in all: a cache line.)
     private var settled = 1
     private var covering = 0
     /// No open run began before this step.
     private var oldestOpen = 0
+    /// Unused: eight words in all, so that each instance's fill one cache line of `SampledStepsTable`.
+    private let padding = 0
 
     init() {
         slots = .allocate(capacity: mask + 1)
@@ -64,17 +62,15 @@ struct SampledSteps {
         return slots + (n & mask)
     }
 
-    /// A step ended at `time` (not before the last one); returns its number and its gap.
+    /// A step ended at `time` (not before the last one). (Its number and gap the simulation's thread
+    /// has from its `StepClock`.)
     @inline(__always)
-    mutating func step(at time: Int64) -> (number: Int, gap: Int64) {
+    mutating func step(at time: Int64) {
         if next + 1 - base > mask { makeRoom() }
         let n = next
-        let gap = n > base ? time - lastTime : 0
         next = n + 1
-        lastTime = time
         slot(n).pointee.time = time  // its coverChange was set as the slot past the last
         slot(n + 1).initialize(to: Step(time: 0))
-        return (n, gap)
     }
 
     /// Lets go of the steps no longer needed, and doubles the room if that frees too little.
@@ -131,8 +127,8 @@ struct SampledSteps {
 }
 
 /// What the simulation's thread keeps of an instance's steps that sampled: the next step's number
-/// and when the last one ended, from which each step's number and gap follow as `SampledSteps`
-/// gives them (the settling thread keeps the rest).
+/// and when the last one ended, from which each step's number and gap follow (the settling thread
+/// keeps the steps themselves, in `SampledSteps`).
 struct StepClock: BitwiseCopyable {
     private(set) var next = 0
     private var lastTime: Int64 = 0
@@ -158,7 +154,7 @@ struct SampledStepsTable: ~Copyable {
     private var all = OwnedValues<SampledSteps>()
     var count: Int { all.count }
 
-    init() {}
+    init() { assert(MemoryLayout<SampledSteps>.stride == 64, "an instance's steps fill one cache line") }
     deinit { for steps in all.buffer { steps.deallocate() } }
 
     /// Instance `i`'s steps (none yet for an instance new to it), valid until an instance past the
