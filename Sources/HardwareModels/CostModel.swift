@@ -258,7 +258,7 @@ public final class CostModel: Sendable {
     /// its size alone sets from `sizes`, which works them out the first time a size comes up.
     public func breakdown(_ whole: BatchShape, sizes: StepSizeTerms) -> Breakdown {
         let rank = layout.dp > 1 ? whole.share(of: layout.dp) : whole
-        guard engine.kernelTables != .none, rank.prefillTokens > 0 else { return breakdown(whole) }
+        guard engine.kernelTables != .none, rank.prefillTokens > 0 else { return breakdown(rank: rank) }
         return breakdown(share: rank, size: sizes.terms(tokens: rank.totalTokens, of: self))
     }
 

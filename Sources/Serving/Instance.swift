@@ -501,7 +501,7 @@ public final class Instance {
         guard stretch.isOpen else { return }
         defer {
             stretch.close()
-            stretchMembers.removeAll()
+            stretchMembers.truncate(to: 0)
         }
         let requests = stretch.requests
         guard requests > 0, stretch.steps > 0 || stretch.formed else { return }
@@ -603,9 +603,9 @@ public final class Instance {
                 else { return false }
                 if !stretch.isOpen {
                     stretch.open(blockTokens: blockTokens)
-                    blockSteps.removeAll()
+                    blockSteps.truncate(to: 0)
                     blockSteps.resize(to: blockTokens, filling: 0)
-                    stretchMembers.removeAll()
+                    stretchMembers.truncate(to: 0)
                 }
                 stretchMembers.append(member)
                 blockSteps[(joined + first) % blockTokens] += 1

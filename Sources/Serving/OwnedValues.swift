@@ -36,9 +36,6 @@ struct OwnedValues<Value: BitwiseCopyable>: ~Copyable {
         count = n
     }
 
-    /// Empties it, keeping the room.
-    @inline(__always) mutating func removeAll() { count = 0 }
-
     /// Takes out the `i`th value, moving those after it down one.
     @inline(__always) mutating func remove(at i: Int) -> Value {
         precondition(i >= 0 && i < count, "index \(i) out of range")

@@ -40,5 +40,5 @@ struct StepHeap: ~Copyable {
         steps.truncate(to: n)
     }
 
-    mutating func removeAll() { steps.removeAll() }
+    mutating func removeAll() { steps.truncate(to: 0) }
 }
