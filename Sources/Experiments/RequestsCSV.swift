@@ -41,7 +41,7 @@ public final class RequestsCSV {
             time(r.kvWait)
             time(r.kvTransfer)
             csv.field(r.highPriority ? 1 : 0)
-            csv.field(r.dropReason.map { "dropped:" + $0.rawValue } ?? "finished")
+            if let reason = r.dropReason { csv.field("dropped:" + reason.rawValue) } else { csv.field(plain: "finished") }
             if !slos.isEmpty {
                 let v = SLOVerdict(r, slos)
                 flag(v.ttft); flag(v.tpot); flag(v.e2el); flag(v.maxITL); flag(v.all)

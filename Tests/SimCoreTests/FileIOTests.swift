@@ -56,6 +56,29 @@ struct FileIOTests {
         #expect(try String(contentsOfFile: path, encoding: .utf8) == expected)
     }
 
+    /// A double is written as its `description` (the writer takes it from `Double.write(to:)` as
+    /// ASCII): extremes, integers, subnormals, latencies and seeded random bit patterns.
+    @Test func csvWriterWritesDoublesAsTheirDescription() throws {
+        let path = temp("doubles.csv")
+        let w = try CSVWriter(path: path, header: ["x"])
+        var values: [Double] = [0, -0.0, 1, -1, 0.5, 1e16, 1e17, 1e-5, 1e-4, 1.0 / 3, .pi, .infinity, -.infinity,
+                                .leastNonzeroMagnitude, .leastNormalMagnitude, .greatestFiniteMagnitude, .ulpOfOne]
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        for _ in 0..<20_000 {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            let bits = state ^ (state >> 29)
+            values.append(Double(bitPattern: bits))
+            values.append(Double(bits % 10_000_000_000) / 1e9 / Double(1 + bits % 1000))  // a TPOT's form
+        }
+        var expected = "x\n"
+        for v in values where !v.isNaN {
+            w.field(v); w.field(plain: "ok"); w.endRow()
+            expected += "\(v.description),ok\n"
+        }
+        try w.close()
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == expected)
+    }
+
     /// Text is quoted only when it must be (RFC 4180), an empty text is an empty field, and a row
     /// longer than the writer's buffer is written whole.
     @Test func csvWriterQuotesTextAndTakesLongRows() throws {
