@@ -66,6 +66,26 @@ struct LibraryTests {
         #expect(inIdOrder, "first id out of place: \(ids.indices.first { ids[$0] != $0 } ?? -1)")
     }
 
+    /// requests.csv takes records in any order: ten thousand in reverse (each waits for all below
+    /// it, far more than it first has room for), with ids missing (written at the close, in
+    /// order), give the file written from them in id order.
+    @Test func requestsTakenInReverseWithIdsMissingAreWrittenInIdOrder() throws {
+        let dir = tempDir()
+        let plan = try SimulationPlan(scenarioPath: try writeScenario(smallScenario, in: dir),
+                                      overrides: ["run.check_invariants=false", "workload.num_requests=10000"])
+        let records = try Runner.run(plan).cluster.metrics.records.sorted { $0.id < $1.id }.filter { $0.id % 97 != 5 }
+        let inOrderPath = dir.appendingPathComponent("in-order.csv").path, reversedPath = dir.appendingPathComponent("reversed.csv").path
+        let inOrder = try RequestsCSV(path: inOrderPath, slos: plan.slos)
+        inOrder.add(records)
+        try inOrder.close()
+        let reversed = try RequestsCSV(path: reversedPath, slos: plan.slos)
+        for batch in stride(from: records.count, to: 0, by: -3000) { reversed.add(Array(records[max(batch - 3000, 0)..<batch].reversed())) }
+        try reversed.close()
+        let a = try Data(contentsOf: URL(fileURLWithPath: inOrderPath)), b = try Data(contentsOf: URL(fileURLWithPath: reversedPath))
+        #expect(records.count > 9_800 && a == b)
+        #expect(String(decoding: a, as: UTF8.self).split(separator: "\n").count == records.count + 1)
+    }
+
     @Test func badInputIsAnInputErrorNotACrash() {
         #expect(throws: Error.self) { try SimulationPlan(scenarioPath: "/nonexistent/scenario.json") }
     }
