@@ -95,8 +95,9 @@ public final class RequestsCSV {
         private var mask: Int
         /// The lowest id not handed on, and one past the highest waiting.
         private var next = 0, end = 0
-        /// Records in id order, not yet handed on.
-        private var ready: [RequestRecord] = []
+        /// Records in id order, not yet handed on (room for a batch: grown from empty, each batch
+        /// was copied eleven times over).
+        private var ready = IDOrder.batchStorage()
 
         init() {
             mask = 1023
@@ -167,10 +168,16 @@ public final class RequestsCSV {
             return all
         }
 
+        private static func batchStorage() -> [RequestRecord] {
+            var records: [RequestRecord] = []
+            records.reserveCapacity(MetricsRecorder.recordBatch)
+            return records
+        }
+
         private mutating func send(_ r: consuming RequestRecord, _ handOn: ([RequestRecord]) -> Void) {
             ready.append(r)
             if ready.count == MetricsRecorder.recordBatch {
-                var batch: [RequestRecord] = []
+                var batch = IDOrder.batchStorage()
                 swap(&batch, &ready)
                 handOn(batch)
             }
