@@ -16,8 +16,6 @@ struct GapLog: Sendable {
     private var requests: [Int] = []
     /// The requests that ended since the last settlement, and whether each finished.
     private(set) var ends: [(request: Int, finished: Bool)] = []
-    /// Gaps already known to count (their requests finished), as runs: they join the multiset as they are.
-    private(set) var finishedRuns: [Run] = []
 
     var tokens: Int { requests.count }
 
@@ -38,10 +36,6 @@ struct GapLog: Sendable {
         openCount += ids.count
         requests.append(contentsOf: ids)
     }
-
-    mutating func addFinished(gap: Int64, count: Int) { finishedRuns.append(Run(gap: gap, count: count)) }
-
-    mutating func removeFinishedRuns() { finishedRuns.removeAll(keepingCapacity: true) }
 
     mutating func ended(request: Int, finished: Bool) {
         ends.append((request, finished))

@@ -17,11 +17,14 @@ final class GapSettler {
         var finished = CountedValues()
         /// Per instance (by index): its steps that sampled, with the runs of gaps over them.
         var steps = SampledStepsTable()
-        /// What replaying step events logged since the last settlement: gaps known to count, and
-        /// broken runs' gaps by request.
+        /// Broken runs' gaps by request, logged by replaying step events since the last settlement.
         var replayed = GapLog()
+        /// Runs known to count on their way to `finished` (see PendingGaps.passingOn).
+        var passing: [(value: Int64, count: Int)] = []
 
         /// Replays `events` into the runs of sampled steps, in order (an event's numbers follow it).
+        /// Runs known to count need no settlement: they join the multiset as they come, a few dozen
+        /// at a time (they had waited in the log, 32 K at a time, and been copied twice on the way).
         func replay(_ events: StepEvents) {
             let all = events.all
             var i = 0
@@ -31,32 +34,27 @@ final class GapSettler {
                 assert(all[i].kind == .argument)
                 return Int(all[i].value)
             }
-            while i < all.count {
-                let e = all[i], runs = steps.steps(of: Int(e.instance))
-                switch e.kind {
-                case .step: runs.pointee.step(at: e.value)
-                case .settle: runs.pointee.settle { replayed.addFinished(gap: $0, count: $1) }
-                case .open: runs.pointee.open(at: Int(e.value), runs: argument())
-                case .closeFinished, .closeDropped:
-                    runs.pointee.close(from: Int(e.value), through: argument(), finished: e.kind == .closeFinished) {
-                        replayed.addFinished(gap: $0, count: $1)
-                    }
-                case .broke:
-                    let first = Int(e.value), last = argument(), request = argument()
-                    if last > first {
-                        withUnsafePointer(to: request) { id in
-                            runs.pointee.gaps((first + 1)...last) { replayed.append(requests: UnsafeBufferPointer(start: id, count: 1), gap: $0) }
+            PendingGaps.passingOn(&passing, into: &finished) { pass in
+                while i < all.count {
+                    let e = all[i], runs = steps.steps(of: Int(e.instance))
+                    switch e.kind {
+                    case .step: runs.pointee.step(at: e.value)
+                    case .settle: runs.pointee.settle(pass)
+                    case .open: runs.pointee.open(at: Int(e.value), runs: argument())
+                    case .closeFinished, .closeDropped:
+                        runs.pointee.close(from: Int(e.value), through: argument(), finished: e.kind == .closeFinished, pass)
+                    case .broke:
+                        let first = Int(e.value), last = argument(), request = argument()
+                        if last > first {
+                            withUnsafePointer(to: request) { id in
+                                runs.pointee.gaps((first + 1)...last) { replayed.append(requests: UnsafeBufferPointer(start: id, count: 1), gap: $0) }
+                            }
                         }
+                        runs.pointee.close(from: first, through: last, finished: false, pass)
+                    case .argument: assertionFailure("a number with no event before it")
                     }
-                    runs.pointee.close(from: first, through: last, finished: false) { replayed.addFinished(gap: $0, count: $1) }
-                case .argument: assertionFailure("a number with no event before it")
+                    i += 1
                 }
-                i += 1
-            }
-            // Runs known to count need no settlement: they join the multiset every 32 K (512 KiB).
-            if replayed.finishedRuns.count >= 1 << 15 {
-                pending.passOnFinishedRuns(of: replayed, into: &finished)
-                replayed.removeFinishedRuns()
             }
         }
 
@@ -66,7 +64,9 @@ final class GapSettler {
         /// it passes on join a multiset.
         func settle(_ log: GapLog, keeps: Int, final: Bool) {
             if final {
-                for i in 0..<steps.count { steps.steps(of: i).pointee.settle(all: true) { replayed.addFinished(gap: $0, count: $1) } }
+                PendingGaps.passingOn(&passing, into: &finished) { pass in
+                    for i in 0..<steps.count { steps.steps(of: i).pointee.settle(all: true, pass) }
+                }
             }
             let kept = pending.settle(log, replayed, into: &finished)
             replayed = GapLog()

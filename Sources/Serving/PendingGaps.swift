@@ -37,7 +37,6 @@ struct PendingGaps {
         var finishing = self.finishing
         self.finishing = []  // (the buffer stays unique)
         Self.passingOn(&finishing, into: &finished) { add in
-            for log in logs { for run in log.finishedRuns { add(run.gap, run.count) } }
             kept.settle(ended: ended, dropped: dropped, finished: add)
             for log in logs { kept.appendSettled(log, ended: ended, dropped: dropped, finished: add) }
         }
@@ -45,15 +44,10 @@ struct PendingGaps {
         return kept.tokens
     }
 
-    /// Adds `log`'s runs already known to count to `finished` (whatever else it holds).
-    mutating func passOnFinishedRuns(of log: GapLog, into finished: inout CountedValues) {
-        Self.passingOn(&finishing, into: &finished) { add in for run in log.finishedRuns { add(run.gap, run.count) } }
-    }
-
     /// Calls `body` with a function that adds `count` gaps of `gap` to `finished` through
     /// `finishing`, a few dozen at a time (see CountedValues.add(contentsOf:)).
-    private static func passingOn(_ finishing: inout [(value: Int64, count: Int)], into finished: inout CountedValues,
-                                  _ body: (_ add: (Int64, Int) -> Void) -> Void) {
+    static func passingOn(_ finishing: inout [(value: Int64, count: Int)], into finished: inout CountedValues,
+                           _ body: (_ add: (Int64, Int) -> Void) -> Void) {
         body { gap, count in
             finishing.append((gap, count))
             if finishing.count == 32 {
