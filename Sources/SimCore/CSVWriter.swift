@@ -18,7 +18,7 @@ public final class CSVWriter {
     private let flushThreshold = 1 << 20
     /// Read unchecked through pointers: static arrays cost a lazy-initialisation check and a bounds
     /// check at every read, a sixth of a large run's requests.csv.
-    private let tables = DigitTables()
+    private let tables: DigitTables
 
     public init(path: String, header: [String]) throws {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
@@ -27,6 +27,7 @@ public final class CSVWriter {
         handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
         capacity = flushThreshold + 4096
         bytes = .allocate(capacity: capacity)
+        tables = DigitTables()
         writeRow(header)
     }
 
@@ -110,16 +111,20 @@ public final class CSVWriter {
     /// A number, or an empty field for NaN: Swift's shortest round-trip form, which `Double` hands
     /// to a stream as ASCII (see `_writeASCII`), where `description` built a string per number.
     public func field(_ value: Double) {
-        guard !value.isNaN else { return separate(reserving: 0) }
-        var stream = ASCIIStream(writer: self)
+        separate(reserving: 0)
+        guard !value.isNaN else { return }
+        var stream = FieldStream(writer: self)
         value.write(to: &stream)
     }
 
-    /// What `Double.write(to:)` writes through: a field of this writer.
-    private struct ASCIIStream: TextOutputStream {
+    /// What `Double.write(to:)` writes through: the field begun (a number needs no quotes).
+    private struct FieldStream: TextOutputStream {
         let writer: CSVWriter
-        mutating func write(_ string: String) { writer.field(string) }
-        mutating func _writeASCII(_ buffer: UnsafeBufferPointer<UInt8>) { writer.field(ascii: buffer) }
+        mutating func write(_ string: String) {
+            var string = string
+            string.withUTF8 { writer.append(ascii: $0) }
+        }
+        mutating func _writeASCII(_ buffer: UnsafeBufferPointer<UInt8>) { writer.append(ascii: buffer) }
     }
 
     /// Text known to need no quotes (no comma, quote or line break: checked in debug builds).
@@ -131,7 +136,13 @@ public final class CSVWriter {
 
     /// Text that needs no quotes (no comma, quote or line break).
     private func field(ascii: UnsafeBufferPointer<UInt8>) {
-        separate(reserving: ascii.count)
+        separate(reserving: 0)
+        append(ascii: ascii)
+    }
+
+    /// Appends `ascii` to the field begun.
+    private func append(ascii: UnsafeBufferPointer<UInt8>) {
+        reserve(ascii.count)
         if let text = ascii.baseAddress { (bytes + count).initialize(from: text, count: ascii.count) }
         count += ascii.count
     }
