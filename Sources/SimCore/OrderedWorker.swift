@@ -62,11 +62,28 @@ public final class OrderedWorker<Item: Sendable> {
         shared.handover.unlock()
     }
 
+    /// Gives the calling thread `name` where the system shows threads (`top -H`, `perf`,
+    /// `/proc/<pid>/task/*/comm`): its first 15 bytes, the kernel's limit, written to the thread's
+    /// `comm` (Foundation keeps `Thread.name` to itself on Linux, where every worker had shown as
+    /// the process, and Swift does not import `pthread_setname_np`). A diagnostic: failure is ignored.
+    static func nameThisThread(_ name: String) {
+        #if os(Linux)
+        let fd = open("/proc/thread-self/comm", O_WRONLY)
+        guard fd >= 0 else { return }
+        let bytes = Array(name.utf8.prefix(15))
+        _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        close(fd)
+        #endif
+    }
+
     /// Hands `item` over, first waiting while `limit` items are in hand.
     public func submit(_ item: Item) {
         if thread == nil {
-            let shared = shared
-            let t = Thread { shared.run() }
+            let shared = shared, name = name
+            let t = Thread {
+                Self.nameThisThread(name)
+                shared.run()
+            }
             t.name = name
             t.start()
             thread = t

@@ -39,4 +39,19 @@ struct OrderedWorkerTests {
         while seen.items.count < 2 && waited < 2_000 { usleep(1_000); waited += 1 }
         #expect(seen.items == [1, 2])
     }
+
+    #if os(Linux)
+    /// The worker's thread carries its name where the system shows threads, cut to the kernel's 15
+    /// bytes: what `scripts/thread-cpu.sh`, `top -H` and `perf` print for it.
+    @Test func theThreadIsNamedForTheSystem() throws {
+        final class Name: @unchecked Sendable { var text = "" }
+        let name = Name()
+        let worker = OrderedWorker<Int>(name: "simrun requests.csv") { _ in
+            name.text = (try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8)) ?? ""
+        }
+        worker.submit(0)
+        worker.waitUntilIdle()
+        #expect(name.text == "simrun requests\n")
+    }
+    #endif
 }
