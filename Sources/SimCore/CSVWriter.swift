@@ -67,11 +67,16 @@ public final class CSVWriter {
         if atRowStart { atRowStart = false } else { put(UInt8(ascii: ",")) }
     }
 
+    /// Whether a field holding `byte` is quoted (RFC 4180): a comma, a quote or a line break.
+    @inline(__always) private static func needsQuotes(_ byte: UInt8) -> Bool {
+        byte == UInt8(ascii: ",") || byte == UInt8(ascii: "\"") || byte == 10 || byte == 13
+    }
+
     /// Text, quoted (RFC 4180) when it holds a comma, a quote or a line break.
     public func field(_ text: String) {
         var text = text
         text.withUTF8 { utf8 in
-            if !utf8.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 10 || $0 == 13 }) {
+            if !utf8.contains(where: Self.needsQuotes) {
                 return field(ascii: utf8)
             }
             separate(reserving: 2 * utf8.count + 2)
@@ -130,7 +135,7 @@ public final class CSVWriter {
     /// Text known to need no quotes (no comma, quote or line break: checked in debug builds).
     public func field(plain text: StaticString) {
         let ascii = UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount)
-        assert(!ascii.contains { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 10 || $0 == 13 })
+        assert(!ascii.contains(where: Self.needsQuotes))
         field(ascii: ascii)
     }
 
