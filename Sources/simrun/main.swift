@@ -1,6 +1,7 @@
 import ArgumentParser
 import Experiments
 import Foundation
+import HardwareModels
 import SimCore
 
 struct SimRun: ParsableCommand {
@@ -92,11 +93,11 @@ struct Bench: ParsableCommand {
         let o = best!
         let line = String(format: "bench %@: %d requests, %d events in %.2f s wall (%.2f s CPU): %.2f M events/s, "
                           + "%.0f simulated requests/s, %.2f M request-steps/s, peak memory %.0f MiB; %.0f%% of %d steps coalesced "
-                          + "(%.0f%% fully: a decode stretch alone)",
+                          + "(%.0f%% fully: a decode stretch alone); on %@",
                           o.summary.scenario, o.summary.requests_arrived, o.summary.events, o.wallSeconds, o.cpuSeconds,
                           o.eventsPerSecond / 1e6, o.requestsPerSecond, o.requestStepsPerSecond / 1e6,
                           Double(Runner.peakMemoryBytes) / 1_048_576, 100 * o.coalescedShare, o.iterations,
-                          100 * o.fullyCoalescedShare)
+                          100 * o.fullyCoalescedShare, HostMachine.current.description)
         print(line)
     }
 }

@@ -48,7 +48,7 @@ struct CoalescingTests {
     }
 
     /// `simrun run --no-coalescing` writes the same files as `simrun run`; `simrun bench` says how many
-    /// steps it coalesced, none with the flag.
+    /// steps it coalesced, none with the flag, and on what machine.
     @Test func theCommandLineFlagChangesNoOutput() throws {
         let dir = tempDir(), scenario = repoRoot.appendingPathComponent("scenarios/quickstart.json").path
         #expect(try runSimrun(["run", scenario, "--out", "on", "--set", "workload.num_requests=200"], cwd: dir).status == 0)
@@ -62,6 +62,8 @@ struct CoalescingTests {
         let coalesced = try runSimrun(["bench", scenario], cwd: dir)
         #expect(plain.status == 0 && plain.stdout.contains("; 0% of ") && plain.stdout.contains("(0% fully"))
         #expect(coalesced.status == 0 && coalesced.stdout.contains("% of ") && !coalesced.stdout.contains("; 0% of "))
+        // A speed figure names the machine it was measured on.
+        #expect(coalesced.stdout.contains("; on ") && coalesced.stdout.contains(" core"), "\(coalesced.stdout)")
     }
 
     /// The flag takes no value: given one (or misspelt), `run` and `bench` stop with one error line and

@@ -102,9 +102,7 @@ public enum HostCalibration {
         efficiency.attentionCompute = SampleSummary(prefillRatios).quantile(0.5)
         efficiency.memoryBandwidth = min(1, SampleSummary(decodeRatios).quantile(0.5))
 
-        let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
-            .split(separator: "\n").first { $0.hasPrefix("model name") }?
-            .split(separator: ":").last.map { $0.trimmingCharacters(in: .whitespaces) } ?? "unknown CPU"
+        let cpu = HostMachine.current.cpuName
         let accelerator = Accelerator(
             name: "host-cpu", memoryBytes: Double(ProcessInfo.processInfo.physicalMemory), memoryBandwidth: bandwidth,
             fp16Flops: peak, intraNodeLinkBandwidth: bandwidth, hostLinkBandwidth: bandwidth,
