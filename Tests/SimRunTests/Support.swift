@@ -70,8 +70,13 @@ func launch(_ p: Process) throws {
 
 /// Runs simrun; a run past `timeout` seconds is killed (and so reported as signalled).
 func runSimrun(_ args: [String], cwd: URL, timeout: Double = 300) throws -> ProcessResult {
+    try runProcess(simrunBinary, args, cwd: cwd, timeout: timeout)
+}
+
+/// Runs `executable`; a run past `timeout` seconds is killed (and so reported as signalled).
+func runProcess(_ executable: URL, _ args: [String], cwd: URL, timeout: Double = 300) throws -> ProcessResult {
     let p = Process()
-    p.executableURL = simrunBinary
+    p.executableURL = executable
     p.arguments = args
     p.currentDirectoryURL = cwd
     let out = Pipe(), err = Pipe()

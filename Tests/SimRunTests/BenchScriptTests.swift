@@ -1,0 +1,25 @@
+import Foundation
+import Testing
+
+/// The measurement scripts a speed figure names answer a misuse as simrun does: one line on
+/// stderr naming the script and what was expected, exit status 2, nothing run.
+@Suite("Bench scripts refuse bad arguments")
+struct BenchScriptTests {
+    @Test(arguments: [
+        (["scripts/scaling-bench.sh", "/nonexistent/simrun"], "no such executable"),
+        (["scripts/scaling-bench.sh", "SIMRUN", "16", "x"], "expected positive whole numbers, got 'x'"),
+        (["scripts/scaling-bench.sh", "SIMRUN", "0"], "expected positive whole numbers, got '0'"),
+        (["scripts/thread-cpu.sh", "SIMRUN"], "expected a simrun executable and its arguments"),
+        (["scripts/thread-cpu.sh", "/nonexistent/simrun", "bench"], "no such executable"),
+    ])
+    func aMisuseGetsOneLineAndStatus2(args: [String], expected: String) throws {
+        let script = repoRoot.appendingPathComponent(args[0]).path
+        let rest = args.dropFirst().map { $0 == "SIMRUN" ? simrunBinary.path : $0 }
+        let result = try runProcess(URL(fileURLWithPath: "/bin/bash"), [script] + rest, cwd: tempDir(), timeout: 60)
+        #expect(result.status == 2 && !result.signalled, "\(result.stderr)")
+        #expect(result.stdout.isEmpty)
+        let name = URL(fileURLWithPath: args[0]).lastPathComponent
+        #expect(result.stderr.hasPrefix("\(name): ") && result.stderr.contains(expected), "\(result.stderr)")
+        #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
+    }
+}
