@@ -104,28 +104,34 @@ public final class ServingRequest {
         var swapTier: SwapTier?
         var kvWait = SimTime.zero, kvTransfer = SimTime.zero, transferStart = SimTime.zero
     }
-    /// `moves`, made if it is not yet.
-    private var movesMade: Moves {
-        if let moves { return moves }
-        let made = Moves()
-        moves = made
-        return made
+    /// Sets `field` of `moves` to `value`, making `moves` first unless `value` is what a request
+    /// without it reads (`none`).
+    private func setMove<Value: Equatable>(_ field: ReferenceWritableKeyPath<Moves, Value>, to value: Value, none: Value) {
+        let target: Moves
+        if let moves {
+            target = moves
+        } else {
+            guard value != none else { return }
+            target = Moves()
+            moves = target
+        }
+        target[keyPath: field] = value
     }
     /// Where the request moves when the iteration it is in ends.
     public internal(set) var migrationTarget: Int? {
         get { moves?.migrationTarget }
-        set { if newValue != nil || moves != nil { movesMade.migrationTarget = newValue } }
+        set { setMove(\.migrationTarget, to: newValue, none: nil) }
     }
     /// The live migration moving it, while one is under way.
     var liveMigration: Int? {
         get { moves?.liveMigration }
-        set { if newValue != nil || moves != nil { movesMade.liveMigration = newValue } }
+        set { setMove(\.liveMigration, to: newValue, none: nil) }
     }
     /// Where its KV cache waits while swapped out.
     enum SwapTier { case host, nvme }
     var swapTier: SwapTier? {
         get { moves?.swapTier }
-        set { if newValue != nil || moves != nil { movesMade.swapTier = newValue } }
+        set { setMove(\.swapTier, to: newValue, none: nil) }
     }
     /// Whether a move to another instance is under way or due.
     public var isMigrating: Bool { migrationTarget != nil || liveMigration != nil }
@@ -133,15 +139,15 @@ public final class ServingRequest {
     /// KV, and time its KV spent moving (every move), so far; when the move under way began.
     var kvWait: SimTime {
         get { moves?.kvWait ?? .zero }
-        set { if newValue != .zero || moves != nil { movesMade.kvWait = newValue } }
+        set { setMove(\.kvWait, to: newValue, none: .zero) }
     }
     var kvTransfer: SimTime {
         get { moves?.kvTransfer ?? .zero }
-        set { if newValue != .zero || moves != nil { movesMade.kvTransfer = newValue } }
+        set { setMove(\.kvTransfer, to: newValue, none: .zero) }
     }
     var transferStart: SimTime {
         get { moves?.transferStart ?? .zero }
-        set { if newValue != .zero || moves != nil { movesMade.transferStart = newValue } }
+        set { setMove(\.transferStart, to: newValue, none: .zero) }
     }
 
     init(_ request: Request, instance: Int) {
