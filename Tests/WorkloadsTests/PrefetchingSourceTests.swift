@@ -35,6 +35,23 @@ struct PrefetchingSourceTests {
         #expect(throws: FailingSource.Failure.self) { try ahead.next() }
     }
 
+    /// A block hands its requests out in order, each moved out, and at its end lets go of those not
+    /// taken: a prefix list that five requests shared is again held by nothing else once two were
+    /// taken and dropped and the block ended (the list's next change copies nothing).
+    @Test func aBlockLetsGoOfTheRequestsNotTaken() {
+        var prefix = [PrefixSegment(id: 7, tokens: 16)]
+        var block: RequestBlock? = RequestBlock(capacity: 5)
+        for i in 0..<5 {
+            block?.append(Request(id: i, arrival: .seconds(Double(i)), promptTokens: 16, outputTokens: 1, prefix: prefix))
+        }
+        #expect(block?.take().id == 0 && block?.take().id == 1)
+        #expect(block?.count == 5 && block?.isTaken == false)
+        block = nil
+        let before = prefix.withUnsafeBufferPointer { $0.baseAddress }
+        prefix[0] = PrefixSegment(id: 8, tokens: 16)
+        #expect(prefix.withUnsafeBufferPointer { $0.baseAddress } == before, "a request the block held still holds the list")
+    }
+
     /// Only open-loop sources are drawn ahead: a closed loop's next request waits for replies.
     @Test func closedLoopsAreNotOpen() {
         let closed = ClosedLoopSource(clients: 2, lengths: .independent(prompt: .fixed(10), output: .fixed(10)), count: 5, seed: 1)
