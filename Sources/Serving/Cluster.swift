@@ -408,7 +408,10 @@ public final class Cluster {
             startGroup(.background, flows: inst.gpus.map { (bytes, topology.pathToHost(from: $0)) })
             inst.offloadStores = 0
         }
-        if someFinished { inst.forEachFinished { end($0, reason: nil) } }
+        if someFinished {
+            inst.forEachFinished { end($0, reason: nil) }
+            inst.releaseFinished()
+        }
         if let awaiting {
             for r in awaiting.abandoned where r.phase != .finished && inst.abort(r) { end(r, reason: .clientTimeout) }
             for r in awaiting.leaving {

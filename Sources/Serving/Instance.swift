@@ -938,12 +938,7 @@ public final class Instance {
     /// returns whether some requests finished (then `finished` lists them). (A list returned at
     /// every step cost its release at every step.)
     func completeIteration(metrics: MetricsRecorder, at now: SimTime) -> Bool {
-        // One by one: emptying a list of requests at once goes through the runtime's generic
-        // destroy, a call through a value witness per request.
-        if listsFinished {
-            while !finished.isEmpty { finished.removeLast() }
-            listsFinished = false
-        }
+        if listsFinished { releaseFinished() }  // (the cluster lets them go as it ends them)
         if stretch.inFlight, !stretch.withOthers {
             // A stretch's step alone: every request sampled; some may have generated their last token.
             let someFinished = endStretchStep(gap: metrics.allSampled(stretch.requests, on: index, at: now), at: now)
@@ -1026,6 +1021,16 @@ public final class Instance {
             release(r)
             scheduler.requestFinished(r)
         }
+    }
+
+    /// Lets go of the requests that finished in the last step. The cluster calls it once it has
+    /// ended them, while they are in the cache: let go at the instance's next step, hundreds of other
+    /// instances' steps later at cluster scale, each release waited on a cache miss.
+    func releaseFinished() {
+        // One by one: emptying a list of requests at once goes through the runtime's generic
+        // destroy, a call through a value witness per request.
+        while !finished.isEmpty { finished.removeLast() }
+        listsFinished = false
     }
 
     /// Calls `body` with each request that finished in the last step, in order, lent rather than

@@ -103,6 +103,20 @@ struct DecodeStretchTests {
         #expect(coalesced.violations.isEmpty)
     }
 
+    /// A request that finished is let go in the event of the step it finished in, while it is in the
+    /// cache, not at its instance's next step: after every event no instance still lists one, with
+    /// stretches or without.
+    @Test(arguments: [false, true])
+    func finishedRequestsAreLetGoInTheirStepsEvent(coalescing: Bool) throws {
+        let c = try make(coalescing: coalescing)
+        var events = 0
+        while try c.run(StopConditions(maxEvents: c.loop.eventsProcessed + 1)) != .completed {
+            events += 1
+            #expect(c.instances.allSatisfy { $0.finished.isEmpty }, "after \(c.loop.eventsProcessed) events")
+        }
+        #expect(c.metrics.records.count == 120 && events > 240)
+    }
+
     /// A member keeps its two step numbers in 32 bits (see StretchMember): they come back as given,
     /// and a request whose last step would lie past 2³¹ − 1 is refused (it runs outside the stretch).
     @Test func membersKeepTheirStepsIn32Bits() {
