@@ -7,7 +7,8 @@ import Testing
 @Suite("Coalesced steps change no output")
 struct CoalescingTests {
     /// Every output file of `plan` run one way, by name (provenance.json, which names the build, left out).
-    private func outputs(_ plan: SimulationPlan, coalesce: Bool) throws -> (files: [String: Data], coalesced: Int) {
+    private func outputs(_ plan: SimulationPlan, coalesce: Bool) throws
+        -> (files: [String: Data], coalesced: Int, summary: RunSummary) {
         let outcome = try Runner.run(plan, iterationsEvery: 1, coalesceDecodes: coalesce)
         let dir = tempDir()
         try ResultWriter.write(outcome.summary, cluster: outcome.cluster, plan: plan, to: ResultsFolder(dir.path), iterations: true)
@@ -15,7 +16,7 @@ struct CoalescingTests {
         for name in try FileManager.default.contentsOfDirectory(atPath: dir.path) where name != "provenance.json" {
             files[name] = try Data(contentsOf: dir.appendingPathComponent(name))
         }
-        return (files, outcome.cluster.instances.reduce(0) { $0 + $1.coalescedIterations })
+        return (files, outcome.cluster.instances.reduce(0) { $0 + $1.coalescedIterations }, outcome.summary)
     }
 
     /// Each shipped scenario's first 300 requests (all of a shorter one), with every per-iteration row too.
@@ -45,6 +46,51 @@ struct CoalescingTests {
         let on = try outputs(plan, coalesce: true), off = try outputs(plan, coalesce: false)
         #expect(on.files == off.files)
         #expect(overrides[0].hasSuffix("past_future") ? on.coalesced == 0 : on.coalesced > 100)
+    }
+
+    /// A scenario under pressure, and what must happen in it while stretches run.
+    struct Pressure: Sendable, CustomTestStringConvertible {
+        let scenario: String, overrides: [String]
+        /// What the run's summary must show, so that the comparison reaches the case.
+        let happened: @Sendable (RunSummary) -> Bool
+        let testDescription: String
+    }
+
+    /// Where a stretch is broken into, coalescing stays exact: its requests preempted (recomputed or
+    /// swapped out, by memory or by a higher priority), timed out in the queue or abandoned by their
+    /// clients, moved by Llumnix's migrations, or sharing prefix blocks that are evicted and loaded
+    /// back from host memory. Each case checks that it happened and that steps were coalesced.
+    @Test(arguments: [
+        Pressure(scenario: "quickstart.json", overrides: ["scheduler.num_gpu_blocks=200", "workload.arrivals.rate=8"],
+                 happened: { $0.preemptions > 0 }, testDescription: "recomputing preempted requests"),
+        Pressure(scenario: "quickstart.json", overrides: ["scheduler.num_gpu_blocks=200", "workload.arrivals.rate=8",
+                                                          "scheduler.preemption=swap", "scheduler.swap_space_gib=1"],
+                 happened: { $0.preemptions > 0 }, testDescription: "swapping preempted requests out"),
+        Pressure(scenario: "quickstart.json", overrides: ["scheduler.priorities=true", "workload.high_priority_share=0.3",
+                                                          "workload.arrivals.rate=4", "scheduler.num_gpu_blocks=600"],
+                 happened: { $0.preemptions > 0 }, testDescription: "priorities preempting"),
+        Pressure(scenario: "quickstart.json", overrides: ["scheduler.max_num_seqs=16", "workload.arrivals.rate=2",
+                                                          "scheduler.queue_timeout_s=3"],
+                 happened: { ($0.dropped_by_reason["queue_timeout"] ?? 0) > 0 }, testDescription: "queue timeouts"),
+        Pressure(scenario: "quickstart.json", overrides: ["workload.arrivals.rate=3", "workload.client_timeout_s=30"],
+                 happened: { ($0.dropped_by_reason["client_timeout"] ?? 0) > 0 }, testDescription: "clients giving up"),
+        Pressure(scenario: "shared-prefix.json", overrides: ["scheduler.num_gpu_blocks=300", "scheduler.kv_offloading_gib=2"],
+                 happened: { $0.preemptions > 0 && ($0.prefix_cache_offload_hit_tokens ?? 0) > 0 },
+                 testDescription: "prefix blocks evicted and offloaded"),
+        Pressure(scenario: "llumnix/llama7b-a10-generated.json", overrides: ["router=round_robin", "scheduler.num_gpu_blocks=300",
+                                                                            "workload.num_requests=600"],
+                 happened: { $0.migrations > 0 && $0.preemptions > 0 }, testDescription: "Llumnix migrating"),
+    ])
+    func stretchesBrokenIntoAreTheSameEitherWay(_ pressure: Pressure) throws {
+        let path = repoRoot.appendingPathComponent("scenarios/\(pressure.scenario)").path
+        let plan = try SimulationPlan(scenarioPath: path, overrides: ["workload.num_requests=300"] + pressure.overrides)
+        let on = try outputs(plan, coalesce: true), off = try outputs(plan, coalesce: false)
+        #expect(on.coalesced > 100 && off.coalesced == 0)
+        #expect(pressure.happened(off.summary))
+        #expect(on.files.keys.sorted() == off.files.keys.sorted())
+        for (file, data) in off.files.sorted(by: { $0.key < $1.key }) {
+            #expect(on.files[file] == data, "\(pressure): \(file) differs")
+        }
     }
 
     /// `simrun run --no-coalescing` writes the same files as `simrun run`; `simrun bench` says how many
