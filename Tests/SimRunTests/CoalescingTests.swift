@@ -19,6 +19,14 @@ struct CoalescingTests {
         return (files, outcome.cluster.instances.reduce(0) { $0 + $1.coalescedIterations }, outcome.summary)
     }
 
+    /// Expects the same files, byte for byte, from both runs (`label` names the case).
+    private func expectSameFiles(_ on: [String: Data], _ off: [String: Data], _ label: String) {
+        #expect(on.keys.sorted() == off.keys.sorted())
+        for (file, data) in off.sorted(by: { $0.key < $1.key }) {
+            #expect(on[file] == data, "\(label): \(file) differs")
+        }
+    }
+
     /// Each shipped scenario's first 300 requests (all of a shorter one), with every per-iteration row too.
     @Test(arguments: ScenarioFilesTests.shipped)
     func outputsAreTheSame(name: String) throws {
@@ -26,10 +34,7 @@ struct CoalescingTests {
         let plan = try SimulationPlan(scenarioPath: path, overrides: ["workload.num_requests=300"])
         let on = try outputs(plan, coalesce: true), off = try outputs(plan, coalesce: false)
         #expect(off.coalesced == 0)
-        #expect(on.files.keys.sorted() == off.files.keys.sorted())
-        for (file, data) in off.files.sorted(by: { $0.key < $1.key }) {
-            #expect(on.files[file] == data, "\(name): \(file) differs")
-        }
+        expectSameFiles(on.files, off.files, name)
         #expect(on.files["summary.json"] != nil && on.files["requests.csv"] != nil && on.files["iterations.csv"] != nil)
     }
 
@@ -87,10 +92,7 @@ struct CoalescingTests {
         let on = try outputs(plan, coalesce: true), off = try outputs(plan, coalesce: false)
         #expect(on.coalesced > 100 && off.coalesced == 0)
         #expect(pressure.happened(off.summary))
-        #expect(on.files.keys.sorted() == off.files.keys.sorted())
-        for (file, data) in off.files.sorted(by: { $0.key < $1.key }) {
-            #expect(on.files[file] == data, "\(pressure): \(file) differs")
-        }
+        expectSameFiles(on.files, off.files, pressure.testDescription)
     }
 
     /// `simrun run --no-coalescing` writes the same files as `simrun run`; `simrun bench` says how many
