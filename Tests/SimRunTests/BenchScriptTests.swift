@@ -11,11 +11,18 @@ struct BenchScriptTests {
         (["scripts/scaling-bench.sh", "SIMRUN", "0"], "expected positive whole numbers, got '0'"),
         (["scripts/thread-cpu.sh", "SIMRUN"], "expected a simrun executable and its arguments"),
         (["scripts/thread-cpu.sh", "/nonexistent/simrun", "bench"], "no such executable"),
+        (["scripts/read-latency.sh", "32", "12x"], "expected whole numbers from 1 to 99999999, got '12x'"),
+        (["scripts/read-latency.sh", "0"], "expected whole numbers from 1 to 99999999, got '0'"),
+        (["scripts/coalescing-fuzz.py", "SIMRUN"], "expected 3 arguments"),
+        (["scripts/coalescing-fuzz.py", "/nonexistent/simrun", "5", "1"], "no such executable"),
+        (["scripts/coalescing-fuzz.py", "SIMRUN", "five", "1"], "TRIALS: expected a positive whole number, got 'five'"),
+        (["scripts/coalescing-fuzz.py", "SIMRUN", "5", "-1"], "SEED: expected a positive whole number, got '-1'"),
     ])
     func aMisuseGetsOneLineAndStatus2(args: [String], expected: String) throws {
         let script = repoRoot.appendingPathComponent(args[0]).path
         let rest = args.dropFirst().map { $0 == "SIMRUN" ? simrunBinary.path : $0 }
-        let result = try runProcess(URL(fileURLWithPath: "/bin/bash"), [script] + rest, cwd: tempDir(), timeout: 60)
+        let interpreter = args[0].hasSuffix(".py") ? ["python3"] : ["bash"]
+        let result = try runProcess(URL(fileURLWithPath: "/usr/bin/env"), interpreter + [script] + rest, cwd: tempDir(), timeout: 60)
         #expect(result.status == 2 && !result.signalled, "\(result.stderr)")
         #expect(result.stdout.isEmpty)
         let name = URL(fileURLWithPath: args[0]).lastPathComponent
