@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Simulator cost per request against cluster size: stress-1m's instances and load scaled together
-# (N Llama-2-7B replicas on A100-80GB, 12.5 req/s and 4,000 requests per replica, least-outstanding-tokens
-# routing), so that every size simulates the same 320 s of each replica's traffic: stress-1m runs near
-# saturation, and a replica's batches (so the steps a request takes part in) depend on how long its queue has
-# had to grow. Each size runs three times; the cost per request is the fastest run's, from `bench`'s simulated
-# requests per second (its wall time has two decimals: 16 replicas take about 0.05 s). Prints the cost and the
-# events per request (equal across sizes when the dynamics are) and `bench`'s line.
+# (scripts/scale-scenario.py: N Llama-2-7B replicas on A100-80GB, 12.5 req/s and 4,000 requests per replica,
+# least-outstanding-tokens routing), so that every size simulates the same 320 s of each replica's traffic:
+# stress-1m runs near saturation, and a replica's batches (so the steps a request takes part in) depend on how long
+# its queue has had to grow. Each size runs three times; the cost per request is the fastest run's, from `bench`'s
+# simulated requests per second (its wall time has two decimals: 16 replicas take about 0.05 s). Prints the cost and
+# the events per request (equal across sizes when the dynamics are) and `bench`'s line.
 # Usage: scripts/scaling-bench.sh [SIMRUN] [SIZES...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,16 +19,7 @@ done
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 for n in $sizes; do
-  python3 - "$n" "$dir/scale-$n.json" <<'PY'
-import json, sys
-n, path = int(sys.argv[1]), sys.argv[2]
-s = json.load(open("scenarios/stress-1m.json"))
-s["name"] = f"scale-{n}"
-s["instances"][0]["count"] = n
-s["workload"]["arrivals"]["rate"] = 12.5 * n
-s["workload"]["num_requests"] = 4000 * n
-json.dump(s, open(path, "w"))
-PY
+  python3 scripts/scale-scenario.py "$n" "$dir/scale-$n.json"
   line=$("$simrun" bench "$dir/scale-$n.json" --repeats 3 | tail -1)
   [[ "$line" =~ :\ ([0-9]+)\ requests,\ ([0-9]+)\ events.*\ ([0-9]+)\ simulated\ requests/s ]] \
     || { echo "scaling-bench.sh: no rate in bench's output: $line" >&2; exit 1; }

@@ -17,10 +17,19 @@ struct BenchScriptTests {
         (["scripts/coalescing-fuzz.py", "/nonexistent/simrun", "5", "1"], "no such executable"),
         (["scripts/coalescing-fuzz.py", "SIMRUN", "five", "1"], "TRIALS: expected a positive whole number, got 'five'"),
         (["scripts/coalescing-fuzz.py", "SIMRUN", "5", "-1"], "SEED: expected a positive whole number, got '-1'"),
+        (["scripts/footprint-probe.sh", "QUICKSTART", "2"], "expected a scenario, ROUNDS and at least one VARIANT"),
+        (["scripts/footprint-probe.sh", "/nonexistent/scenario.json", "2", "base"], "no such scenario file"),
+        (["scripts/footprint-probe.sh", "QUICKSTART", "two", "base"], "ROUNDS: expected a whole number from 1 to 999, got 'two'"),
+        (["scripts/footprint-probe.sh", "QUICKSTART", "2", "base", "request+12"], "got 'request+12'"),
+        (["scripts/footprint-probe.sh", "QUICKSTART", "2", "instance+0"], "got 'instance+0'"),
+        (["scripts/scale-scenario.py", "1024"], "expected 2 arguments (N OUT.json), got 1"),
+        (["scripts/scale-scenario.py", "0", "scale.json"], "N: expected a whole number from 1 to 1000000, got '0'"),
+        (["scripts/scale-scenario.py", "16", "QUICKSTART"], "already exists"),
     ])
     func aMisuseGetsOneLineAndStatus2(args: [String], expected: String) throws {
         let script = repoRoot.appendingPathComponent(args[0]).path
-        let rest = args.dropFirst().map { $0 == "SIMRUN" ? simrunBinary.path : $0 }
+        let quickstart = repoRoot.appendingPathComponent("scenarios/quickstart.json").path
+        let rest = args.dropFirst().map { $0 == "SIMRUN" ? simrunBinary.path : $0 == "QUICKSTART" ? quickstart : $0 }
         let interpreter = args[0].hasSuffix(".py") ? ["python3"] : ["bash"]
         let result = try runProcess(URL(fileURLWithPath: "/usr/bin/env"), interpreter + [script] + rest, cwd: tempDir(), timeout: 60)
         #expect(result.status == 2 && !result.signalled, "\(result.stderr)")
