@@ -6,7 +6,8 @@
 #   request+BYTES    each request object carries BYTES more, never read (its malloc chunk grows with it);
 #   instance+LINES   each replica reads and writes LINES more cache lines of its own memory at every step's end.
 # The padding and the lines touched feed nothing, so every output is the same as base's. Prints each variant's
-# simulation wall times (as `bench` reports them), least and median, in the order given.
+# simulation wall times (as `bench` reports them), least and median, and the median over the rounds of its time over
+# the first variant's in the same round, in the order given.
 # Usage: scripts/footprint-probe.sh SCENARIO ROUNDS VARIANT...
 #   e.g. scripts/footprint-probe.sh big.json 4 base request+64 request+256 instance+8
 # Builds in a temporary folder it removes: a release build of HEAD, then one incremental build per variant
@@ -92,8 +93,11 @@ done
 python3 - "${variants[@]}" -- "${times[@]}" <<'PY'
 import statistics, sys
 cut = sys.argv.index("--")
-for name, runs in zip(sys.argv[1:cut], sys.argv[cut + 1:]):
-    times = [float(t) for t in runs.split()]
+names, runs = sys.argv[1:cut], [[float(t) for t in r.split()] for r in sys.argv[cut + 1:]]
+for name, times in zip(names, runs):
     shown = " ".join(f"{t:.2f}" for t in times)
-    print(f"{name}: least {min(times):.2f} s, median {statistics.median(times):.2f} s ({shown})")
+    # Each round's time over the first variant's in the same round: steadier than either when the hour drifts.
+    ratio = statistics.median(t / f for t, f in zip(times, runs[0]))
+    print(f"{name}: least {min(times):.2f} s, median {statistics.median(times):.2f} s, median ratio to {names[0]} "
+          f"{ratio:.3f} ({shown})")
 PY
