@@ -30,6 +30,7 @@ for v in "${variants[@]}"; do
 done
 command -v swift >/dev/null || { echo "footprint-probe.sh: no swift on the PATH" >&2; exit 2; }
 root=$(cd "$(dirname "$0")/.." && pwd)
+git -C "$root" rev-parse -q --verify HEAD >/dev/null || { echo "footprint-probe.sh: $root: not a git checkout with a commit to build" >&2; exit 2; }
 
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
@@ -72,6 +73,10 @@ for ((k = 0; k < n; k++)); do
   swift build -c release --package-path "$dir/src" --scratch-path "$dir/build" > "$dir/build.log" 2>&1 \
     || { tail -20 "$dir/build.log" >&2; echo "footprint-probe.sh: ${variants[k]}: the build failed" >&2; exit 1; }
   cp "$dir/build/release/simrun" "$dir/bin/$k"
+  # A scenario simrun rejects stops the probe at once, with simrun's own message and status.
+  if [ "$k" = 0 ]; then
+    "$dir/bin/0" run "$scenario" --set workload.num_requests=10 --out "$dir/check" > /dev/null || exit $?
+  fi
 done
 
 # The simulation's wall seconds from `bench`'s last line ("… events in 2.55 s wall …").
