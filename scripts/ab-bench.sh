@@ -16,15 +16,8 @@ done
 [ -f "$scenario" ] || { echo "ab-bench.sh: $scenario: no such scenario file" >&2; exit 2; }
 [[ "$rounds" =~ ^[1-9][0-9]*$ ]] || { echo "ab-bench.sh: ROUNDS: expected a positive whole number, got '$rounds'" >&2; exit 2; }
 
-# The simulation's wall seconds from `bench`'s last line ("… events in 2.55 s wall …").
-# A scenario simrun rejects stops the script with simrun's own message and status.
-wall() {
-  local output status=0
-  output=$("$1" bench "$scenario") || status=$?
-  [ "$status" -eq 0 ] || exit "$status"
-  [[ "$(tail -1 <<<"$output")" =~ \ in\ ([0-9.]+)\ s\ wall ]] || { echo "ab-bench.sh: $1: no wall time in bench's output" >&2; exit 1; }
-  echo "${BASH_REMATCH[1]}"
-}
+source "$(dirname "$0")/bench-wall.sh"
+wall() { bench_wall ab-bench.sh "$1" "$scenario"; }
 
 olds=() news=()
 for ((r = 1; r <= rounds; r++)); do

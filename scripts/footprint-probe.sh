@@ -79,20 +79,13 @@ for ((k = 0; k < n; k++)); do
   fi
 done
 
-# The simulation's wall seconds from `bench`'s last line ("… events in 2.55 s wall …").
-wall() {
-  local output status=0
-  output=$("$dir/bin/$1" bench "$scenario") || status=$?
-  [ "$status" -eq 0 ] || exit "$status"
-  [[ "$(tail -1 <<<"$output")" =~ \ in\ ([0-9.]+)\ s\ wall ]] || { echo "footprint-probe.sh: no wall time in bench's output" >&2; exit 1; }
-  echo "${BASH_REMATCH[1]}"
-}
+source "$root/scripts/bench-wall.sh"
 
 declare -a times
 for ((r = 0; r < rounds; r++)); do
   for ((j = 0; j < n; j++)); do
     k=$(( (j + r) % n ))
-    times[k]="${times[k]:-} $(wall "$k")"
+    times[k]="${times[k]:-} $(bench_wall footprint-probe.sh "$dir/bin/$k" "$scenario")"
   done
 done
 python3 - "${variants[@]}" -- "${times[@]}" <<'PY'
