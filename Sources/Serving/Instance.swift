@@ -938,7 +938,9 @@ public final class Instance {
     /// returns whether some requests finished (then `finished` lists them). (A list returned at
     /// every step cost its release at every step.)
     func completeIteration(metrics: MetricsRecorder, at now: SimTime) -> Bool {
-        if listsFinished { releaseFinished() }  // (the cluster lets them go as it ends them)
+        // The cluster lets them go as it ends them; a caller that did not (a test driving one
+        // instance) left them here.
+        if listsFinished { releaseFinished() }
         if stretch.inFlight, !stretch.withOthers {
             // A stretch's step alone: every request sampled; some may have generated their last token.
             let someFinished = endStretchStep(gap: metrics.allSampled(stretch.requests, on: index, at: now), at: now)
